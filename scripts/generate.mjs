@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// Writes src/generated/<service>.ts from the official service models that ship with botocore on this machine.
+// The output carries shapes, constraints and HTTP bindings only (never documentation text), is committed, and is
+// reproducible: running this again against the same botocore leaves no diff.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, 'src', 'generated');
+
+/** The services Gatehouse speaks, with the TypeScript name each is exported under. */
+const SERVICES = [
+  { id: 'identitystore', name: 'IdentityStore' },
+  { id: 'sso-admin', name: 'SsoAdmin' },
+  { id: 'sso', name: 'Sso' },
+  { id: 'sso-oidc', name: 'SsoOidc' },
+  // Only what the STS endpoint answers for issued role credentials.
+  { id: 'sts', name: 'Sts', operations: ['GetCallerIdentity'] },
+];
+
+function botocoreData() {
+  if (process.env.BOTOCORE_DATA) return process.env.BOTOCORE_DATA;
+  const dir = execFileSync('python3', ['-c', 'import botocore,os;print(os.path.dirname(botocore.__file__))'], {
+    encoding: 'utf8',
+  }).trim();
+  return join(dir, 'data');
+}
+
+function readModel(dataDir, id) {
+  const versions = readdirSync(join(dataDir, id)).sort();
+  const version = versions[versions.length - 1];
+  const base = join(dataDir, id, version, 'service-2.json');
+  const text = existsSync(base) ? readFileSync(base, 'utf8') : gunzipSync(readFileSync(base + '.gz')).toString('utf8');
+  let paginators = {};
+  const p = join(dataDir, id, version, 'paginators-1.json');
+  if (existsSync(p)) paginators = JSON.parse(readFileSync(p, 'utf8')).pagination ?? {};
+  return { model: JSON.parse(text), paginators };
+}
+
+/** Shapes reachable from the chosen operations (inputs, outputs, errors), in model order. */
+function reachableShapes(model, opNames) {
+  const seen = new Set();
+  const visit = (name) => {
+    if (!name || seen.has(name)) return;
+    seen.add(name);
+    const s = model.shapes[name];
+    if (!s) throw new Error(`missing shape ${name}`);
+    if (s.members) for (const m of Object.values(s.members)) visit(m.shape);
+    if (s.member) visit(s.member.shape);
+    if (s.key) visit(s.key.shape);
+    if (s.value) visit(s.value.shape);
+  };
+  for (const op of opNames) {
+    const o = model.operations[op];
+    visit(o.input?.shape);
+    visit(o.output?.shape);
+    for (const e of o.errors ?? []) visit(e.shape);
+  }
+  return Object.keys(model.shapes).filter((n) => seen.has(n));
+}
+
+const SHAPE_TRAITS = ['min', 'max', 'pattern', 'enum', 'sensitive', 'union', 'document', 'exception', 'fault', 'error', 'timestampFormat', 'box'];
+const MEMBER_TRAITS = ['location', 'locationName', 'idempotencyToken', 'jsonvalue', 'timestampFormat', 'box', 'deprecated'];
+
+function runtimeShape(s) {
+  const out = { type: s.type };
+  for (const t of SHAPE_TRAITS) if (s[t] !== undefined) out[t] = s[t];
+  if (s.type === 'structure') {
+    if (s.required?.length) out.required = s.required;
+    out.members = {};
+    for (const [name, m] of Object.entries(s.members ?? {})) {
+      const rm = { shape: m.shape };
+      for (const t of MEMBER_TRAITS) if (m[t] !== undefined) rm[t] = m[t];
+      out.members[name] = rm;
+    }
+    if (s.retryable) out.retryable = s.retryable;
+  }
+  if (s.type === 'list') out.member = s.member.shape;
+  if (s.type === 'map') {
+    out.key = s.key.shape;
+    out.value = s.value.shape;
+  }
+  return out;
+}
+
+const TS_RESERVED = new Set(['Date', 'Error', 'String', 'Number', 'Boolean', 'Object', 'Map', 'Set', 'Record', 'Document', 'Array']);
+const typeName = (n) => {
+  const base = n.charAt(0).toUpperCase() + n.slice(1);
+  return TS_RESERVED.has(base) ? base + 'Shape' : base;
+};
+
+function tsType(model, name) {
+  const s = model.shapes[name];
+  switch (s.type) {
+    case 'string':
+      return s.enum ? s.enum.map((v) => JSON.stringify(v)).join(' | ') : 'string';
+    case 'integer':
+    case 'long':
+    case 'float':
+    case 'double':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'timestamp':
+      return 'Date';
+    case 'blob':
+      return 'Uint8Array';
+    case 'list':
+      return `${typeName(s.member.shape)}[]`;
+    case 'map':
+      return `Record<string, ${typeName(s.value.shape)}>`;
+    case 'structure':
+      return s.document ? 'DocumentValue' : null;
+    default:
+      throw new Error(`unknown type ${s.type}`);
+  }
+}
+
+function generate(dataDir, svc) {
+  const { model, paginators } = readModel(dataDir, svc.id);
+  const meta = model.metadata;
+  const opNames = svc.operations ?? Object.keys(model.operations);
+  const shapeNames = reachableShapes(model, opNames);
+  const lines = [];
+  lines.push(`// Generated by scripts/generate.mjs from the ${svc.id} ${meta.apiVersion} service model. Do not edit.`);
+  lines.push(`/* eslint-disable */`);
+  lines.push(`import type { DocumentValue, ServiceModel } from '../wire/model.js';`);
+  lines.push('');
+  for (const n of shapeNames) {
+    const s = model.shapes[n];
+    const t = tsType(model, n);
+    if (t !== null) {
+      lines.push(`export type ${typeName(n)} = ${t};`);
+      continue;
+    }
+    const req = new Set(s.required ?? []);
+    lines.push(`export interface ${typeName(n)} {`);
+    for (const [mn, m] of Object.entries(s.members ?? {})) {
+      lines.push(`  ${/^[A-Za-z_$][\w$]*$/.test(mn) ? mn : JSON.stringify(mn)}${req.has(mn) ? '' : '?'}: ${typeName(m.shape)};`);
+    }
+    lines.push('}');
+  }
+  lines.push('');
+  lines.push(`/** Input and output of every ${svc.id} operation. */`);
+  lines.push(`export interface ${svc.name}Operations {`);
+  for (const op of opNames) {
+    const o = model.operations[op];
+    const i = o.input ? typeName(o.input.shape) : 'Record<string, never>';
+    const out = o.output ? typeName(o.output.shape) : 'void';
+    lines.push(`  ${op}: { input: ${i}; output: ${out} };`);
+  }
+  lines.push('}');
+  lines.push('');
+  const operations = {};
+  for (const op of opNames) {
+    const o = model.operations[op];
+    const ro = { http: o.http, errors: (o.errors ?? []).map((e) => e.shape) };
+    if (o.input) ro.input = o.input.shape;
+    if (o.output) ro.output = o.output.shape;
+    if (o.output?.resultWrapper) ro.resultWrapper = o.output.resultWrapper;
+    if (o.authtype) ro.authtype = o.authtype;
+    if (paginators[op]) ro.paginated = true;
+    operations[op] = ro;
+  }
+  const shapes = {};
+  for (const n of shapeNames) shapes[n] = runtimeShape(model.shapes[n]);
+  const runtime = {
+    id: svc.id,
+    apiVersion: meta.apiVersion,
+    protocol: meta.protocol,
+    signingName: meta.signingName ?? meta.endpointPrefix,
+    ...(meta.targetPrefix ? { targetPrefix: meta.targetPrefix } : {}),
+    ...(meta.xmlNamespace ? { xmlNamespace: meta.xmlNamespace } : {}),
+    operations,
+    shapes,
+  };
+  const lc = svc.name.charAt(0).toLowerCase() + svc.name.slice(1);
+  lines.push(`export const ${lc}Model: ServiceModel = ${JSON.stringify(runtime, null, 1)};`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+const dataDir = botocoreData();
+mkdirSync(outDir, { recursive: true });
+for (const svc of SERVICES) {
+  const file = join(outDir, `${svc.id}.ts`);
+  writeFileSync(file, generate(dataDir, svc));
+  console.log(`wrote ${file}`);
+}

@@ -1,0 +1,40 @@
+// The access keys that may sign admin API calls (sso-admin, identitystore): those in the configuration, and the one
+// Gatehouse generates on first start when none is configured (stored encrypted, shown once).
+import { randomBytes } from 'node:crypto';
+import type { App } from './services/service.js';
+import type { Storage } from './storage/storage.js';
+import type { SecretBox } from './crypto/secret-box.js';
+import type { SigningSecret } from './wire/sigv4.js';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** An `AKIA…` id of 20 characters and a 40-character secret, the shapes of a long-term IAM access key. */
+export function newAccessKey(): { accessKeyId: string; secretAccessKey: string } {
+  const id = 'AKIA' + Array.from(randomBytes(16), (b) => ALNUM[b % 32]).join('');
+  const secret = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  return { accessKeyId: id, secretAccessKey: secret };
+}
+
+export async function adminSecretLookup(app: App, accessKeyId: string): Promise<SigningSecret | undefined> {
+  const configured = app.config.adminAccessKeys.find((k) => k.accessKeyId === accessKeyId);
+  if (configured) return { secretAccessKey: configured.secretAccessKey };
+  const row = await app.storage.db
+    .selectFrom('access_keys')
+    .select('secret_ciphertext')
+    .where('access_key_id', '=', accessKeyId)
+    .executeTakeFirst();
+  return row ? { secretAccessKey: app.secrets.open(row.secret_ciphertext) } : undefined;
+}
+
+/** Generates and stores an admin key when neither the configuration nor the database has one. */
+export async function ensureAdminKey(storage: Storage, secrets: SecretBox, configured: number, now: number) {
+  if (configured > 0) return undefined;
+  const existing = await storage.db.selectFrom('access_keys').select('access_key_id').limit(1).executeTakeFirst();
+  if (existing) return undefined;
+  const key = newAccessKey();
+  await storage.db
+    .insertInto('access_keys')
+    .values({ access_key_id: key.accessKeyId, secret_ciphertext: secrets.seal(key.secretAccessKey), created_at: now })
+    .execute();
+  return key;
+}

@@ -1,0 +1,33 @@
+// Assembles the long-lived parts of a Gatehouse process: configuration, storage, keys and logger.
+import { join } from 'node:path';
+import { ensureAdminKey } from './admin-keys.js';
+import { bootstrap } from './bootstrap.js';
+import type { Config } from './config.js';
+import { loadSecretBox } from './crypto/secret-box.js';
+import { createLogger } from './log.js';
+import type { App } from './services/service.js';
+import { openSqlite } from './storage/sqlite.js';
+import type { Storage } from './storage/storage.js';
+import { PageTokens } from './wire/pagination.js';
+
+export async function openStorage(config: Config): Promise<Storage> {
+  if (config.databaseUrl && /^postgres(ql)?:/.test(config.databaseUrl)) {
+    throw new Error('PostgreSQL storage is not available in this build; unset DATABASE_URL to use the embedded SQLite database');
+  }
+  return openSqlite(join(config.dataDir, 'gatehouse.db'));
+}
+
+export interface OpenedApp {
+  app: App;
+  /** Set when this start generated the admin key: the caller shows it once. */
+  generatedKey?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export async function openApp(config: Config): Promise<OpenedApp> {
+  const storage = await openStorage(config);
+  const secrets = loadSecretBox(config.dataDir);
+  const { pageTokenKey, managementAccountId } = await bootstrap(storage, config);
+  const generatedKey = await ensureAdminKey(storage, secrets, config.adminAccessKeys.length, Date.now());
+  const app: App = { config, storage, secrets, log: createLogger(config.logLevel), pageTokens: new PageTokens(pageTokenKey), managementAccountId };
+  return { app, generatedKey };
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// The `gatehouse` command: `serve` (the default) runs the server; the other subcommands work on the same data,
+// also while a server is running, which sees their changes at once.
+import { parseArgs } from 'node:util';
+import { openApp, openStorage } from './app.js';
+import { bootstrap } from './bootstrap.js';
+import { loadConfig, portNumber, type ConfigOverrides } from './config.js';
+import { hashPassword } from './crypto/passwords.js';
+import { listen } from './server.js';
+
+const HELP = `Usage: gatehouse [command] [options]
+
+A self-hosted AWS IAM Identity Center: sso-oidc, the access portal, sso-admin and identitystore on one origin.
+
+Commands:
+  serve                        Start the server (the default command)
+  accounts list                List the organization's accounts
+  accounts add --id <12 digits> --name <name> --email <email>
+                               Add an account to the organization
+  passwd <UserName>            Set an identity store user's sign-in password, read from standard input
+
+Options:
+  --host <address>             Address to listen on (GATEHOUSE_HOST, default 127.0.0.1)
+  --port <port>                Port to listen on (GATEHOUSE_PORT, default 4100)
+  --data-dir <dir>             Data directory (GATEHOUSE_DATA_DIR, default ./data)
+  --config <file>              JSON configuration file (GATEHOUSE_CONFIG, default ./gatehouse.json if present)
+  -h, --help                   Show this help
+`;
+
+class UsageError extends Error {}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function serve(overrides: ConfigOverrides) {
+  const config = loadConfig(overrides);
+  const { app, generatedKey } = await openApp(config);
+  const running = await listen(app, config.host, config.port);
+  const out = process.stdout;
+  out.write(`Gatehouse is listening on ${running.url} (data: ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir})\n`);
+  if (generatedKey) {
+    // Shown this once only; it is kept encrypted in the data directory.
+    out.write(
+      `\nNo admin access key was configured, so Gatehouse made one. It is shown only this once:\n` +
+        `  export AWS_ACCESS_KEY_ID=${generatedKey.accessKeyId} AWS_SECRET_ACCESS_KEY=${generatedKey.secretAccessKey} AWS_REGION=${config.region} AWS_ENDPOINT_URL=${running.url}\n` +
+        `Then, for example: aws identitystore list-users --identity-store-id <id>\n\n`,
+    );
+  }
+  const stop = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await running.close();
+    await app.storage.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function withStorage<T>(overrides: ConfigOverrides, fn: (storage: Awaited<ReturnType<typeof openStorage>>) => Promise<T>): Promise<T> {
+  const config = loadConfig(overrides);
+  const storage = await openStorage(config);
+  try {
+    await bootstrap(storage, config);
+    return await fn(storage);
+  } finally {
+    await storage.close();
+  }
+}
+
+async function accounts(args: string[], overrides: ConfigOverrides, values: Record<string, string | boolean | undefined>) {
+  const [sub] = args;
+  if (sub === 'list' || sub === undefined) {
+    await withStorage(overrides, async (storage) => {
+      const rows = await storage.db.selectFrom('accounts').selectAll().orderBy('account_id').execute();
+      for (const r of rows) process.stdout.write(`${r.account_id}\t${r.name}\t${r.email}\t${r.status}${r.is_management ? '\tmanagement' : ''}\n`);
+    });
+    return;
+  }
+  if (sub !== 'add') throw new UsageError(`unknown accounts command '${sub}'`);
+  const id = String(values.id ?? '');
+  const name = String(values.name ?? '');
+  const email = String(values.email ?? '');
+  if (!/^\d{12}$/.test(id)) throw new UsageError('--id must be 12 digits');
+  if (!name || name.length > 50) throw new UsageError('--name is required (at most 50 characters)');
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 64) throw new UsageError('--email must be an email address');
+  await withStorage(overrides, async (storage) => {
+    try {
+      await storage.db.insertInto('accounts').values({ account_id: id, name, email, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+    } catch (err) {
+      if (storage.isUniqueViolation(err)) throw new UsageError(`account ${id} already exists`);
+      throw err;
+    }
+  });
+  process.stdout.write(`Added account ${id} (${name}).\n`);
+}
+
+async function passwd(args: string[], overrides: ConfigOverrides) {
+  const [userName] = args;
+  if (!userName) throw new UsageError('usage: gatehouse passwd <UserName> (the password is read from standard input)');
+  const password = (await readStdin()).replace(/\r?\n$/, '');
+  if (password.length < 8 || password.length > 256) throw new UsageError('the password must be 8 to 256 characters long');
+  const hash = await hashPassword(password);
+  await withStorage(overrides, async (storage) => {
+    const users = await storage.db.selectFrom('users').select(['user_id', 'identity_store_id']).where('user_name_key', '=', userName.toLowerCase()).execute();
+    if (users.length === 0) throw new UsageError(`no identity store user has the UserName '${userName}'`);
+    if (users.length > 1) throw new UsageError(`more than one identity store has a user '${userName}'`);
+    await storage.db
+      .insertInto('user_credentials')
+      .values({ user_id: users[0].user_id, password_hash: hash, updated_at: Date.now() })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, updated_at: Date.now() }))
+      .execute();
+  });
+  process.stdout.write(`Password set for ${userName}.\n`);
+}
+
+async function main(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const overrides: ConfigOverrides = {
+    host: values.host,
+    port: values.port !== undefined ? portNumber(values.port, '--port') : undefined,
+    dataDir: values['data-dir'],
+    configFile: values.config,
+  };
+  const [command = 'serve', ...rest] = positionals;
+  switch (command) {
+    case 'serve':
+      return serve(overrides);
+    case 'accounts':
+      return accounts(rest, overrides, values);
+    case 'passwd':
+      return passwd(rest, overrides);
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+  if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write('Run gatehouse --help for usage.\n');
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+// Configuration: built-in defaults, then a JSON config file, then environment variables, then command-line flags.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface AccountConfig {
+  id: string;
+  name: string;
+  email: string;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `postgres://…` selects PostgreSQL; unset means the embedded SQLite file in dataDir. */
+  databaseUrl?: string;
+  /** The region Gatehouse says it runs in (ARNs of regional resources, role paths). */
+  region: string;
+  adminAccessKeys: { accessKeyId: string; secretAccessKey: string }[];
+  organization: { managementAccountId?: string; managementAccountName: string; managementAccountEmail: string };
+  accounts: AccountConfig[];
+  instanceName?: string;
+  logLevel: string;
+  configFile?: string;
+}
+
+export interface ConfigOverrides {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  configFile?: string;
+}
+
+const DEFAULTS: Config = {
+  host: '127.0.0.1',
+  port: 4100,
+  dataDir: './data',
+  region: 'us-east-1',
+  adminAccessKeys: [],
+  organization: { managementAccountName: 'Management', managementAccountEmail: 'management@example.com' },
+  accounts: [],
+  logLevel: 'info',
+};
+
+function fromFile(path: string): Partial<Config> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new Error(`config file ${path} must hold a JSON object`);
+  return parsed as Partial<Config>;
+}
+
+function portNumber(text: string, from: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${from} must be a port number, got '${text}'`);
+  return n;
+}
+
+export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const configFile = flags.configFile ?? env.GATEHOUSE_CONFIG ?? (existsSync('gatehouse.json') ? 'gatehouse.json' : undefined);
+  const file = configFile ? fromFile(configFile) : {};
+  const config: Config = {
+    ...DEFAULTS,
+    ...file,
+    organization: { ...DEFAULTS.organization, ...(file.organization ?? {}) },
+    accounts: file.accounts ?? [],
+    adminAccessKeys: file.adminAccessKeys ?? [],
+    configFile,
+  };
+  if (env.GATEHOUSE_HOST) config.host = env.GATEHOUSE_HOST;
+  if (env.GATEHOUSE_PORT) config.port = portNumber(env.GATEHOUSE_PORT, 'GATEHOUSE_PORT');
+  if (env.GATEHOUSE_DATA_DIR) config.dataDir = env.GATEHOUSE_DATA_DIR;
+  if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
+  if (env.GATEHOUSE_REGION) config.region = env.GATEHOUSE_REGION;
+  if (env.GATEHOUSE_LOG_LEVEL) config.logLevel = env.GATEHOUSE_LOG_LEVEL;
+  if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
+    config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
+  }
+  if (flags.host !== undefined) config.host = flags.host;
+  if (flags.port !== undefined) config.port = flags.port;
+  if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
+  config.dataDir = resolve(config.dataDir);
+  return config;
+}
+
+export { portNumber };

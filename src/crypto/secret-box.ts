@@ -1,0 +1,45 @@
+// Encryption at rest for secrets Gatehouse must read back in clear (SigV4 secret keys): AES-256-GCM under a key
+// from GATEHOUSE_ENCRYPTION_KEY, or from a key file created once in the data directory with mode 0600.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export class SecretBox {
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('the encryption key must be 32 bytes');
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+  }
+
+  open(sealed: string): string {
+    const [v, iv, tag, data] = sealed.split('.');
+    if (v !== 'v1') throw new Error('unknown sealed secret format');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+  }
+}
+
+/** The key from the environment (hex or base64 of 32 bytes), else the data directory's key file, made on first use. */
+export function loadSecretBox(dataDir: string, fromEnv = process.env.GATEHOUSE_ENCRYPTION_KEY): SecretBox {
+  if (fromEnv) {
+    const key = /^[0-9a-f]{64}$/i.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : Buffer.from(fromEnv, 'base64');
+    return new SecretBox(key);
+  }
+  const file = join(dataDir, 'encryption.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process created it first; use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+}

@@ -1,0 +1,184 @@
+// The HTTP server and the request pipeline. Every API request takes the same path, top to bottom:
+//   read → route → authenticate → decode and validate → invoke → serialize   (errors: serialize the error)
+// and leaves one log line. The routing rules are those of docs/wire.md: awsJson by X-Amz-Target, restJson by
+// method and path, the query protocol (STS) by a form-encoded POST.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adminSecretLookup } from './admin-keys.js';
+import type { App, Context, ServiceDefinition } from './services/service.js';
+import { allServices } from './services/index.js';
+import { internalError, missingAuthentication, ServiceError, serialization, unknownOperation } from './wire/errors.js';
+import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjson.js';
+import { awsJson } from './wire/awsjson.js';
+import type { IncomingCall, Protocol } from './wire/protocol.js';
+import { awsQuery, queryParams } from './wire/query.js';
+import { verifySigV4 } from './wire/sigv4.js';
+import { newRequestId } from './ids.js';
+
+/** The largest request body accepted; AWS's JSON APIs stay well below it. */
+const MAX_BODY = 6 * 1024 * 1024;
+
+interface Routed {
+  service: ServiceDefinition;
+  operation: string;
+}
+
+export class Router {
+  private readonly byTarget = new Map<string, ServiceDefinition>();
+  private readonly routes: RestRoute[] = [];
+  private readonly byId = new Map<string, ServiceDefinition>();
+  private query?: ServiceDefinition;
+
+  constructor(services: ServiceDefinition[]) {
+    for (const s of services) {
+      this.byId.set(s.model.id, s);
+      if (s.model.protocol === 'json' && s.model.targetPrefix) this.byTarget.set(s.model.targetPrefix, s);
+      else if (s.model.protocol === 'rest-json') this.routes.push(...restRoutes(s.model));
+      else if (s.model.protocol === 'query') this.query = s;
+    }
+  }
+
+  /** The service and operation a request names; undefined when it names no API at all (a web page, perhaps). */
+  route(call: IncomingCall): Routed | undefined {
+    const target = call.headers['x-amz-target'];
+    if (call.method === 'POST' && call.path === '/' && typeof target === 'string') {
+      const dot = target.lastIndexOf('.');
+      const service = this.byTarget.get(target.slice(0, dot));
+      const operation = target.slice(dot + 1);
+      if (!service) throw unknownOperation();
+      if (!Object.hasOwn(service.model.operations, operation)) throw Object.assign(unknownOperation(), { service });
+      return { service, operation };
+    }
+    const ct = String(call.headers['content-type'] ?? '');
+    if (this.query && call.path === '/' && ((call.method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) || call.query.has('Action'))) {
+      const action = queryParams(call).get('Action') ?? '';
+      if (!Object.hasOwn(this.query.model.operations, action)) {
+        throw Object.assign(new ServiceError('InvalidAction', `Could not find operation ${action} for version ${this.query.model.apiVersion}`), { service: this.query });
+      }
+      return { service: this.query, operation: action };
+    }
+    const match = matchRoute(this.routes, call.method, call.path, call.query);
+    if (match) {
+      call.labels = match.labels;
+      return { service: this.byId.get(match.route.service)!, operation: match.route.operation };
+    }
+    return undefined;
+  }
+
+  /** The protocol to answer in when a request names no service: the one its shape suggests. */
+  defaultProtocol(call: IncomingCall): Protocol {
+    if (call.headers['x-amz-target'] !== undefined) return awsJson;
+    if (String(call.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return awsQuery;
+    return restJson;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(serialization('The request body is too large.'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Authenticates a request for a service that needs SigV4 against the admin keys. */
+async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, ctx: Context) {
+  if (service.auth !== 'sigv4') return;
+  if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
+  ctx.caller = await verifySigV4(
+    { method: call.method, url: call.url, headers: call.headers, body: call.body },
+    (id) => adminSecretLookup(app, id),
+    { service: service.model.signingName, now: ctx.now },
+  );
+}
+
+export function createHandler(app: App, services: ServiceDefinition[] = allServices()) {
+  const router = new Router(services);
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const requestId = newRequestId();
+    res.setHeader('x-amzn-RequestId', requestId);
+    res.setHeader('Date', new Date().toUTCString());
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const call: IncomingCall = {
+      method: req.method ?? 'GET',
+      url,
+      path: q === -1 ? url : url.slice(0, q),
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      headers: req.headers,
+      body: Buffer.alloc(0),
+    };
+    const ctx: Context = { app, requestId, sourceIp: req.socket.remoteAddress ?? '', now: Date.now() };
+    let routed: Routed | undefined;
+    let errorCode: string | undefined;
+    try {
+      call.body = await readBody(req);
+      routed = router.route(call);
+      if (!routed) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
+      const { service, operation } = routed;
+      await authenticate(app, service, call, ctx);
+      const handler = service.handlers[operation];
+      if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
+      const input = service.protocol.decode(service, operation, call);
+      const output = await handler(input, ctx);
+      service.protocol.writeOutput(service, service.model.operations[operation], output, res);
+    } catch (caught) {
+      const err = caught instanceof ServiceError ? caught : internalError();
+      if (!(caught instanceof ServiceError)) app.log.error({ requestId, err: caught }, 'unhandled error');
+      errorCode = err.code;
+      const service = routed?.service ?? (caught as { service?: ServiceDefinition }).service;
+      if (!res.headersSent) {
+        const protocol = service?.protocol ?? router.defaultProtocol(call);
+        protocol.writeError(service, err, requestId, res);
+      } else res.end();
+    } finally {
+      app.log.info({
+        requestId,
+        service: routed?.service.model.id,
+        operation: routed?.operation,
+        method: call.method,
+        path: call.path,
+        status: res.statusCode,
+        error: errorCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }, 'request');
+    }
+  };
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
+  const handler = createHandler(app);
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${shownHost}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

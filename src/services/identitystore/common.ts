@@ -1,0 +1,57 @@
+// Rules shared by the identity store's users, groups and memberships.
+import type { Db } from '../../storage/storage.js';
+import { ServiceError } from '../../wire/errors.js';
+import type { Context } from '../service.js';
+
+export type ResourceType = 'USER' | 'GROUP' | 'IDENTITY_STORE' | 'GROUP_MEMBERSHIP';
+
+export const notFound = (type: ResourceType, id: string, message: string) =>
+  new ServiceError('ResourceNotFoundException', message, { ResourceType: type, ResourceId: id });
+
+export const conflict = (message: string) => new ServiceError('ConflictException', message, { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
+
+export const invalid = (message: string) => new ServiceError('ValidationException', message);
+
+/** The identity store must be one of this server's instances' stores. */
+export async function requireStore(db: Db, identityStoreId: string): Promise<void> {
+  const row = await db.selectFrom('instances').select('identity_store_id').where('identity_store_id', '=', identityStoreId).executeTakeFirst();
+  if (!row) throw notFound('IDENTITY_STORE', identityStoreId, `IdentityStore not present for IdentityStoreId: ${identityStoreId}`);
+}
+
+/** Who made a change, as CreatedBy/UpdatedBy show it: the signing principal. */
+export function actor(ctx: Context): string | null {
+  return ctx.caller ? `arn:aws:iam::${ctx.app.managementAccountId}:root` : null;
+}
+
+export const toDate = (ms: number | string | bigint) => new Date(Number(ms));
+
+/** Reserved by Identity Center for its own use; no user or group may take them. */
+const RESERVED = new Set(['administrator', 'awsadministrators']);
+export function checkNotReserved(field: string, value: string) {
+  if (RESERVED.has(value.toLowerCase())) throw invalid(`${field} ${value} is reserved and cannot be used`);
+}
+
+export interface ExternalId {
+  Issuer: string;
+  Id: string;
+}
+
+/** Replaces the external ids of a resource; an (issuer, id) pair already held by another resource is a conflict. */
+export async function setExternalIds(trx: Db, identityStoreId: string, type: 'USER' | 'GROUP', resourceId: string, ids: ExternalId[]) {
+  await trx.deleteFrom('external_ids').where('resource_id', '=', resourceId).execute();
+  for (const e of ids) {
+    await trx
+      .insertInto('external_ids')
+      .values({ identity_store_id: identityStoreId, resource_type: type, issuer: e.Issuer, external_id: e.Id, resource_id: resourceId })
+      .execute();
+  }
+}
+
+/** Page position after the last item of a page: its sort key. */
+export interface Position {
+  after: string;
+}
+
+export function pageScope(operation: string, ...parts: (string | undefined)[]) {
+  return `identitystore:${operation}:${parts.map((p) => p ?? '').join('\0')}`;
+}

@@ -1,0 +1,216 @@
+// Identity store users: CreateUser, DescribeUser, UpdateUser, DeleteUser, ListUsers, GetUserId.
+import type { IdentityStoreOperations, User } from '../../generated/identitystore.js';
+import { newResourceId } from '../../ids.js';
+import type { UserTable } from '../../storage/schema.js';
+import type { Db } from '../../storage/storage.js';
+import { ServiceError } from '../../wire/errors.js';
+import { pageSize } from '../../wire/pagination.js';
+import { violationMessage, type Violation } from '../../wire/validate.js';
+import type { Context, Handlers } from '../service.js';
+import { applyOperations, checkExtensionNames } from './attributes.js';
+import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId, type Position } from './common.js';
+
+type Ops = IdentityStoreOperations;
+
+/** The attributes kept in the JSON column: everything but the columns of their own. */
+const COLUMN_KEYS = new Set(['UserName', 'DisplayName', 'ExternalIds']);
+
+const userNotFound = (id: string) => notFound('USER', id, `User with id ${id} not found`);
+
+/** Identity Center needs these although the model marks them optional (see docs/identitystore.md). */
+function checkIdentityCenterRequired(input: Ops['CreateUser']['input']) {
+  const violations: Violation[] = [];
+  const missing = (path: string) => violations.push({ path, value: 'null', constraint: 'Member must not be null' });
+  if (input.UserName === undefined) missing('userName');
+  if (input.DisplayName === undefined) missing('displayName');
+  if (input.Name === undefined) missing('name');
+  else {
+    if (input.Name.GivenName === undefined) missing('name.givenName');
+    if (input.Name.FamilyName === undefined) missing('name.familyName');
+  }
+  if (violations.length) throw invalid(violationMessage(violations));
+}
+
+function userRow(row: UserTable, extensions: string[] | undefined): User {
+  const attrs = JSON.parse(row.attributes) as Record<string, unknown>;
+  const { Extensions, ...rest } = attrs;
+  const user: User = {
+    IdentityStoreId: row.identity_store_id,
+    UserId: row.user_id,
+    UserName: row.user_name,
+    ...(row.external_ids ? { ExternalIds: JSON.parse(row.external_ids) } : {}),
+    ...(row.display_name !== null ? { DisplayName: row.display_name } : {}),
+    ...rest,
+    UserStatus: 'ENABLED',
+    CreatedAt: toDate(row.created_at),
+    UpdatedAt: toDate(row.updated_at),
+    ...(row.created_by ? { CreatedBy: row.created_by } : {}),
+    ...(row.updated_by ? { UpdatedBy: row.updated_by } : {}),
+  };
+  if (extensions?.length && Extensions) {
+    const picked = Object.fromEntries(Object.entries(Extensions as Record<string, unknown>).filter(([k]) => extensions.includes(k)));
+    if (Object.keys(picked).length) user.Extensions = picked as User['Extensions'];
+  }
+  return user;
+}
+
+/** Splits a user's attributes into the row's columns. */
+function toColumns(attrs: Record<string, unknown>) {
+  const json: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs)) if (!COLUMN_KEYS.has(k) && v !== undefined) json[k] = v;
+  const emails = attrs.Emails as { Value?: string }[] | undefined;
+  return {
+    user_name: attrs.UserName as string,
+    user_name_key: (attrs.UserName as string).toLowerCase(),
+    display_name: (attrs.DisplayName as string | undefined) ?? null,
+    email_key: emails?.[0]?.Value?.toLowerCase() ?? null,
+    attributes: JSON.stringify(json),
+    external_ids: attrs.ExternalIds ? JSON.stringify(attrs.ExternalIds) : null,
+  };
+}
+
+async function findUser(db: Db, identityStoreId: string, userId: string) {
+  return db.selectFrom('users').selectAll().where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId).executeTakeFirst();
+}
+
+/** Runs a write, answering a UserName collision (however it was raced) with AWS's ConflictException. */
+async function uniqueUserName<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (ctx.app.storage.isUniqueViolation(err)) throw conflict('Duplicate UserName');
+    throw err;
+  }
+}
+
+export const userHandlers: Handlers<Ops> = {
+  async CreateUser(input, ctx) {
+    checkIdentityCenterRequired(input);
+    checkNotReserved('UserName', input.UserName!);
+    checkExtensionNames(input.Extensions ? Object.keys(input.Extensions) : undefined);
+    const { storage } = ctx.app;
+    await requireStore(storage.db, input.IdentityStoreId);
+    const userId = newResourceId(input.IdentityStoreId);
+    const { IdentityStoreId, ...attrs } = input;
+    const by = actor(ctx);
+    await uniqueUserName(ctx, () =>
+      storage.db
+        .insertInto('users')
+        .values({
+          user_id: userId,
+          identity_store_id: IdentityStoreId,
+          ...toColumns(attrs),
+          created_at: ctx.now,
+          created_by: by,
+          updated_at: ctx.now,
+          updated_by: by,
+        })
+        .execute(),
+    );
+    return { IdentityStoreId, UserId: userId };
+  },
+
+  async DescribeUser(input, ctx) {
+    checkExtensionNames(input.Extensions);
+    const db = ctx.app.storage.db;
+    await requireStore(db, input.IdentityStoreId);
+    const row = await findUser(db, input.IdentityStoreId, input.UserId);
+    if (!row) throw userNotFound(input.UserId);
+    return userRow(row, input.Extensions);
+  },
+
+  async UpdateUser(input, ctx) {
+    const { storage } = ctx.app;
+    await requireStore(storage.db, input.IdentityStoreId);
+    await uniqueUserName(ctx, () =>
+      storage.transaction(async (trx) => {
+        const row = await findUser(trx, input.IdentityStoreId, input.UserId);
+        if (!row) throw userNotFound(input.UserId);
+        const current: Record<string, unknown> = {
+          ...JSON.parse(row.attributes),
+          UserName: row.user_name,
+          ...(row.display_name !== null ? { DisplayName: row.display_name } : {}),
+          ...(row.external_ids ? { ExternalIds: JSON.parse(row.external_ids) } : {}),
+        };
+        const next = applyOperations('user', current, input.Operations);
+        if (next.UserName !== row.user_name) checkNotReserved('UserName', next.UserName as string);
+        await trx
+          .updateTable('users')
+          .set({ ...toColumns(next), updated_at: ctx.now, updated_by: actor(ctx) })
+          .where('user_id', '=', row.user_id)
+          .execute();
+        if (JSON.stringify(next.ExternalIds ?? null) !== (row.external_ids ?? 'null')) {
+          await setExternalIds(trx, input.IdentityStoreId, 'USER', row.user_id, (next.ExternalIds as ExternalId[]) ?? []);
+        }
+      }),
+    );
+    return {};
+  },
+
+  async DeleteUser(input, ctx) {
+    const { storage } = ctx.app;
+    await requireStore(storage.db, input.IdentityStoreId);
+    await storage.transaction(async (trx) => {
+      // Memberships and sign-in credentials go with the user (foreign keys cascade).
+      const deleted = await trx.deleteFrom('users').where('user_id', '=', input.UserId).where('identity_store_id', '=', input.IdentityStoreId).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) throw userNotFound(input.UserId);
+      await trx.deleteFrom('external_ids').where('resource_id', '=', input.UserId).execute();
+    });
+    return {};
+  },
+
+  async ListUsers(input, ctx) {
+    checkExtensionNames(input.Extensions);
+    const db = ctx.app.storage.db;
+    await requireStore(db, input.IdentityStoreId);
+    const filter = input.Filters?.[0];
+    if (filter && filter.AttributePath.toLowerCase() !== 'username') {
+      throw invalid(`Invalid Filter AttributePath ${filter.AttributePath}: ListUsers filters on UserName only`);
+    }
+    const scope = pageScope('ListUsers', input.IdentityStoreId, filter?.AttributeValue.toLowerCase());
+    const limit = pageSize(input.MaxResults);
+    let q = db.selectFrom('users').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
+    if (filter) q = q.where('user_name_key', '=', filter.AttributeValue.toLowerCase());
+    if (input.NextToken) q = q.where('user_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
+    const rows = await q.orderBy('user_id').limit(limit + 1).execute();
+    const page = rows.slice(0, limit);
+    return {
+      Users: page.map((r) => userRow(r, input.Extensions)),
+      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].user_id }) } : {}),
+    };
+  },
+
+  async GetUserId(input, ctx) {
+    const db = ctx.app.storage.db;
+    await requireStore(db, input.IdentityStoreId);
+    const { ExternalId: ext, UniqueAttribute: unique } = input.AlternateIdentifier;
+    let userId: string | undefined;
+    if (ext) {
+      const row = await db
+        .selectFrom('external_ids')
+        .select('resource_id')
+        .where('identity_store_id', '=', input.IdentityStoreId)
+        .where('resource_type', '=', 'USER')
+        .where('issuer', '=', ext.Issuer)
+        .where('external_id', '=', ext.Id)
+        .executeTakeFirst();
+      userId = row?.resource_id;
+    } else if (unique) {
+      const value = unique.AttributeValue;
+      if (typeof value !== 'string') throw invalid('UniqueAttribute AttributeValue must be a string');
+      const path = unique.AttributePath.toLowerCase();
+      const column = path === 'username' ? 'user_name_key' : path === 'emails.value' ? 'email_key' : undefined;
+      if (!column) throw invalid(`Invalid UniqueAttribute AttributePath ${unique.AttributePath}: use userName or emails.value`);
+      const row = await db
+        .selectFrom('users')
+        .select('user_id')
+        .where('identity_store_id', '=', input.IdentityStoreId)
+        .where(column, '=', value.toLowerCase())
+        .orderBy('created_at')
+        .executeTakeFirst();
+      userId = row?.user_id;
+    }
+    if (!userId) throw new ServiceError('ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
+    return { IdentityStoreId: input.IdentityStoreId, UserId: userId };
+  },
+};

@@ -1,0 +1,63 @@
+// What an operation handler is given, and how a service ties its handlers to its generated model.
+import type { Config } from '../config.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Logger } from '../log.js';
+import type { Storage } from '../storage/storage.js';
+import type { ServiceError } from '../wire/errors.js';
+import type { ServiceModel } from '../wire/model.js';
+import type { PageTokens } from '../wire/pagination.js';
+import type { Protocol, WireService } from '../wire/protocol.js';
+import type { VerifiedCaller } from '../wire/sigv4.js';
+import { InputCodec } from '../wire/validate.js';
+
+/** Everything long-lived that handlers share. */
+export interface App {
+  config: Config;
+  storage: Storage;
+  secrets: SecretBox;
+  log: Logger;
+  pageTokens: PageTokens;
+  /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
+  managementAccountId: string;
+}
+
+export interface Context {
+  app: App;
+  requestId: string;
+  /** The SigV4 caller, for services that require a signature. */
+  caller?: VerifiedCaller;
+  sourceIp: string;
+  /** The time the request arrived, epoch ms; one clock reading per request keeps timestamps consistent. */
+  now: number;
+}
+
+export type Handler<I, O> = (input: I, ctx: Context) => Promise<O>;
+type OperationTable<Ops> = { [K in keyof Ops]: { input: unknown; output: unknown } };
+export type Handlers<Ops extends OperationTable<Ops>> = { [K in keyof Ops]?: Handler<Ops[K]['input'], Ops[K]['output']> };
+
+export interface ServiceDefinition extends WireService {
+  protocol: Protocol;
+  /** `sigv4`: every request must carry a valid signature from an admin key; `none`: the operation authenticates itself. */
+  auth: 'sigv4' | 'none';
+  handlers: Record<string, Handler<any, any> | undefined>;
+}
+
+export function defineService<Ops extends OperationTable<Ops>>(
+  model: ServiceModel,
+  protocol: Protocol,
+  handlers: Handlers<Ops>,
+  opts: { auth: 'sigv4' | 'none'; validationErrorCode: string; errorBody?: (err: ServiceError) => Record<string, unknown> },
+): ServiceDefinition {
+  for (const op of Object.keys(handlers)) {
+    if (!model.operations[op]) throw new Error(`${model.id} has no operation ${op}`);
+  }
+  return {
+    model,
+    codec: new InputCodec(model),
+    protocol,
+    auth: opts.auth,
+    handlers: handlers as Record<string, Handler<any, any>>,
+    validationErrorCode: opts.validationErrorCode,
+    errorBody: opts.errorBody,
+  };
+}

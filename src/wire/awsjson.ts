@@ -1,0 +1,39 @@
+// awsJson1_1 (sso-admin, identitystore): POST / with `X-Amz-Target: <Prefix>.<Operation>` and a JSON body.
+import type { ServerResponse } from 'node:http';
+import { serialization, type ServiceError } from './errors.js';
+import type { OperationModel } from './model.js';
+import { decodeAndValidate, messageMember, toJsonBody, type IncomingCall, type Protocol, type WireService } from './protocol.js';
+
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+export const awsJson: Protocol = {
+  decode(service: WireService, operation: string, call: IncomingCall) {
+    const op = service.model.operations[operation];
+    let raw: unknown = {};
+    if (call.body.length > 0) {
+      try {
+        raw = JSON.parse(call.body.toString('utf8'));
+      } catch {
+        throw serialization('Start of structure or map found where not expected.');
+      }
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw serialization('Start of structure or map found where not expected.');
+    return decodeAndValidate(service, op.input, raw);
+  },
+
+  writeOutput(_service: WireService, _op: OperationModel, output: unknown, res: ServerResponse) {
+    const body = toJsonBody(output);
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  },
+
+  writeError(service: WireService | undefined, err: ServiceError, requestId: string, res: ServerResponse) {
+    // Real AWS answers awsJson client errors with 400 whatever the model's httpError trait says; clients key on __type.
+    const status = err.status ?? (err.fault === 'server' ? 500 : 400);
+    const body: Record<string, unknown> = { __type: err.code, [messageMember(service, err.code)]: err.message, ...err.fields };
+    if (service?.model.id === 'identitystore' && !('RequestId' in body)) body.RequestId = requestId;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'x-amzn-ErrorType': err.code, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  },
+};

@@ -1,0 +1,41 @@
+// Errors are values whose name is the error code on the wire. Services throw ServiceError; the protocol layer
+// writes it the way the service's clients read it (see docs/wire.md).
+
+export type Fault = 'client' | 'server';
+
+export class ServiceError extends Error {
+  /** The error shape name, e.g. `ResourceNotFoundException`; clients map it to their exception classes. */
+  readonly code: string;
+  /** Extra members of the modeled error shape (Reason, ResourceType, ResourceId, RetryAfterSeconds, …). */
+  readonly fields: Record<string, unknown>;
+  readonly fault: Fault;
+  /** When set, the HTTP status to use instead of the protocol's default for this code. */
+  readonly status?: number;
+
+  constructor(code: string, message: string, fields: Record<string, unknown> = {}, opts: { fault?: Fault; status?: number } = {}) {
+    super(message);
+    this.name = code;
+    this.code = code;
+    this.fields = fields;
+    this.fault = opts.fault ?? (code === 'InternalServerException' ? 'server' : 'client');
+    this.status = opts.status;
+  }
+}
+
+// Framework errors that no service model lists but every AWS endpoint answers (names and statuses as AWS uses them).
+export const missingAuthentication = (message = 'Missing Authentication Token') =>
+  new ServiceError('MissingAuthenticationTokenException', message, {}, { status: 403 });
+export const incompleteSignature = (message: string) =>
+  new ServiceError('IncompleteSignatureException', message, {}, { status: 400 });
+export const invalidSignature = (message: string) =>
+  new ServiceError('InvalidSignatureException', message, {}, { status: 403 });
+export const unrecognizedClient = (message = 'The security token included in the request is invalid.') =>
+  new ServiceError('UnrecognizedClientException', message, {}, { status: 403 });
+export const expiredToken = (message = 'The security token included in the request is expired') =>
+  new ServiceError('ExpiredTokenException', message, {}, { status: 403 });
+export const serialization = (message: string) =>
+  new ServiceError('SerializationException', message, {}, { status: 400 });
+export const unknownOperation = (message = 'Unknown operation') =>
+  new ServiceError('UnknownOperationException', message, {}, { status: 400 });
+export const internalError = (message = 'An internal error occurred. Please retry your request.') =>
+  new ServiceError('InternalServerException', message, {}, { fault: 'server', status: 500 });

@@ -1,0 +1,31 @@
+// Opaque, tamper-evident page tokens. A token carries the keyset position after the last item of a page (so rows
+// inserted between pages neither repeat nor hide others) and is bound by HMAC to the list it came from.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ServiceError } from './errors.js';
+
+export class PageTokens {
+  constructor(private readonly key: Buffer) {}
+
+  private mac(scope: string, payload: string): string {
+    return createHmac('sha256', this.key).update(scope).update('\0').update(payload).digest('base64url');
+  }
+
+  /** `scope` names the list and its filters, so a token from one list is refused by another. */
+  seal(scope: string, position: unknown): string {
+    const payload = Buffer.from(JSON.stringify(position)).toString('base64url');
+    // Only characters every model's NextToken pattern allows: base64url and ':'.
+    return `${payload}:${this.mac(scope, payload)}`;
+  }
+
+  open<T>(scope: string, token: string, errorCode = 'ValidationException'): T {
+    const [payload, mac] = token.split(':');
+    const expected = payload !== undefined ? this.mac(scope, payload) : '';
+    if (!payload || !mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
+      throw new ServiceError(errorCode, 'The NextToken is invalid or does not belong to this request.');
+    }
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as T;
+  }
+}
+
+/** Page size: the caller's MaxResults, else the service default. */
+export const pageSize = (maxResults: number | undefined, fallback = 100) => maxResults ?? fallback;

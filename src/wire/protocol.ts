@@ -1,0 +1,75 @@
+// What every wire protocol does for the request pipeline in src/server.ts: find the operation a request names,
+// turn the request into the operation's input, and write the output or an error the way the service's clients read it.
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { ServiceError } from './errors.js';
+import type { OperationModel, ServiceModel } from './model.js';
+import { InputCodec, violationMessage, type Violation } from './validate.js';
+
+export interface IncomingCall {
+  method: string;
+  /** The raw request target: path and query as received. */
+  url: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** URI labels of a restJson route, set by the router. */
+  labels?: Record<string, string>;
+}
+
+/** A service as the pipeline sees it: its model, and the code it uses for a request that breaks the model's rules. */
+export interface WireService {
+  model: ServiceModel;
+  codec: InputCodec;
+  /** ValidationException for awsJson services, InvalidRequestException for restJson ones. */
+  validationErrorCode: string;
+  /** Shapes a service's error body in its own style (sso-oidc answers OAuth `error`/`error_description`). */
+  errorBody?: (err: ServiceError) => Record<string, unknown>;
+}
+
+export interface Protocol {
+  decode(service: WireService, operation: string, call: IncomingCall): Record<string, unknown>;
+  writeOutput(service: WireService, operation: OperationModel, output: unknown, res: ServerResponse): void;
+  writeError(service: WireService | undefined, err: ServiceError, requestId: string, res: ServerResponse): void;
+}
+
+/** Runs the model's validation over an assembled input and raises the service's validation error if anything broke. */
+export function decodeAndValidate(service: WireService, shapeName: string | undefined, raw: unknown): Record<string, unknown> {
+  if (!shapeName) return {};
+  const violations: Violation[] = [];
+  const input = service.codec.decode(shapeName, raw, violations);
+  if (violations.length > 0) throw new ServiceError(service.validationErrorCode, violationMessage(violations));
+  return input;
+}
+
+/**
+ * JSON for awsJson and restJson bodies: timestamps as epoch seconds (with fractions), absent members omitted.
+ * The replacer reads the holder's raw value because Date#toJSON runs before a replacer sees the value.
+ */
+export function toJsonBody(output: unknown): string {
+  if (output === undefined || output === null) return '{}';
+  return JSON.stringify(output, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = key === '' ? value : this[key];
+    if (raw instanceof Date) return raw.getTime() / 1000;
+    if (raw === null) return undefined;
+    return value;
+  });
+}
+
+/** The member name a modeled error shape uses for its text (`Message` for the admin services, `message` elsewhere). */
+export function messageMember(service: WireService | undefined, code: string): string {
+  const shape = service?.model.shapes[code];
+  if (shape && shape.type === 'structure') {
+    if ('Message' in shape.members) return 'Message';
+    if ('message' in shape.members) return 'message';
+  }
+  return service?.model.protocol === 'json' && shape ? 'Message' : 'message';
+}
+
+/** The HTTP status of an error: the error's own when set, else the model's httpError trait, else 400 / 500. */
+export function modeledStatus(service: WireService | undefined, err: ServiceError): number {
+  if (err.status) return err.status;
+  const shape = service?.model.shapes[err.code];
+  if (shape && shape.type === 'structure' && shape.error?.httpStatusCode) return shape.error.httpStatusCode;
+  return err.fault === 'server' ? 500 : 400;
+}

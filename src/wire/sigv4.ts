@@ -1,0 +1,355 @@
+// SigV4 (AWS4-HMAC-SHA256) verification of incoming requests.
+//
+// We recompute the signature the client must have computed, following the four SigV4 steps:
+//   1. canonical request  2. string to sign  3. derived signing key  4. HMAC of the string to sign,
+// and compare. Everything that goes into the canonical request is taken from the request *as received*
+// (raw path, raw query, header values, body bytes), because that is what the client signed.
+//
+// Both forms of SigV4 are accepted: the Authorization header (what every SDK and the CLI send) and
+// query-string auth (presigned URLs, X-Amz-Algorithm=…). Error codes and messages follow AWS's wording.
+
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { expiredToken, incompleteSignature, invalidSignature, missingAuthentication, unrecognizedClient } from './errors.js';
+
+export interface SignedRequest {
+  method: string;
+  /** Raw request target as received: path + '?' + query. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+export interface SigningSecret {
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Epoch milliseconds. */
+  expiresAt?: number;
+}
+export type SecretLookup = (accessKeyId: string) => SigningSecret | undefined | Promise<SigningSecret | undefined>;
+export interface VerifiedCaller {
+  accessKeyId: string;
+  region: string;
+  service: string;
+}
+
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+const TERMINATOR = 'aws4_request';
+const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+const MAX_SKEW_MS = 15 * 60 * 1000;
+const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
+const MISMATCH =
+  'The request signature we calculated does not match the signature you provided. ' +
+  'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+
+/** What the client claims, from either the Authorization header or the X-Amz-* query parameters. */
+interface Claim {
+  credential: string;
+  signedHeaders: string;
+  signature: string;
+  /** The request time as the client wrote it into the string to sign (ISO-8601 basic, e.g. 20150830T123600Z). */
+  amzDate: string;
+  time: number;
+  securityToken?: string;
+  /** Query auth only: X-Amz-Expires in seconds. */
+  expires?: number;
+}
+
+export async function verifySigV4(
+  req: SignedRequest,
+  lookup: SecretLookup,
+  opts: { service: string; now?: number },
+): Promise<VerifiedCaller> {
+  const now = opts.now ?? Date.now();
+  const { path, query } = splitTarget(req.url);
+  const params = parseQuery(query);
+  const authorization = headerValue(req.headers, 'authorization');
+  const queryAuth = params.some(([k]) => k === 'X-Amz-Algorithm');
+
+  let claim: Claim;
+  if (authorization !== undefined && queryAuth) {
+    throw incompleteSignature(
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified',
+    );
+  } else if (authorization !== undefined) {
+    claim = parseAuthorizationHeader(authorization, req.headers);
+  } else if (queryAuth) {
+    claim = parseQueryAuth(params);
+  } else {
+    throw missingAuthentication();
+  }
+
+  // Credential scope: <key>/<yyyymmdd>/<region>/<service>/aws4_request.
+  const scope = claim.credential.split('/');
+  if (scope.length !== 5 || scope.some((part) => part === '')) {
+    throw incompleteSignature(
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${clip(claim.credential)}'`,
+    );
+  }
+  const [accessKeyId, scopeDate, region, service, terminator] = scope;
+  if (terminator !== TERMINATOR) {
+    throw incompleteSignature(`Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${clip(terminator)}'. `);
+  }
+  const signedHeaders = [...new Set(claim.signedHeaders.split(';').map((h) => h.trim().toLowerCase()))].sort();
+  if (signedHeaders.some((h) => h === '')) {
+    throw incompleteSignature(`Invalid SignedHeaders value: '${clip(claim.signedHeaders)}'.`);
+  }
+  if (!signedHeaders.includes('host')) {
+    throw incompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  if (service !== opts.service) {
+    throw invalidSignature(`Credential should be scoped to correct service: '${opts.service}'. `);
+  }
+  if (scopeDate !== claim.amzDate.slice(0, 8)) {
+    throw invalidSignature(
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${clip(scopeDate)}' != '${claim.amzDate.slice(0, 8)}', from '${claim.amzDate}'.`,
+    );
+  }
+  checkTime(claim, now);
+
+  // Only now, with a well-formed and current request, do we touch the credential store.
+  const secret = await lookup(accessKeyId);
+  if (!secret) throw unrecognizedClient();
+  // A temporary credential is only valid together with its session token; a long-term key never carries one.
+  if (secret.sessionToken !== undefined) {
+    if (claim.securityToken === undefined || !equalStrings(claim.securityToken, secret.sessionToken)) throw unrecognizedClient();
+  } else if (claim.securityToken !== undefined) {
+    throw unrecognizedClient();
+  }
+  if (secret.expiresAt !== undefined && secret.expiresAt <= now) throw expiredToken();
+
+  // Payload hash: clients put the declared hash into the canonical request when they send x-amz-content-sha256,
+  // so the signature only covers the body if we also check the declared hash against the bytes received.
+  const bodyHash = sha256Hex(req.body);
+  const declaredHash = headerValue(req.headers, 'x-amz-content-sha256');
+  const payloadHash = declaredHash ?? bodyHash;
+
+  // Step 1: canonical request.
+  const canonicalHeaders = signedHeaders.map((name) => `${name}:${canonicalHeaderValue(req.headers[name])}\n`).join('');
+  const canonicalRequest = [
+    req.method.toUpperCase(),
+    canonicalUri(path),
+    canonicalQuery(queryAuth ? params.filter(([k]) => k !== 'X-Amz-Signature') : params),
+    canonicalHeaders,
+    signedHeaders.join(';'),
+    payloadHash,
+  ].join('\n');
+  // Step 2: string to sign.
+  const stringToSign = [ALGORITHM, claim.amzDate, scope.slice(1).join('/'), sha256Hex(canonicalRequest)].join('\n');
+  // Steps 3 and 4: derived key, signature; compared in constant time.
+  const expected = createHmac('sha256', signingKey(secret.secretAccessKey, scopeDate, region, service)).update(stringToSign).digest();
+  const provided = /^[0-9a-f]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : undefined;
+  if (!provided || !timingSafeEqual(provided, expected)) throw invalidSignature(MISMATCH);
+
+  if (declaredHash !== undefined && declaredHash !== UNSIGNED_PAYLOAD && declaredHash !== bodyHash) {
+    throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  return { accessKeyId, region, service };
+}
+
+// ---- parsing the claim ------------------------------------------------------------------------------------------
+
+function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHeaders): Claim {
+  const trimmed = authorization.trim();
+  const space = trimmed.search(/\s/);
+  const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
+  if (algorithm !== ALGORITHM) {
+    throw incompleteSignature(`Unsupported AWS 'algorithm': '${clip(algorithm)}'. Authorization=${clip(authorization)}`);
+  }
+  // "Credential=…, SignedHeaders=…, Signature=…": comma-separated key=value pairs, whitespace tolerated.
+  const fields = new Map<string, string>();
+  for (const part of trimmed.slice(space < 0 ? trimmed.length : space).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const amzDate = headerValue(headers, 'x-amz-date');
+  const httpDate = headerValue(headers, 'date');
+
+  let problems = '';
+  for (const name of ['Credential', 'Signature', 'SignedHeaders']) {
+    if (!fields.get(name)) problems += `Authorization header requires '${name}' parameter. `;
+  }
+  if (amzDate === undefined && httpDate === undefined) {
+    problems += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
+  }
+  if (problems) throw incompleteSignature(`${problems}Authorization=${clip(authorization)}`);
+
+  // X-Amz-Date wins over Date. With Date, the string to sign still carries the time in ISO-8601 basic format.
+  const time = amzDate !== undefined ? parseAmzDate(amzDate) : parseHttpDate(httpDate!);
+  return {
+    credential: fields.get('Credential')!,
+    signedHeaders: fields.get('SignedHeaders')!,
+    signature: fields.get('Signature')!,
+    amzDate: amzDate ?? formatAmzDate(time),
+    time,
+    securityToken: headerValue(headers, 'x-amz-security-token'),
+  };
+}
+
+function parseQueryAuth(params: [string, string][]): Claim {
+  const get = (name: string) => params.find(([k]) => k === name)?.[1];
+  let problems = '';
+  for (const name of ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-SignedHeaders', 'X-Amz-Date', 'X-Amz-Expires']) {
+    if (!get(name)) problems += `AWS query-string parameters must include '${name}'. `;
+  }
+  if (problems) throw incompleteSignature(`${problems}Re-examine the query-string parameters.`);
+  const algorithm = get('X-Amz-Algorithm')!;
+  if (algorithm !== ALGORITHM) throw incompleteSignature(`Unsupported AWS 'algorithm': '${clip(algorithm)}'.`);
+  const expires = Number(get('X-Amz-Expires'));
+  if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_SECONDS) {
+    throw incompleteSignature(`X-Amz-Expires must be an integer between 1 and ${MAX_PRESIGN_SECONDS} seconds.`);
+  }
+  const amzDate = get('X-Amz-Date')!;
+  return {
+    credential: get('X-Amz-Credential')!,
+    signedHeaders: get('X-Amz-SignedHeaders')!,
+    signature: get('X-Amz-Signature')!,
+    amzDate,
+    time: parseAmzDate(amzDate),
+    securityToken: get('X-Amz-Security-Token'),
+    expires,
+  };
+}
+
+/** Header auth: ±15 minutes. Query auth: not before X-Amz-Date − 15 min, not after X-Amz-Date + X-Amz-Expires. */
+function checkTime(claim: Claim, now: number): void {
+  if (claim.expires !== undefined) {
+    const end = claim.time + claim.expires * 1000;
+    if (now > end) throw invalidSignature(`Signature expired: ${formatAmzDate(end)} is now earlier than ${formatAmzDate(now)}.`);
+  } else if (claim.time < now - MAX_SKEW_MS) {
+    throw invalidSignature(
+      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(now - MAX_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`,
+    );
+  }
+  if (claim.time > now + MAX_SKEW_MS) {
+    throw invalidSignature(
+      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(now + MAX_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`,
+    );
+  }
+}
+
+function parseAmzDate(value: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  const time = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : NaN;
+  // Date.UTC rolls 20150231 over into March; a round trip rejects such dates.
+  if (Number.isNaN(time) || formatAmzDate(time) !== value) {
+    throw incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${clip(value)}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+  }
+  return time;
+}
+
+function parseHttpDate(value: string): number {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw incompleteSignature(`Date header must be a valid HTTP date. Got '${clip(value)}'.`);
+  return time;
+}
+
+/** 20150830T123600Z */
+function formatAmzDate(time: number): string {
+  return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+// ---- canonical request pieces (SigV4 step 1) --------------------------------------------------------------------
+
+function splitTarget(url: string): { path: string; query: string } {
+  // A request target may come in absolute form (via a proxy): drop scheme and authority.
+  const target = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '');
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/** Decoded [key, value] pairs in the order received. `+` is not a space in SigV4: decodeURIComponent keeps it. */
+function parseQuery(query: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const piece of query.split('&')) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    pairs.push(eq < 0 ? [decode(piece), ''] : [decode(piece.slice(0, eq)), decode(piece.slice(eq + 1))]);
+  }
+  return pairs;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // malformed escapes: keep the raw text, which then simply fails to match
+  }
+}
+
+/** RFC 3986 encoding: everything but A-Z a-z 0-9 - _ . ~ becomes %XX (uppercase hex, UTF-8 bytes). */
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Sorted by encoded key, then encoded value; each re-encoded from its decoded form. */
+function canonicalQuery(pairs: [string, string][]): string {
+  return pairs
+    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+    .sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
+/**
+ * For every service but S3, the SDKs normalise the path (drop empty and '.' segments, resolve '..') and then
+ * URI-encode each segment of the already-encoded wire path once more, so '%20' on the wire signs as '%2520'.
+ * The awsJson services always use '/'.
+ */
+function canonicalUri(rawPath: string): string {
+  const segments: string[] = [];
+  for (const segment of rawPath.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(uriEncode(segment));
+  }
+  const trailingSlash = segments.length > 0 && rawPath.endsWith('/') ? '/' : '';
+  return `/${segments.join('/')}${trailingSlash}`;
+}
+
+/** Trim, collapse runs of whitespace, join repeated values with ','. An absent header canonicalises to ''. */
+function canonicalHeaderValue(value: string | string[] | undefined): string {
+  const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+// ---- crypto --------------------------------------------------------------------------------------------------------
+
+function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Constant-time string comparison (compares digests, so unequal lengths leak nothing either). */
+function equalStrings(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+// SigV4 step 3: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+// It depends only on (secret, date, region, service), so a small LRU saves four HMACs per request. The map key is a
+// digest of the tuple, so the cache holds no secret in clear.
+const KEY_CACHE_MAX = 1000;
+const keyCache = new Map<string, Buffer>();
+
+function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  const id = createHash('sha256').update([secretAccessKey, date, region, service].join('\n')).digest('base64');
+  const cached = keyCache.get(id);
+  if (cached) {
+    keyCache.delete(id); // re-insert: Map order doubles as recency order
+    keyCache.set(id, cached);
+    return cached;
+  }
+  let key = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
+  for (const part of [region, service, TERMINATOR]) key = createHmac('sha256', key).update(part).digest();
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(id, key);
+  return key;
+}
+
+/** Client-supplied text echoed into messages is capped, so errors stay small. */
+function clip(s: string): string {
+  return s.length > 256 ? `${s.slice(0, 256)}…` : s;
+}

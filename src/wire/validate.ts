@@ -1,0 +1,249 @@
+// Input decoding and validation driven by the service model's constraint traits (required, length, range, pattern,
+// enum, union, list and map sizes). A member of the wrong JSON type is a SerializationException, as AWS answers;
+// every constraint violation of a request is collected into one message in AWS's own form:
+//   "2 validation errors detected: Value 'x' at 'userName' failed to satisfy constraint: Member must …; …"
+import { serialization } from './errors.js';
+import type { DocumentValue, ListShape, MapShape, ServiceModel, Shape, StringShape, StructureShape } from './model.js';
+
+export interface Violation {
+  path: string;
+  value: string | undefined;
+  constraint: string;
+}
+
+/** Decodes one JSON value into the handler's input form (timestamps become Dates) while recording violations. */
+type Decoder = (value: unknown, path: string, out: Violation[]) => unknown;
+
+/**
+ * Translates a model pattern (Java regex syntax) into an anchored JavaScript unicode regex. botocore's copies of the
+ * models dropped the outer anchors, and Java accepts escapes of plain characters (`\_`, `\ `) that the `u` flag
+ * rejects.
+ */
+export function compilePattern(pattern: string): RegExp {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\' && i + 1 < pattern.length) {
+      const n = pattern[++i];
+      if (/[A-Za-z0-9]/.test(n) || '^$\\.*+?()[]{}|/'.includes(n) || (n === '-' && inClass)) out += '\\' + n;
+      else out += n;
+      continue;
+    }
+    if (c === '[' && !inClass) inClass = true;
+    else if (c === ']' && inClass) inClass = false;
+    out += c;
+  }
+  return new RegExp(`^(?:${out})$`, 'u');
+}
+
+const lowerFirst = (s: string) => (s.length > 0 ? s.charAt(0).toLowerCase() + s.slice(1) : s);
+
+function describe(value: unknown, sensitive: boolean | undefined): string | undefined {
+  if (sensitive) return undefined;
+  if (value === undefined || value === null) return 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => describe(v, false)).join(', ')}]`;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+function wrongType(path: string, expected: string, value: unknown): never {
+  throw serialization(`Value at '${path || '$'}' must be ${expected}, but was ${jsonType(value)}`);
+}
+
+/** One codec per service model: decoders are compiled once, on first use of each shape, and then shared. */
+export class InputCodec {
+  private readonly decoders = new Map<string, Decoder>();
+
+  constructor(readonly model: ServiceModel) {}
+
+  /** Decodes and validates an operation input. Throws SerializationException; returns the violations found. */
+  decode(shapeName: string, value: unknown, violations: Violation[]): Record<string, unknown> {
+    return this.decoder(shapeName)(value, '', violations) as Record<string, unknown>;
+  }
+
+  decoder(name: string): Decoder {
+    let d = this.decoders.get(name);
+    if (!d) {
+      // Register a forwarder first so recursive shapes resolve to the finished decoder.
+      let built: Decoder | undefined;
+      this.decoders.set(name, (v, p, o) => built!(v, p, o));
+      built = this.build(this.model.shapes[name]);
+      this.decoders.set(name, built);
+      d = built;
+    }
+    return d;
+  }
+
+  private build(shape: Shape): Decoder {
+    switch (shape.type) {
+      case 'structure':
+        return shape.document ? decodeDocument : this.structure(shape);
+      case 'list':
+        return this.list(shape);
+      case 'map':
+        return this.map(shape);
+      case 'string':
+        return stringDecoder(shape);
+      case 'integer':
+      case 'long': {
+        const { min, max } = shape;
+        return (v, path, out) => {
+          if (typeof v !== 'number' || !Number.isInteger(v)) wrongType(path, 'an integer', v);
+          checkRange(v, min, max, path, out);
+          return v;
+        };
+      }
+      case 'float':
+      case 'double': {
+        const { min, max } = shape;
+        return (v, path, out) => {
+          if (typeof v !== 'number') wrongType(path, 'a number', v);
+          checkRange(v, min, max, path, out);
+          return v;
+        };
+      }
+      case 'boolean':
+        return (v, path) => (typeof v === 'boolean' ? v : wrongType(path, 'a boolean', v));
+      case 'timestamp':
+        // awsJson and restJson bodies carry timestamps as epoch seconds.
+        return (v, path) => {
+          if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000);
+          if (typeof v === 'string' && !Number.isNaN(Date.parse(v))) return new Date(v);
+          return wrongType(path, 'a timestamp', v);
+        };
+      case 'blob':
+        return (v, path) => {
+          if (typeof v !== 'string') wrongType(path, 'a base64 string', v);
+          return Buffer.from(v, 'base64');
+        };
+    }
+  }
+
+  private structure(shape: StructureShape): Decoder {
+    const members = Object.entries(shape.members).map(([name, ref]) => ({
+      name,
+      wire: lowerFirst(name),
+      sensitive: this.model.shapes[ref.shape]?.sensitive,
+      decode: () => this.decoder(ref.shape),
+    }));
+    const required = new Set(shape.required ?? []);
+    const union = shape.union === true;
+    return (v, path, out) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) wrongType(path, 'an object', v);
+      const src = v as Record<string, unknown>;
+      const result: Record<string, unknown> = {};
+      let set = 0;
+      for (const m of members) {
+        const mv = src[m.name];
+        const mpath = path ? `${path}.${m.wire}` : m.wire;
+        if (mv === undefined || mv === null) {
+          if (required.has(m.name)) out.push({ path: mpath, value: 'null', constraint: 'Member must not be null' });
+          continue;
+        }
+        set++;
+        result[m.name] = m.decode()(mv, mpath, out);
+      }
+      if (union && set !== 1) {
+        out.push({
+          path: path || '$',
+          value: undefined,
+          constraint: set === 0 ? 'Exactly one member must be set, but none was' : `Exactly one member must be set, but ${set} were`,
+        });
+      }
+      return result;
+    };
+  }
+
+  private list(shape: ListShape): Decoder {
+    const { min, max } = shape;
+    const member = () => this.decoder(shape.member);
+    return (v, path, out) => {
+      if (!Array.isArray(v)) wrongType(path, 'a list', v);
+      checkLength(v.length, v, min, max, path, out, false);
+      const d = member();
+      return v.map((item, i) => {
+        const p = `${path}.${i + 1}.member`;
+        if (item === null || item === undefined) {
+          out.push({ path: p, value: 'null', constraint: 'Member must not be null' });
+          return item;
+        }
+        return d(item, p, out);
+      });
+    };
+  }
+
+  private map(shape: MapShape): Decoder {
+    const { min, max } = shape;
+    const key = () => this.decoder(shape.key);
+    const value = () => this.decoder(shape.value);
+    return (v, path, out) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) wrongType(path, 'a map', v);
+      const entries = Object.entries(v as Record<string, unknown>);
+      checkLength(entries.length, v, min, max, path, out, false);
+      const result: Record<string, unknown> = {};
+      const kd = key();
+      const vd = value();
+      for (const [k, mv] of entries) {
+        kd(k, `${path}.key`, out);
+        result[k] = mv === null ? null : vd(mv, `${path}.${k}`, out);
+      }
+      return result;
+    };
+  }
+}
+
+function decodeDocument(v: unknown): DocumentValue {
+  return v as DocumentValue;
+}
+
+function stringDecoder(shape: StringShape): Decoder {
+  const { min, max, sensitive } = shape;
+  const pattern = shape.pattern ? compilePattern(shape.pattern) : undefined;
+  const allowed = shape.enum ? new Set(shape.enum) : undefined;
+  const enumText = shape.enum ? `[${shape.enum.join(', ')}]` : '';
+  return (v, path, out) => {
+    if (typeof v !== 'string') wrongType(path, 'a string', v);
+    // Lengths count characters as Java does (UTF-16 code units).
+    checkLength(v.length, v, min, max, path, out, sensitive);
+    if (pattern && !pattern.test(v)) {
+      out.push({ path, value: describe(v, sensitive), constraint: `Member must satisfy regular expression pattern: ${shape.pattern}` });
+    }
+    if (allowed && !allowed.has(v)) {
+      out.push({ path, value: describe(v, sensitive), constraint: `Member must satisfy enum value set: ${enumText}` });
+    }
+    return v;
+  };
+}
+
+function checkLength(len: number, v: unknown, min: number | undefined, max: number | undefined, path: string, out: Violation[], sensitive: boolean | undefined) {
+  if (min !== undefined && len < min) {
+    out.push({ path, value: describe(v, sensitive), constraint: `Member must have length greater than or equal to ${min}` });
+  }
+  if (max !== undefined && len > max) {
+    out.push({ path, value: describe(v, sensitive), constraint: `Member must have length less than or equal to ${max}` });
+  }
+}
+
+function checkRange(v: number, min: number | undefined, max: number | undefined, path: string, out: Violation[]) {
+  if (min !== undefined && v < min) out.push({ path, value: String(v), constraint: `Member must have value greater than or equal to ${min}` });
+  if (max !== undefined && v > max) out.push({ path, value: String(v), constraint: `Member must have value less than or equal to ${max}` });
+}
+
+/** AWS's message for a list of violations. */
+export function violationMessage(violations: Violation[]): string {
+  const n = violations.length;
+  const parts = violations.map((x) =>
+    x.value === undefined
+      ? `Value at '${x.path}' failed to satisfy constraint: ${x.constraint}`
+      : `Value '${x.value}' at '${x.path}' failed to satisfy constraint: ${x.constraint}`,
+  );
+  return `${n} validation error${n === 1 ? '' : 's'} detected: ${parts.join('; ')}`;
+}
+
+/** Shapes that are modeled as strings but arrive as text in a URI, query string or header need no JSON type. */
+export function isStringLike(shape: Shape): shape is StringShape {
+  return shape.type === 'string';
+}
