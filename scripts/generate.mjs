@@ -183,10 +183,22 @@ function generate(dataDir, svc) {
   return lines.join('\n');
 }
 
+// `--check` writes nothing and fails when the committed output differs from what the models produce.
+const check = process.argv.includes('--check');
 const dataDir = botocoreData();
 mkdirSync(outDir, { recursive: true });
+let stale = 0;
 for (const svc of SERVICES) {
   const file = join(outDir, `${svc.id}.ts`);
-  writeFileSync(file, generate(dataDir, svc));
-  console.log(`wrote ${file}`);
+  const text = generate(dataDir, svc);
+  if (check) {
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+      console.error(`${file} is not what the ${svc.id} model generates; run npm run generate`);
+      stale++;
+    }
+  } else {
+    writeFileSync(file, text);
+    console.log(`wrote ${file}`);
+  }
 }
+if (stale) process.exit(1);

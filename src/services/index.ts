@@ -1,14 +1,13 @@
 // Every service Gatehouse answers on its one origin. Operations without a handler answer UnknownOperationException
 // (or the protocol's equivalent) until they are built.
-import { ssoAdminModel, type SsoAdminOperations } from '../generated/sso-admin.js';
 import { ssoModel, type SsoOperations } from '../generated/sso.js';
 import { ssoOidcModel, type SsoOidcOperations } from '../generated/sso-oidc.js';
 import { stsModel, type StsOperations } from '../generated/sts.js';
-import { awsJson } from '../wire/awsjson.js';
 import type { ServiceError } from '../wire/errors.js';
 import { awsQuery } from '../wire/query.js';
 import { restJson } from '../wire/restjson.js';
 import { identityStore } from './identitystore/index.js';
+import { ssoAdmin } from './sso-admin/index.js';
 import { defineService, type ServiceDefinition } from './service.js';
 
 /** OAuth's `error` value for each sso-oidc error code (RFC 6749 §5.2, RFC 8628 §3.5). */
@@ -37,7 +36,7 @@ const oauthErrorBody = (err: ServiceError) => ({
 export function allServices(): ServiceDefinition[] {
   return [
     identityStore(),
-    defineService<SsoAdminOperations>(ssoAdminModel, awsJson, {}, { auth: 'sigv4', validationErrorCode: 'ValidationException' }),
+    ssoAdmin(),
     defineService<SsoOperations>(ssoModel, restJson, {}, { auth: 'none', validationErrorCode: 'InvalidRequestException' }),
     defineService<SsoOidcOperations>(ssoOidcModel, restJson, {}, { auth: 'none', validationErrorCode: 'InvalidRequestException', errorBody: oauthErrorBody }),
     defineService<StsOperations>(stsModel, awsQuery, {}, { auth: 'none', validationErrorCode: 'ValidationError' }),

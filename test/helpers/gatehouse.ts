@@ -1,0 +1,124 @@
+// Starts a Gatehouse for a test: in this process (fast, for API tests) or as a child process running the real
+// `gatehouse` command (for restarts, kills and the CLI). Each gets its own temporary data directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { listen } from '../../src/server.js';
+import type { App } from '../../src/services/service.js';
+
+export const ADMIN = { accessKeyId: 'AKIAGATEHOUSETEST001', secretAccessKey: 'gatehouse-test-secret-key-0000000000000000' };
+export const REGION = 'us-east-1';
+
+/** The project root (tests run from dist/test/…). */
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+export interface TestServer {
+  url: string;
+  app: App;
+  dataDir: string;
+  identityStoreId: string;
+  instanceArn: string;
+  managementAccountId: string;
+  stop(): Promise<void>;
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+}
+
+/** The environment that points AWS clients at a server with the test admin key. */
+export function clientEnv(url: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_ENDPOINT_URL: url,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+}
+
+export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.ProcessEnv; keepData?: boolean } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const config = loadConfig(
+    { dataDir, port: 0, host: '127.0.0.1' },
+    {
+      GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      GATEHOUSE_LOG_LEVEL: 'silent',
+      ...opts.env,
+    },
+  );
+  const { app } = await openApp(config);
+  const running = await listen(app, config.host, 0);
+  const instance = await app.storage.db.selectFrom('instances').selectAll().executeTakeFirstOrThrow();
+  return {
+    url: running.url,
+    app,
+    dataDir,
+    identityStoreId: instance.identity_store_id,
+    instanceArn: instance.instance_arn,
+    managementAccountId: app.managementAccountId,
+    async stop() {
+      await running.close();
+      await app.storage.close();
+      if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChildServer {
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  /** Stops it with SIGTERM (or the given signal) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs `gatehouse serve` as a child process and waits until it listens. */
+export async function spawnGatehouse(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: {
+      ...process.env,
+      GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      GATEHOUSE_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gatehouse did not start:\n${out}`)), 15_000);
+    const check = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gatehouse exited with ${code}:\n${out}`));
+    });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url,
+    process: child,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Raw signed requests, for tests that must send what no SDK would (junk bodies, unknown targets).
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac } from 'node:crypto';
+import { ADMIN, REGION } from './gatehouse.js';
+
+/** A SHA-256 in the shape @smithy/signature-v4 expects (HMAC when given a secret). */
+class Sha256 {
+  private readonly h;
+  constructor(secret?: string | Uint8Array) {
+    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  }
+  update(data: string | Uint8Array) {
+    this.h.update(data);
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest());
+  }
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json(): any;
+}
+
+/** Sends a SigV4-signed POST to `${url}/` with the given headers and body (string or bytes). */
+export async function signedPost(url: string, service: string, headers: Record<string, string>, body: string | Buffer, credentials = ADMIN): Promise<RawResponse> {
+  const u = new URL(url);
+  const signer = new SignatureV4({ service, region: REGION, credentials, sha256: Sha256 as never });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: u.protocol,
+    hostname: u.hostname,
+    port: Number(u.port),
+    path: '/',
+    headers: { host: u.host, ...headers },
+    body,
+  });
+  const res = await fetch(`${url}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+}
+
+/** An awsJson call: `target` is e.g. `AWSIdentityStore.ListUsers`. */
+export function awsJsonCall(url: string, service: string, target: string, body: string | Buffer | object) {
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return signedPost(url, service, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, payload);
+}
