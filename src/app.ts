@@ -6,13 +6,15 @@ import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/secret-box.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
+import { openPostgres } from './storage/postgres.js';
 import { openSqlite } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { PageTokens } from './wire/pagination.js';
 
 export async function openStorage(config: Config): Promise<Storage> {
-  if (config.databaseUrl && /^postgres(ql)?:/.test(config.databaseUrl)) {
-    throw new Error('PostgreSQL storage is not available in this build; unset DATABASE_URL to use the embedded SQLite database');
+  if (config.databaseUrl) {
+    if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) throw new Error('DATABASE_URL must be a postgres:// URL');
+    return openPostgres(config.databaseUrl);
   }
   return openSqlite(join(config.dataDir, 'gatehouse.db'));
 }

@@ -57,7 +57,7 @@ export async function bootstrap(storage: Storage, config: Config, now = Date.now
         .execute();
     }
     return managementId;
-  });
+  }, { lock: 'bootstrap' });
   const pageTokenKey = Buffer.from(await setting(storage, 'page_token_key', () => randomBytes(32).toString('base64')), 'base64');
   return { pageTokenKey, managementAccountId };
 }

@@ -1,6 +1,6 @@
 // The one storage interface every service writes through. SQLite is the embedded default; a PostgreSQL
 // implementation plugs in behind the same interface (the services only see Kysely and these few methods).
-import { Migrator, type Kysely, type Transaction } from 'kysely';
+import { Migrator, type Kysely } from 'kysely';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -9,8 +9,12 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Storage {
   readonly dialect: Dialect;
   readonly db: Kysely<Database>;
-  /** Runs `fn` in one transaction: everything it wrote commits together or not at all. */
-  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: everything it wrote commits together or not at all. Transactions that lose a
+   * serialization race are retried, so `fn` must not have effects outside the database. `lock` names a mutex held
+   * for the transaction across every process sharing the database (SQLite's write lock already is one).
+   */
+  transaction<T>(fn: (trx: Db) => Promise<T>, opts?: { lock?: string }): Promise<T>;
   /** True for a violated UNIQUE or PRIMARY KEY constraint, whichever database raised it. */
   isUniqueViolation(err: unknown): boolean;
   close(): Promise<void>;

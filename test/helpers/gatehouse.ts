@@ -1,11 +1,14 @@
 // Starts a Gatehouse for a test: in this process (fast, for API tests) or as a child process running the real
 // `gatehouse` command (for restarts, kills and the CLI). Each gets its own temporary data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openApp } from '../../src/app.js';
+import pg from 'pg';
+import { openApp, openStorage } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import type { Storage } from '../../src/storage/storage.js';
 import { listen } from '../../src/server.js';
 import type { App } from '../../src/services/service.js';
 
@@ -30,6 +33,34 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
 }
 
+/**
+ * With GATEHOUSE_TEST_POSTGRES set (a postgres:// URL of a server where the test user may create databases), every
+ * test server uses PostgreSQL: one database per data directory, so a restarted server finds its data again.
+ */
+export const TEST_POSTGRES = process.env.GATEHOUSE_TEST_POSTGRES;
+
+export async function databaseEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
+  if (!TEST_POSTGRES) return {};
+  const name = `gatehouse_test_${createHash('sha1').update(dataDir).digest('hex').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err; // already exists
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_POSTGRES);
+  url.pathname = `/${name}`;
+  return { DATABASE_URL: url.toString() };
+}
+
+/** The storage a test server with this data directory uses, for tests that look at what was stored. */
+export async function openTestStorage(dataDir: string): Promise<Storage> {
+  return openStorage(loadConfig({ dataDir }, { ...(await databaseEnv(dataDir)) }));
+}
+
 /** The environment that points AWS clients at a server with the test admin key. */
 export function clientEnv(url: string): NodeJS.ProcessEnv {
   return {
@@ -52,6 +83,7 @@ export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.Proc
       GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
       GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
       GATEHOUSE_LOG_LEVEL: 'silent',
+      ...(await databaseEnv(dataDir)),
       ...opts.env,
     },
   );
@@ -83,12 +115,14 @@ export interface ChildServer {
 
 /** Runs `gatehouse serve` as a child process and waits until it listens. */
 export async function spawnGatehouse(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  const dbEnv = await databaseEnv(dataDir);
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
     env: {
       ...process.env,
       GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
       GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
       GATEHOUSE_LOG_LEVEL: 'warn',
+      ...dbEnv,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

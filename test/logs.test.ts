@@ -1,0 +1,50 @@
+// One structured line per request, and no secret in any of them.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
+import { SSOAdminClient, ListInstancesCommand } from '@aws-sdk/client-sso-admin';
+import { ADMIN, REGION, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
+
+let server: ChildServer;
+const dataDir = tempDataDir();
+before(async () => {
+  server = await spawnGatehouse(dataDir, { GATEHOUSE_LOG_LEVEL: 'info' });
+});
+after(async () => {
+  await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('each request leaves one JSON line with operation, status, duration and request id; secrets never appear', async () => {
+  const config = { endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
+  const admin = new SSOAdminClient(config);
+  const store = new IdentitystoreClient(config);
+  const { Instances } = await admin.send(new ListInstancesCommand({}));
+  const identityStoreId = Instances![0].IdentityStoreId!;
+  const created = await store.send(
+    new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: 'logged', DisplayName: 'Logged User', Name: { GivenName: 'L', FamilyName: 'U' } }),
+  );
+  await assert.rejects(store.send(new ListUsersCommand({ IdentityStoreId: 'd-0000000000' })), { name: 'ResourceNotFoundException' });
+  await new Promise((r) => setTimeout(r, 200));
+
+  const lines = server
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.msg === 'request');
+  assert.equal(lines.length, 3, 'one line per request');
+  const [list, create, failed] = lines;
+  assert.deepEqual([list.service, list.operation, list.status], ['sso-admin', 'ListInstances', 200]);
+  assert.deepEqual([create.operation, create.status], ['CreateUser', 200]);
+  assert.deepEqual([failed.operation, failed.status, failed.error], ['ListUsers', 400, 'ResourceNotFoundException']);
+  for (const l of lines) {
+    assert.match(l.requestId, /^[0-9a-f-]{36}$/);
+    assert.equal(typeof l.ms, 'number');
+  }
+  assert.equal(create.requestId === list.requestId, false);
+  const all = server.output();
+  assert.ok(!all.includes(ADMIN.secretAccessKey), 'the secret key is never logged');
+  assert.ok(!all.includes('Signature='), 'signatures are never logged');
+});
