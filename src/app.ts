@@ -4,6 +4,7 @@ import { ensureAdminKey } from './admin-keys.js';
 import { bootstrap } from './bootstrap.js';
 import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/secret-box.js';
+import { ProvisioningWorker } from './domain/provisioning.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -30,6 +31,21 @@ export async function openApp(config: Config): Promise<OpenedApp> {
   const secrets = loadSecretBox(config.dataDir);
   const { pageTokenKey, managementAccountId } = await bootstrap(storage, config);
   const generatedKey = await ensureAdminKey(storage, secrets, config.adminAccessKeys.length, Date.now());
-  const app: App = { config, storage, secrets, log: createLogger(config.logLevel), pageTokens: new PageTokens(pageTokenKey), managementAccountId };
+  const log = createLogger(config.logLevel);
+  // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
+  const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)));
+  worker.start();
+  const app: App = {
+    config,
+    storage,
+    secrets,
+    log,
+    pageTokens: new PageTokens(pageTokenKey),
+    managementAccountId,
+    async close() {
+      await worker.stop();
+      await storage.close();
+    },
+  };
   return { app, generatedKey };
 }

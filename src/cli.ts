@@ -52,7 +52,7 @@ async function serve(overrides: ConfigOverrides) {
   const stop = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await running.close();
-    await app.storage.close();
+    await app.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -22,6 +22,14 @@ export interface Config {
   instanceName?: string;
   logLevel: string;
   configFile?: string;
+  /** How long an asynchronous sso-admin request stays IN_PROGRESS before its job completes it. */
+  provisioningDelayMs: number;
+  limits: {
+    /** AWS managed policies plus customer managed policy references per permission set. */
+    policiesPerPermissionSet: number;
+    /** Account assignment operations IN_PROGRESS per instance before ThrottlingException. */
+    assignmentOperationsInFlight: number;
+  };
 }
 
 export interface ConfigOverrides {
@@ -40,6 +48,8 @@ const DEFAULTS: Config = {
   organization: { managementAccountName: 'Management', managementAccountEmail: 'management@example.com' },
   accounts: [],
   logLevel: 'info',
+  provisioningDelayMs: 1000,
+  limits: { policiesPerPermissionSet: 20, assignmentOperationsInFlight: 15 },
 };
 
 function fromFile(path: string): Partial<Config> {
@@ -59,6 +69,12 @@ function portNumber(text: string, from: string): number {
   return n;
 }
 
+function wholeNumber(text: string, from: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${from} must be a whole number, got '${text}'`);
+  return n;
+}
+
 export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const configFile = flags.configFile ?? env.GATEHOUSE_CONFIG ?? (existsSync('gatehouse.json') ? 'gatehouse.json' : undefined);
   const file = configFile ? fromFile(configFile) : {};
@@ -68,6 +84,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     organization: { ...DEFAULTS.organization, ...(file.organization ?? {}) },
     accounts: file.accounts ?? [],
     adminAccessKeys: file.adminAccessKeys ?? [],
+    limits: { ...DEFAULTS.limits, ...(file.limits ?? {}) },
     configFile,
   };
   if (env.GATEHOUSE_HOST) config.host = env.GATEHOUSE_HOST;
@@ -76,6 +93,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.GATEHOUSE_REGION) config.region = env.GATEHOUSE_REGION;
   if (env.GATEHOUSE_LOG_LEVEL) config.logLevel = env.GATEHOUSE_LOG_LEVEL;
+  if (env.GATEHOUSE_PROVISIONING_DELAY_MS) config.provisioningDelayMs = wholeNumber(env.GATEHOUSE_PROVISIONING_DELAY_MS, 'GATEHOUSE_PROVISIONING_DELAY_MS');
   if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
     config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
   }

@@ -19,6 +19,8 @@ export interface App {
   pageTokens: PageTokens;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
   managementAccountId: string;
+  /** Stops background work and closes the database. */
+  close(): Promise<void>;
 }
 
 export interface Context {

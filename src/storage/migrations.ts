@@ -107,6 +107,108 @@ const migrations: Record<string, Migration> = {
       void sql;
     },
   },
+
+  '0002_sso_admin': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('permission_sets')
+        .addColumn('permission_set_arn', 'text', (c) => c.primaryKey())
+        .addColumn('instance_arn', 'text', (c) => c.notNull().references('instances.instance_arn').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('session_duration', 'text', (c) => c.notNull())
+        .addColumn('relay_state', 'text')
+        .addColumn('inline_policy', 'text')
+        .addColumn('permissions_boundary', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('permission_sets_instance_name', ['instance_arn', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('permission_set_managed_policies')
+        .addColumn('permission_set_arn', 'text', (c) => c.notNull().references('permission_sets.permission_set_arn').onDelete('cascade'))
+        .addColumn('policy_arn', 'text', (c) => c.notNull())
+        .addColumn('policy_name', 'text', (c) => c.notNull())
+        .addColumn('attached_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('permission_set_managed_policies_pk', ['permission_set_arn', 'policy_arn'])
+        .execute();
+
+      await db.schema
+        .createTable('permission_set_customer_policies')
+        .addColumn('permission_set_arn', 'text', (c) => c.notNull().references('permission_sets.permission_set_arn').onDelete('cascade'))
+        .addColumn('policy_name', 'text', (c) => c.notNull())
+        .addColumn('policy_path', 'text', (c) => c.notNull())
+        .addColumn('attached_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('permission_set_customer_policies_pk', ['permission_set_arn', 'policy_name', 'policy_path'])
+        .execute();
+
+      await db.schema
+        .createTable('resource_tags')
+        .addColumn('resource_arn', 'text', (c) => c.notNull())
+        .addColumn('tag_key', 'text', (c) => c.notNull())
+        .addColumn('tag_value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('resource_tags_pk', ['resource_arn', 'tag_key'])
+        .execute();
+
+      await db.schema
+        .createTable('account_assignments')
+        .addColumn('instance_arn', 'text', (c) => c.notNull().references('instances.instance_arn').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('permission_set_arn', 'text', (c) => c.notNull().references('permission_sets.permission_set_arn'))
+        .addColumn('principal_type', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('account_assignments_pk', ['account_id', 'permission_set_arn', 'principal_type', 'principal_id'])
+        .execute();
+      await db.schema.createIndex('account_assignments_principal').on('account_assignments').columns(['principal_id', 'account_id']).execute();
+      await db.schema.createIndex('account_assignments_permission_set').on('account_assignments').columns(['permission_set_arn', 'account_id']).execute();
+
+      // A permission set provisioned into an account: the IAM role Identity Center keeps there for it.
+      await db.schema
+        .createTable('provisioned_permission_sets')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('permission_set_arn', 'text', (c) => c.notNull().references('permission_sets.permission_set_arn'))
+        .addColumn('instance_arn', 'text', (c) => c.notNull())
+        .addColumn('role_name', 'text', (c) => c.notNull())
+        .addColumn('role_arn', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('provisioned_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('provisioned_permission_sets_pk', ['account_id', 'permission_set_arn'])
+        .execute();
+      await db.schema.createIndex('provisioned_permission_sets_ps').on('provisioned_permission_sets').columns(['permission_set_arn', 'account_id']).execute();
+
+      // The asynchronous requests of sso-admin (assignment creation and deletion, provisioning), which double as the
+      // durable job queue that completes them.
+      await db.schema
+        .createTable('admin_requests')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('instance_arn', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('failure_reason', 'text')
+        .addColumn('target_id', 'text')
+        .addColumn('target_type', 'text')
+        .addColumn('permission_set_arn', 'text', (c) => c.notNull())
+        .addColumn('principal_type', 'text')
+        .addColumn('principal_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addColumn('completed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('admin_requests_due').on('admin_requests').columns(['status', 'due_at']).execute();
+      await db.schema.createIndex('admin_requests_list').on('admin_requests').columns(['instance_arn', 'kind', 'request_id']).execute();
+
+      await db.schema
+        .createTable('instance_access_control_attributes')
+        .addColumn('instance_arn', 'text', (c) => c.primaryKey().references('instances.instance_arn').onDelete('cascade'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attributes', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

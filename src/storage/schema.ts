@@ -87,6 +87,89 @@ export interface UserCredentialTable {
   updated_at: number;
 }
 
+export interface PermissionSetTable {
+  permission_set_arn: string;
+  instance_arn: string;
+  name: string;
+  description: string | null;
+  session_duration: string;
+  relay_state: string | null;
+  inline_policy: string | null;
+  /** JSON of the PermissionsBoundary shape. */
+  permissions_boundary: string | null;
+  /** Raised by every change that accounts only see after ProvisionPermissionSet. */
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PermissionSetManagedPolicyTable {
+  permission_set_arn: string;
+  policy_arn: string;
+  policy_name: string;
+  attached_at: number;
+}
+
+export interface PermissionSetCustomerPolicyTable {
+  permission_set_arn: string;
+  policy_name: string;
+  policy_path: string;
+  attached_at: number;
+}
+
+export interface ResourceTagTable {
+  resource_arn: string;
+  tag_key: string;
+  tag_value: string;
+}
+
+export interface AccountAssignmentTable {
+  instance_arn: string;
+  account_id: string;
+  permission_set_arn: string;
+  principal_type: 'USER' | 'GROUP';
+  principal_id: string;
+  created_at: number;
+}
+
+export interface ProvisionedPermissionSetTable {
+  account_id: string;
+  permission_set_arn: string;
+  instance_arn: string;
+  role_name: string;
+  role_arn: string;
+  /** The permission set version the account's role carries. */
+  version: number;
+  provisioned_at: number;
+}
+
+export type AdminRequestKind = 'CREATE_ASSIGNMENT' | 'DELETE_ASSIGNMENT' | 'PROVISION';
+
+export interface AdminRequestTable {
+  request_id: string;
+  instance_arn: string;
+  kind: AdminRequestKind;
+  status: 'IN_PROGRESS' | 'FAILED' | 'SUCCEEDED';
+  failure_reason: string | null;
+  target_id: string | null;
+  target_type: string | null;
+  permission_set_arn: string;
+  principal_type: string | null;
+  principal_id: string | null;
+  created_at: number;
+  /** When the job that completes the request may run. */
+  due_at: number;
+  completed_at: number | null;
+}
+
+export interface InstanceAccessControlAttributesTable {
+  instance_arn: string;
+  status: string;
+  /** JSON of the AccessControlAttributes list. */
+  attributes: string;
+  updated_at: number;
+}
+
 export interface Database {
   settings: SettingTable;
   access_keys: AccessKeyTable;
@@ -97,6 +180,14 @@ export interface Database {
   external_ids: ExternalIdTable;
   group_memberships: GroupMembershipTable;
   user_credentials: UserCredentialTable;
+  permission_sets: PermissionSetTable;
+  permission_set_managed_policies: PermissionSetManagedPolicyTable;
+  permission_set_customer_policies: PermissionSetCustomerPolicyTable;
+  resource_tags: ResourceTagTable;
+  account_assignments: AccountAssignmentTable;
+  provisioned_permission_sets: ProvisionedPermissionSetTable;
+  admin_requests: AdminRequestTable;
+  instance_access_control_attributes: InstanceAccessControlAttributesTable;
 }
 
 export type { Generated };

@@ -17,6 +17,8 @@ interface Attribute {
   required?: boolean;
   /** Single-valued lists (Emails, Addresses, …) whose element fields a dotted path may set. */
   element?: string;
+  /** Members Identity Center requires within a complex attribute (name.givenName, name.familyName). */
+  requiredMembers?: string[];
 }
 
 const USER_ATTRIBUTES: Record<string, Attribute> = {
@@ -31,7 +33,7 @@ const USER_ATTRIBUTES: Record<string, Attribute> = {
   timezone: { key: 'Timezone', shape: 'SensitiveStringType' },
   website: { key: 'Website', shape: 'SensitiveStringType' },
   birthdate: { key: 'Birthdate', shape: 'SensitiveStringType' },
-  name: { key: 'Name', shape: 'Name' },
+  name: { key: 'Name', shape: 'Name', required: true, requiredMembers: ['GivenName', 'FamilyName'] },
   emails: { key: 'Emails', shape: 'Emails', element: 'Email' },
   addresses: { key: 'Addresses', shape: 'Addresses', element: 'Address' },
   phonenumbers: { key: 'PhoneNumbers', shape: 'PhoneNumbers', element: 'PhoneNumber' },
@@ -102,6 +104,7 @@ export function applyOperations(kind: 'user' | 'group', current: Record<string, 
         delete next[attr.key];
       } else {
         next[attr.key] = check(attr.shape, typeof value === 'object' ? toModelCase(value) : value, where);
+        checkRequiredMembers(head, attr, next[attr.key]);
       }
       return;
     }
@@ -116,11 +119,21 @@ export function applyOperations(kind: 'user' | 'group', current: Record<string, 
       : { ...((next[attr.key] as Record<string, unknown>) ?? {}) };
     if (remove) delete holder[field];
     else holder[field] = value;
+    checkRequiredMembers(head, attr, holder);
     const empty = Object.keys(holder).length === 0;
     if (empty) delete next[attr.key];
     else next[attr.key] = check(attr.shape, attr.element ? [holder] : holder, where);
   });
   return next;
+}
+
+/** CreateUser requires name.givenName and name.familyName; an update may replace them but not leave them out. */
+function checkRequiredMembers(head: string, attr: Attribute, value: unknown) {
+  for (const m of attr.requiredMembers ?? []) {
+    if ((value as Record<string, unknown>)[m] === undefined) {
+      throw invalid(`${head}.${m.charAt(0).toLowerCase() + m.slice(1)} is required and cannot be removed`);
+    }
+  }
 }
 
 function applyExtension(next: Record<string, unknown>, sub: string, value: unknown, where: string) {
@@ -149,4 +162,12 @@ function applyExtension(next: Record<string, unknown>, sub: string, value: unkno
 /** Extension names Identity Center supports. */
 export function checkExtensionNames(names: string[] | undefined) {
   for (const n of names ?? []) if (n !== EXTENSION) throw invalid(`Extension ${n} is not supported; supported: ${EXTENSION}`);
+}
+
+/** CreateUser's Extensions: supported names, each an object of attributes (the rule UpdateUser applies too). */
+export function checkExtensions(extensions: Record<string, unknown> | undefined) {
+  checkExtensionNames(extensions ? Object.keys(extensions) : undefined);
+  for (const [name, value] of Object.entries(extensions ?? {})) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${name} must be an object`);
+  }
 }

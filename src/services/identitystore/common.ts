@@ -40,6 +40,17 @@ export interface ExternalId {
 export async function setExternalIds(trx: Db, identityStoreId: string, type: 'USER' | 'GROUP', resourceId: string, ids: ExternalId[]) {
   await trx.deleteFrom('external_ids').where('resource_id', '=', resourceId).execute();
   for (const e of ids) {
+    // Checked here so the conflict names the external id: the callers answer a unique violation as a name clash.
+    // Issuer and Id are sensitive in the model, so the message does not repeat them.
+    const taken = await trx
+      .selectFrom('external_ids')
+      .select('resource_id')
+      .where('identity_store_id', '=', identityStoreId)
+      .where('resource_type', '=', type)
+      .where('issuer', '=', e.Issuer)
+      .where('external_id', '=', e.Id)
+      .executeTakeFirst();
+    if (taken) throw conflict('Duplicate ExternalId: the (Issuer, Id) pair is already in use');
     await trx
       .insertInto('external_ids')
       .values({ identity_store_id: identityStoreId, resource_type: type, issuer: e.Issuer, external_id: e.Id, resource_id: resourceId })

@@ -1,5 +1,6 @@
 // Identity store groups: CreateGroup, DescribeGroup, UpdateGroup, DeleteGroup, ListGroups, GetGroupId.
 import type { Group, IdentityStoreOperations } from '../../generated/identitystore.js';
+import { removePrincipalAssignments } from '../../domain/provisioning.js';
 import { newResourceId } from '../../ids.js';
 import type { GroupTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
@@ -119,6 +120,8 @@ export const groupHandlers: Handlers<Ops> = {
       const deleted = await trx.deleteFrom('groups').where('group_id', '=', input.GroupId).where('identity_store_id', '=', input.IdentityStoreId).executeTakeFirst();
       if (Number(deleted.numDeletedRows) === 0) throw groupNotFound(input.GroupId);
       await trx.deleteFrom('external_ids').where('resource_id', '=', input.GroupId).execute();
+      // AWS removes the principal's account assignments with it.
+      await removePrincipalAssignments(trx, input.GroupId);
     });
     return {};
   },

@@ -1,5 +1,6 @@
 // Identity store users: CreateUser, DescribeUser, UpdateUser, DeleteUser, ListUsers, GetUserId.
 import type { IdentityStoreOperations, User } from '../../generated/identitystore.js';
+import { removePrincipalAssignments } from '../../domain/provisioning.js';
 import { newResourceId } from '../../ids.js';
 import type { UserTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
@@ -7,7 +8,7 @@ import { ServiceError } from '../../wire/errors.js';
 import { pageSize } from '../../wire/pagination.js';
 import { violationMessage, type Violation } from '../../wire/validate.js';
 import type { Context, Handlers } from '../service.js';
-import { applyOperations, checkExtensionNames } from './attributes.js';
+import { applyOperations, checkExtensionNames, checkExtensions } from './attributes.js';
 import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId, type Position } from './common.js';
 
 type Ops = IdentityStoreOperations;
@@ -87,7 +88,7 @@ export const userHandlers: Handlers<Ops> = {
   async CreateUser(input, ctx) {
     checkIdentityCenterRequired(input);
     checkNotReserved('UserName', input.UserName!);
-    checkExtensionNames(input.Extensions ? Object.keys(input.Extensions) : undefined);
+    checkExtensions(input.Extensions);
     const { storage } = ctx.app;
     await requireStore(storage.db, input.IdentityStoreId);
     const userId = newResourceId(input.IdentityStoreId);
@@ -155,6 +156,8 @@ export const userHandlers: Handlers<Ops> = {
       const deleted = await trx.deleteFrom('users').where('user_id', '=', input.UserId).where('identity_store_id', '=', input.IdentityStoreId).executeTakeFirst();
       if (Number(deleted.numDeletedRows) === 0) throw userNotFound(input.UserId);
       await trx.deleteFrom('external_ids').where('resource_id', '=', input.UserId).execute();
+      // AWS removes the principal's account assignments with it.
+      await removePrincipalAssignments(trx, input.UserId);
     });
     return {};
   },

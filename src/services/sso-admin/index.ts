@@ -2,7 +2,16 @@
 import { ssoAdminModel, type SsoAdminOperations } from '../../generated/sso-admin.js';
 import { awsJson } from '../../wire/awsjson.js';
 import { defineService } from '../service.js';
+import { assignmentHandlers } from './assignments.js';
 import { instanceHandlers } from './instances.js';
+import { permissionSetHandlers } from './permission-sets.js';
+import { provisioningHandlers } from './provisioning.js';
+import { tagHandlers } from './tags.js';
 
 export const ssoAdmin = () =>
-  defineService<SsoAdminOperations>(ssoAdminModel, awsJson, { ...instanceHandlers }, { auth: 'sigv4', validationErrorCode: 'ValidationException' });
+  defineService<SsoAdminOperations>(
+    ssoAdminModel,
+    awsJson,
+    { ...instanceHandlers, ...permissionSetHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers },
+    { auth: 'sigv4', validationErrorCode: 'ValidationException' },
+  );

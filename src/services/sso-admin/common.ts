@@ -1,0 +1,62 @@
+// Rules shared by the sso-admin operations: references to instances and permission sets, and the version that
+// tells whether an account carries a permission set's latest content.
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../../storage/storage.js';
+import { ServiceError } from '../../wire/errors.js';
+
+export const notFound = (message: string) => new ServiceError('ResourceNotFoundException', message);
+export const conflict = (message: string) => new ServiceError('ConflictException', message);
+export const invalid = (message: string) => new ServiceError('ValidationException', message);
+export const quotaExceeded = (message: string) => new ServiceError('ServiceQuotaExceededException', message);
+export const throttled = (message: string) => new ServiceError('ThrottlingException', message);
+
+export async function requireInstance(db: Db, instanceArn: string) {
+  const row = await db.selectFrom('instances').selectAll().where('instance_arn', '=', instanceArn).executeTakeFirst();
+  if (!row) throw notFound(`Could not find Identity Center instance ${instanceArn}`);
+  return row;
+}
+
+/** The permission set, which must belong to the instance named in the same request. */
+export async function requirePermissionSet(db: Db, instanceArn: string, permissionSetArn: string) {
+  const row = await db.selectFrom('permission_sets').selectAll().where('permission_set_arn', '=', permissionSetArn).executeTakeFirst();
+  if (!row || row.instance_arn !== instanceArn) {
+    await requireInstance(db, instanceArn);
+    throw notFound(`Could not find PermissionSet with PermissionSetArn ${permissionSetArn}`);
+  }
+  return row;
+}
+
+/** Marks a change of content: accounts provisioned earlier now show LATEST_PERMISSION_SET_NOT_PROVISIONED. */
+export async function bumpVersion(trx: Db, permissionSetArn: string, now: number) {
+  await trx
+    .updateTable('permission_sets')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+    .where('permission_set_arn', '=', permissionSetArn)
+    .execute();
+}
+
+/** `ps-` and 16 hex characters, under the instance's id. */
+export function newPermissionSetArn(instanceArn: string) {
+  const instanceId = instanceArn.slice(instanceArn.lastIndexOf('/') + 1);
+  return `arn:aws:sso:::permissionSet/${instanceId}/ps-${randomBytes(8).toString('hex')}`;
+}
+
+/** Seconds in an ISO-8601 duration of days, hours, minutes and seconds (what SessionDuration carries). */
+export function durationSeconds(iso: string): number | undefined {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso);
+  if (!m || iso === 'P' || iso.endsWith('T')) return undefined;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+}
+
+/** SessionDuration must lie between 1 and 12 hours (Identity Center's permission set limits). */
+export function checkSessionDuration(iso: string | undefined) {
+  if (iso === undefined) return;
+  const s = durationSeconds(iso);
+  if (s === undefined || s < 3600 || s > 43200) {
+    throw invalid(`SessionDuration ${iso} is invalid: it must be an ISO-8601 duration from PT1H to PT12H`);
+  }
+}
+
+export interface Position {
+  after: string;
+}

@@ -1,0 +1,113 @@
+// Permission sets: CreatePermissionSet, DescribePermissionSet, UpdatePermissionSet, DeletePermissionSet,
+// ListPermissionSets.
+import type { PermissionSet, SsoAdminOperations } from '../../generated/sso-admin.js';
+import type { PermissionSetTable } from '../../storage/schema.js';
+import { pageSize } from '../../wire/pagination.js';
+import type { Handlers } from '../service.js';
+import { bumpVersion, checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet, type Position } from './common.js';
+import { putTags } from './tags.js';
+
+/** Identity Center's default session length for a permission set. */
+const DEFAULT_SESSION_DURATION = 'PT1H';
+
+export function permissionSetShape(row: PermissionSetTable): PermissionSet {
+  return {
+    Name: row.name,
+    PermissionSetArn: row.permission_set_arn,
+    ...(row.description !== null ? { Description: row.description } : {}),
+    CreatedDate: new Date(Number(row.created_at)),
+    SessionDuration: row.session_duration,
+    ...(row.relay_state !== null ? { RelayState: row.relay_state } : {}),
+  };
+}
+
+export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
+  async CreatePermissionSet(input, ctx) {
+    checkSessionDuration(input.SessionDuration);
+    const { storage } = ctx.app;
+    await requireInstance(storage.db, input.InstanceArn);
+    const row: PermissionSetTable = {
+      permission_set_arn: newPermissionSetArn(input.InstanceArn),
+      instance_arn: input.InstanceArn,
+      name: input.Name,
+      description: input.Description ?? null,
+      session_duration: input.SessionDuration ?? DEFAULT_SESSION_DURATION,
+      relay_state: input.RelayState ?? null,
+      inline_policy: null,
+      permissions_boundary: null,
+      version: 1,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+    };
+    try {
+      await storage.transaction(async (trx) => {
+        await trx.insertInto('permission_sets').values(row).execute();
+        if (input.Tags?.length) await putTags(trx, row.permission_set_arn, input.Tags);
+      });
+    } catch (err) {
+      if (storage.isUniqueViolation(err)) throw conflict(`PermissionSet with name ${input.Name} already exists.`);
+      throw err;
+    }
+    return { PermissionSet: permissionSetShape(row) };
+  },
+
+  async DescribePermissionSet(input, ctx) {
+    const row = await requirePermissionSet(ctx.app.storage.db, input.InstanceArn, input.PermissionSetArn);
+    return { PermissionSet: permissionSetShape(row) };
+  },
+
+  async UpdatePermissionSet(input, ctx) {
+    checkSessionDuration(input.SessionDuration);
+    const { storage } = ctx.app;
+    await storage.transaction(async (trx) => {
+      await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
+      await trx
+        .updateTable('permission_sets')
+        .set({
+          ...(input.Description !== undefined ? { description: input.Description } : {}),
+          ...(input.SessionDuration !== undefined ? { session_duration: input.SessionDuration } : {}),
+          ...(input.RelayState !== undefined ? { relay_state: input.RelayState } : {}),
+        })
+        .where('permission_set_arn', '=', input.PermissionSetArn)
+        .execute();
+      await bumpVersion(trx, input.PermissionSetArn, ctx.now);
+    });
+    return {};
+  },
+
+  async DeletePermissionSet(input, ctx) {
+    const { storage } = ctx.app;
+    await storage.transaction(async (trx) => {
+      await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
+      const assigned = await trx.selectFrom('account_assignments').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).executeTakeFirst();
+      const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).executeTakeFirst();
+      const pending = await trx
+        .selectFrom('admin_requests')
+        .select('request_id')
+        .where('permission_set_arn', '=', input.PermissionSetArn)
+        .where('status', '=', 'IN_PROGRESS')
+        .executeTakeFirst();
+      if (assigned || provisioned || pending) {
+        throw conflict(`PermissionSet ${input.PermissionSetArn} is still assigned or provisioned to accounts; remove its account assignments first.`);
+      }
+      await trx.deleteFrom('resource_tags').where('resource_arn', '=', input.PermissionSetArn).execute();
+      await trx.deleteFrom('permission_sets').where('permission_set_arn', '=', input.PermissionSetArn).execute();
+    });
+    return {};
+  },
+
+  async ListPermissionSets(input, ctx) {
+    const db = ctx.app.storage.db;
+    await requireInstance(db, input.InstanceArn);
+    const scope = `sso-admin:ListPermissionSets:${input.InstanceArn}`;
+    const limit = pageSize(input.MaxResults);
+    let q = db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', input.InstanceArn);
+    if (input.NextToken) q = q.where('permission_set_arn', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
+    const rows = await q.orderBy('permission_set_arn').limit(limit + 1).execute();
+    const page = rows.slice(0, limit);
+    return {
+      PermissionSets: page.map((r) => r.permission_set_arn),
+      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].permission_set_arn }) } : {}),
+    };
+  },
+};
