@@ -3,6 +3,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ServiceError } from './errors.js';
 
+/** Characters of a base64url HMAC-SHA256. */
+const MAC_LENGTH = 43;
+
 export class PageTokens {
   constructor(private readonly key: Buffer) {}
 
@@ -13,17 +16,23 @@ export class PageTokens {
   /** `scope` names the list and its filters, so a token from one list is refused by another. */
   seal(scope: string, position: unknown): string {
     const payload = Buffer.from(JSON.stringify(position)).toString('base64url');
-    // Only characters every model's NextToken pattern allows: base64url and ':'.
-    return `${payload}:${this.mac(scope, payload)}`;
+    // Only base64url characters, which every model's NextToken pattern allows; the MAC has a fixed length, so it
+    // needs no separator.
+    return payload + this.mac(scope, payload);
   }
 
   open<T>(scope: string, token: string, errorCode = 'ValidationException'): T {
-    const [payload, mac] = token.split(':');
-    const expected = payload !== undefined ? this.mac(scope, payload) : '';
-    if (!payload || !mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
+    const payload = token.slice(0, -MAC_LENGTH);
+    const mac = token.slice(-MAC_LENGTH);
+    const expected = this.mac(scope, payload);
+    if (!payload || mac.length !== MAC_LENGTH || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
       throw new ServiceError(errorCode, 'The NextToken is invalid or does not belong to this request.');
     }
-    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as T;
+    try {
+      return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as T;
+    } catch {
+      throw new ServiceError(errorCode, 'The NextToken is invalid or does not belong to this request.');
+    }
   }
 }
 
