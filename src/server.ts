@@ -166,6 +166,17 @@ export interface RunningServer {
 export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const handler = createHandler(app);
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handler(req, res));
+  // Requests Node's HTTP parser refuses (oversized headers, a garbage request line) still get AWS's headers.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({ message: tooLarge ? 'Request headers are too large' : 'Bad request' });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `x-amzn-RequestId: ${newRequestId()}\r\nDate: ${new Date().toUTCString()}\r\nx-amzn-ErrorType: SerializationException\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -1,23 +1,15 @@
 // awsJson1_1 (sso-admin, identitystore): POST / with `X-Amz-Target: <Prefix>.<Operation>` and a JSON body.
 import type { ServerResponse } from 'node:http';
-import { serialization, type ServiceError } from './errors.js';
+import type { ServiceError } from './errors.js';
 import type { OperationModel } from './model.js';
-import { decodeAndValidate, messageMember, toJsonBody, type IncomingCall, type Protocol, type WireService } from './protocol.js';
+import { decodeAndValidate, messageMember, parseJsonObject, toJsonBody, type IncomingCall, type Protocol, type WireService } from './protocol.js';
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 export const awsJson: Protocol = {
   decode(service: WireService, operation: string, call: IncomingCall) {
     const op = service.model.operations[operation];
-    let raw: unknown = {};
-    if (call.body.length > 0) {
-      try {
-        raw = JSON.parse(call.body.toString('utf8'));
-      } catch {
-        throw serialization('Start of structure or map found where not expected.');
-      }
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw serialization('Start of structure or map found where not expected.');
+    const raw = call.body.length > 0 ? parseJsonObject(call.body) : {};
     return decodeAndValidate(service, op.input, raw);
   },
 

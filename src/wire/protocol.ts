@@ -1,7 +1,7 @@
 // What every wire protocol does for the request pipeline in src/server.ts: find the operation a request names,
 // turn the request into the operation's input, and write the output or an error the way the service's clients read it.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { ServiceError } from './errors.js';
+import { serialization, ServiceError } from './errors.js';
 import type { OperationModel, ServiceModel } from './model.js';
 import { InputCodec, violationMessage, type Violation } from './validate.js';
 
@@ -72,4 +72,18 @@ export function modeledStatus(service: WireService | undefined, err: ServiceErro
   const shape = service?.model.shapes[err.code];
   if (shape && shape.type === 'structure' && shape.error?.httpStatusCode) return shape.error.httpStatusCode;
   return err.fault === 'server' ? 500 : 400;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A JSON object body. Bytes that are not UTF-8, or text that is not a JSON object, are a SerializationException. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(body));
+  } catch {
+    throw serialization('Start of structure or map found where not expected.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serialization('Start of structure or map found where not expected.');
+  return parsed as Record<string, unknown>;
 }

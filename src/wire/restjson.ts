@@ -1,9 +1,9 @@
 // restJson1 (sso, sso-oidc): operations are told apart by method and path; members travel in the URI, the query
 // string, headers or the JSON body as the model's location traits say.
 import type { ServerResponse } from 'node:http';
-import { serialization, type ServiceError } from './errors.js';
+import type { ServiceError } from './errors.js';
 import type { OperationModel, ServiceModel, StructureShape } from './model.js';
-import { decodeAndValidate, messageMember, modeledStatus, toJsonBody, type IncomingCall, type Protocol, type WireService } from './protocol.js';
+import { decodeAndValidate, messageMember, modeledStatus, parseJsonObject, toJsonBody, type IncomingCall, type Protocol, type WireService } from './protocol.js';
 
 export interface RestRoute {
   service: string;
@@ -79,14 +79,7 @@ export const restJson: Protocol = {
     let body: Record<string, unknown> = {};
     const hasBodyMembers = Object.values(shape.members).some((m) => !m.location);
     if (hasBodyMembers && call.body.length > 0) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(call.body.toString('utf8'));
-      } catch {
-        throw serialization('Start of structure or map found where not expected.');
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serialization('Start of structure or map found where not expected.');
-      body = parsed as Record<string, unknown>;
+      body = parseJsonObject(call.body);
     }
     const raw: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(shape.members)) {

@@ -195,7 +195,26 @@ export class InputCodec {
   }
 }
 
-function decodeDocument(v: unknown): DocumentValue {
+/** How deep a document value may nest; deeper ones are refused before any code walks them recursively. */
+export const MAX_DOCUMENT_DEPTH = 32;
+
+function documentDepth(v: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    if (max > MAX_DOCUMENT_DEPTH) return max;
+    if (node && typeof node === 'object') for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+function decodeDocument(v: unknown, path: string, out: Violation[]): DocumentValue {
+  if (documentDepth(v) > MAX_DOCUMENT_DEPTH) {
+    out.push({ path, value: undefined, constraint: `Member must have a nesting depth less than or equal to ${MAX_DOCUMENT_DEPTH}` });
+    return null;
+  }
   return v as DocumentValue;
 }
 

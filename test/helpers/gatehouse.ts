@@ -99,7 +99,7 @@ export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.Proc
     managementAccountId: app.managementAccountId,
     async stop() {
       await running.close();
-      await app.storage.close();
+      await app.close();
       if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -5,6 +5,7 @@ import { defineService } from '../service.js';
 import { assignmentHandlers } from './assignments.js';
 import { instanceHandlers } from './instances.js';
 import { permissionSetHandlers } from './permission-sets.js';
+import { policyHandlers } from './policies.js';
 import { provisioningHandlers } from './provisioning.js';
 import { tagHandlers } from './tags.js';
 
@@ -12,6 +13,6 @@ export const ssoAdmin = () =>
   defineService<SsoAdminOperations>(
     ssoAdminModel,
     awsJson,
-    { ...instanceHandlers, ...permissionSetHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers },
+    { ...instanceHandlers, ...permissionSetHandlers, ...policyHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers },
     { auth: 'sigv4', validationErrorCode: 'ValidationException' },
   );

@@ -1,8 +1,31 @@
-// Identity Center instances as sso-admin shows them.
-import type { InstanceMetadata, SsoAdminOperations } from '../../generated/sso-admin.js';
+// Identity Center instances as sso-admin shows them: CreateInstance, DescribeInstance, UpdateInstance,
+// DeleteInstance, ListInstances, and the instance's attribute-based access control (ABAC) configuration.
+//
+// A fresh Gatehouse holds the organization instance (src/bootstrap.ts). CreateInstance adds *account instances*, each
+// with its own identity store. Real AWS refuses CreateInstance in an organization's management account and allows one
+// account instance per member or standalone account; Gatehouse's admin key always signs as the management account, so
+// following AWS would make the operation unusable. Gatehouse allows account instances owned by the management account
+// instead, up to MAX_INSTANCES in all, and answers ServiceQuotaExceededException beyond (a documented error of
+// CreateInstance).
+import { createHash } from 'node:crypto';
+import type {
+  AccessControlAttribute,
+  DescribeInstanceResponse,
+  InstanceMetadata,
+  SsoAdminOperations,
+  Tag,
+  UpdateInstanceRequest,
+} from '../../generated/sso-admin.js';
+import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
+import type { Db } from '../../storage/storage.js';
 import { pageSize } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
+import { conflict, invalid, notFound, quotaExceeded, requireInstance, type Position } from './common.js';
+import { putTags } from './tags.js';
+
+/** Instances a Gatehouse holds at most: the organization instance and nine account instances. */
+export const MAX_INSTANCES = 10;
 
 const instanceMetadata = (row: InstanceTable): InstanceMetadata => ({
   InstanceArn: row.instance_arn,
@@ -13,17 +36,254 @@ const instanceMetadata = (row: InstanceTable): InstanceMetadata => ({
   Status: row.status as InstanceMetadata['Status'],
 });
 
+/**
+ * The organization instance is the first one created (by bootstrap). It cannot be deleted, so it stays the earliest;
+ * CreateInstance keeps every account instance strictly later even if the clock steps back.
+ */
+async function organizationInstance(db: Db) {
+  return db.selectFrom('instances').selectAll().orderBy('created_at').orderBy('instance_arn').limit(1).executeTakeFirstOrThrow();
+}
+
+// ClientToken idempotency. The SDKs fill ClientToken with a fresh UUID when the caller gives none, so every request
+// carries one. A token is remembered in `settings` (the schema's only free-form store) with the instance it created
+// and a digest of the request, for as long as that instance exists: a retry with the same token and the same
+// parameters answers the same InstanceArn; with other parameters it is a ConflictException (AWS documents an
+// "IdempotentParameterMismatch" error, which sso-admin's model does not define; ConflictException is the modeled
+// error closest to it).
+const CLIENT_TOKEN_PREFIX = 'sso-admin:CreateInstance:ClientToken:';
+
+interface RememberedToken {
+  InstanceArn: string;
+  Request: string;
+}
+
+function requestDigest(name: string | undefined, tags: Tag[] | undefined): string {
+  const sorted = [...(tags ?? [])].sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0)).map((t) => [t.Key, t.Value]);
+  return createHash('sha256').update(JSON.stringify([name ?? null, sorted])).digest('base64url');
+}
+
+async function forgetClientTokens(trx: Db, arn: string) {
+  const rows = await trx.selectFrom('settings').selectAll().where('key', 'like', `${CLIENT_TOKEN_PREFIX}%`).execute();
+  const keys = rows.filter((r) => (JSON.parse(r.value) as RememberedToken).InstanceArn === arn).map((r) => r.key);
+  if (keys.length) await trx.deleteFrom('settings').where('key', 'in', keys).execute();
+}
+
+/**
+ * UpdateInstance's EncryptionConfiguration: Gatehouse has no KMS, and everything it stores is as AWS encrypts it by
+ * default. Asking for that default (AWS_OWNED_KMS_KEY) is accepted and changes nothing; a customer managed key is a
+ * ValidationException rather than a silent no-op, so no caller believes its data is under its own key.
+ */
+function checkEncryptionConfiguration(config: UpdateInstanceRequest['EncryptionConfiguration']) {
+  if (!config) return;
+  if (config.KeyType === 'CUSTOMER_MANAGED_KEY') {
+    throw invalid('EncryptionConfiguration with KeyType CUSTOMER_MANAGED_KEY is not supported by Gatehouse; only AWS_OWNED_KMS_KEY is.');
+  }
+  if (config.KmsKeyArn !== undefined) throw invalid('KmsKeyArn must not be given when KeyType is AWS_OWNED_KMS_KEY.');
+}
+
+/** What DescribeInstance reports: AWS shows the default AWS owned key on instances that never chose one. */
+const DEFAULT_ENCRYPTION: DescribeInstanceResponse['EncryptionConfigurationDetails'] = { KeyType: 'AWS_OWNED_KMS_KEY', EncryptionStatus: 'ENABLED' };
+
+// ABAC. AWS enables a configuration asynchronously (CREATION_IN_PROGRESS); Gatehouse enables it at once, so
+// Describe always shows ENABLED.
+
+/** Keys are unique in a configuration; Identity Center compares attribute keys without regard to case. */
+function checkAccessControlAttributes(attributes: AccessControlAttribute[]) {
+  const seen = new Set<string>();
+  for (const a of attributes) {
+    const key = a.Key.toLowerCase();
+    if (seen.has(key)) throw invalid(`Duplicate access control attribute key ${a.Key}: keys must be unique (case-insensitively).`);
+    seen.add(key);
+    // The model lets a Source be empty; an empty source maps the key to nothing, which Identity Center refuses.
+    for (const source of a.Value.Source) {
+      if (source.trim() === '') throw invalid(`The Source of access control attribute ${a.Key} must not be empty, e.g. \${path:email}.`);
+    }
+  }
+}
+
+const abacNotFound = (arn: string) => notFound(`No attribute-based access control configuration exists for instance ${arn}`);
+
+async function abacConfiguration(db: Db, arn: string) {
+  return db.selectFrom('instance_access_control_attributes').selectAll().where('instance_arn', '=', arn).executeTakeFirst();
+}
+
 export const instanceHandlers: Handlers<SsoAdminOperations> = {
+  async CreateInstance(input, ctx) {
+    const { storage, managementAccountId } = ctx.app;
+    const digest = requestDigest(input.Name, input.Tags);
+    const tokenKey = input.ClientToken !== undefined ? CLIENT_TOKEN_PREFIX + input.ClientToken : undefined;
+    const arn = await storage.transaction(
+      async (trx) => {
+        if (tokenKey) {
+          const remembered = await trx.selectFrom('settings').select('value').where('key', '=', tokenKey).executeTakeFirst();
+          if (remembered) {
+            const earlier = JSON.parse(remembered.value) as RememberedToken;
+            if (earlier.Request !== digest) throw conflict('The ClientToken was already used with different parameters (IdempotentParameterMismatch).');
+            return earlier.InstanceArn;
+          }
+        }
+        const count = await trx.selectFrom('instances').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        if (Number(count.n) >= MAX_INSTANCES) {
+          throw quotaExceeded(`Gatehouse holds at most ${MAX_INSTANCES} Identity Center instances; delete an account instance first.`);
+        }
+        const organization = await organizationInstance(trx);
+        const row: InstanceTable = {
+          instance_arn: instanceArn(newInstanceId()),
+          identity_store_id: newIdentityStoreId(),
+          // The admin key signs as the management account, so that account is the caller and the owner.
+          owner_account_id: managementAccountId,
+          name: input.Name ?? null,
+          status: 'ACTIVE',
+          created_at: Math.max(ctx.now, Number(organization.created_at) + 1),
+        };
+        await trx.insertInto('instances').values(row).execute();
+        if (input.Tags?.length) await putTags(trx, row.instance_arn, input.Tags);
+        if (tokenKey) {
+          const remembered: RememberedToken = { InstanceArn: row.instance_arn, Request: digest };
+          await trx.insertInto('settings').values({ key: tokenKey, value: JSON.stringify(remembered) }).execute();
+        }
+        return row.instance_arn;
+      },
+      // One lock for every CreateInstance: the quota count and the token check hold until the insert commits.
+      { lock: 'sso-admin:instances' },
+    );
+    return { InstanceArn: arn };
+  },
+
+  async DescribeInstance(input, ctx) {
+    const row = await requireInstance(ctx.app.storage.db, input.InstanceArn);
+    return { ...instanceMetadata(row), EncryptionConfigurationDetails: DEFAULT_ENCRYPTION };
+  },
+
+  async UpdateInstance(input, ctx) {
+    checkEncryptionConfiguration(input.EncryptionConfiguration);
+    const { storage } = ctx.app;
+    await storage.transaction(async (trx) => {
+      await requireInstance(trx, input.InstanceArn);
+      if (input.Name !== undefined) await trx.updateTable('instances').set({ name: input.Name }).where('instance_arn', '=', input.InstanceArn).execute();
+    });
+    return {};
+  },
+
+  async DeleteInstance(input, ctx) {
+    const { storage } = ctx.app;
+    const arn = input.InstanceArn;
+    await storage.transaction(
+      async (trx) => {
+        const instance = await requireInstance(trx, arn);
+        // AWS lets the management account delete its organization instance; Gatehouse cannot exist without one (the
+        // portal, OIDC and the CLI hang on it), so it refuses. ConflictException rather than ValidationException:
+        // the request is well formed, the state of the instance is what forbids it.
+        if ((await organizationInstance(trx)).instance_arn === arn) {
+          throw conflict(`Instance ${arn} is the organization instance of this Gatehouse and cannot be deleted; only account instances can.`);
+        }
+        // As DeletePermissionSet: no permission set may go while accounts carry it or a request on it is running.
+        const assigned = await trx.selectFrom('account_assignments').select('account_id').where('instance_arn', '=', arn).executeTakeFirst();
+        const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('instance_arn', '=', arn).executeTakeFirst();
+        const pending = await trx
+          .selectFrom('admin_requests')
+          .select('request_id')
+          .where('instance_arn', '=', arn)
+          .where('status', '=', 'IN_PROGRESS')
+          .executeTakeFirst();
+        if (assigned || provisioned || pending) {
+          throw conflict(`Instance ${arn} still has permission sets assigned or provisioned to accounts; remove its account assignments first.`);
+        }
+
+        // The identity store and everything in it.
+        const store = instance.identity_store_id;
+        const usersOfStore = trx.selectFrom('users').select('user_id').where('identity_store_id', '=', store);
+        await trx.deleteFrom('user_credentials').where('user_id', 'in', usersOfStore).execute();
+        await trx.deleteFrom('group_memberships').where('identity_store_id', '=', store).execute();
+        await trx.deleteFrom('external_ids').where('identity_store_id', '=', store).execute();
+        await trx.deleteFrom('users').where('identity_store_id', '=', store).execute();
+        await trx.deleteFrom('groups').where('identity_store_id', '=', store).execute();
+
+        // Permission sets with their policies and tags, then the instance's own records.
+        const permissionSets = trx.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', arn);
+        await trx.deleteFrom('permission_set_managed_policies').where('permission_set_arn', 'in', permissionSets).execute();
+        await trx.deleteFrom('permission_set_customer_policies').where('permission_set_arn', 'in', permissionSets).execute();
+        await trx.deleteFrom('resource_tags').where('resource_arn', 'in', permissionSets).execute();
+        await trx.deleteFrom('permission_sets').where('instance_arn', '=', arn).execute();
+        await trx.deleteFrom('resource_tags').where('resource_arn', '=', arn).execute();
+        await trx.deleteFrom('admin_requests').where('instance_arn', '=', arn).execute();
+        await trx.deleteFrom('instance_access_control_attributes').where('instance_arn', '=', arn).execute();
+        await forgetClientTokens(trx, arn);
+        await trx.deleteFrom('instances').where('instance_arn', '=', arn).execute();
+      },
+      // CreateAccountAssignment takes this lock too, so no assignment slips in between the check and the delete.
+      { lock: `assignments:${arn}` },
+    );
+    return {};
+  },
+
   async ListInstances(input, ctx) {
     const scope = 'sso-admin:ListInstances';
     const limit = pageSize(input.MaxResults);
     let q = ctx.app.storage.db.selectFrom('instances').selectAll();
-    if (input.NextToken) q = q.where('instance_arn', '>', ctx.app.pageTokens.open<{ after: string }>(scope, input.NextToken).after);
+    if (input.NextToken) q = q.where('instance_arn', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
     const rows = await q.orderBy('instance_arn').limit(limit + 1).execute();
     const page = rows.slice(0, limit);
     return {
       Instances: page.map(instanceMetadata),
       ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].instance_arn }) } : {}),
     };
+  },
+
+  async CreateInstanceAccessControlAttributeConfiguration(input, ctx) {
+    const attributes = input.InstanceAccessControlAttributeConfiguration.AccessControlAttributes;
+    checkAccessControlAttributes(attributes);
+    const { storage } = ctx.app;
+    const exists = () => conflict(`Instance ${input.InstanceArn} already has an attribute-based access control configuration; update it instead.`);
+    try {
+      await storage.transaction(async (trx) => {
+        await requireInstance(trx, input.InstanceArn);
+        if (await abacConfiguration(trx, input.InstanceArn)) throw exists();
+        await trx
+          .insertInto('instance_access_control_attributes')
+          .values({ instance_arn: input.InstanceArn, status: 'ENABLED', attributes: JSON.stringify(attributes), updated_at: ctx.now })
+          .execute();
+      });
+    } catch (err) {
+      if (storage.isUniqueViolation(err)) throw exists();
+      throw err;
+    }
+    return {};
+  },
+
+  async DescribeInstanceAccessControlAttributeConfiguration(input, ctx) {
+    const db = ctx.app.storage.db;
+    await requireInstance(db, input.InstanceArn);
+    const row = await abacConfiguration(db, input.InstanceArn);
+    if (!row) throw abacNotFound(input.InstanceArn);
+    return {
+      Status: row.status as 'ENABLED',
+      InstanceAccessControlAttributeConfiguration: { AccessControlAttributes: JSON.parse(row.attributes) as AccessControlAttribute[] },
+    };
+  },
+
+  async UpdateInstanceAccessControlAttributeConfiguration(input, ctx) {
+    const attributes = input.InstanceAccessControlAttributeConfiguration.AccessControlAttributes;
+    checkAccessControlAttributes(attributes);
+    // The list given replaces the whole configuration, as in AWS.
+    await ctx.app.storage.transaction(async (trx) => {
+      await requireInstance(trx, input.InstanceArn);
+      const updated = await trx
+        .updateTable('instance_access_control_attributes')
+        .set({ attributes: JSON.stringify(attributes), updated_at: ctx.now })
+        .where('instance_arn', '=', input.InstanceArn)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) throw abacNotFound(input.InstanceArn);
+    });
+    return {};
+  },
+
+  async DeleteInstanceAccessControlAttributeConfiguration(input, ctx) {
+    await ctx.app.storage.transaction(async (trx) => {
+      await requireInstance(trx, input.InstanceArn);
+      const deleted = await trx.deleteFrom('instance_access_control_attributes').where('instance_arn', '=', input.InstanceArn).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) throw abacNotFound(input.InstanceArn);
+    });
+    return {};
   },
 };

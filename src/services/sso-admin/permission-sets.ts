@@ -61,15 +61,14 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
     const { storage } = ctx.app;
     await storage.transaction(async (trx) => {
       await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
-      await trx
-        .updateTable('permission_sets')
-        .set({
-          ...(input.Description !== undefined ? { description: input.Description } : {}),
-          ...(input.SessionDuration !== undefined ? { session_duration: input.SessionDuration } : {}),
-          ...(input.RelayState !== undefined ? { relay_state: input.RelayState } : {}),
-        })
-        .where('permission_set_arn', '=', input.PermissionSetArn)
-        .execute();
+      const changes = {
+        ...(input.Description !== undefined ? { description: input.Description } : {}),
+        ...(input.SessionDuration !== undefined ? { session_duration: input.SessionDuration } : {}),
+        ...(input.RelayState !== undefined ? { relay_state: input.RelayState } : {}),
+      };
+      if (Object.keys(changes).length > 0) {
+        await trx.updateTable('permission_sets').set(changes).where('permission_set_arn', '=', input.PermissionSetArn).execute();
+      }
       await bumpVersion(trx, input.PermissionSetArn, ctx.now);
     });
     return {};
