@@ -3,14 +3,13 @@
 // the configuration file, and the port and host settings.
 import { IdentitystoreClient, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import { ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import BetterSqlite3 from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ADMIN, CLI, REGION, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
+import { ADMIN, CLI, databaseEnv, openTestStorage, REGION, spawnGatehouse, TEST_POSTGRES, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -29,10 +28,13 @@ interface CliResult {
 }
 
 /** Runs `node dist/src/cli.js …args` to completion (killed after `timeout` ms), feeding `input` on stdin. */
-function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeout?: number } = {}): Promise<CliResult> {
+async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeout?: number } = {}): Promise<CliResult> {
+  // A command given a data directory works on the same database as a test server on that directory.
+  const dirFlag = args.indexOf('--data-dir');
+  const dbEnv = dirFlag >= 0 ? await databaseEnv(args[dirFlag + 1]) : {};
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: baseEnv(opts.env),
+      env: { ...baseEnv(opts.env), ...dbEnv },
       cwd: opts.cwd ?? scratch(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -193,7 +195,7 @@ describe('the admin key generated on first start', () => {
     const server = await serve(dir, noKeys);
     const check = (when: string) => {
       const files = filesUnder(dir);
-      assert.ok(files.some((f) => f.endsWith('gatehouse.db')), `the database is in the data directory: ${files.join(', ')}`);
+      if (!TEST_POSTGRES) assert.ok(files.some((f) => f.endsWith('gatehouse.db')), `the database is in the data directory: ${files.join(', ')}`);
       const needles = [Buffer.from(generated.secretAccessKey, 'utf8'), Buffer.from(generated.secretAccessKey, 'utf16le')];
       for (const f of files) {
         const bytes = readFileSync(f);
@@ -202,7 +204,16 @@ describe('the admin key generated on first start', () => {
       return files;
     };
     const running = check('while running');
-    assert.ok(running.some((f) => f.endsWith('-wal')), `a WAL file while the server runs: ${running.join(', ')}`);
+    if (TEST_POSTGRES) {
+      // The database is elsewhere: look at what it stores for the key.
+      const storage = await openTestStorage(dir);
+      const rows = await storage.db.selectFrom('access_keys').selectAll().execute();
+      await storage.close();
+      assert.equal(rows.length, 1);
+      assert.ok(!JSON.stringify(rows).includes(generated.secretAccessKey), 'the secret is stored encrypted');
+    } else {
+      assert.ok(running.some((f) => f.endsWith('-wal')), `a WAL file while the server runs: ${running.join(', ')}`);
+    }
     await server.stop();
     check('after stopping');
   });
@@ -388,15 +399,20 @@ describe('passwd', () => {
     assert.match(r.stdout, /alice/);
     assert.ok(!r.stdout.includes(password) && !r.stderr.includes(password), 'the password is not echoed');
 
-    const db = new BetterSqlite3(join(dir, 'gatehouse.db'), { readonly: true, fileMustExist: true });
+    const storage = await openTestStorage(dir);
     try {
-      const rows = db.prepare('SELECT c.password_hash AS hash FROM user_credentials c JOIN users u ON u.user_id = c.user_id WHERE u.user_name = ?').all('alice') as { hash: string }[];
+      const rows = await storage.db
+        .selectFrom('user_credentials as c')
+        .innerJoin('users as u', 'u.user_id', 'c.user_id')
+        .select('c.password_hash as hash')
+        .where('u.user_name', '=', 'alice')
+        .execute();
       assert.equal(rows.length, 1);
       assert.ok(rows[0].hash.startsWith('scrypt$17$8$1$'), rows[0].hash);
       assert.ok(!rows[0].hash.includes(password));
       assert.ok(!rows[0].hash.includes(password.trim()));
     } finally {
-      db.close();
+      await storage.close();
     }
   });
 
@@ -407,16 +423,16 @@ describe('passwd', () => {
   });
 
   test('a password shorter than 8 characters exits 1 with a message and changes nothing', async () => {
-    const db = new BetterSqlite3(join(dir, 'gatehouse.db'), { readonly: true, fileMustExist: true });
-    const read = () => db.prepare('SELECT password_hash AS hash FROM user_credentials').all() as { hash: string }[];
+    const storage = await openTestStorage(dir);
+    const read = () => storage.db.selectFrom('user_credentials').select('password_hash as hash').orderBy('user_id').execute();
     try {
-      const beforeRows = read();
+      const beforeRows = await read();
       const r = await runCli(['passwd', 'alice', '--data-dir', dir], { input: 'short7!\n' });
       assert.equal(r.code, 1, show(r));
       assert.match(r.stderr, /8/);
-      assert.deepEqual(read(), beforeRows);
+      assert.deepEqual(await read(), beforeRows);
     } finally {
-      db.close();
+      await storage.close();
     }
   });
 
