@@ -24,11 +24,32 @@ export interface Config {
   configFile?: string;
   /** How long an asynchronous sso-admin request stays IN_PROGRESS before its job completes it. */
   provisioningDelayMs: number;
+  /** The URL people and clients reach Gatehouse at, when it differs from the Host they send (behind a proxy). */
+  publicUrl?: string;
+  signIn: {
+    /** Access token lifetime (AWS: about an hour). */
+    accessTokenSeconds: number;
+    /** Portal session: how long a sign-in lasts, for refresh tokens and the browser session (AWS default 8 hours). */
+    sessionSeconds: number;
+    /** Client registrations (AWS: about 90 days). */
+    clientRegistrationSeconds: number;
+    /** Device codes (RFC 8628; AWS: 10 minutes). */
+    deviceCodeSeconds: number;
+    /** Device polling interval (RFC 8628 default 5 s). */
+    deviceIntervalSeconds: number;
+    /** Authorization codes (RFC 9700: short-lived). */
+    authorizationCodeSeconds: number;
+  };
   limits: {
     /** AWS managed policies plus customer managed policy references per permission set. */
     policiesPerPermissionSet: number;
     /** Account assignment operations IN_PROGRESS per instance before ThrottlingException. */
     assignmentOperationsInFlight: number;
+    /** CreateToken calls per client per second (AWS: 80) before SlowDownException. */
+    createTokenPerClientPerSecond: number;
+    /** Wrong user codes per source address per 10 minutes, and across all sources, on the device page. */
+    userCodeAttemptsPerSource: number;
+    userCodeAttemptsGlobal: number;
   };
 }
 
@@ -49,7 +70,21 @@ const DEFAULTS: Config = {
   accounts: [],
   logLevel: 'info',
   provisioningDelayMs: 1000,
-  limits: { policiesPerPermissionSet: 20, assignmentOperationsInFlight: 15 },
+  signIn: {
+    accessTokenSeconds: 3600,
+    sessionSeconds: 8 * 3600,
+    clientRegistrationSeconds: 90 * 86400,
+    deviceCodeSeconds: 600,
+    deviceIntervalSeconds: 5,
+    authorizationCodeSeconds: 300,
+  },
+  limits: {
+    policiesPerPermissionSet: 20,
+    assignmentOperationsInFlight: 15,
+    createTokenPerClientPerSecond: 80,
+    userCodeAttemptsPerSource: 10,
+    userCodeAttemptsGlobal: 1000,
+  },
 };
 
 function fromFile(path: string): Partial<Config> {
@@ -85,6 +120,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     accounts: file.accounts ?? [],
     adminAccessKeys: file.adminAccessKeys ?? [],
     limits: { ...DEFAULTS.limits, ...(file.limits ?? {}) },
+    signIn: { ...DEFAULTS.signIn, ...(file.signIn ?? {}) },
     configFile,
   };
   if (env.GATEHOUSE_HOST) config.host = env.GATEHOUSE_HOST;
@@ -93,6 +129,14 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.GATEHOUSE_REGION) config.region = env.GATEHOUSE_REGION;
   if (env.GATEHOUSE_LOG_LEVEL) config.logLevel = env.GATEHOUSE_LOG_LEVEL;
+  if (env.GATEHOUSE_PUBLIC_URL) config.publicUrl = env.GATEHOUSE_PUBLIC_URL.replace(/\/+$/, '');
+  const seconds: [string, keyof Config['signIn']][] = [
+    ['GATEHOUSE_ACCESS_TOKEN_SECONDS', 'accessTokenSeconds'],
+    ['GATEHOUSE_SESSION_SECONDS', 'sessionSeconds'],
+    ['GATEHOUSE_DEVICE_CODE_SECONDS', 'deviceCodeSeconds'],
+    ['GATEHOUSE_DEVICE_INTERVAL_SECONDS', 'deviceIntervalSeconds'],
+  ];
+  for (const [name, key] of seconds) if (env[name]) config.signIn[key] = wholeNumber(env[name]!, name);
   if (env.GATEHOUSE_PROVISIONING_DELAY_MS) config.provisioningDelayMs = wholeNumber(env.GATEHOUSE_PROVISIONING_DELAY_MS, 'GATEHOUSE_PROVISIONING_DELAY_MS');
   if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
     config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];

@@ -73,6 +73,11 @@ export class Router {
   }
 }
 
+/** The configured public URL, else the scheme and Host the request came in on. */
+export function origin(app: App, req: IncomingMessage): string {
+  return app.config.publicUrl ?? `http://${req.headers.host ?? `${app.config.host}:${app.config.port}`}`;
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -119,7 +124,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       headers: req.headers,
       body: Buffer.alloc(0),
     };
-    const ctx: Context = { app, requestId, sourceIp: req.socket.remoteAddress ?? '', now: Date.now() };
+    const ctx: Context = { app, requestId, sourceIp: req.socket.remoteAddress ?? '', origin: origin(app, req), now: Date.now() };
     let routed: Routed | undefined;
     let errorCode: string | undefined;
     try {

@@ -29,6 +29,8 @@ export interface Context {
   /** The SigV4 caller, for services that require a signature. */
   caller?: VerifiedCaller;
   sourceIp: string;
+  /** Where clients reach this server (`http://host:port`), for URLs it hands out. */
+  origin: string;
   /** The time the request arrived, epoch ms; one clock reading per request keeps timestamps consistent. */
   now: number;
 }

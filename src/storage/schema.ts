@@ -170,6 +170,94 @@ export interface InstanceAccessControlAttributesTable {
   updated_at: number;
 }
 
+export interface OidcClientTable {
+  client_id: string;
+  secret_hash: string;
+  client_name: string;
+  client_type: string;
+  /** JSON string arrays. */
+  scopes: string;
+  redirect_uris: string;
+  grant_types: string;
+  issuer_url: string | null;
+  issued_at: number;
+  expires_at: number;
+}
+
+export interface WebSessionTable {
+  session_hash: string;
+  user_id: string;
+  csrf_token: string;
+  source_ip: string | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export type DeviceAuthorizationStatus = 'PENDING' | 'APPROVED' | 'DENIED' | 'REDEEMED';
+
+export interface DeviceAuthorizationTable {
+  device_code_hash: string;
+  /** The 8 consonants without the dash, upper case. */
+  user_code: string;
+  client_id: string;
+  start_url: string;
+  status: DeviceAuthorizationStatus;
+  user_id: string | null;
+  session_hash: string | null;
+  interval_s: number;
+  last_poll_at: number | null;
+  source_ip: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+/** What one sign-in granted one client: the refresh-token chain and the access tokens it issued. */
+export interface OauthGrantTable {
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  session_hash: string | null;
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuthorizationCodeTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  session_hash: string | null;
+  redirect_uri: string;
+  code_challenge: string | null;
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  redeemed_at: number | null;
+  grant_id: string | null;
+}
+
+export interface AccessTokenTable {
+  token_hash: string;
+  grant_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface RefreshTokenTable {
+  token_hash: string;
+  grant_id: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface RateLimitTable {
+  bucket: string;
+  window_start: number;
+  hits: number;
+}
+
 export interface Database {
   settings: SettingTable;
   access_keys: AccessKeyTable;
@@ -188,6 +276,14 @@ export interface Database {
   provisioned_permission_sets: ProvisionedPermissionSetTable;
   admin_requests: AdminRequestTable;
   instance_access_control_attributes: InstanceAccessControlAttributesTable;
+  oidc_clients: OidcClientTable;
+  web_sessions: WebSessionTable;
+  device_authorizations: DeviceAuthorizationTable;
+  oauth_grants: OauthGrantTable;
+  authorization_codes: AuthorizationCodeTable;
+  access_tokens: AccessTokenTable;
+  refresh_tokens: RefreshTokenTable;
+  rate_limits: RateLimitTable;
 }
 
 export type { Generated };
