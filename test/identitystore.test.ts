@@ -219,25 +219,25 @@ describe('identitystore: users', () => {
     assert.equal(
       none.message,
       '3 validation errors detected: ' +
-        "Value 'null' at 'userName' failed to satisfy constraint: Member must not be null; " +
-        "Value 'null' at 'displayName' failed to satisfy constraint: Member must not be null; " +
-        "Value 'null' at 'name' failed to satisfy constraint: Member must not be null",
+        "Value null at 'userName' failed to satisfy constraint: Member must not be null; " +
+        "Value null at 'displayName' failed to satisfy constraint: Member must not be null; " +
+        "Value null at 'name' failed to satisfy constraint: Member must not be null",
     );
 
     const noNames = await expectError(ctx.client.createUser({ IdentityStoreId: ctx.store, UserName: uniq('u'), Name: {} }), 'ValidationException');
     assert.equal(
       noNames.message,
       '3 validation errors detected: ' +
-        "Value 'null' at 'displayName' failed to satisfy constraint: Member must not be null; " +
-        "Value 'null' at 'name.givenName' failed to satisfy constraint: Member must not be null; " +
-        "Value 'null' at 'name.familyName' failed to satisfy constraint: Member must not be null",
+        "Value null at 'displayName' failed to satisfy constraint: Member must not be null; " +
+        "Value null at 'name.givenName' failed to satisfy constraint: Member must not be null; " +
+        "Value null at 'name.familyName' failed to satisfy constraint: Member must not be null",
     );
 
     const noFamily = await expectError(
       ctx.client.createUser({ IdentityStoreId: ctx.store, UserName: uniq('u'), DisplayName: 'D', Name: { GivenName: 'G' } }),
       'ValidationException',
     );
-    assert.equal(noFamily.message, "1 validation error detected: Value 'null' at 'name.familyName' failed to satisfy constraint: Member must not be null");
+    assert.equal(noFamily.message, "1 validation error detected: Value null at 'name.familyName' failed to satisfy constraint: Member must not be null");
   });
 
   test('the reserved names Administrator and AWSAdministrators are refused in any case', async () => {
@@ -614,7 +614,7 @@ describe('identitystore: groups', () => {
 
   test('CreateGroup without DisplayName, with a reserved or over-long one is a ValidationException', async () => {
     const missing = await expectError(ctx.client.createGroup({ IdentityStoreId: ctx.store }), 'ValidationException');
-    assert.equal(missing.message, "1 validation error detected: Value 'null' at 'displayName' failed to satisfy constraint: Member must not be null");
+    assert.equal(missing.message, "1 validation error detected: Value null at 'displayName' failed to satisfy constraint: Member must not be null");
     for (const DisplayName of ['Administrator', 'AWSAdministrators', 'awsADMINISTRATORS']) {
       await expectError(ctx.client.createGroup({ IdentityStoreId: ctx.store, DisplayName }), 'ValidationException');
     }

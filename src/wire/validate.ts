@@ -7,7 +7,8 @@ import type { DocumentValue, ListShape, MapShape, ServiceModel, Shape, StringSha
 
 export interface Violation {
   path: string;
-  value: string | undefined;
+  /** The value as AWS shows it; null for a missing member (shown unquoted), undefined to leave it out (sensitive). */
+  value: string | null | undefined;
   constraint: string;
 }
 
@@ -140,7 +141,7 @@ export class InputCodec {
         const mv = src[m.name];
         const mpath = path ? `${path}.${m.wire}` : m.wire;
         if (mv === undefined || mv === null) {
-          if (required.has(m.name)) out.push({ path: mpath, value: 'null', constraint: 'Member must not be null' });
+          if (required.has(m.name)) out.push({ path: mpath, value: null, constraint: 'Member must not be null' });
           continue;
         }
         set++;
@@ -167,7 +168,7 @@ export class InputCodec {
       return v.map((item, i) => {
         const p = `${path}.${i + 1}.member`;
         if (item === null || item === undefined) {
-          out.push({ path: p, value: 'null', constraint: 'Member must not be null' });
+          out.push({ path: p, value: null, constraint: 'Member must not be null' });
           return item;
         }
         return d(item, p, out);
@@ -254,11 +255,8 @@ function checkRange(v: number, min: number | undefined, max: number | undefined,
 /** AWS's message for a list of violations. */
 export function violationMessage(violations: Violation[]): string {
   const n = violations.length;
-  const parts = violations.map((x) =>
-    x.value === undefined
-      ? `Value at '${x.path}' failed to satisfy constraint: ${x.constraint}`
-      : `Value '${x.value}' at '${x.path}' failed to satisfy constraint: ${x.constraint}`,
-  );
+  const shown = (v: string | null | undefined) => (v === undefined ? 'Value' : v === null ? 'Value null' : `Value '${v}'`);
+  const parts = violations.map((x) => `${shown(x.value)} at '${x.path}' failed to satisfy constraint: ${x.constraint}`);
   return `${n} validation error${n === 1 ? '' : 's'} detected: ${parts.join('; ')}`;
 }
 

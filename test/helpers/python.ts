@@ -1,13 +1,41 @@
 // Runs a boto3 test script (test/python/*.py, Python's unittest) against a server and returns its result.
-import { spawnSync } from 'node:child_process';
+// Asynchronous, so that a server running in this process keeps answering while Python runs.
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { clientEnv, ROOT } from './gatehouse.js';
 
-export function runPython(script: string, url: string, extraEnv: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync('python3', ['-m', 'unittest', '-v', join(ROOT, 'test', 'python', script)], {
-    env: { ...clientEnv(url), ...extraEnv },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+export interface PythonResult {
+  status: number | null;
+  output: string;
 }
+
+export function runPython(script: string, url: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<PythonResult> {
+  return new Promise((resolve, reject) => {
+    // From the scripts' folder unittest names the module plainly; from the root it would look for `test.python.…`
+    // and find Python's own `test` package instead.
+    const child = spawn('python3', ['-m', 'unittest', '-v', script], {
+      cwd: join(ROOT, 'test', 'python'),
+      env: { ...clientEnv(url), PYTHONDONTWRITEBYTECODE: '1', ...extraEnv },
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, output });
+    });
+  });
+}
+
+/** Whether python3 can import boto3. A missing toolchain must fail the suite, never skip it. */
+export function probePython(): { ok: boolean; detail: string } {
+  const r = spawnSync('python3', ['-c', 'import boto3, botocore; print("boto3", boto3.__version__, "botocore", botocore.__version__)'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.error) return { ok: false, detail: `python3 could not be started: ${r.error.message}` };
+  if (r.status !== 0) return { ok: false, detail: `python3 cannot import boto3/botocore (exit ${r.status}):\n${r.stderr}` };
+  return { ok: true, detail: r.stdout.trim() };
+}
+
+/** The names of the unittest cases that failed or errored, from `-v` output. */
+export const failedPythonTests = (output: string) => [...output.matchAll(/^(?:FAIL|ERROR): (\S+)/gm)].map((m) => m[1]);

@@ -45,7 +45,7 @@ export const groupHandlers: Handlers<Ops> = {
   async CreateGroup(input, ctx) {
     // Identity Center requires a DisplayName although the model leaves it optional.
     if (input.DisplayName === undefined) {
-      throw invalid("1 validation error detected: Value 'null' at 'displayName' failed to satisfy constraint: Member must not be null");
+      throw invalid("1 validation error detected: Value null at 'displayName' failed to satisfy constraint: Member must not be null");
     }
     checkNotReserved('DisplayName', input.DisplayName);
     const { storage } = ctx.app;

@@ -21,7 +21,7 @@ const userNotFound = (id: string) => notFound('USER', id, `User with id ${id} no
 /** Identity Center needs these although the model marks them optional (see docs/identitystore.md). */
 function checkIdentityCenterRequired(input: Ops['CreateUser']['input']) {
   const violations: Violation[] = [];
-  const missing = (path: string) => violations.push({ path, value: 'null', constraint: 'Member must not be null' });
+  const missing = (path: string) => violations.push({ path, value: null, constraint: 'Member must not be null' });
   if (input.UserName === undefined) missing('userName');
   if (input.DisplayName === undefined) missing('displayName');
   if (input.Name === undefined) missing('name');
