@@ -13,6 +13,23 @@ export class PageTokens {
     return createHmac('sha256', this.key).update(scope).update('\0').update(payload).digest('base64url');
   }
 
+  /**
+   * One page of a keyset-paginated list. `fetch(after, limit)` returns up to `limit` rows whose key is past `after`,
+   * in key order; the NextToken, absent on the last page, carries the key of the page's last row.
+   */
+  async page<R>(
+    scope: string,
+    input: { MaxResults?: number; NextToken?: string },
+    fetch: (after: string | undefined, limit: number) => Promise<R[]>,
+    key: (row: R) => string,
+  ): Promise<{ items: R[]; NextToken?: string }> {
+    const size = pageSize(input.MaxResults);
+    const after = input.NextToken ? this.open<Position>(scope, input.NextToken).after : undefined;
+    const rows = await fetch(after, size + 1);
+    const items = rows.slice(0, size);
+    return { items, ...(rows.length > size ? { NextToken: this.seal(scope, { after: key(items[items.length - 1]) }) } : {}) };
+  }
+
   /** `scope` names the list and its filters, so a token from one list is refused by another. */
   seal(scope: string, position: unknown): string {
     const payload = Buffer.from(JSON.stringify(position)).toString('base64url');
@@ -34,6 +51,11 @@ export class PageTokens {
       throw new ServiceError(errorCode, 'The NextToken is invalid or does not belong to this request.');
     }
   }
+}
+
+/** A page position: the sort key of the last item on the previous page. */
+interface Position {
+  after: string;
 }
 
 /** Page size: the caller's MaxResults, else the service default. */

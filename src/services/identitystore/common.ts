@@ -58,10 +58,6 @@ export async function setExternalIds(trx: Db, identityStoreId: string, type: 'US
   }
 }
 
-/** Page position after the last item of a page: its sort key. */
-export interface Position {
-  after: string;
-}
 
 export function pageScope(operation: string, ...parts: (string | undefined)[]) {
   return `identitystore:${operation}:${parts.map((p) => p ?? '').join('\0')}`;

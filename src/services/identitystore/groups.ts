@@ -5,10 +5,9 @@ import { newResourceId } from '../../ids.js';
 import type { GroupTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
 import { ServiceError } from '../../wire/errors.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations } from './attributes.js';
-import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId, type Position } from './common.js';
+import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId } from './common.js';
 
 type Ops = IdentityStoreOperations;
 
@@ -134,16 +133,18 @@ export const groupHandlers: Handlers<Ops> = {
       throw invalid(`Invalid Filter AttributePath ${filter.AttributePath}: ListGroups filters on DisplayName only`);
     }
     const scope = pageScope('ListGroups', input.IdentityStoreId, filter?.AttributeValue);
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('groups').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
-    if (filter) q = q.where('display_name', '=', filter.AttributeValue);
-    if (input.NextToken) q = q.where('group_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('group_id').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      Groups: page.map(groupRow),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].group_id }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('groups').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
+        if (filter) q = q.where('display_name', '=', filter.AttributeValue);
+        if (after) q = q.where('group_id', '>', after);
+        return q.orderBy('group_id').limit(limit).execute();
+      },
+      (r) => r.group_id,
+    );
+    return { Groups: items.map(groupRow), NextToken };
   },
 
   async GetGroupId(input, ctx) {

@@ -4,10 +4,9 @@ import type { GroupMembership, IdentityStoreOperations } from '../../generated/i
 import { newResourceId } from '../../ids.js';
 import type { GroupMembershipTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { findGroup } from './groups.js';
-import { actor, conflict, notFound, pageScope, requireStore, toDate, type Position } from './common.js';
+import { actor, conflict, notFound, pageScope, requireStore, toDate } from './common.js';
 
 type Ops = IdentityStoreOperations;
 
@@ -110,15 +109,17 @@ export const membershipHandlers: Handlers<Ops> = {
     await requireStore(db, input.IdentityStoreId);
     await requireGroup(db, input.IdentityStoreId, input.GroupId);
     const scope = pageScope('ListGroupMemberships', input.IdentityStoreId, input.GroupId);
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('group_memberships').selectAll().where('group_id', '=', input.GroupId);
-    if (input.NextToken) q = q.where('membership_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('membership_id').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      GroupMemberships: page.map(membershipRow),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].membership_id }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('group_memberships').selectAll().where('group_id', '=', input.GroupId);
+        if (after) q = q.where('membership_id', '>', after);
+        return q.orderBy('membership_id').limit(limit).execute();
+      },
+      (r) => r.membership_id,
+    );
+    return { GroupMemberships: items.map(membershipRow), NextToken };
   },
 
   async ListGroupMembershipsForMember(input, ctx) {
@@ -127,15 +128,17 @@ export const membershipHandlers: Handlers<Ops> = {
     await requireStore(db, input.IdentityStoreId);
     await requireUser(db, input.IdentityStoreId, userId);
     const scope = pageScope('ListGroupMembershipsForMember', input.IdentityStoreId, userId);
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('group_memberships').selectAll().where('member_user_id', '=', userId);
-    if (input.NextToken) q = q.where('membership_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('membership_id').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      GroupMemberships: page.map(membershipRow),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].membership_id }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('group_memberships').selectAll().where('member_user_id', '=', userId);
+        if (after) q = q.where('membership_id', '>', after);
+        return q.orderBy('membership_id').limit(limit).execute();
+      },
+      (r) => r.membership_id,
+    );
+    return { GroupMemberships: items.map(membershipRow), NextToken };
   },
 
   async IsMemberInGroups(input, ctx) {

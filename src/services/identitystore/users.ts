@@ -5,11 +5,10 @@ import { newResourceId } from '../../ids.js';
 import type { UserTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
 import { ServiceError } from '../../wire/errors.js';
-import { pageSize } from '../../wire/pagination.js';
 import { violationMessage, type Violation } from '../../wire/validate.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations, checkExtensionNames, checkExtensions } from './attributes.js';
-import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId, type Position } from './common.js';
+import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId } from './common.js';
 
 type Ops = IdentityStoreOperations;
 
@@ -171,16 +170,18 @@ export const userHandlers: Handlers<Ops> = {
       throw invalid(`Invalid Filter AttributePath ${filter.AttributePath}: ListUsers filters on UserName only`);
     }
     const scope = pageScope('ListUsers', input.IdentityStoreId, filter?.AttributeValue.toLowerCase());
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('users').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
-    if (filter) q = q.where('user_name_key', '=', filter.AttributeValue.toLowerCase());
-    if (input.NextToken) q = q.where('user_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('user_id').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      Users: page.map((r) => userRow(r, input.Extensions)),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].user_id }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('users').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
+        if (filter) q = q.where('user_name_key', '=', filter.AttributeValue.toLowerCase());
+        if (after) q = q.where('user_id', '>', after);
+        return q.orderBy('user_id').limit(limit).execute();
+      },
+      (r) => r.user_id,
+    );
+    return { Users: items.map((r) => userRow(r, input.Extensions)), NextToken };
   },
 
   async GetUserId(input, ctx) {

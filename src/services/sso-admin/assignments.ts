@@ -3,9 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountAssignmentOperationStatus, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { AdminRequestKind, AdminRequestTable } from '../../storage/schema.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
-import { notFound, requireInstance, requirePermissionSet, throttled, type Position } from './common.js';
+import { notFound, requireInstance, requirePermissionSet, throttled } from './common.js';
 
 export function assignmentStatus(row: AdminRequestTable): AccountAssignmentOperationStatus {
   return {
@@ -84,13 +83,17 @@ export async function listRequests(ctx: Context, kind: AdminRequestKind, input: 
   await requireInstance(db, input.InstanceArn);
   const status = input.Filter?.Status;
   const scope = `sso-admin:${kind}:${input.InstanceArn}:${status ?? ''}`;
-  const limit = pageSize(input.MaxResults);
-  let q = db.selectFrom('admin_requests').selectAll().where('instance_arn', '=', input.InstanceArn).where('kind', '=', kind);
-  if (status) q = q.where('status', '=', status as AdminRequestTable['status']);
-  if (input.NextToken) q = q.where('request_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-  const rows = await q.orderBy('request_id').limit(limit + 1).execute();
-  const page = rows.slice(0, limit);
-  return { page, nextToken: rows.length > limit ? ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].request_id }) : undefined };
+  return ctx.app.pageTokens.page(
+    scope,
+    input,
+    (after, limit) => {
+      let q = db.selectFrom('admin_requests').selectAll().where('instance_arn', '=', input.InstanceArn).where('kind', '=', kind);
+      if (status) q = q.where('status', '=', status as AdminRequestTable['status']);
+      if (after) q = q.where('request_id', '>', after);
+      return q.orderBy('request_id').limit(limit).execute();
+    },
+    (r) => r.request_id,
+  );
 }
 
 const statusMetadata = (r: AdminRequestTable) => ({ Status: r.status, RequestId: r.request_id, CreatedDate: new Date(Number(r.created_at)) });
@@ -117,32 +120,34 @@ export const assignmentHandlers: Handlers<SsoAdminOperations> = {
   },
 
   async ListAccountAssignmentCreationStatus(input, ctx) {
-    const { page, nextToken } = await listRequests(ctx, 'CREATE_ASSIGNMENT', input);
-    return { AccountAssignmentsCreationStatus: page.map(statusMetadata), ...(nextToken ? { NextToken: nextToken } : {}) };
+    const { items, NextToken } = await listRequests(ctx, 'CREATE_ASSIGNMENT', input);
+    return { AccountAssignmentsCreationStatus: items.map(statusMetadata), NextToken };
   },
 
   async ListAccountAssignmentDeletionStatus(input, ctx) {
-    const { page, nextToken } = await listRequests(ctx, 'DELETE_ASSIGNMENT', input);
-    return { AccountAssignmentsDeletionStatus: page.map(statusMetadata), ...(nextToken ? { NextToken: nextToken } : {}) };
+    const { items, NextToken } = await listRequests(ctx, 'DELETE_ASSIGNMENT', input);
+    return { AccountAssignmentsDeletionStatus: items.map(statusMetadata), NextToken };
   },
 
   async ListAccountAssignments(input, ctx) {
     const db = ctx.app.storage.db;
     await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
     const scope = `sso-admin:ListAccountAssignments:${input.InstanceArn}:${input.AccountId}:${input.PermissionSetArn}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db
       .selectFrom('account_assignments')
       .selectAll()
       .where('account_id', '=', input.AccountId)
       .where('permission_set_arn', '=', input.PermissionSetArn);
-    if (input.NextToken) q = q.where('principal_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('principal_id').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      AccountAssignments: page.map((r) => ({ AccountId: r.account_id, PermissionSetArn: r.permission_set_arn, PrincipalType: r.principal_type, PrincipalId: r.principal_id })),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].principal_id }) } : {}),
-    };
+        if (after) q = q.where('principal_id', '>', after);
+        return q.orderBy('principal_id').limit(limit).execute();
+      },
+      (r) => r.principal_id,
+    );
+    return { AccountAssignments: items.map((r) => ({ AccountId: r.account_id, PermissionSetArn: r.permission_set_arn, PrincipalType: r.principal_type, PrincipalId: r.principal_id })), NextToken };
   },
 
   async ListAccountAssignmentsForPrincipal(input, ctx) {
@@ -150,25 +155,29 @@ export const assignmentHandlers: Handlers<SsoAdminOperations> = {
     await requireInstance(db, input.InstanceArn);
     const accountFilter = input.Filter?.AccountId;
     const scope = `sso-admin:ListAccountAssignmentsForPrincipal:${input.InstanceArn}:${input.PrincipalType}:${input.PrincipalId}:${accountFilter ?? ''}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db
-      .selectFrom('account_assignments')
-      .selectAll()
-      .where('instance_arn', '=', input.InstanceArn)
-      .where('principal_id', '=', input.PrincipalId)
-      .where('principal_type', '=', input.PrincipalType);
-    if (accountFilter) q = q.where('account_id', '=', accountFilter);
-    if (input.NextToken) {
-      // Keyset over (account, permission set): the position is both, joined.
-      const [account, ps] = ctx.app.pageTokens.open<Position>(scope, input.NextToken).after.split(' ');
-      q = q.where((eb) => eb.or([eb('account_id', '>', account), eb.and([eb('account_id', '=', account), eb('permission_set_arn', '>', ps)])]));
-    }
-    const rows = await q.orderBy('account_id').orderBy('permission_set_arn').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db
+          .selectFrom('account_assignments')
+          .selectAll()
+          .where('instance_arn', '=', input.InstanceArn)
+          .where('principal_id', '=', input.PrincipalId)
+          .where('principal_type', '=', input.PrincipalType);
+        if (accountFilter) q = q.where('account_id', '=', accountFilter);
+        if (after) {
+          // Keyset over (account, permission set): the position is both, joined by a space neither contains.
+          const [account, ps] = after.split(' ');
+          q = q.where((eb) => eb.or([eb('account_id', '>', account), eb.and([eb('account_id', '=', account), eb('permission_set_arn', '>', ps)])]));
+        }
+        return q.orderBy('account_id').orderBy('permission_set_arn').limit(limit).execute();
+      },
+      (r) => `${r.account_id} ${r.permission_set_arn}`,
+    );
     return {
-      AccountAssignments: page.map((r) => ({ AccountId: r.account_id, PermissionSetArn: r.permission_set_arn, PrincipalType: r.principal_type, PrincipalId: r.principal_id })),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: `${last.account_id} ${last.permission_set_arn}` }) } : {}),
+      AccountAssignments: items.map((r) => ({ AccountId: r.account_id, PermissionSetArn: r.permission_set_arn, PrincipalType: r.principal_type, PrincipalId: r.principal_id })),
+      NextToken,
     };
   },
 };

@@ -57,6 +57,3 @@ export function checkSessionDuration(iso: string | undefined) {
   }
 }
 
-export interface Position {
-  after: string;
-}

@@ -19,9 +19,8 @@ import type {
 import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
-import { conflict, invalid, notFound, quotaExceeded, requireInstance, type Position } from './common.js';
+import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
 import { putTags } from './tags.js';
 
 /** Instances a Gatehouse holds at most: the organization instance and nine account instances. */
@@ -219,15 +218,17 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
 
   async ListInstances(input, ctx) {
     const scope = 'sso-admin:ListInstances';
-    const limit = pageSize(input.MaxResults);
-    let q = ctx.app.storage.db.selectFrom('instances').selectAll();
-    if (input.NextToken) q = q.where('instance_arn', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('instance_arn').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      Instances: page.map(instanceMetadata),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].instance_arn }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = ctx.app.storage.db.selectFrom('instances').selectAll();
+        if (after) q = q.where('instance_arn', '>', after);
+        return q.orderBy('instance_arn').limit(limit).execute();
+      },
+      (r) => r.instance_arn,
+    );
+    return { Instances: items.map(instanceMetadata), NextToken };
   },
 
   async CreateInstanceAccessControlAttributeConfiguration(input, ctx) {

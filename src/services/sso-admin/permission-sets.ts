@@ -2,9 +2,8 @@
 // ListPermissionSets.
 import type { PermissionSet, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { PermissionSetTable } from '../../storage/schema.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
-import { bumpVersion, checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet, type Position } from './common.js';
+import { bumpVersion, checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet } from './common.js';
 import { putTags } from './tags.js';
 
 /** Identity Center's default session length for a permission set. */
@@ -99,14 +98,16 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
     const db = ctx.app.storage.db;
     await requireInstance(db, input.InstanceArn);
     const scope = `sso-admin:ListPermissionSets:${input.InstanceArn}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', input.InstanceArn);
-    if (input.NextToken) q = q.where('permission_set_arn', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('permission_set_arn').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      PermissionSets: page.map((r) => r.permission_set_arn),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].permission_set_arn }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', input.InstanceArn);
+        if (after) q = q.where('permission_set_arn', '>', after);
+        return q.orderBy('permission_set_arn').limit(limit).execute();
+      },
+      (r) => r.permission_set_arn,
+    );
+    return { PermissionSets: items.map((r) => r.permission_set_arn), NextToken };
   },
 };

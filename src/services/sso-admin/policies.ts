@@ -5,9 +5,8 @@
 // earlier show LATEST_PERMISSION_SET_NOT_PROVISIONED until ProvisionPermissionSet runs.
 import type { CustomerManagedPolicyReference, PermissionsBoundary, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { Db } from '../../storage/storage.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
-import { bumpVersion, conflict, invalid, notFound, quotaExceeded, requirePermissionSet, type Position } from './common.js';
+import { bumpVersion, conflict, invalid, notFound, quotaExceeded, requirePermissionSet } from './common.js';
 
 /** A customer managed policy reference without a Path means the root path. */
 const DEFAULT_POLICY_PATH = '/';
@@ -141,15 +140,17 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
     const db = ctx.app.storage.db;
     await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
     const scope = `sso-admin:ListManagedPoliciesInPermissionSet:${input.PermissionSetArn}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('permission_set_managed_policies').select(['policy_arn', 'policy_name']).where('permission_set_arn', '=', input.PermissionSetArn);
-    if (input.NextToken) q = q.where('policy_arn', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('policy_arn').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      AttachedManagedPolicies: page.map((r) => ({ Name: r.policy_name, Arn: r.policy_arn })),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].policy_arn }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('permission_set_managed_policies').select(['policy_arn', 'policy_name']).where('permission_set_arn', '=', input.PermissionSetArn);
+        if (after) q = q.where('policy_arn', '>', after);
+        return q.orderBy('policy_arn').limit(limit).execute();
+      },
+      (r) => r.policy_arn,
+    );
+    return { AttachedManagedPolicies: items.map((r) => ({ Name: r.policy_name, Arn: r.policy_arn })), NextToken };
   },
 
   async AttachCustomerManagedPolicyReferenceToPermissionSet(input, ctx) {
@@ -189,20 +190,21 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
     const db = ctx.app.storage.db;
     await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
     const scope = `sso-admin:ListCustomerManagedPolicyReferencesInPermissionSet:${input.PermissionSetArn}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('permission_set_customer_policies').select(['policy_name', 'policy_path']).where('permission_set_arn', '=', input.PermissionSetArn);
-    if (input.NextToken) {
-      // Keyset over (name, path): the position is both, joined (neither pattern allows a space).
-      const [name, path] = ctx.app.pageTokens.open<Position>(scope, input.NextToken).after.split(' ');
-      q = q.where((eb) => eb.or([eb('policy_name', '>', name), eb.and([eb('policy_name', '=', name), eb('policy_path', '>', path)])]));
-    }
-    const rows = await q.orderBy('policy_name').orderBy('policy_path').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      CustomerManagedPolicyReferences: page.map((r) => ({ Name: r.policy_name, Path: r.policy_path })),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: `${last.policy_name} ${last.policy_path}` }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('permission_set_customer_policies').select(['policy_name', 'policy_path']).where('permission_set_arn', '=', input.PermissionSetArn);
+        if (after) {
+          // Keyset over (name, path): the position is both, joined (neither pattern allows a space).
+          const [name, path] = after.split(' ');
+          q = q.where((eb) => eb.or([eb('policy_name', '>', name), eb.and([eb('policy_name', '=', name), eb('policy_path', '>', path)])]));
+        }
+        return q.orderBy('policy_name').orderBy('policy_path').limit(limit).execute();
+      },
+      (r) => `${r.policy_name} ${r.policy_path}`,
+    );
+    return { CustomerManagedPolicyReferences: items.map((r) => ({ Name: r.policy_name, Path: r.policy_path })), NextToken };
   },
 
   async PutPermissionsBoundaryToPermissionSet(input, ctx) {

@@ -3,10 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { PermissionSetProvisioningStatus, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { AdminRequestTable } from '../../storage/schema.js';
-import { pageSize } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { listRequests } from './assignments.js';
-import { invalid, notFound, requireInstance, requirePermissionSet, type Position } from './common.js';
+import { invalid, notFound, requireInstance, requirePermissionSet } from './common.js';
 
 function provisioningStatus(row: AdminRequestTable): PermissionSetProvisioningStatus {
   return {
@@ -59,49 +58,50 @@ export const provisioningHandlers: Handlers<SsoAdminOperations> = {
   },
 
   async ListPermissionSetProvisioningStatus(input, ctx) {
-    const { page, nextToken } = await listRequests(ctx, 'PROVISION', input);
-    return {
-      PermissionSetsProvisioningStatus: page.map((r) => ({ Status: r.status, RequestId: r.request_id, CreatedDate: new Date(Number(r.created_at)) })),
-      ...(nextToken ? { NextToken: nextToken } : {}),
-    };
+    const { items, NextToken } = await listRequests(ctx, 'PROVISION', input);
+    return { PermissionSetsProvisioningStatus: items.map((r) => ({ Status: r.status, RequestId: r.request_id, CreatedDate: new Date(Number(r.created_at)) })), NextToken };
   },
 
   async ListAccountsForProvisionedPermissionSet(input, ctx) {
     const db = ctx.app.storage.db;
     const ps = await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
     const scope = `sso-admin:ListAccountsForProvisionedPermissionSet:${input.PermissionSetArn}:${input.ProvisioningStatus ?? ''}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn);
-    if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_PROVISIONED') q = q.where('version', '=', ps.version);
-    if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_NOT_PROVISIONED') q = q.where('version', '<', ps.version);
-    if (input.NextToken) q = q.where('account_id', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('account_id').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      AccountIds: page.map((r) => r.account_id),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].account_id }) } : {}),
-    };
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn);
+        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_PROVISIONED') q = q.where('version', '=', ps.version);
+        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_NOT_PROVISIONED') q = q.where('version', '<', ps.version);
+        if (after) q = q.where('account_id', '>', after);
+        return q.orderBy('account_id').limit(limit).execute();
+      },
+      (r) => r.account_id,
+    );
+    return { AccountIds: items.map((r) => r.account_id), NextToken };
   },
 
   async ListPermissionSetsProvisionedToAccount(input, ctx) {
     const db = ctx.app.storage.db;
     await requireInstance(db, input.InstanceArn);
     const scope = `sso-admin:ListPermissionSetsProvisionedToAccount:${input.InstanceArn}:${input.AccountId}:${input.ProvisioningStatus ?? ''}`;
-    const limit = pageSize(input.MaxResults);
-    let q = db
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => {
+        let q = db
       .selectFrom('provisioned_permission_sets as p')
       .innerJoin('permission_sets as s', 's.permission_set_arn', 'p.permission_set_arn')
       .select('p.permission_set_arn')
       .where('p.account_id', '=', input.AccountId)
       .where('p.instance_arn', '=', input.InstanceArn);
-    if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_PROVISIONED') q = q.whereRef('p.version', '=', 's.version');
-    if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_NOT_PROVISIONED') q = q.whereRef('p.version', '<', 's.version');
-    if (input.NextToken) q = q.where('p.permission_set_arn', '>', ctx.app.pageTokens.open<Position>(scope, input.NextToken).after);
-    const rows = await q.orderBy('p.permission_set_arn').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    return {
-      PermissionSets: page.map((r) => r.permission_set_arn),
-      ...(rows.length > limit ? { NextToken: ctx.app.pageTokens.seal(scope, { after: page[page.length - 1].permission_set_arn }) } : {}),
-    };
+        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_PROVISIONED') q = q.whereRef('p.version', '=', 's.version');
+        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_NOT_PROVISIONED') q = q.whereRef('p.version', '<', 's.version');
+        if (after) q = q.where('p.permission_set_arn', '>', after);
+        return q.orderBy('p.permission_set_arn').limit(limit).execute();
+      },
+      (r) => r.permission_set_arn,
+    );
+    return { PermissionSets: items.map((r) => r.permission_set_arn), NextToken };
   },
 };
