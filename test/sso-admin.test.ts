@@ -16,6 +16,8 @@ import {
   DescribePermissionSetCommand,
   DescribePermissionSetProvisioningStatusCommand,
   ListAccountAssignmentCreationStatusCommand,
+  ListAccountAssignmentDeletionStatusCommand,
+  ListPermissionSetProvisioningStatusCommand,
   ListAccountAssignmentsCommand,
   ListAccountAssignmentsForPrincipalCommand,
   ListInstancesCommand,
@@ -116,6 +118,8 @@ describe('sso-admin', () => {
     assert.equal(done.Status, 'SUCCEEDED');
     const fresh = await admin.send(new ListAccountsForProvisionedPermissionSetCommand({ InstanceArn, PermissionSetArn, ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED' }));
     assert.deepEqual(fresh.AccountIds, []);
+    const provisionings = await admin.send(new ListPermissionSetProvisioningStatusCommand({ InstanceArn, Filter: { Status: 'SUCCEEDED' } }));
+    assert.ok(provisionings.PermissionSetsProvisioningStatus!.some((p) => p.RequestId === provision.PermissionSetProvisioningStatus!.RequestId));
 
     await assert.rejects(admin.send(new DeletePermissionSetCommand({ InstanceArn, PermissionSetArn })), { name: 'ConflictException' });
 
@@ -126,6 +130,12 @@ describe('sso-admin', () => {
       (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: deleted.AccountAssignmentDeletionStatus!.RequestId }))).AccountAssignmentDeletionStatus!,
     );
     assert.equal(deletion.Status, 'SUCCEEDED');
+    const deletions = await admin.send(new ListAccountAssignmentDeletionStatusCommand({ InstanceArn }));
+    assert.deepEqual(
+      deletions.AccountAssignmentsDeletionStatus!.filter((d) => d.RequestId === deleted.AccountAssignmentDeletionStatus!.RequestId).map((d) => d.Status),
+      ['SUCCEEDED'],
+    );
+    assert.equal((await admin.send(new ListAccountAssignmentDeletionStatusCommand({ InstanceArn, Filter: { Status: 'IN_PROGRESS' } }))).AccountAssignmentsDeletionStatus!.length, 0);
     assert.deepEqual((await admin.send(new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn, AccountId: ACCOUNT }))).PermissionSets, [], 'the last assignment gone, the role goes');
 
     await admin.send(new UntagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, TagKeys: ['env', 'owner'] }));
