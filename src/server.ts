@@ -14,6 +14,7 @@ import type { IncomingCall, Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
 import { verifySigV4 } from './wire/sigv4.js';
 import { newRequestId } from './ids.js';
+import { createWebHandler } from './web/index.js';
 
 /** The largest request body accepted; AWS's JSON APIs stay well below it. */
 const MAX_BODY = 6 * 1024 * 1024;
@@ -109,6 +110,7 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
 
 export function createHandler(app: App, services: ServiceDefinition[] = allServices()) {
   const router = new Router(services);
+  const web = createWebHandler(app);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const requestId = newRequestId();
@@ -126,10 +128,16 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
     };
     const ctx: Context = { app, requestId, sourceIp: req.socket.remoteAddress ?? '', origin: origin(app, req), now: Date.now() };
     let routed: Routed | undefined;
+    let page = false;
     let errorCode: string | undefined;
     try {
       call.body = await readBody(req);
       routed = router.route(call);
+      // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
+      if (!routed && (call.method === 'GET' || call.method === 'POST')) {
+        page = await web(req, res, call);
+        if (page) return;
+      }
       if (!routed) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
       const { service, operation } = routed;
       await authenticate(app, service, call, ctx);
@@ -150,7 +158,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
     } finally {
       app.log.info({
         requestId,
-        service: routed?.service.model.id,
+        service: page ? 'web' : routed?.service.model.id,
         operation: routed?.operation,
         method: call.method,
         path: call.path,

@@ -59,7 +59,8 @@ export interface RegisterClientInput {
 export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now()) {
   if (input.clientType !== 'public') throw oauthError('InvalidClientMetadataException', 'Only public clients are supported (clientType: public)');
   if (input.clientName.length === 0 || input.clientName.length > 256) throw oauthError('InvalidClientMetadataException', 'clientName must be 1 to 256 characters');
-  const grantTypes = input.grantTypes ?? [GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN];
+  // Without grantTypes a client gets the device grant; refresh tokens follow from its scopes (issuesRefreshTokens).
+  const grantTypes = input.grantTypes ?? [GRANT_DEVICE_CODE];
   for (const g of grantTypes) if (!PUBLIC_CLIENT_GRANTS.has(g)) throw oauthError('InvalidClientMetadataException', `Grant type ${g} is not supported for public clients`);
   const redirectUris = input.redirectUris ?? [];
   for (const u of redirectUris) if (!acceptableRedirectUri(u)) throw oauthError('InvalidRedirectUriException', `Invalid redirect URI ${u}: use https, or http on 127.0.0.1 or [::1]`);
@@ -278,8 +279,13 @@ export interface CreateTokenInput {
 /** RFC 8628 §3.5: a client that polls faster than its interval is told to slow down; a little timer jitter is not. */
 const POLL_TOLERANCE_MS = 500;
 
-export async function createToken(storage: Storage, config: Config, input: CreateTokenInput, now = Date.now()): Promise<Issued> {
+/**
+ * CreateToken. `admit` runs once the client is authenticated and may refuse the call (rate limits count only callers
+ * that hold the secret, so nobody can throttle a client by knowing its id).
+ */
+export async function createToken(storage: Storage, config: Config, input: CreateTokenInput, now = Date.now(), admit?: (client: OidcClientTable) => Promise<void>): Promise<Issued> {
   const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, now);
+  await admit?.(client);
   const grantTypes = list(client.grant_types);
   if (![GRANT_DEVICE_CODE, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN].includes(input.grantType)) {
     throw oauthError('UnsupportedGrantTypeException', `Unsupported grant type ${input.grantType}`);

@@ -122,7 +122,8 @@ export const restJson: Protocol = {
       return;
     }
     const body = toJsonBody(output);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    // Responses carry tokens and credentials: never cached (RFC 6749 §5.1).
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
     res.end(body);
   },
 

@@ -46,10 +46,11 @@ const handlers: Handlers<SsoOidcOperations> = {
 
   async CreateToken(input, ctx) {
     const { storage, config } = ctx.app;
-    if (!(await attempt(storage, `create-token:${input.clientId}`, { max: config.limits.createTokenPerClientPerSecond, windowMs: 1000 }, ctx.now))) {
-      throw oauthError('SlowDownException', 'Too many token requests for this client; slow down');
-    }
-    return createToken(storage, config, input, ctx.now);
+    return createToken(storage, config, input, ctx.now, async (client) => {
+      if (!(await attempt(storage, `create-token:${client.client_id}`, { max: config.limits.createTokenPerClientPerSecond, windowMs: 1000 }, ctx.now))) {
+        throw oauthError('SlowDownException', 'Too many token requests for this client; slow down');
+      }
+    });
   },
 };
 

@@ -1,0 +1,121 @@
+// The pages a person signs in with, rendered on the server and working without JavaScript. A page request takes one
+// path, top to bottom: route → find the session → read the form → sign-in gate → CSRF check → handler → write the
+// page with the security headers. The table below says which page needs what; it is the documentation.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { findSession } from '../domain/sign-in.js';
+import type { App } from '../services/service.js';
+import type { IncomingCall } from '../wire/protocol.js';
+import { readCookies, SESSION_COOKIE } from './cookies.js';
+import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
+import { checkCsrf, readForm, type CsrfRule } from './forms.js';
+import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
+import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
+import { home } from './pages/home.js';
+import { showSignIn, showSignOut, signedOut, submitSignIn, submitSignOut } from './pages/sign-in.js';
+
+interface Route {
+  run(req: WebRequest): Promise<Reply>;
+  /** POST only: which CSRF token the form must carry. */
+  csrf?: CsrfRule;
+  /** Pages for signed-in people: where someone without a session goes instead. */
+  signedOut?: (req: WebRequest) => string;
+}
+
+const ROUTES: Record<string, Route> = {
+  'GET /': { run: home, signedOut: () => '/signin' },
+  'GET /signin': { run: showSignIn },
+  'POST /signin': { run: submitSignIn, csrf: 'double-submit' },
+  'GET /signout': { run: showSignOut, signedOut: () => '/signed-out' },
+  'POST /signout': { run: submitSignOut, csrf: 'session', signedOut: () => '/signed-out' },
+  'GET /signed-out': { run: signedOut },
+  'GET /device': { run: showDeviceEntry },
+  'POST /device': { run: submitDeviceCode, csrf: 'either' },
+  'GET /device/confirm': { run: showDeviceConfirm, signedOut: (req) => signInFirst(confirmResume(req.query)) },
+  'POST /device/confirm': { run: submitDeviceDecision, csrf: 'session', signedOut: (req) => signInFirst(confirmResume(req.form)) },
+  // GET /authorize checks the request before anyone signs in: a bad one is refused without a sign-in detour.
+  'GET /authorize': { run: authorize },
+  'POST /authorize': { run: submitConsent, csrf: 'session', signedOut: (req) => signInFirst(authorizeResume(req.form)) },
+};
+
+/**
+ * Where forms may post, redirects after a post included (browsers apply form-action to those too): this site, the
+ * loopback listener of a native client (RFC 8252 §7.3) and https redirect URIs, for when signing in continues into
+ * /authorize and that sends the browser back to the client. `http://[::1]:*` is not here: CSP has no syntax for IPv6
+ * hosts and Chromium drops it with a console error; the consent page widens its own policy for such a client.
+ */
+export const DEFAULT_FORM_ACTION = "'self' http://127.0.0.1:* https:";
+
+const csp = (formAction: string) =>
+  `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+
+/**
+ * On every page and redirect. Clickjacking: frame-ancestors and X-Frame-Options (RFC 9700 §4.16). No CORS headers:
+ * no other origin may read a page.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': csp(DEFAULT_FORM_ACTION),
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+const INTERNAL = new WebError(500, 'Something went wrong', 'Gatehouse could not finish this request. Try again in a moment.');
+
+/** The web pages' handler: answers (and returns true) for a page's method and path, else leaves the request alone. */
+export function createWebHandler(app: App) {
+  const secureCookies = app.config.publicUrl?.startsWith('https://') ?? false;
+  return async function web(req: IncomingMessage, res: ServerResponse, call: IncomingCall): Promise<boolean> {
+    const route = ROUTES[`${call.method} ${call.path}`];
+    if (!route) return false;
+    const request: WebRequest = {
+      app,
+      method: call.method as 'GET' | 'POST',
+      path: call.path,
+      query: call.query,
+      headers: call.headers,
+      sourceIp: req.socket.remoteAddress ?? '',
+      now: Date.now(),
+      cookies: readCookies(call.headers),
+      form: new URLSearchParams(),
+      setCookies: [],
+      secureCookies,
+    };
+    let reply: Reply;
+    try {
+      reply = await answer(route, request, call);
+    } catch (err) {
+      if (!(err instanceof WebError)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), err }, 'web page failed');
+      reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
+    }
+    write(res, request, reply);
+    return true;
+  };
+}
+
+async function answer(route: Route, req: WebRequest, call: IncomingCall): Promise<Reply> {
+  req.session = await findSession(req.app.storage, req.cookies.get(SESSION_COOKIE), req.now);
+  if (req.method === 'POST') req.form = readForm(call);
+  if (route.signedOut && !req.session) return { redirect: route.signedOut(req) };
+  if (req.method === 'POST') checkCsrf(req, route.csrf ?? 'session');
+  return route.run(req);
+}
+
+function write(res: ServerResponse, req: WebRequest, reply: Reply) {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+  if (req.setCookies.length > 0) res.setHeader('Set-Cookie', req.setCookies);
+  if ('redirect' in reply) {
+    // 303 for every redirect: after a POST the browser must follow with a GET (RFC 9700 §4.12).
+    res.statusCode = 303;
+    res.setHeader('Location', reply.redirect);
+    res.setHeader('Content-Length', 0);
+    res.end();
+    return;
+  }
+  const body = Buffer.from(reply.body.text, 'utf8');
+  res.statusCode = reply.status;
+  if (reply.formAction) res.setHeader('Content-Security-Policy', csp(reply.formAction));
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}

@@ -1,0 +1,155 @@
+// The device authorization grant's pages (RFC 8628 §3.3): a person types the user code their device shows, signs in,
+// checks what is asking, and allows or denies it.
+import { decideDevice, findPendingDevice } from '../../domain/oauth.js';
+import { attempt } from '../../domain/rate-limit.js';
+import { formatUserCode, normalizeUserCode } from '../../domain/tokens.js';
+import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
+import { formToken } from '../forms.js';
+import { hidden, html, personName, resultPage } from '../html.js';
+import { THROTTLED } from './sign-in.js';
+
+export const CODE_INVALID = 'That code is not valid or has expired.';
+const WINDOW_MS = 10 * 60_000;
+
+/** A code as typed, shown back in the form: its canonical XXXX-XXXX when it is one, else as typed (shortened). */
+const shownCode = (typed: string) => {
+  const code = normalizeUserCode(typed);
+  return code ? formatUserCode(code) : typed.slice(0, 32);
+};
+
+function entryForm(req: WebRequest, status: number, typed: string, error?: string): Reply {
+  const invalid = error ? html` aria-invalid="true" aria-describedby="code-error"` : '';
+  return page(
+    req,
+    status,
+    { title: 'Connect a device' },
+    html`<h1>Connect a device</h1>
+<p class="lead">Enter the code shown on your device or in your terminal.</p>
+${error ? html`<div class="alert error" role="alert" id="code-error">${error}</div>` : ''}
+<form method="post" action="/device">
+${hidden('csrf', formToken(req))}
+<label for="user_code">Code <span class="hint" id="code-hint">Eight letters, like BCDF-GHJK</span></label>
+<input type="text" class="code" id="user_code" name="user_code" value="${shownCode(typed)}" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="32" required autofocus aria-describedby="code-hint"${invalid}>
+<div class="actions"><button type="submit">Next</button></div>
+</form>`,
+  );
+}
+
+/**
+ * Proof that a code came through the rate-limited entry form: sealed (HMAC) with the server's token key and bound to
+ * the code. The confirm page looks a code up only with one, so it is no way around the limit (RFC 8628 §5.1).
+ */
+const TICKET_SCOPE = 'device-entry';
+const sealTicket = (req: WebRequest, code: string) => req.app.pageTokens.seal(TICKET_SCOPE, { code, until: req.now + WINDOW_MS });
+function ticketValid(req: WebRequest, code: string, ticket: string | null): boolean {
+  if (!ticket) return false;
+  try {
+    const t = req.app.pageTokens.open<{ code: string; until: number }>(TICKET_SCOPE, ticket);
+    return t.code === code && t.until > req.now;
+  } catch {
+    return false;
+  }
+}
+
+const confirmUrl = (code: string, ticket: string) => `/device/confirm?user_code=${formatUserCode(code)}&ticket=${encodeURIComponent(ticket)}`;
+
+/** GET /device: the entry form, filled in from verificationUriComplete. No lookup happens here, only on submit. */
+export async function showDeviceEntry(req: WebRequest): Promise<Reply> {
+  return entryForm(req, 200, req.query.get('user_code') ?? '');
+}
+
+/** POST /device: rate-limited per source and globally, then the code is looked up. */
+export async function submitDeviceCode(req: WebRequest): Promise<Reply> {
+  const { storage, config } = req.app;
+  const typed = req.form.get('user_code') ?? '';
+  // RFC 8628 §5.1: an attacker wins by hitting *any* live code, so the limit is per source and across all sources.
+  // Every entry counts, not only wrong ones: that way the limit is checked before the lookup, and a source over it
+  // learns nothing, not even that a code was right. A person enters a code once, so it costs them nothing.
+  // The global bucket is only charged for entries within their source's allowance, so one source cannot drain it.
+  const allowed =
+    (await attempt(storage, `user-code-source:${req.sourceIp}`, { max: config.limits.userCodeAttemptsPerSource, windowMs: WINDOW_MS }, req.now)) &&
+    (await attempt(storage, 'user-code-global', { max: config.limits.userCodeAttemptsGlobal, windowMs: WINDOW_MS }, req.now));
+  if (!allowed) return entryForm(req, 429, typed, THROTTLED);
+  const device = await findPendingDevice(storage.db, typed, req.now);
+  if (!device) return entryForm(req, 400, typed, CODE_INVALID);
+  const next = confirmUrl(device.userCode, sealTicket(req, device.userCode));
+  return seeOther(req.session ? next : signInFirst(next));
+}
+
+/** Where GET and POST /device/confirm come back to after sign-in. */
+export const confirmResume = (params: URLSearchParams) => {
+  const code = normalizeUserCode(params.get('user_code') ?? '');
+  return code ? confirmUrl(code, params.get('ticket') ?? '') : '/device';
+};
+
+/** The pending device a confirm request names, when it came through the entry form; else where to send the person. */
+async function pendingDevice(req: WebRequest, params: URLSearchParams) {
+  const typed = params.get('user_code') ?? '';
+  const code = normalizeUserCode(typed);
+  if (!code || !ticketValid(req, code, params.get('ticket'))) return { reply: seeOther(`/device?user_code=${encodeURIComponent(shownCode(typed))}`) };
+  const device = await findPendingDevice(req.app.storage.db, code, req.now);
+  if (!device) return { reply: entryForm(req, 400, '', CODE_INVALID) };
+  return { device };
+}
+
+const displayIp = (ip: string | null) => (ip ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : 'unknown');
+
+/** "3 minutes ago" */
+export function relativeTime(then: number, now: number): string {
+  const s = Math.max(0, Math.round((now - then) / 1000));
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s} seconds ago`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? '1 minute ago' : `${m} minutes ago`;
+  const h = Math.round(m / 60);
+  return h === 1 ? '1 hour ago' : `${h} hours ago`;
+}
+
+/** "2025-01-31 14:05:09 UTC": the server cannot know the reader's time zone without script. */
+export const absoluteTime = (t: number) => new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+
+/** GET /device/confirm: RFC 8628 §5.4 — say that a device is asking, which client, when and from where, and the code. */
+export async function showDeviceConfirm(req: WebRequest): Promise<Reply> {
+  const found = await pendingDevice(req, req.query);
+  if (!found.device) return found.reply;
+  const { device } = found;
+  const user = req.session!;
+  return page(
+    req,
+    200,
+    { title: 'Approve a device', wide: true },
+    html`<h1>A device is asking for access</h1>
+<p class="lead">An application wants to use your Gatehouse sign-in to reach your AWS accounts.</p>
+<div class="alert warn">Allow only if you started this yourself just now, and the code below is the one your device shows. If someone sent you this link, choose Deny.</div>
+<dl class="facts">
+<dt>Application</dt><dd><strong>${device.clientName}</strong></dd>
+<dt>Asked</dt><dd>${relativeTime(device.createdAt, req.now)} <span class="small">(<time datetime="${new Date(device.createdAt).toISOString()}">${absoluteTime(device.createdAt)}</time>)</span></dd>
+<dt>From address</dt><dd class="mono">${displayIp(device.sourceIp)}</dd>
+<dt>Code</dt><dd class="codebox">${formatUserCode(device.userCode)}</dd>
+<dt>Signed in as</dt><dd>${personName(user)}</dd>
+</dl>
+<form method="post" action="/device/confirm">
+${hidden('csrf', user.csrfToken)}${hidden('user_code', formatUserCode(device.userCode))}${hidden('ticket', req.query.get('ticket') ?? '')}
+<div class="actions"><button type="submit" name="action" value="allow">Allow</button><button type="submit" name="action" value="deny" class="secondary">Deny</button></div>
+</form>`,
+  );
+}
+
+/** POST /device/confirm: the person's decision. */
+export async function submitDeviceDecision(req: WebRequest): Promise<Reply> {
+  const action = req.form.get('action');
+  if (action !== 'allow' && action !== 'deny') throw new WebError(400, 'Choose Allow or Deny', 'The form did not say whether to allow or deny the device.');
+  const found = await pendingDevice(req, req.form);
+  if (!found.device) return found.reply;
+  const { sessionHash, userId } = req.session!;
+  const decided = await decideDevice(req.app.storage, found.device.userCode, { userId, sessionHash }, action === 'allow', req.now);
+  if (!decided) return entryForm(req, 400, '', CODE_INVALID);
+  return page(
+    req,
+    200,
+    { title: action === 'allow' ? 'Device allowed' : 'Request denied' },
+    action === 'allow'
+      ? resultPage('ok', 'Device allowed.', 'You can close this window and return to your device.')
+      : resultPage('no', 'Request denied.', 'The device will not get access. You can close this window.'),
+  );
+}

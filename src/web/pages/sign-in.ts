@@ -1,0 +1,101 @@
+// Signing in and out: GET/POST /signin, GET/POST /signout and the signed-out page.
+import { createSession, revokeSession, signIn } from '../../domain/sign-in.js';
+import { clearSessionCookie, sessionCookie } from '../cookies.js';
+import { page, seeOther, type Reply, type WebRequest } from '../context.js';
+import { doubleSubmitToken } from '../forms.js';
+import { hidden, html, personName, resultPage } from '../html.js';
+
+export const INCORRECT = 'Incorrect user name or password.';
+export const THROTTLED = 'Too many attempts. Try again later.';
+
+/**
+ * Where to go after sign-in: a path on this site, else `/`. `//host` and `/\host` are other hosts to a browser, and
+ * browsers drop tabs and newlines inside URLs (so `/<tab>/host` is `//host`): only printable ASCII is accepted.
+ * This keeps the sign-in page from being an open redirector (RFC 9700 §4.11).
+ */
+export function safeNext(next: string | null | undefined): string {
+  if (!next) return '/';
+  return /^\/(?![/\\])[\x21-\x7e]*$/.test(next) && !next.includes('\\') ? next : '/';
+}
+
+/** A line telling the person why they are asked to sign in, from where they are headed. */
+function purpose(next: string): string {
+  if (next.startsWith('/device')) return 'Sign in to approve a device.';
+  if (next.startsWith('/authorize')) return 'Sign in to let an application access your AWS accounts.';
+  return 'Sign in with your Gatehouse user name and password.';
+}
+
+function signInForm(req: WebRequest, status: number, opts: { next: string; userName?: string; error?: string }): Reply {
+  const invalid = opts.error ? html` aria-invalid="true" aria-describedby="signin-error"` : '';
+  return page(
+    req,
+    status,
+    { title: 'Sign in' },
+    html`<h1>Sign in</h1>
+<p class="lead">${purpose(opts.next)}</p>
+${opts.error ? html`<div class="alert error" role="alert" id="signin-error">${opts.error}</div>` : ''}
+<form method="post" action="/signin">
+${hidden('csrf', doubleSubmitToken(req))}${hidden('next', opts.next)}
+<label for="username">User name</label>
+<input type="text" id="username" name="UserName" value="${opts.userName ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus${invalid}>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${invalid}>
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>`,
+  );
+}
+
+export async function showSignIn(req: WebRequest): Promise<Reply> {
+  const next = safeNext(req.query.get('next'));
+  if (req.session) return seeOther(next);
+  return signInForm(req, 200, { next });
+}
+
+export async function submitSignIn(req: WebRequest): Promise<Reply> {
+  const { storage, config } = req.app;
+  const next = safeNext(req.form.get('next'));
+  const userName = (req.form.get('UserName') ?? '').trim();
+  const password = req.form.get('password') ?? '';
+  if (!userName || !password) return signInForm(req, 400, { next, userName, error: 'Enter your user name and password.' });
+  const result = await signIn(storage, userName, password, req.sourceIp, req.now);
+  if (!result.ok) {
+    // One message for an unknown user and a wrong password: the page must not tell which user names exist.
+    return result.reason === 'throttled' ? signInForm(req, 429, { next, userName, error: THROTTLED }) : signInForm(req, 400, { next, userName, error: INCORRECT });
+  }
+  // A fresh session id, never one the browser brought with it (no session fixation).
+  const session = await createSession(storage, result.userId, req.sourceIp, config.signIn.sessionSeconds, req.now);
+  req.setCookies.push(sessionCookie(session.id, config.signIn.sessionSeconds, req.secureCookies));
+  return seeOther(next);
+}
+
+export async function showSignOut(req: WebRequest): Promise<Reply> {
+  const user = req.session!;
+  return page(
+    req,
+    200,
+    { title: 'Sign out' },
+    html`<h1>Sign out?</h1>
+<p class="lead">You are signed in as <strong>${personName(user)}</strong>.</p>
+<p>Signing out also ends the AWS CLI and SDK sessions that were approved from this browser.</p>
+<form method="post" action="/signout">
+${hidden('csrf', user.csrfToken)}
+<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="/">Cancel</a></div>
+</form>`,
+  );
+}
+
+export async function submitSignOut(req: WebRequest): Promise<Reply> {
+  await revokeSession(req.app.storage, req.session!.sessionHash, req.now);
+  req.setCookies.push(clearSessionCookie(req.secureCookies));
+  return seeOther('/signed-out');
+}
+
+export async function signedOut(req: WebRequest): Promise<Reply> {
+  if (req.session) return seeOther('/');
+  return page(
+    req,
+    200,
+    { title: 'Signed out' },
+    resultPage('neutral', 'You have signed out', 'Your Gatehouse session has ended. You can close this window.', html`<div class="actions"><a class="button" href="/signin">Sign in again</a></div>`),
+  );
+}
