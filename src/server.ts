@@ -13,6 +13,8 @@ import { awsJson } from './wire/awsjson.js';
 import type { IncomingCall, Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
 import { verifySigV4 } from './wire/sigv4.js';
+import { roleSecret } from './domain/role-credentials.js';
+import { matchesHash } from './domain/tokens.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 
@@ -97,15 +99,45 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Authenticates a request for a service that needs SigV4 against the admin keys. */
+/** STS names the signature errors in its own words (query protocol codes). */
+const STS_AUTH_ERRORS: Record<string, string> = {
+  UnrecognizedClientException: 'InvalidClientTokenId',
+  ExpiredTokenException: 'ExpiredToken',
+  InvalidSignatureException: 'SignatureDoesNotMatch',
+  MissingAuthenticationTokenException: 'MissingAuthenticationToken',
+  IncompleteSignatureException: 'IncompleteSignature',
+};
+
+/**
+ * Authenticates a request for a service that needs SigV4: against the admin keys, and for `sigv4-any` also against
+ * the temporary credentials GetRoleCredentials issued (their session token must be the one issued with them).
+ */
 async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, ctx: Context) {
-  if (service.auth !== 'sigv4') return;
-  if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
-  ctx.caller = await verifySigV4(
-    { method: call.method, url: call.url, headers: call.headers, body: call.body },
-    (id) => adminSecretLookup(app, id),
-    { service: service.model.signingName, now: ctx.now },
-  );
+  if (service.auth === 'none') return;
+  try {
+    if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
+    const presentedToken = call.headers['x-amz-security-token'];
+    ctx.caller = await verifySigV4(
+      { method: call.method, url: call.url, headers: call.headers, body: call.body },
+      async (id) => {
+        const admin = await adminSecretLookup(app, id);
+        if (admin || service.auth !== 'sigv4-any') return admin;
+        const role = await roleSecret(app.storage, app.secrets, id);
+        if (!role) return undefined;
+        ctx.roleSession = role.session;
+        const token = typeof presentedToken === 'string' ? presentedToken : '';
+        // Only the hash of the session token is kept: hand the verifier the presented one when it is the right one.
+        return { secretAccessKey: role.secretAccessKey, expiresAt: role.expiresAt, sessionToken: matchesHash(token, role.sessionTokenHash) ? token : '\0' };
+      },
+      { service: service.model.signingName, now: ctx.now },
+    );
+  } catch (err) {
+    if (service.model.protocol === 'query' && err instanceof ServiceError && STS_AUTH_ERRORS[err.code]) {
+      const status = err.code === 'IncompleteSignatureException' ? 400 : 403;
+      throw new ServiceError(STS_AUTH_ERRORS[err.code], err.message, {}, { status });
+    }
+    throw err;
+  }
 }
 
 export function createHandler(app: App, services: ServiceDefinition[] = allServices()) {

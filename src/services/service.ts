@@ -8,6 +8,7 @@ import type { ServiceModel } from '../wire/model.js';
 import type { PageTokens } from '../wire/pagination.js';
 import type { Protocol, WireService } from '../wire/protocol.js';
 import type { VerifiedCaller } from '../wire/sigv4.js';
+import type { RoleSession } from '../domain/role-credentials.js';
 import { InputCodec } from '../wire/validate.js';
 
 /** Everything long-lived that handlers share. */
@@ -28,6 +29,8 @@ export interface Context {
   requestId: string;
   /** The SigV4 caller, for services that require a signature. */
   caller?: VerifiedCaller;
+  /** For a request signed with credentials from GetRoleCredentials: the role session they belong to. */
+  roleSession?: RoleSession;
   sourceIp: string;
   /** Where clients reach this server (`http://host:port`), for URLs it hands out. */
   origin: string;
@@ -41,8 +44,11 @@ export type Handlers<Ops extends OperationTable<Ops>> = { [K in keyof Ops]?: Han
 
 export interface ServiceDefinition extends WireService {
   protocol: Protocol;
-  /** `sigv4`: every request must carry a valid signature from an admin key; `none`: the operation authenticates itself. */
-  auth: 'sigv4' | 'none';
+  /**
+   * `sigv4`: every request must carry a valid signature from an admin key; `sigv4-any`: from an admin key or from
+   * credentials Gatehouse issued (STS); `none`: the operation authenticates itself.
+   */
+  auth: 'sigv4' | 'sigv4-any' | 'none';
   handlers: Record<string, Handler<any, any> | undefined>;
 }
 
@@ -50,7 +56,7 @@ export function defineService<Ops extends OperationTable<Ops>>(
   model: ServiceModel,
   protocol: Protocol,
   handlers: Handlers<Ops>,
-  opts: { auth: 'sigv4' | 'none'; validationErrorCode: string; errorBody?: (err: ServiceError) => Record<string, unknown> },
+  opts: { auth: ServiceDefinition['auth']; validationErrorCode: string; errorBody?: (err: ServiceError) => Record<string, unknown> },
 ): ServiceDefinition {
   for (const op of Object.keys(handlers)) {
     if (!model.operations[op]) throw new Error(`${model.id} has no operation ${op}`);

@@ -309,6 +309,27 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0004_portal': {
+    async up(db: Kysely<any>) {
+      // Temporary credentials issued by GetRoleCredentials. The secret must come back for SigV4, so it is encrypted;
+      // the session token is only compared, so it is hashed.
+      await db.schema
+        .createTable('role_sessions')
+        .addColumn('access_key_id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_ciphertext', 'text', (c) => c.notNull())
+        .addColumn('session_token_hash', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('role_name', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('role_sessions_expiry').on('role_sessions').column('expires_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,68 @@
+// Temporary AWS credentials for a portal role, and their recognition by Gatehouse's STS endpoint.
+import { createHash, randomBytes } from 'node:crypto';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Storage } from '../storage/storage.js';
+import type { SigningSecret } from '../wire/sigv4.js';
+import { hashToken } from './tokens.js';
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const base32 = (bytes: Buffer) => Array.from(bytes, (b) => BASE32[b % 32]).join('');
+
+/** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
+export const roleId = (roleArn: string) => 'AROA' + base32(createHash('sha256').update(roleArn).digest().subarray(0, 17));
+
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Epoch milliseconds. */
+  expiration: number;
+}
+
+export async function issueRoleCredentials(
+  storage: Storage,
+  secrets: SecretBox,
+  session: { userId: string; userName: string; accountId: string; roleName: string; roleArn: string; lifetimeSeconds: number },
+  now = Date.now(),
+): Promise<IssuedCredentials> {
+  // The shapes of STS temporary credentials: ASIA + 16 characters, a 40-character secret, a long session token.
+  const accessKeyId = 'ASIA' + base32(randomBytes(16));
+  const secretAccessKey = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  const sessionToken = 'IQoJb3JpZ2luX2Vj' + randomBytes(96).toString('base64');
+  const expiration = now + session.lifetimeSeconds * 1000;
+  await storage.db
+    .insertInto('role_sessions')
+    .values({
+      access_key_id: accessKeyId,
+      secret_ciphertext: secrets.seal(secretAccessKey),
+      session_token_hash: hashToken(sessionToken),
+      user_id: session.userId,
+      user_name: session.userName,
+      account_id: session.accountId,
+      role_name: session.roleName,
+      role_id: roleId(session.roleArn),
+      created_at: now,
+      expires_at: expiration,
+    })
+    .execute();
+  return { accessKeyId, secretAccessKey, sessionToken, expiration };
+}
+
+export interface RoleSession {
+  accountId: string;
+  roleName: string;
+  roleId: string;
+  userName: string;
+}
+
+/** The SigV4 secret of issued credentials; the session token is checked against its hash by the caller. */
+export async function roleSecret(storage: Storage, secrets: SecretBox, accessKeyId: string): Promise<(SigningSecret & { sessionTokenHash: string; session: RoleSession }) | undefined> {
+  const row = await storage.db.selectFrom('role_sessions').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    secretAccessKey: secrets.open(row.secret_ciphertext),
+    expiresAt: Number(row.expires_at),
+    sessionTokenHash: row.session_token_hash,
+    session: { accountId: row.account_id, roleName: row.role_name, roleId: row.role_id, userName: row.user_name },
+  };
+}

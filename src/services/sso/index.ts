@@ -1,0 +1,85 @@
+// The access portal API (restJson, bearer token in `x-amz-sso_bearer_token`): ListAccounts, ListAccountRoles,
+// GetRoleCredentials and Logout.
+import { ssoModel, type SsoOperations } from '../../generated/sso.js';
+import { entitlements } from '../../domain/entitlements.js';
+import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
+import { issueRoleCredentials } from '../../domain/role-credentials.js';
+import { revokeSession } from '../../domain/sign-in.js';
+import { durationSeconds } from '../sso-admin/common.js';
+import { ServiceError } from '../../wire/errors.js';
+import { restJson } from '../../wire/restjson.js';
+import { defineService, type Context, type Handlers } from '../service.js';
+
+/** AWS's words for a token it does not know, has revoked, or that expired. */
+const unauthorized = () => new ServiceError('UnauthorizedException', 'Session token not found or invalid');
+
+async function caller(ctx: Context, accessToken: string) {
+  const grant = await resolveAccessToken(ctx.app.storage.db, accessToken, ctx.now);
+  if (!grant) throw unauthorized();
+  return grant;
+}
+
+async function requireAccount(ctx: Context, accountId: string) {
+  const account = await ctx.app.storage.db.selectFrom('accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  if (!account) throw new ServiceError('ResourceNotFoundException', 'Account not found');
+  return account;
+}
+
+/** Pages an in-memory list by its key (the portal's lists are per user and small). */
+function pageOf<T>(ctx: Context, scope: string, items: T[], key: (t: T) => string, input: { maxResults?: number; nextToken?: string }) {
+  return ctx.app.pageTokens.page(
+    scope,
+    { MaxResults: input.maxResults, NextToken: input.nextToken },
+    async (after, limit) => items.filter((i) => after === undefined || key(i) > after).slice(0, limit),
+    key,
+  );
+}
+
+const handlers: Handlers<SsoOperations> = {
+  async ListAccounts(input, ctx) {
+    const grant = await caller(ctx, input.accessToken);
+    const ids = [...new Set((await entitlements(ctx.app.storage.db, grant.userId)).map((e) => e.accountId))];
+    const accounts = ids.length ? await ctx.app.storage.db.selectFrom('accounts').selectAll().where('account_id', 'in', ids).orderBy('account_id').execute() : [];
+    const { items, NextToken } = await pageOf(ctx, `sso:ListAccounts:${grant.userId}`, accounts, (a) => a.account_id, input);
+    return { accountList: items.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
+  },
+
+  async ListAccountRoles(input, ctx) {
+    const grant = await caller(ctx, input.accessToken);
+    await requireAccount(ctx, input.accountId);
+    const roles = await entitlements(ctx.app.storage.db, grant.userId, input.accountId);
+    const { items, NextToken } = await pageOf(ctx, `sso:ListAccountRoles:${grant.userId}:${input.accountId}`, roles, (r) => r.roleName, input);
+    return { roleList: items.map((r) => ({ roleName: r.roleName, accountId: r.accountId })), nextToken: NextToken };
+  },
+
+  async GetRoleCredentials(input, ctx) {
+    const grant = await caller(ctx, input.accessToken);
+    await requireAccount(ctx, input.accountId);
+    const role = (await entitlements(ctx.app.storage.db, grant.userId, input.accountId)).find((e) => e.roleName === input.roleName);
+    if (!role) {
+      const known = await ctx.app.storage.db.selectFrom('permission_sets').select('name').where('name', '=', input.roleName).executeTakeFirst();
+      // A role that exists but is not the caller's is refused as AWS does ("No access", 403); an unknown one is not found.
+      if (known) throw new ServiceError('ForbiddenException', 'No access', {}, { status: 403 });
+      throw new ServiceError('ResourceNotFoundException', 'Could not find role');
+    }
+    const user = await ctx.app.storage.db.selectFrom('users').select('user_name').where('user_id', '=', grant.userId).executeTakeFirstOrThrow();
+    const roleArn = `arn:aws:iam::${role.accountId}:role/${role.iamRoleName}`;
+    // Credentials last the permission set's session duration.
+    const credentials = await issueRoleCredentials(
+      ctx.app.storage,
+      ctx.app.secrets,
+      { userId: grant.userId, userName: user.user_name, accountId: role.accountId, roleName: role.iamRoleName, roleArn, lifetimeSeconds: durationSeconds(role.sessionDuration) ?? 3600 },
+      ctx.now,
+    );
+    return { roleCredentials: credentials };
+  },
+
+  async Logout(input, ctx) {
+    const grant = await caller(ctx, input.accessToken);
+    // The access token, its refresh chain and the browser session it came from all end here.
+    await revokeGrant(ctx.app.storage.db, grant.grantId, ctx.now);
+    if (grant.sessionHash) await revokeSession(ctx.app.storage, grant.sessionHash, ctx.now);
+  },
+};
+
+export const sso = () => defineService<SsoOperations>(ssoModel, restJson, handlers, { auth: 'none', validationErrorCode: 'InvalidRequestException' });

@@ -1,0 +1,171 @@
+// The access portal API and the credentials it issues: entitlements from user and group assignments, role
+// credentials that Gatehouse's STS recognises, and Logout.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DeleteGroupMembershipCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import {
+  CreateAccountAssignmentCommand,
+  CreatePermissionSetCommand,
+  DescribeAccountAssignmentCreationStatusCommand,
+  SSOAdminClient,
+} from '@aws-sdk/client-sso-admin';
+import { GetRoleCredentialsCommand, ListAccountRolesCommand, ListAccountsCommand, LogoutCommand, SSOClient, paginateListAccounts } from '@aws-sdk/client-sso';
+import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { decideDevice } from '../src/domain/oauth.js';
+import { createSession, findSession } from '../src/domain/sign-in.js';
+import { normalizeUserCode } from '../src/domain/tokens.js';
+import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+
+const DEV = '111122223333';
+const PROD = '444455556666';
+
+describe('the access portal', () => {
+  let server: TestServer;
+  let admin: SSOAdminClient;
+  let store: IdentitystoreClient;
+  let portal: SSOClient;
+  const config = () => ({ endpoint: server.url, region: REGION, maxAttempts: 1 });
+
+  before(async () => {
+    server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
+    admin = new SSOAdminClient({ ...config(), credentials: ADMIN });
+    store = new IdentitystoreClient({ ...config(), credentials: ADMIN });
+    portal = new SSOClient(config());
+    for (const [id, name] of [[DEV, 'Development'], [PROD, 'Production']]) {
+      await server.app.storage.db.insertInto('accounts').values({ account_id: id, name, email: `${name.toLowerCase()}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+    }
+  });
+  after(() => server.stop());
+
+  async function user(userName: string) {
+    return (await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Portal' } }))).UserId!;
+  }
+
+  async function assign(accountId: string, permissionSetArn: string, principalType: 'USER' | 'GROUP', principalId: string) {
+    const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: principalType, PrincipalId: principalId }));
+    for (;;) {
+      const s = await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }));
+      if (s.AccountAssignmentCreationStatus!.Status === 'SUCCEEDED') return;
+      assert.notEqual(s.AccountAssignmentCreationStatus!.Status, 'FAILED', s.AccountAssignmentCreationStatus!.FailureReason);
+      await sleep(20);
+    }
+  }
+
+  const permissionSet = async (Name: string, SessionDuration = 'PT1H') =>
+    (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name, SessionDuration }))).PermissionSet!.PermissionSetArn!;
+
+  /** A user's access token, through the device flow with the approval given directly in the sign-in domain. */
+  async function signIn(userId: string) {
+    const oidc = new SSOOIDCClient(config());
+    const reg = await oidc.send(new RegisterClientCommand({ clientName: 'portal-test', clientType: 'public', scopes: ['sso:account:access'] }));
+    const dev = await oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: 'https://d-1234567890.awsapps.com/start' }));
+    const { id } = await createSession(server.app.storage, userId, '127.0.0.1', 3600);
+    const session = (await findSession(server.app.storage, id))!;
+    assert.ok(await decideDevice(server.app.storage, normalizeUserCode(dev.userCode!)!, session, true));
+    const token = await oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: dev.deviceCode }));
+    return token.accessToken!;
+  }
+
+  test('entitlements are the union of the user and group assignments, and group changes apply at once', async () => {
+    const userId = await user('portal-alice');
+    const readOnly = await permissionSet('PortalReadOnly', 'PT4H');
+    const admins = await permissionSet('PortalAdmin');
+    await assign(DEV, readOnly, 'USER', userId);
+    const groupId = (await store.send(new CreateGroupCommand({ IdentityStoreId: server.identityStoreId, DisplayName: 'portal-admins' }))).GroupId!;
+    await assign(PROD, admins, 'GROUP', groupId);
+    const accessToken = await signIn(userId);
+
+    const before = await portal.send(new ListAccountsCommand({ accessToken }));
+    assert.deepEqual(before.accountList, [{ accountId: DEV, accountName: 'Development', emailAddress: 'development@example.com' }]);
+
+    const membership = await store.send(new CreateGroupMembershipCommand({ IdentityStoreId: server.identityStoreId, GroupId: groupId, MemberId: { UserId: userId } }));
+    const withGroup = await portal.send(new ListAccountsCommand({ accessToken }));
+    assert.deepEqual(withGroup.accountList!.map((a) => a.accountId), [DEV, PROD], 'a new membership shows on the next call');
+    const roles = await portal.send(new ListAccountRolesCommand({ accessToken, accountId: PROD }));
+    assert.deepEqual(roles.roleList, [{ roleName: 'PortalAdmin', accountId: PROD }]);
+
+    await store.send(new DeleteGroupMembershipCommand({ IdentityStoreId: server.identityStoreId, MembershipId: membership.MembershipId }));
+    const withoutGroup = await portal.send(new ListAccountsCommand({ accessToken }));
+    assert.deepEqual(withoutGroup.accountList!.map((a) => a.accountId), [DEV], 'a removed membership takes access away on the next call');
+  });
+
+  test('role credentials work: STS recognises them as the assumed role, for the session duration of the permission set', async () => {
+    const userId = await user('portal-bob');
+    const ps = await permissionSet('PortalDeveloper', 'PT2H');
+    await assign(DEV, ps, 'USER', userId);
+    const accessToken = await signIn(userId);
+    const before = Date.now();
+    const { roleCredentials } = await portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalDeveloper' }));
+    assert.match(roleCredentials!.accessKeyId!, /^ASIA[A-Z2-7]{16}$/);
+    assert.equal(roleCredentials!.secretAccessKey!.length, 40);
+    assert.ok(Math.abs(roleCredentials!.expiration! - (before + 2 * 3600_000)) < 60_000, 'expiration is epoch milliseconds, two hours out');
+
+    const sts = new STSClient({
+      ...config(),
+      credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: roleCredentials!.sessionToken! },
+    });
+    const identity = await sts.send(new GetCallerIdentityCommand({}));
+    assert.equal(identity.Account, DEV);
+    assert.match(identity.Arn!, new RegExp(`^arn:aws:sts::${DEV}:assumed-role/AWSReservedSSO_PortalDeveloper_[0-9a-f]{16}/portal-bob$`));
+    assert.match(identity.UserId!, /^AROA[A-Z2-7]{17}:portal-bob$/);
+
+    const wrongToken = new STSClient({ ...config(), credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: 'forged' } });
+    await assert.rejects(wrongToken.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
+    const unknown = new STSClient({ ...config(), credentials: { accessKeyId: 'ASIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40), sessionToken: 'y' } });
+    await assert.rejects(unknown.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
+    await server.app.storage.db.updateTable('role_sessions').set({ expires_at: Date.now() - 1000 }).where('access_key_id', '=', roleCredentials!.accessKeyId!).execute();
+    await assert.rejects(sts.send(new GetCallerIdentityCommand({})), { name: 'ExpiredToken' });
+
+    const secrets = JSON.stringify(await server.app.storage.db.selectFrom('role_sessions').selectAll().execute());
+    assert.ok(!secrets.includes(roleCredentials!.secretAccessKey!) && !secrets.includes(roleCredentials!.sessionToken!), 'secrets are not stored in clear');
+  });
+
+  test('what the user cannot reach gets the AWS error', async () => {
+    const carol = await user('portal-carol');
+    const dave = await user('portal-dave');
+    const ps = await permissionSet('PortalCarolOnly');
+    await assign(DEV, ps, 'USER', carol);
+    await permissionSet('PortalNeverProvisioned');
+    const accessToken = await signIn(dave);
+    assert.deepEqual((await portal.send(new ListAccountsCommand({ accessToken }))).accountList, []);
+    await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalCarolOnly' })), (e: any) => e.name === 'ForbiddenException' && e.$metadata.httpStatusCode === 403);
+    await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalNeverProvisioned' })), { name: 'ForbiddenException' });
+    await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'NoSuchRole' })), { name: 'ResourceNotFoundException' });
+    await assert.rejects(portal.send(new ListAccountRolesCommand({ accessToken, accountId: '999999999999' })), { name: 'ResourceNotFoundException' });
+    await assert.rejects(portal.send(new ListAccountsCommand({ accessToken: 'aoa-not-a-token' })), (e: any) => e.name === 'UnauthorizedException' && e.$metadata.httpStatusCode === 401);
+    await server.app.storage.db.updateTable('access_tokens').set({ expires_at: Date.now() - 1 }).execute();
+    await assert.rejects(portal.send(new ListAccountsCommand({ accessToken })), { name: 'UnauthorizedException', message: 'Session token not found or invalid' });
+  });
+
+  test('Logout ends the access token everywhere', async () => {
+    const erin = await user('portal-erin');
+    const ps = await permissionSet('PortalErin');
+    await assign(PROD, ps, 'USER', erin);
+    const accessToken = await signIn(erin);
+    assert.equal((await portal.send(new ListAccountsCommand({ accessToken }))).accountList!.length, 1);
+    await portal.send(new LogoutCommand({ accessToken }));
+    await assert.rejects(portal.send(new ListAccountsCommand({ accessToken })), { name: 'UnauthorizedException' });
+    await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: PROD, roleName: 'PortalErin' })), { name: 'UnauthorizedException' });
+  });
+
+  test('ListAccounts pages with max_result and next_token', async () => {
+    const frank = await user('portal-frank');
+    const ps = await permissionSet('PortalPaged');
+    const ids = Array.from({ length: 7 }, (_, i) => `7000000000${String(i).padStart(2, '0')}`);
+    for (const id of ids) {
+      await server.app.storage.db.insertInto('accounts').values({ account_id: id, name: `Paged ${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+      await assign(id, ps, 'USER', frank);
+    }
+    const accessToken = await signIn(frank);
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of paginateListAccounts({ client: portal, pageSize: 3 }, { accessToken })) {
+      seen.push(...page.accountList!.map((a) => a.accountId!));
+      pages++;
+    }
+    assert.deepEqual(seen, ids);
+    assert.equal(pages, 3);
+  });
+});
