@@ -24,6 +24,8 @@ export interface Config {
   configFile?: string;
   /** How long an asynchronous sso-admin request stays IN_PROGRESS before its job completes it. */
   provisioningDelayMs: number;
+  /** Addresses of proxies whose X-Forwarded-For is believed (RFC 9700 §4.13); nobody else's is. */
+  trustedProxies: string[];
   /** The URL people and clients reach Gatehouse at, when it differs from the Host they send (behind a proxy). */
   publicUrl?: string;
   signIn: {
@@ -70,6 +72,7 @@ const DEFAULTS: Config = {
   accounts: [],
   logLevel: 'info',
   provisioningDelayMs: 1000,
+  trustedProxies: [],
   signIn: {
     accessTokenSeconds: 3600,
     sessionSeconds: 8 * 3600,
@@ -129,6 +132,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.GATEHOUSE_REGION) config.region = env.GATEHOUSE_REGION;
   if (env.GATEHOUSE_LOG_LEVEL) config.logLevel = env.GATEHOUSE_LOG_LEVEL;
+  if (env.GATEHOUSE_TRUSTED_PROXIES) config.trustedProxies = env.GATEHOUSE_TRUSTED_PROXIES.split(',').map((a) => a.trim()).filter(Boolean);
   if (env.GATEHOUSE_PUBLIC_URL) config.publicUrl = env.GATEHOUSE_PUBLIC_URL.replace(/\/+$/, '');
   const seconds: [string, keyof Config['signIn']][] = [
     ['GATEHOUSE_ACCESS_TOKEN_SECONDS', 'accessTokenSeconds'],

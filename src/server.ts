@@ -76,6 +76,19 @@ export class Router {
   }
 }
 
+/**
+ * The address a request came from. X-Forwarded-For counts only when the connection comes from a configured proxy, and
+ * then only up to the first address that is not one of them (RFC 9700 §4.13): anyone can write the header.
+ */
+export function clientAddress(app: App, req: IncomingMessage): string {
+  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const trusted = app.config.trustedProxies;
+  if (trusted.length === 0 || !trusted.includes(peer)) return peer;
+  const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  for (let i = forwarded.length - 1; i >= 0; i--) if (!trusted.includes(forwarded[i])) return forwarded[i];
+  return peer;
+}
+
 /** The configured public URL, else the scheme and Host the request came in on. */
 export function origin(app: App, req: IncomingMessage): string {
   return app.config.publicUrl ?? `http://${req.headers.host ?? `${app.config.host}:${app.config.port}`}`;
@@ -158,7 +171,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       headers: req.headers,
       body: Buffer.alloc(0),
     };
-    const ctx: Context = { app, requestId, sourceIp: req.socket.remoteAddress ?? '', origin: origin(app, req), now: Date.now() };
+    const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
     let routed: Routed | undefined;
     let page = false;
     let errorCode: string | undefined;
