@@ -35,3 +35,18 @@ test('a request in flight when SIGTERM arrives is answered, then the process exi
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a database that cannot be reached at start is one clear line, with the password hidden, and exit 1', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { CLI } = await import('./helpers/gatehouse.js');
+  const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0'], {
+    env: { ...process.env, DATABASE_URL: 'postgres://gatehouse:s3cret@127.0.0.1:1/gatehouse', GATEHOUSE_DATA_DIR: tempDataDir() },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^gatehouse: cannot reach the PostgreSQL database at postgres:\/\/gatehouse:\*\*\*@127\.0\.0\.1:1\/gatehouse: /);
+  assert.ok(!r.stderr.includes('s3cret'));
+});
