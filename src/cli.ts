@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { openApp, openStorage } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { loadConfig, portNumber, type ConfigOverrides } from './config.js';
+import { CONFIGURE_CLI_OPTIONS, configureCli, organizationIdentityStoreId } from './configure-cli.js';
 import { hashPassword } from './crypto/passwords.js';
 import { listen } from './server.js';
 
@@ -18,6 +19,12 @@ Commands:
   accounts add --id <12 digits> --name <name> --email <email>
                                Add an account to the organization
   passwd <UserName>            Set an identity store user's sign-in password, read from standard input
+  configure-cli [--url <url>] [--profile <name>] [--session <name>] [--account-id <12 digits> --role-name <name>]
+                [--region <region>] [--home <dir>] [--skip-endpoint-rules]
+                               Write an AWS CLI/SDK profile for this server into <home>/.aws/config (an sso-session,
+                               the profile, its [services] endpoints) and endpoint rule set overrides for AWS CLI
+                               < 2.13 into <home>/.aws/models. Defaults: the server's URL, profile and session
+                               'gatehouse', the configured region, $HOME
 
 Options:
   --host <address>             Address to listen on (GATEHOUSE_HOST, default 127.0.0.1)
@@ -129,6 +136,7 @@ async function main(argv: string[]) {
       name: { type: 'string' },
       email: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...CONFIGURE_CLI_OPTIONS,
     },
   });
   if (values.help) {
@@ -149,6 +157,8 @@ async function main(argv: string[]) {
       return accounts(rest, overrides, values);
     case 'passwd':
       return passwd(rest, overrides);
+    case 'configure-cli':
+      return configureCli(values, loadConfig(overrides), () => withStorage(overrides, organizationIdentityStoreId));
     case 'help':
       process.stdout.write(HELP);
       return;

@@ -173,15 +173,15 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
     };
     const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
     let routed: Routed | undefined;
-    let page = false;
+    let webPage = false;
     let errorCode: string | undefined;
     try {
       call.body = await readBody(req);
       routed = router.route(call);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
       if (!routed && (call.method === 'GET' || call.method === 'POST')) {
-        page = await web(req, res, call);
-        if (page) return;
+        webPage = await web(req, res, call);
+        if (webPage) return;
       }
       if (!routed) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
       const { service, operation } = routed;
@@ -203,7 +203,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
     } finally {
       app.log.info({
         requestId,
-        service: page ? 'web' : routed?.service.model.id,
+        service: webPage ? 'web' : routed?.service.model.id,
         operation: routed?.operation,
         method: call.method,
         path: call.path,

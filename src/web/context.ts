@@ -10,7 +10,7 @@ export interface WebRequest {
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
-  /** The TCP peer. X-Forwarded-For is not trusted: anyone can send it (RFC 9700 §4.13). */
+  /** The TCP peer; X-Forwarded-For only from a configured proxy, as for the APIs (RFC 9700 §4.13). */
   sourceIp: string;
   now: number;
   cookies: Map<string, string>;

@@ -59,7 +59,10 @@ const FORBIDDEN = new WebError(
   'The form was not sent from a Gatehouse page, or it has expired. Go back, reload the page and try again.',
 );
 
-/** RFC 9700 §4.7 / RFC 6749 §10.12: a state-changing POST must prove that it came from our own page. */
+/**
+ * A state-changing POST must prove that it came from our own page: RFC 6749 §10.12 requires it of the authorization
+ * endpoint (no authorization without the person's knowing consent); the other forms follow the same rule.
+ */
 export function checkCsrf(req: WebRequest, rule: CsrfRule): void {
   const presented = req.form.get('csrf');
   const bySession = rule !== 'double-submit' && sameToken(presented, req.session?.csrfToken);

@@ -47,7 +47,8 @@ header.top .bar{max-width:60rem;margin:0 auto;padding:.75rem 1.25rem;display:fle
 .brand{display:flex;align-items:center;gap:.6rem;color:#fff;text-decoration:none;font-weight:650;font-size:1.15rem;letter-spacing:.01em}
 .brand svg{flex:none}
 .who{margin-left:auto;font-size:.9rem;color:#c9d4df;display:flex;align-items:center;gap:.75rem}
-.who a{color:#fff}
+.who a{color:#fff;white-space:nowrap}
+.who strong{overflow-wrap:anywhere}
 main{max-width:60rem;margin:0 auto;padding:2.5rem 1.25rem 3rem}
 .card{max-width:30rem;margin:0 auto;background:var(--card);border:1px solid var(--line);border-radius:12px;
 padding:2rem 2rem 1.75rem;box-shadow:0 1px 2px rgba(16,24,40,.06),0 4px 16px rgba(16,24,40,.06)}
@@ -55,6 +56,8 @@ padding:2rem 2rem 1.75rem;box-shadow:0 1px 2px rgba(16,24,40,.06),0 4px 16px rgb
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 .5rem;font-weight:650}
 h2{font-size:1rem;margin:1.5rem 0 .5rem}
 p{margin:.5rem 0 1rem}
+a{color:var(--brand);text-underline-offset:2px}
+a:hover{color:var(--brand-hover)}
 .lead{color:var(--muted);margin-top:0}
 label{display:block;font-weight:600;margin:1rem 0 .35rem}
 .hint{display:block;font-weight:400;color:var(--muted);font-size:.875rem;margin-top:.1rem}
@@ -72,7 +75,8 @@ font:inherit;font-weight:600;cursor:pointer;text-decoration:none}
 button:hover,.button:hover{background:var(--brand-hover);border-color:var(--brand-hover)}
 button.secondary,.button.secondary{background:#fff;color:var(--text);border-color:#8d99a8}
 button.secondary:hover,.button.secondary:hover{background:#eef1f4}
-.actions button{flex:1}
+.actions button,.actions .button{flex:1}
+.actions.inline button,.actions.inline .button{flex:0 0 auto}
 .alert{border-radius:8px;padding:.75rem 1rem;margin:0 0 1.25rem;border:1px solid}
 .alert.error{background:var(--danger-bg);border-color:#f1b8b3;color:#7a1c16}
 .alert.warn{background:var(--warn-bg);border-color:var(--warn-line);color:#5a4100}
@@ -82,11 +86,13 @@ button.secondary:hover,.button.secondary:hover{background:#eef1f4}
 .result .icon.ok{background:var(--ok-bg);color:var(--ok)}
 .result .icon.no{background:var(--danger-bg);color:var(--danger)}
 .result .icon.neutral{background:#e8eef5;color:var(--brand)}
+.result .actions{justify-content:center}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.55rem 1.25rem;margin:1.25rem 0;padding:1rem 1.25rem;
 background:#f8fafb;border:1px solid var(--line);border-radius:8px}
 dl.facts dt{color:var(--muted);font-size:.9rem}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+code.cmd{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;white-space:nowrap;background:#eef1f4;border:1px solid var(--line);border-radius:4px;padding:.05rem .35rem}
 .codebox{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-weight:700;letter-spacing:.12em}
 ul.scopes{margin:.5rem 0 1rem;padding:0;list-style:none;border:1px solid var(--line);border-radius:8px}
 ul.scopes li{padding:.75rem 1rem}
@@ -94,15 +100,18 @@ ul.scopes li+li{border-top:1px solid var(--line)}
 ul.scopes code{font-size:.85rem;color:var(--muted)}
 .small{font-size:.875rem;color:var(--muted)}
 footer{max-width:60rem;margin:0 auto;padding:0 1.25rem 2rem;text-align:center;font-size:.8rem;color:var(--muted)}
-@media (max-width:30rem){.card{padding:1.5rem 1.25rem}main{padding-top:1.25rem}dl.facts{grid-template-columns:1fr}}
+@media (max-width:30rem){.who .label{display:none}.card{padding:1.5rem 1.25rem}main{padding-top:1.25rem}dl.facts{grid-template-columns:1fr}}
 `.replace(/\n/g, '');
 
-const LOGO = raw(
-  '<svg width="28" height="28" viewBox="0 0 32 32" aria-hidden="true" focusable="false">' +
-    '<rect x="2" y="2" width="28" height="28" rx="7" fill="#2f80c8"/>' +
-    '<path d="M9 26V14a7 7 0 0 1 14 0v12" fill="none" stroke="#fff" stroke-width="3"/>' +
-    '<path d="M13 26v-8h6v8" fill="#fff"/></svg>',
-);
+const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28" viewBox="0 0 32 32" aria-hidden="true" focusable="false">' +
+  '<rect x="2" y="2" width="28" height="28" rx="7" fill="#2f80c8"/>' +
+  '<path d="M9 26V14a7 7 0 0 1 14 0v12" fill="none" stroke="#fff" stroke-width="3"/>' +
+  '<path d="M13 26v-8h6v8" fill="#fff"/></svg>';
+const LOGO = raw(LOGO_SVG);
+/** The logo as the tab icon, inline, so the browser does not ask for /favicon.ico (CSP img-src allows data:). */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent(LOGO_SVG)}`;
+
 
 export interface LayoutOptions {
   title: string;
@@ -122,6 +131,7 @@ export function layout(opts: LayoutOptions, content: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="${FAVICON}">
 <title>${opts.title} · Gatehouse</title>
 <style>${raw(STYLE)}</style>
 </head>
@@ -129,7 +139,7 @@ export function layout(opts: LayoutOptions, content: Html): Html {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><div class="bar">
 <a class="brand" href="/">${LOGO}<span>Gatehouse</span></a>
-${opts.user ? html`<div class="who"><span>Signed in as <strong>${opts.user.userName}</strong></span><a href="/signout">Sign out</a></div>` : ''}
+${opts.user ? html`<div class="who"><span><span class="label">Signed in as </span><strong>${opts.user.userName}</strong></span><a href="/signout">Sign out</a></div>` : ''}
 </div></header>
 <main id="main"><div class="card${opts.wide ? ' wide' : ''}">
 ${content}
@@ -139,10 +149,6 @@ ${content}
 </html>
 `;
 }
-
-/** An error message that screen readers announce when the page loads. */
-export const alertBox = (message: string | undefined, kind: 'error' | 'warn' = 'error') =>
-  message ? html`<div class="alert ${kind}" role="alert">${message}</div>` : '';
 
 const ICONS = {
   ok: raw('<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/></svg>'),

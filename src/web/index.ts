@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findSession } from '../domain/sign-in.js';
 import type { App } from '../services/service.js';
 import type { IncomingCall } from '../wire/protocol.js';
+// server.ts imports this module too; the cycle is harmless, as clientAddress is only called per request.
+import { clientAddress } from '../server.js';
 import { readCookies, SESSION_COOKIE } from './cookies.js';
 import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
 import { checkCsrf, readForm, type CsrfRule } from './forms.js';
@@ -43,7 +45,7 @@ const ROUTES: Record<string, Route> = {
  * /authorize and that sends the browser back to the client. `http://[::1]:*` is not here: CSP has no syntax for IPv6
  * hosts and Chromium drops it with a console error; the consent page widens its own policy for such a client.
  */
-export const DEFAULT_FORM_ACTION = "'self' http://127.0.0.1:* https:";
+const DEFAULT_FORM_ACTION = "'self' http://127.0.0.1:* https:";
 
 const csp = (formAction: string) =>
   `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
@@ -74,7 +76,7 @@ export function createWebHandler(app: App) {
       path: call.path,
       query: call.query,
       headers: call.headers,
-      sourceIp: req.socket.remoteAddress ?? '',
+      sourceIp: clientAddress(app, req),
       now: Date.now(),
       cookies: readCookies(call.headers),
       form: new URLSearchParams(),

@@ -18,7 +18,7 @@ const shownCode = (typed: string) => {
 };
 
 function entryForm(req: WebRequest, status: number, typed: string, error?: string): Reply {
-  const invalid = error ? html` aria-invalid="true" aria-describedby="code-error"` : '';
+  const invalid = error ? html` aria-invalid="true"` : '';
   return page(
     req,
     status,
@@ -29,7 +29,7 @@ ${error ? html`<div class="alert error" role="alert" id="code-error">${error}</d
 <form method="post" action="/device">
 ${hidden('csrf', formToken(req))}
 <label for="user_code">Code <span class="hint" id="code-hint">Eight letters, like BCDF-GHJK</span></label>
-<input type="text" class="code" id="user_code" name="user_code" value="${shownCode(typed)}" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="32" required autofocus aria-describedby="code-hint"${invalid}>
+<input type="text" class="code" id="user_code" name="user_code" value="${shownCode(typed)}" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="32" required autofocus aria-describedby="code-hint${error ? ' code-error' : ''}"${invalid}>
 <div class="actions"><button type="submit">Next</button></div>
 </form>`,
   );

@@ -10,10 +10,10 @@ export async function home(req: WebRequest): Promise<Reply> {
     { title: 'Home' },
     html`<h1>Welcome to Gatehouse</h1>
 <p class="lead">Signed in as <strong>${personName(user)}</strong>.</p>
-<p>To use your AWS accounts from a terminal, run <span class="mono">aws sso login</span> and approve the request here.</p>
+<p>To use your AWS accounts from a terminal, run <code class="cmd">aws sso login</code> and approve the request here.</p>
 <form method="post" action="/signout">
 ${hidden('csrf', user.csrfToken)}
-<div class="actions"><button type="submit" class="secondary">Sign out</button></div>
+<div class="actions inline"><button type="submit" class="secondary">Sign out</button></div>
 </form>`,
   );
 }

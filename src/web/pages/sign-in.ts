@@ -25,6 +25,9 @@ function purpose(next: string): string {
   return 'Sign in with your Gatehouse user name and password.';
 }
 
+/** The first empty field gets the focus: the password, when the user name is already filled in. */
+const focus = (yes: boolean) => (yes ? html` autofocus` : '');
+
 function signInForm(req: WebRequest, status: number, opts: { next: string; userName?: string; error?: string }): Reply {
   const invalid = opts.error ? html` aria-invalid="true" aria-describedby="signin-error"` : '';
   return page(
@@ -37,9 +40,9 @@ ${opts.error ? html`<div class="alert error" role="alert" id="signin-error">${op
 <form method="post" action="/signin">
 ${hidden('csrf', doubleSubmitToken(req))}${hidden('next', opts.next)}
 <label for="username">User name</label>
-<input type="text" id="username" name="UserName" value="${opts.userName ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus${invalid}>
+<input type="text" id="username" name="UserName" value="${opts.userName ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required${focus(!opts.userName)}${invalid}>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required${invalid}>
+<input type="password" id="password" name="password" autocomplete="current-password" required${focus(!!opts.userName)}${invalid}>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>`,
   );
@@ -96,6 +99,6 @@ export async function signedOut(req: WebRequest): Promise<Reply> {
     req,
     200,
     { title: 'Signed out' },
-    resultPage('neutral', 'You have signed out', 'Your Gatehouse session has ended. You can close this window.', html`<div class="actions"><a class="button" href="/signin">Sign in again</a></div>`),
+    resultPage('neutral', 'You have signed out', 'Your Gatehouse session has ended. You can close this window.', html`<div class="actions inline"><a class="button" href="/signin">Sign in again</a></div>`),
   );
 }

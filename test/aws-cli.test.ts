@@ -1,0 +1,127 @@
+// End to end with the real AWS CLI v2 as Debian ships it (2.9.19): `aws sso login --no-browser` completed in the sign-in
+// pages by headless Chromium, then the SSO credential provider, the portal API and logout.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateAccountAssignmentCommand, CreatePermissionSetCommand, DescribeAccountAssignmentCreationStatusCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import type { Browser } from 'playwright-core';
+import { ADMIN, CLI, databaseEnv, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { createPerson, launchBrowser, screenshot, submitSignIn } from './web/helpers.js';
+
+const AWS_V2 = '/usr/bin/aws';
+const ACCOUNT = '111122223333';
+
+let server: TestServer;
+let browser: Browser;
+const home = mkdtempSync(join(tmpdir(), 'gatehouse-aws-cli-'));
+
+/** The environment of a person's shell: their HOME, and no AWS settings leaking in from the test runner. */
+function shellEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('GATEHOUSE_')) env[k] = v;
+  return { ...env, HOME: home, AWS_PAGER: '' };
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, onOutput?: (text: string) => void) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      onOutput?.(stdout);
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(AWS_V2), 'the end-to-end test needs the AWS CLI v2 from Debian (apt-get install awscli), which .ci/run installs');
+  server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0', GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' } });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+test('aws sso login, get-caller-identity through the SSO credential provider, list-accounts, and logout', async () => {
+  const person = await createPerson(server, 'cli-user');
+  await server.app.storage.db.insertInto('accounts').values({ account_id: ACCOUNT, name: 'Sandbox', email: 'sandbox@example.com', status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+  const admin = new SSOAdminClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+  const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: 'Engineer', SessionDuration: 'PT2H' }));
+  const created = await admin.send(
+    new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: PermissionSet!.PermissionSetArn, PrincipalType: 'USER', PrincipalId: person.userId }),
+  );
+  for (;;) {
+    const s = await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: created.AccountAssignmentCreationStatus!.RequestId }));
+    if (s.AccountAssignmentCreationStatus!.Status === 'SUCCEEDED') break;
+    await sleep(20);
+  }
+
+  // One command writes the profile and the endpoint overrides this CLI version needs.
+  const configured = await run(
+    process.execPath,
+    [CLI, 'configure-cli', '--data-dir', server.dataDir, '--home', home, '--url', server.url, '--profile', 'dev', '--account-id', ACCOUNT, '--role-name', 'Engineer', '--region', REGION],
+    { ...process.env, ...(await databaseEnv(server.dataDir)) },
+  );
+  assert.equal(configured.code, 0, configured.stderr);
+
+  // aws sso login prints the verification URL; a person opens it, signs in and allows the device.
+  let approved: Promise<void> | undefined;
+  const login = run(AWS_V2, ['sso', 'login', '--profile', 'dev', '--no-browser'], shellEnv(), (out) => {
+    const m = /(http:\/\/\S+\/device\?user_code=[A-Z-]+)/.exec(out);
+    if (m && !approved) approved = approveInBrowser(m[1], person.userName, person.password);
+  });
+  const loggedIn = await login;
+  await approved;
+  assert.equal(loggedIn.code, 0, `${loggedIn.stdout}\n${loggedIn.stderr}`);
+  assert.match(loggedIn.stdout, /Successfully logged into Start URL/);
+
+  const identity = await run(AWS_V2, ['sts', 'get-caller-identity', '--profile', 'dev', '--output', 'json'], shellEnv());
+  assert.equal(identity.code, 0, identity.stderr);
+  const who = JSON.parse(identity.stdout);
+  assert.equal(who.Account, ACCOUNT);
+  assert.match(who.Arn, new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Engineer_[0-9a-f]{16}/cli-user$`));
+
+  const cacheDir = join(home, '.aws', 'sso', 'cache');
+  const token = readdirSync(cacheDir)
+    .map((f) => JSON.parse(readFileSync(join(cacheDir, f), 'utf8')))
+    .find((c) => c.accessToken)!.accessToken as string;
+  const accounts = await run(AWS_V2, ['sso', 'list-accounts', '--profile', 'dev', '--access-token', token, '--output', 'json'], shellEnv());
+  assert.equal(accounts.code, 0, accounts.stderr);
+  assert.deepEqual(JSON.parse(accounts.stdout).accountList, [{ accountId: ACCOUNT, accountName: 'Sandbox', emailAddress: 'sandbox@example.com' }]);
+
+  const logout = await run(AWS_V2, ['sso', 'logout', '--profile', 'dev'], shellEnv());
+  assert.equal(logout.code, 0, logout.stderr);
+  const refused = await run(AWS_V2, ['sso', 'list-accounts', '--profile', 'dev', '--access-token', token], shellEnv());
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /UnauthorizedException/);
+});
+
+async function approveInBrowser(url: string, userName: string, password: string) {
+  const page = await browser.newPage();
+  try {
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.waitForLoadState('load');
+    await submitSignIn(page, userName, password);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForLoadState('load');
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Device allowed.');
+    await screenshot(page, 'aws-cli-device-allowed');
+  } finally {
+    await page.close();
+  }
+}
