@@ -3,6 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
+import { durationSeconds } from './duration.js';
+import { entitlements } from './entitlements.js';
 import { hashToken } from './tokens.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -65,4 +67,33 @@ export async function roleSecret(storage: Storage, secrets: SecretBox, accessKey
     sessionTokenHash: row.session_token_hash,
     session: { accountId: row.account_id, roleName: row.role_name, roleId: row.role_id, userName: row.user_name },
   };
+}
+
+export type RoleCredentialsResult = { credentials: IssuedCredentials } | { refused: 'no-access' | 'unknown-role' };
+
+/**
+ * Credentials for a role the user reaches through the portal (the API's GetRoleCredentials and the portal page share
+ * this). They last the permission set's session duration.
+ */
+export async function credentialsForRole(
+  storage: Storage,
+  secrets: SecretBox,
+  user: { userId: string; userName: string },
+  accountId: string,
+  roleName: string,
+  now = Date.now(),
+): Promise<RoleCredentialsResult> {
+  const role = (await entitlements(storage.db, user.userId, accountId)).find((e) => e.roleName === roleName);
+  if (!role) {
+    const known = await storage.db.selectFrom('permission_sets').select('name').where('name', '=', roleName).executeTakeFirst();
+    return { refused: known ? 'no-access' : 'unknown-role' };
+  }
+  const roleArn = `arn:aws:iam::${role.accountId}:role/${role.iamRoleName}`;
+  const credentials = await issueRoleCredentials(
+    storage,
+    secrets,
+    { userId: user.userId, userName: user.userName, accountId: role.accountId, roleName: role.iamRoleName, roleArn, lifetimeSeconds: durationSeconds(role.sessionDuration) ?? 3600 },
+    now,
+  );
+  return { credentials };
 }

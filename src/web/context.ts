@@ -30,6 +30,8 @@ export type Reply =
       body: Html;
       /** The page's CSP form-action sources, when its form must reach more than the default allows. */
       formAction?: string;
+      /** The nonce of the page's one inline script; without it no script runs. */
+      scriptNonce?: string;
     }
   | { redirect: string };
 

@@ -52,7 +52,7 @@ header.top .bar{max-width:60rem;margin:0 auto;padding:.75rem 1.25rem;display:fle
 main{max-width:60rem;margin:0 auto;padding:2.5rem 1.25rem 3rem}
 .card{max-width:30rem;margin:0 auto;background:var(--card);border:1px solid var(--line);border-radius:12px;
 padding:2rem 2rem 1.75rem;box-shadow:0 1px 2px rgba(16,24,40,.06),0 4px 16px rgba(16,24,40,.06)}
-.card.wide{max-width:36rem}
+.card.wide{max-width:48rem}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 .5rem;font-weight:650}
 h2{font-size:1rem;margin:1.5rem 0 .5rem}
 p{margin:.5rem 0 1rem}
@@ -61,7 +61,7 @@ a:hover{color:var(--brand-hover)}
 .lead{color:var(--muted);margin-top:0}
 label{display:block;font-weight:600;margin:1rem 0 .35rem}
 .hint{display:block;font-weight:400;color:var(--muted);font-size:.875rem;margin-top:.1rem}
-input[type=text],input[type=password]{display:block;width:100%;padding:.6rem .75rem;font:inherit;color:inherit;
+input[type=text],input[type=password],input[type=search]{display:block;width:100%;padding:.6rem .75rem;font:inherit;color:inherit;
 background:#fff;border:1px solid #8d99a8;border-radius:8px}
 input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:1.35rem;letter-spacing:.15em;text-transform:uppercase;text-align:center}
 input[aria-invalid=true]{border-color:var(--danger)}
@@ -99,6 +99,16 @@ ul.scopes li{padding:.75rem 1rem}
 ul.scopes li+li{border-top:1px solid var(--line)}
 ul.scopes code{font-size:.85rem;color:var(--muted)}
 .small{font-size:.875rem;color:var(--muted)}
+ul.accounts,ul.roles{list-style:none;padding:0;margin:0}
+li.account{border:1px solid var(--line,#d8dee6);border-radius:10px;padding:1rem 1.25rem;margin:0 0 1rem}
+.account-head h2{font-size:1.1rem;margin:0 0 .15rem}
+ul.roles li form{display:flex;align-items:center;justify-content:space-between;gap:1rem;padding:.5rem 0;border-top:1px solid var(--line,#e5e9ef);margin-top:.5rem}
+.role{font-weight:600}
+.small-button{padding:.35rem .8rem;font-size:.875rem;width:auto}
+.filter{margin:1rem 0 1.25rem}.filter-row{display:flex;gap:.5rem}.filter-row input{flex:1}.filter-row button{width:auto}
+.creds{margin:1.25rem 0}.creds-head{display:flex;align-items:center;justify-content:space-between}.creds-head h2{font-size:1.05rem;margin:0}
+[hidden]{display:none!important}
+pre{background:#0f172a;color:#e2e8f0;border-radius:8px;padding:.9rem 1rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.8rem}
 footer{max-width:60rem;margin:0 auto;padding:0 1.25rem 2rem;text-align:center;font-size:.8rem;color:var(--muted)}
 @media (max-width:30rem){.who .label{display:none}.card{padding:1.5rem 1.25rem}main{padding-top:1.25rem}dl.facts{grid-template-columns:1fr}}
 `.replace(/\n/g, '');

@@ -12,7 +12,7 @@ import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from '.
 import { checkCsrf, readForm, type CsrfRule } from './forms.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
 import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
-import { home } from './pages/home.js';
+import { home, showCredentials } from './pages/home.js';
 import { showSignIn, showSignOut, signedOut, submitSignIn, submitSignOut } from './pages/sign-in.js';
 
 interface Route {
@@ -25,6 +25,7 @@ interface Route {
 
 const ROUTES: Record<string, Route> = {
   'GET /': { run: home, signedOut: () => '/signin' },
+  'POST /credentials': { run: showCredentials, csrf: 'session', signedOut: () => '/signin' },
   'GET /signin': { run: showSignIn },
   'POST /signin': { run: submitSignIn, csrf: 'double-submit' },
   'GET /signout': { run: showSignOut, signedOut: () => '/signed-out' },
@@ -47,8 +48,9 @@ const ROUTES: Record<string, Route> = {
  */
 const DEFAULT_FORM_ACTION = "'self' http://127.0.0.1:* https:";
 
-const csp = (formAction: string) =>
-  `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+const csp = (formAction: string, scriptNonce?: string) =>
+  `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'` +
+  (scriptNonce ? `; script-src 'nonce-${scriptNonce}'` : '');
 
 /**
  * On every page and redirect. Clickjacking: frame-ancestors and X-Frame-Options (RFC 9700 §4.16). No CORS headers:
@@ -116,7 +118,7 @@ function write(res: ServerResponse, req: WebRequest, reply: Reply) {
   }
   const body = Buffer.from(reply.body.text, 'utf8');
   res.statusCode = reply.status;
-  if (reply.formAction) res.setHeader('Content-Security-Policy', csp(reply.formAction));
+  if (reply.formAction || reply.scriptNonce) res.setHeader('Content-Security-Policy', csp(reply.formAction ?? DEFAULT_FORM_ACTION, reply.scriptNonce));
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Content-Length', body.length);
   res.end(body);

@@ -2,6 +2,7 @@
 // tells whether an account carries a permission set's latest content.
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/storage.js';
+import { durationSeconds } from '../../domain/duration.js';
 import { ServiceError } from '../../wire/errors.js';
 
 export const notFound = (message: string) => new ServiceError('ResourceNotFoundException', message);
@@ -41,12 +42,6 @@ export function newPermissionSetArn(instanceArn: string) {
   return `arn:aws:sso:::permissionSet/${instanceId}/ps-${randomBytes(8).toString('hex')}`;
 }
 
-/** Seconds in an ISO-8601 duration of days, hours, minutes and seconds (what SessionDuration carries). */
-export function durationSeconds(iso: string): number | undefined {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso);
-  if (!m || iso === 'P' || iso.endsWith('T')) return undefined;
-  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
-}
 
 /** SessionDuration must lie between 1 and 12 hours (Identity Center's permission set limits). */
 export function checkSessionDuration(iso: string | undefined) {

@@ -3,9 +3,8 @@
 import { ssoModel, type SsoOperations } from '../../generated/sso.js';
 import { entitlements } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
-import { issueRoleCredentials } from '../../domain/role-credentials.js';
+import { credentialsForRole } from '../../domain/role-credentials.js';
 import { revokeSession } from '../../domain/sign-in.js';
-import { durationSeconds } from '../sso-admin/common.js';
 import { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
@@ -55,23 +54,14 @@ const handlers: Handlers<SsoOperations> = {
   async GetRoleCredentials(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
     await requireAccount(ctx, input.accountId);
-    const role = (await entitlements(ctx.app.storage.db, grant.userId, input.accountId)).find((e) => e.roleName === input.roleName);
-    if (!role) {
-      const known = await ctx.app.storage.db.selectFrom('permission_sets').select('name').where('name', '=', input.roleName).executeTakeFirst();
-      // A role that exists but is not the caller's is refused as AWS does ("No access", 403); an unknown one is not found.
-      if (known) throw new ServiceError('ForbiddenException', 'No access', {}, { status: 403 });
+    const user = await ctx.app.storage.db.selectFrom('users').select('user_name').where('user_id', '=', grant.userId).executeTakeFirstOrThrow();
+    const result = await credentialsForRole(ctx.app.storage, ctx.app.secrets, { userId: grant.userId, userName: user.user_name }, input.accountId, input.roleName, ctx.now);
+    // A role that exists but is not the caller's is refused as AWS does ("No access", 403); an unknown one is not found.
+    if ('refused' in result) {
+      if (result.refused === 'no-access') throw new ServiceError('ForbiddenException', 'No access', {}, { status: 403 });
       throw new ServiceError('ResourceNotFoundException', 'Could not find role');
     }
-    const user = await ctx.app.storage.db.selectFrom('users').select('user_name').where('user_id', '=', grant.userId).executeTakeFirstOrThrow();
-    const roleArn = `arn:aws:iam::${role.accountId}:role/${role.iamRoleName}`;
-    // Credentials last the permission set's session duration.
-    const credentials = await issueRoleCredentials(
-      ctx.app.storage,
-      ctx.app.secrets,
-      { userId: grant.userId, userName: user.user_name, accountId: role.accountId, roleName: role.iamRoleName, roleArn, lifetimeSeconds: durationSeconds(role.sessionDuration) ?? 3600 },
-      ctx.now,
-    );
-    return { roleCredentials: credentials };
+    return { roleCredentials: result.credentials };
   },
 
   async Logout(input, ctx) {

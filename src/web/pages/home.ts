@@ -1,19 +1,102 @@
-// The landing page at `/`: who is signed in, and a way out. The access portal will take its place.
-import { page, type Reply, type WebRequest } from '../context.js';
-import { hidden, html, personName } from '../html.js';
+// The access portal page at `/`: the signed-in person's AWS accounts with their roles, a filter for people with many,
+// and for each role temporary credentials as shell exports and a credentials-file snippet. Works without JavaScript;
+// the copy buttons are an enhancement.
+import { randomBytes } from 'node:crypto';
+import { entitlements } from '../../domain/entitlements.js';
+import { credentialsForRole } from '../../domain/role-credentials.js';
+import { page, WebError, type Reply, type WebRequest } from '../context.js';
+import { hidden, html, personName, raw, type Html } from '../html.js';
+
+interface PortalAccount {
+  accountId: string;
+  name: string;
+  email: string;
+  roles: string[];
+}
+
+/** The person's accounts and roles, read fresh (a membership change shows on the next page load). */
+async function portalAccounts(req: WebRequest): Promise<PortalAccount[]> {
+  const db = req.app.storage.db;
+  const ents = await entitlements(db, req.session!.userId);
+  const ids = [...new Set(ents.map((e) => e.accountId))];
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('accounts').selectAll().where('account_id', 'in', ids).orderBy('name').execute();
+  return rows.map((a) => ({ accountId: a.account_id, name: a.name, email: a.email, roles: ents.filter((e) => e.accountId === a.account_id).map((e) => e.roleName) }));
+}
 
 export async function home(req: WebRequest): Promise<Reply> {
   const user = req.session!;
+  const all = await portalAccounts(req);
+  const filter = (req.query.get('filter') ?? '').trim();
+  const needle = filter.toLowerCase();
+  const shown = needle ? all.filter((a) => [a.accountId, a.name, a.email, ...a.roles].some((t) => t.toLowerCase().includes(needle))) : all;
+  const accounts = shown.map(
+    (a) => html`<li class="account">
+<div class="account-head"><h2>${a.name}</h2><span class="small mono">${a.accountId} · ${a.email}</span></div>
+<ul class="roles">${a.roles.map(
+      (r) => html`<li><form method="post" action="/credentials">${hidden('csrf', user.csrfToken)}${hidden('account_id', a.accountId)}${hidden('role_name', r)}
+<span class="role">${r}</span><button type="submit" class="secondary small-button">Access keys</button></form></li>`,
+    )}</ul></li>`,
+  );
   return page(
     req,
     200,
-    { title: 'Home' },
-    html`<h1>Welcome to Gatehouse</h1>
-<p class="lead">Signed in as <strong>${personName(user)}</strong>.</p>
-<p>To use your AWS accounts from a terminal, run <code class="cmd">aws sso login</code> and approve the request here.</p>
-<form method="post" action="/signout">
-${hidden('csrf', user.csrfToken)}
-<div class="actions inline"><button type="submit" class="secondary">Sign out</button></div>
-</form>`,
+    { title: 'AWS accounts', wide: true },
+    html`<h1>AWS accounts</h1>
+<p class="lead">Signed in as <strong>${personName(user)}</strong>. ${all.length === 1 ? '1 account' : `${all.length} accounts`} you can reach.</p>
+${
+  all.length === 0
+    ? html`<p>No AWS account is assigned to you yet. Ask an administrator for an account assignment.</p>`
+    : html`<form method="get" action="/" class="filter" role="search">
+<label for="filter">Filter accounts</label>
+<div class="filter-row"><input id="filter" name="filter" type="search" value="${filter}" placeholder="Account name, id, email or role"><button type="submit" class="secondary">Filter</button></div>
+</form>
+${shown.length === 0 ? html`<p role="status">No account matches “${filter}”.</p>` : html`<ul class="accounts">${accounts}</ul>`}`
+}
+<p class="small">From a terminal: <code class="cmd">aws sso login</code> and approve the request here.</p>`,
   );
+}
+
+/** A copy button, shown only when the script that makes it work runs. */
+const copyButton = (target: string) => html`<button type="button" class="secondary small-button copy" data-copy="${target}" hidden>Copy</button>`;
+
+/** Copies the text of the element a button names; loaded with a per-response nonce, the only script the CSP allows. */
+const COPY_SCRIPT = `document.querySelectorAll('button[data-copy]').forEach(function (b) {
+  b.hidden = false;
+  b.addEventListener('click', function () {
+    var text = document.getElementById(b.getAttribute('data-copy')).textContent;
+    navigator.clipboard.writeText(text).then(function () { b.textContent = 'Copied'; setTimeout(function () { b.textContent = 'Copy'; }, 1500); });
+  });
+});`;
+
+/** POST /credentials: temporary credentials for one role, as the portal API's GetRoleCredentials issues them. */
+export async function showCredentials(req: WebRequest): Promise<Reply> {
+  const user = req.session!;
+  const accountId = req.form.get('account_id') ?? '';
+  const roleName = req.form.get('role_name') ?? '';
+  const account = await req.app.storage.db.selectFrom('accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  const result = account ? await credentialsForRole(req.app.storage, req.app.secrets, user, accountId, roleName, req.now) : { refused: 'unknown-role' as const };
+  if (!account || 'refused' in result) throw new WebError(403, 'No access', 'You cannot reach that role in that account. It may have been removed since the page was loaded.');
+  const c = result.credentials;
+  const expires = new Date(c.expiration);
+  const hours = Math.round((c.expiration - req.now) / 360_000) / 10;
+  const shell = `export AWS_ACCESS_KEY_ID="${c.accessKeyId}"\nexport AWS_SECRET_ACCESS_KEY="${c.secretAccessKey}"\nexport AWS_SESSION_TOKEN="${c.sessionToken}"`;
+  const file = `[${accountId}_${roleName}]\naws_access_key_id=${c.accessKeyId}\naws_secret_access_key=${c.secretAccessKey}\naws_session_token=${c.sessionToken}`;
+  const nonce = randomBytes(16).toString('base64');
+  const block = (id: string, heading: string, text: string, note: Html | string) => html`<section class="creds">
+<div class="creds-head"><h2>${heading}</h2>${copyButton(id)}</div>
+<p class="small">${note}</p>
+<pre id="${id}" class="mono" tabindex="0">${text}</pre></section>`;
+  const reply = page(
+    req,
+    200,
+    { title: `Access keys for ${roleName}`, wide: true },
+    html`<h1>Access keys for ${roleName}</h1>
+<p class="lead">${account.name} <span class="mono">(${accountId})</span>. These credentials expire at <strong><time datetime="${expires.toISOString()}">${expires.toISOString().replace('T', ' ').slice(0, 19)} UTC</time></strong>, in about ${String(hours)} hours.</p>
+${block('shell', 'Shell (bash, zsh)', shell, 'Paste into a terminal to use these credentials there.')}
+${block('file', 'Credentials file', file, html`Add to <code>~/.aws/credentials</code> and use it with <code>--profile ${accountId}_${roleName}</code>.`)}
+<p><a href="/">Back to your accounts</a></p>
+<script nonce="${nonce}">${raw(COPY_SCRIPT)}</script>`,
+  );
+  return 'redirect' in reply ? reply : { ...reply, scriptNonce: nonce };
 }
