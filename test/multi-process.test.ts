@@ -84,3 +84,54 @@ test('1,000 account assignments spread over three processes all complete, each e
     await storage.close();
   }
 });
+
+test('a device authorization started through one process, approved in the pages of a second, and redeemed through a third', async () => {
+  const { CreateUserCommand } = await import('@aws-sdk/client-identitystore');
+  const { SSOOIDCClient, RegisterClientCommand, StartDeviceAuthorizationCommand, CreateTokenCommand } = await import('@aws-sdk/client-sso-oidc');
+  const { hashPassword } = await import('../src/crypto/passwords.js');
+  const { launchBrowser, submitSignIn } = await import('./web/helpers.js');
+  const dir = tempDataDir();
+  const env = { GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' };
+  const trio: ChildServer[] = [];
+  const browser = await launchBrowser();
+  try {
+    for (let i = 0; i < 3; i++) trio.push(await spawnGatehouse(dir, env));
+    servers.push(...trio);
+    const config = (url: string) => ({ endpoint: url, region: REGION, maxAttempts: 1 });
+    const admin = new SSOAdminClient({ ...config(trio[0].url), credentials: ADMIN });
+    const { Instances } = await admin.send(new ListInstancesCommand({}));
+    const store = new IdentitystoreClient({ ...config(trio[1].url), credentials: ADMIN });
+    const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId: Instances![0].IdentityStoreId, UserName: 'roaming', DisplayName: 'Roaming User', Name: { GivenName: 'Roaming', FamilyName: 'User' } }));
+    const storage = await openTestStorage(dir);
+    await storage.db.insertInto('user_credentials').values({ user_id: UserId!, password_hash: await hashPassword('correct horse battery'), updated_at: Date.now() }).execute();
+    await storage.close();
+
+    const first = new SSOOIDCClient(config(trio[0].url));
+    const third = new SSOOIDCClient(config(trio[2].url));
+    const reg = await first.send(new RegisterClientCommand({ clientName: 'multi-process', clientType: 'public', scopes: ['sso:account:access'] }));
+    const dev = await first.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: 'https://d-1234567890.awsapps.com/start' }));
+    const poll = () => third.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: dev.deviceCode }));
+    await assert.rejects(poll(), { name: 'AuthorizationPendingException' });
+
+    // The person opens the verification page on the second process.
+    const second = new URL(dev.verificationUriComplete!);
+    const target = new URL(trio[1].url);
+    second.host = target.host;
+    const page = await browser.newPage();
+    await page.goto(second.toString());
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.waitForLoadState('load');
+    await submitSignIn(page, 'roaming', 'correct horse battery');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForLoadState('load');
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Device allowed.');
+
+    await sleep(1100);
+    const token = await poll();
+    assert.ok(token.accessToken && token.refreshToken);
+  } finally {
+    await browser.close();
+    await Promise.all(trio.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
