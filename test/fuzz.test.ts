@@ -16,7 +16,6 @@
 // expected code follows the running server's definition and stays right as operations get implemented.
 // Layout: randomness · generator (patterns, values) · sites and the mutation table · wire · junk · assertions · cases · tests.
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -28,6 +27,7 @@ import { ssoOidcModel } from '../src/generated/sso-oidc.js';
 import { allServices } from '../src/services/index.js';
 import type { ServiceModel, Shape, StringShape, StructureShape } from '../src/wire/model.js';
 import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { Sha256 } from './helpers/sign.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Obj = { [key: string]: Json };
@@ -591,20 +591,6 @@ interface WireResponse {
   status: number;
   header(name: string): string | undefined;
   text: string;
-}
-
-/** A SHA-256 in the shape @smithy/signature-v4 expects (HMAC when given a secret). */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data: string | Uint8Array) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
 }
 
 const signers = new Map<string, SignatureV4>();

@@ -4,7 +4,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { ADMIN, REGION } from './gatehouse.js';
 
 /** A SHA-256 in the shape @smithy/signature-v4 expects (HMAC when given a secret). */
-class Sha256 {
+export class Sha256 {
   private readonly h;
   constructor(secret?: string | Uint8Array) {
     this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
