@@ -1,0 +1,223 @@
+// What the benchmarks share: starting the servers under test as child processes, capturing the exact requests the
+// AWS SDK sends, replaying them with wrk, and describing the machine the figures come from.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const ADMIN = { accessKeyId: 'AKIAGATEHOUSEBENCH01', secretAccessKey: 'gatehouse-bench-secret-key-000000000000000' };
+export const REGION = 'us-east-1';
+
+export interface Child {
+  url: string;
+  pid: number;
+  process: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns a server and waits for its `listening on http://…` line. Its output goes to a file, not a pipe: the load
+ * generator blocks this process, and a server whose pipe is full stops answering.
+ */
+export async function startChild(command: string, args: string[], env: NodeJS.ProcessEnv = {}, pattern = /listening on (http:\/\/\S+)/, timeoutMs = 60_000): Promise<Child> {
+  const logFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-log-')), 'output.log');
+  const fd = openSync(logFile, 'w');
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const output = () => readFileSync(logFile, 'utf8');
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((r) => child.once('exit', (code) => ((exitCode = code), r())));
+  const deadline = Date.now() + timeoutMs;
+  let url: string | undefined;
+  while (!url) {
+    if (exitCode !== undefined) throw new Error(`${command} exited with ${exitCode}:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`${command} did not start:\n${output()}`);
+    url = pattern.exec(output())?.[1];
+    if (!url) await sleep(50);
+  }
+  return {
+    url,
+    pid: child.pid!,
+    process: child,
+    output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dirname(logFile), { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resident memory of a process, in MiB. */
+export function residentMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export interface CapturedRequest {
+  method: string;
+  /** Path and query string. */
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+class Captured extends Error {
+  constructor(readonly request: CapturedRequest) {
+    super('captured');
+  }
+}
+
+/**
+ * A request handler for an AWS SDK v3 client that records the request the SDK built and signed instead of sending
+ * it: the benchmarks replay exactly what a real client sends.
+ */
+export const captureHandler = {
+  async handle(request: { method: string; path: string; query?: Record<string, string | string[] | null>; headers: Record<string, string>; body?: unknown }) {
+    const query = Object.entries(request.query ?? {})
+      .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v ?? '']]))
+      .map(([k, v]) => `${encodeURIComponent(k as string)}=${encodeURIComponent(v as string)}`)
+      .join('&');
+    throw new Captured({
+      method: request.method,
+      path: request.path + (query ? `?${query}` : ''),
+      headers: { ...request.headers },
+      body: typeof request.body === 'string' ? request.body : request.body ? Buffer.from(request.body as Uint8Array).toString('utf8') : '',
+    });
+  },
+};
+
+/** Runs `send` (an SDK call on a client built with `captureHandler`) and returns the request it would have sent. */
+export async function capture(send: () => Promise<unknown>): Promise<CapturedRequest> {
+  try {
+    await send();
+  } catch (err) {
+    if (err instanceof Captured) return err.request;
+    throw err;
+  }
+  throw new Error('the request was sent instead of captured');
+}
+
+/** Writes a request file for bench/replay.lua: request line, headers, empty line, one body per line. */
+export function writeRequestFile(file: string, request: CapturedRequest, bodies: string[] = [request.body]) {
+  const headers = Object.entries(request.headers)
+    // wrk writes Host and Content-Length itself (from the URL and each body).
+    .filter(([k]) => !['host', 'content-length'].includes(k.toLowerCase()))
+    .map(([k, v]) => `${k}: ${v}`);
+  for (const b of bodies) if (b.includes('\n')) throw new Error('request bodies must be single lines');
+  writeFileSync(file, [`${request.method} ${request.path}`, ...headers, '', ...bodies].join('\n') + '\n');
+}
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Responses by HTTP status. */
+  statuses: Record<string, number>;
+  socketErrors: number;
+}
+
+export function haveWrk(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+export function wrkVersion(): string {
+  const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return /wrk (\S+)/.exec(r.stdout + r.stderr)?.[1] ?? 'unknown';
+}
+
+/** Drives `url` with the requests in `requestFile` for `seconds`, over `connections` keep-alive connections. */
+export function runWrk(url: string, requestFile: string, seconds: number, connections: number): LoadResult {
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', join(ROOT, 'bench', 'replay.lua'), url], {
+    env: { ...process.env, BENCH_REQUESTS: requestFile, BENCH_THREADS: '1' },
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (!line) throw new Error(`wrk printed no result:\n${out}`);
+  const r = JSON.parse(line.slice('BENCH_RESULT '.length));
+  const seconds_ = r.durationUs / 1e6;
+  return {
+    requests: r.requests,
+    seconds: seconds_,
+    rps: r.requests / seconds_,
+    p50Ms: r.p50Us / 1000,
+    p99Ms: r.p99Us / 1000,
+    statuses: r.statuses,
+    socketErrors: r.connectErrors + r.readErrors + r.writeErrors + r.timeouts,
+  };
+}
+
+/** Sends a request once, as wrk would, and returns the status and the start of the body: a check that it works. */
+export async function probe(url: string, request: CapturedRequest, body = request.body): Promise<{ status: number; text: string }> {
+  const headers = Object.fromEntries(Object.entries(request.headers).filter(([k]) => !['host', 'content-length'].includes(k.toLowerCase())));
+  const res = await fetch(url + request.path, { method: request.method, headers, body: request.method === 'GET' ? undefined : body });
+  return { status: res.status, text: (await res.text()).slice(0, 300) };
+}
+
+/** The share of responses that were not 2xx. */
+export const failures = (r: LoadResult) => Object.entries(r.statuses).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0);
+
+export function describeMachine(): string[] {
+  const cpu = cpus();
+  const lines = [
+    `- CPU: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores`,
+    `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- Node.js ${process.version}, ${process.platform} ${process.arch}`,
+  ];
+  try {
+    lines.push(`- Kernel: ${execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim()}`);
+  } catch {
+    /* not essential */
+  }
+  return lines;
+}
+
+/** A PostgreSQL server to benchmark against: GATEHOUSE_BENCH_POSTGRES, else the local one if it answers. */
+export async function findPostgres(): Promise<string | undefined> {
+  const candidates = process.env.GATEHOUSE_BENCH_POSTGRES
+    ? [process.env.GATEHOUSE_BENCH_POSTGRES]
+    : [`postgres://${process.env.USER ?? 'root'}@localhost/postgres?host=/var/run/postgresql`];
+  for (const url of candidates) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.end();
+      return url;
+    } catch {
+      /* not available */
+    }
+  }
+  return undefined;
+}
+
+/** Creates a fresh database on the server and returns its URL; `drop` removes it. */
+export async function freshDatabase(serverUrl: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${name}`);
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');

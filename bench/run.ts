@@ -1,0 +1,374 @@
+// npm run bench: Gatehouse (SQLite, and PostgreSQL when one answers) side by side with moto_server and a bare
+// node:http server, all on loopback, each driven by wrk with the same requests the AWS SDK for JavaScript v3 signs.
+// Figures are only compared within one run: the ratios are the result, the absolute numbers depend on the machine.
+//
+//   npm run bench [-- --seconds 10 --warmup 2 --connections 16 --only DescribeUser,ListAccounts --no-moto --no-postgres]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DescribeUserCommand, IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
+import {
+  CreateAccountAssignmentCommand,
+  CreatePermissionSetCommand,
+  DescribePermissionSetCommand,
+  ListInstancesCommand,
+  ListPermissionSetsCommand,
+  SSOAdminClient,
+} from '@aws-sdk/client-sso-admin';
+import { GetRoleCredentialsCommand, ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
+import { CreateTokenCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
+import { openApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { entitlements } from '../src/domain/entitlements.js';
+import { generateOrganization, signInForBench, SMALL, type BenchTokens } from './organization.js';
+import {
+  ADMIN,
+  capture,
+  captureHandler,
+  CLI,
+  describeMachine,
+  failures,
+  probe,
+  findPostgres,
+  fmt,
+  freshDatabase,
+  haveWrk,
+  REGION,
+  residentMiB,
+  ROOT,
+  runWrk,
+  startChild,
+  writeRequestFile,
+  wrkVersion,
+  type CapturedRequest,
+  type Child,
+  type LoadResult,
+} from './harness.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '16' },
+    only: { type: 'string' },
+    'no-moto': { type: 'boolean', default: false },
+    'no-postgres': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    /** Writes a V8 CPU profile of each Gatehouse process into this directory (open it in Chrome's DevTools). */
+    'cpu-prof': { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+/** Single-use refresh tokens made per second of load: more than any server here redeems. */
+const REFRESH_TOKENS_PER_SECOND = 8000;
+
+/** What a server under test holds, for building requests against it. */
+interface Fixture {
+  identityStoreId: string;
+  instanceArn: string;
+  userId: string;
+  permissionSetArn: string;
+  accountId: string;
+  principalId: string;
+  roleName?: string;
+  tokens?: BenchTokens;
+  /** The next unused refresh token. */
+  refreshCursor: number;
+}
+
+interface Target {
+  name: string;
+  kind: 'gatehouse' | 'moto' | 'bare';
+  child: Child;
+  fixture?: Fixture;
+  cleanup?: () => Promise<void>;
+}
+
+const clientConfig = (url: string) => ({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1, requestHandler: captureHandler as never });
+
+interface Operation {
+  name: string;
+  service: string;
+  /** moto implements it. */
+  moto: boolean;
+  request(target: Target, fixture: Fixture, seconds: number): Promise<{ request: CapturedRequest; bodies?: string[] }>;
+}
+
+const OPERATIONS: Operation[] = [
+  {
+    name: 'DescribeUser',
+    service: 'identitystore',
+    moto: true,
+    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(clientConfig(t.child.url)).send(new DescribeUserCommand({ IdentityStoreId: f.identityStoreId, UserId: f.userId }))) }),
+  },
+  {
+    name: 'ListUsers',
+    service: 'identitystore',
+    moto: true,
+    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(clientConfig(t.child.url)).send(new ListUsersCommand({ IdentityStoreId: f.identityStoreId }))) }),
+  },
+  {
+    name: 'ListPermissionSets',
+    service: 'sso-admin',
+    moto: true,
+    request: async (t, f) => ({ request: await capture(() => new SSOAdminClient(clientConfig(t.child.url)).send(new ListPermissionSetsCommand({ InstanceArn: f.instanceArn }))) }),
+  },
+  {
+    name: 'DescribePermissionSet',
+    service: 'sso-admin',
+    moto: true,
+    request: async (t, f) => ({
+      request: await capture(() => new SSOAdminClient(clientConfig(t.child.url)).send(new DescribePermissionSetCommand({ InstanceArn: f.instanceArn, PermissionSetArn: f.permissionSetArn }))),
+    }),
+  },
+  {
+    name: 'CreateAccountAssignment',
+    service: 'sso-admin',
+    moto: true,
+    request: async (t, f) => ({
+      request: await capture(() =>
+        new SSOAdminClient(clientConfig(t.child.url)).send(
+          new CreateAccountAssignmentCommand({ InstanceArn: f.instanceArn, TargetId: f.accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: f.permissionSetArn, PrincipalType: 'USER', PrincipalId: f.principalId }),
+        ),
+      ),
+    }),
+  },
+  {
+    name: 'ListAccounts',
+    service: 'sso',
+    moto: false,
+    request: async (t, f) => ({ request: await capture(() => new SSOClient(clientConfig(t.child.url)).send(new ListAccountsCommand({ accessToken: f.tokens!.accessToken }))) }),
+  },
+  {
+    name: 'GetRoleCredentials',
+    service: 'sso',
+    moto: false,
+    request: async (t, f) => ({
+      request: await capture(() => new SSOClient(clientConfig(t.child.url)).send(new GetRoleCredentialsCommand({ accessToken: f.tokens!.accessToken, accountId: f.accountId, roleName: f.roleName! }))),
+    }),
+  },
+  {
+    name: 'CreateToken (refresh_token)',
+    service: 'sso-oidc',
+    moto: false,
+    async request(t, f, seconds) {
+      const tokens = f.tokens!;
+      const take = Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND);
+      const mine = tokens.refreshTokens.slice(f.refreshCursor, f.refreshCursor + take);
+      f.refreshCursor += take;
+      const body = (refreshToken: string) => new SSOOIDCClient(clientConfig(t.child.url)).send(new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }));
+      const request = await capture(() => body(mine[0]));
+      // Every body is the SDK's own, with a different single-use refresh token in it.
+      return { request, bodies: mine.map((token) => request.body.replace(mine[0], token)) };
+    },
+  },
+];
+
+async function startGatehouse(name: string, databaseUrl: string | undefined, work: string): Promise<Target> {
+  const dataDir = join(work, name);
+  mkdirSync(dataDir, { recursive: true });
+  // The benchmark sends thousands of identical CreateAccountAssignment and CreateToken calls a second: the limits that
+  // exist to refuse that (15 assignment operations in flight, 80 CreateToken calls per client per second) are lifted
+  // so that the work itself is measured. Everything else is the default configuration.
+  const configFile = join(dataDir, 'gatehouse.json');
+  writeFileSync(configFile, JSON.stringify({ limits: { assignmentOperationsInFlight: 1e9, createTokenPerClientPerSecond: 1e9 } }));
+  const env: NodeJS.ProcessEnv = {
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_CONFIG: configFile,
+    GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+    GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  };
+  const { app } = await openApp(loadConfig({}, env));
+  const org = await generateOrganization(app.storage, SMALL);
+  const [role] = await entitlements(app.storage.db, org.benchUser.userId);
+  if (!role) throw new Error('the benchmark user has no role');
+  const seconds = SECONDS + WARMUP;
+  const tokens = await signInForBench(app.storage, app.config, org.benchUser.userId, Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND) + 10);
+  await app.close();
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const child = await startChild(process.execPath, [...profile, CLI, 'serve', '--port', '0'], env);
+  return {
+    name,
+    kind: 'gatehouse',
+    child,
+    fixture: {
+      identityStoreId: org.identityStoreId,
+      instanceArn: org.instanceArn,
+      userId: org.benchUser.userId,
+      permissionSetArn: role.permissionSetArn,
+      accountId: role.accountId,
+      principalId: org.benchUser.userId,
+      roleName: role.roleName,
+      tokens,
+      refreshCursor: 0,
+    },
+  };
+}
+
+async function startMoto(): Promise<Target | undefined> {
+  if (spawnSync('moto_server', ['--help']).error) return undefined;
+  const child = await startChild('moto_server', ['-H', '127.0.0.1', '-p', '0'], {}, /Running on (http:\/\/127\.0\.0\.1:\d+)/);
+  // The same shape of data as Gatehouse's small organization, through the real API.
+  const live = { endpoint: child.url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
+  const admin = new SSOAdminClient(live);
+  const store = new IdentitystoreClient(live);
+  const instance = (await admin.send(new ListInstancesCommand({}))).Instances![0];
+  let userId = '';
+  for (let i = 0; i < SMALL.users; i++) {
+    const email = `bench-user-${i}@example.com`;
+    const r = await store.send(
+      new CreateUserCommand({ IdentityStoreId: instance.IdentityStoreId, UserName: `bench-user-${i}`, DisplayName: `Bench User ${i}`, Name: { GivenName: 'Bench', FamilyName: `User ${i}` }, Emails: [{ Value: email, Type: 'work', Primary: true }] }),
+    );
+    if (i === 0) userId = r.UserId!;
+  }
+  let permissionSetArn = '';
+  for (let i = 0; i < SMALL.permissionSets; i++) {
+    const r = await admin.send(new CreatePermissionSetCommand({ InstanceArn: instance.InstanceArn, Name: `BenchRole${String(i).padStart(3, '0')}`, SessionDuration: 'PT1H' }));
+    if (i === 0) permissionSetArn = r.PermissionSet!.PermissionSetArn!;
+  }
+  return {
+    name: 'moto',
+    kind: 'moto',
+    child,
+    fixture: { identityStoreId: instance.IdentityStoreId!, instanceArn: instance.InstanceArn!, userId, permissionSetArn, accountId: '900000000000', principalId: userId, refreshCursor: 0 },
+  };
+}
+
+function motoVersion(): string {
+  const r = spawnSync('python3', ['-c', 'import moto;print(moto.__version__)'], { encoding: 'utf8' });
+  return r.stdout.trim() || 'unknown';
+}
+
+interface Row {
+  operation: string;
+  service: string;
+  server: string;
+  result: LoadResult;
+}
+
+async function measure(op: Operation, target: Target, requestTarget: Target, work: string, notes: string[]): Promise<LoadResult> {
+  const file = join(work, 'requests.txt');
+  const fixture = requestTarget.fixture!;
+  // The bare server does not redeem the single-use tokens it is sent: Gatehouse may send them again.
+  const cursor = fixture.refreshCursor;
+  if (target.kind === 'bare') onDone.push(() => void (fixture.refreshCursor = cursor));
+  if (WARMUP > 0) {
+    const warm = await op.request(requestTarget, fixture, WARMUP);
+    writeRequestFile(file, warm.request, warm.bodies);
+    runWrk(target.child.url, file, WARMUP, CONNECTIONS);
+  }
+  const { request, bodies } = await op.request(requestTarget, fixture, SECONDS);
+  // One request first, to show what an answer looks like when it is not a success (a single-use body is spent here).
+  const check = await probe(target.child.url, request, bodies?.[0]);
+  if (check.status >= 300) notes.push(`${op.name} on ${target.name} answered ${check.status}: ${check.text}`);
+  writeRequestFile(file, request, bodies?.slice(1));
+  const result = runWrk(target.child.url, file, SECONDS, CONNECTIONS);
+  for (const f of onDone.splice(0)) f();
+  return result;
+}
+
+const onDone: (() => void)[] = [];
+
+async function main() {
+  if (!haveWrk()) {
+    console.error('npm run bench needs wrk: apt-get install wrk');
+    process.exit(1);
+  }
+  const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const targets: Target[] = [];
+  const notes: string[] = [];
+  try {
+    targets.push({ name: 'bare node:http', kind: 'bare', child: await startChild(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-server.js'), '0']) });
+    targets.push(await startGatehouse('gatehouse-sqlite', undefined, work));
+    const postgres = args['no-postgres'] ? undefined : await findPostgres();
+    if (postgres) {
+      const db = await freshDatabase(postgres, `gatehouse_bench_${process.pid}`);
+      const t = await startGatehouse('gatehouse-postgres', db.url, work);
+      t.name = 'gatehouse-postgres';
+      t.cleanup = () => db.drop();
+      targets.push(t);
+    } else notes.push('PostgreSQL: not measured (none answered; set GATEHOUSE_BENCH_POSTGRES to a postgres:// URL).');
+    const moto = args['no-moto'] ? undefined : await startMoto();
+    if (moto) targets.push(moto);
+    else notes.push('moto: not measured (moto_server is not installed).');
+
+    const only = args.only?.split(',').map((s) => s.trim());
+    const operations = OPERATIONS.filter((o) => !only || only.some((n) => o.name.startsWith(n)));
+    const rows: Row[] = [];
+    for (const op of operations) {
+      for (const target of targets) {
+        if (target.kind === 'moto' && !op.moto) continue;
+        // The bare server answers anything: it gets the request Gatehouse on SQLite gets.
+        const requestTarget = target.kind === 'bare' ? targets.find((t) => t.name === 'gatehouse-sqlite')! : target;
+        const result = await measure(op, target, requestTarget, work, notes);
+        rows.push({ operation: op.name, service: op.service, server: target.name, result });
+        console.error(`${op.name.padEnd(28)} ${target.name.padEnd(20)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  non-2xx ${failures(result)}`);
+      }
+    }
+    const memory = targets.filter((t) => t.kind === 'gatehouse').map((t) => `${t.name} ${fmt(residentMiB(t.child.pid), 0)} MiB`);
+    const report = renderReport(rows, operations, notes, memory);
+    console.log(report);
+    const outFile = args.out ?? join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}-bench.md`);
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    writeFileSync(outFile, report);
+    console.error(`written to ${outFile}`);
+  } finally {
+    for (const t of targets) {
+      await t.child.stop();
+      await t.cleanup?.();
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function gitRevision(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function renderReport(rows: Row[], operations: Operation[], notes: string[], memory: string[]): string {
+  const lines = [
+    `# Benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Gatehouse ${gitRevision()}; wrk ${wrkVersion()}, 1 thread, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run after ${WARMUP} s of warm-up; moto ${motoVersion()}.`,
+    'Every server runs as its own process on 127.0.0.1 and gets the same requests, built and signed by the AWS SDK for JavaScript v3.',
+    'Gatehouse holds a small organization (10 users, 4 groups, 10 accounts, 5 permission sets, 100 assignments) and runs its default',
+    'configuration (info-level request log, SQLite with synchronous=FULL) except for the two limits that exist to refuse such load',
+    '(assignment operations in flight, CreateToken calls per client per second).',
+    '',
+    '## Machine',
+    '',
+    ...describeMachine(),
+    '',
+    '## Results',
+    '',
+    '| Operation | Server | req/s | p50 ms | p99 ms | non-2xx | × moto | ÷ bare |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const op of operations) {
+    const mine = rows.filter((r) => r.operation === op.name);
+    const bare = mine.find((r) => r.server === 'bare node:http');
+    const moto = mine.find((r) => r.server === 'moto');
+    for (const r of mine) {
+      const isGatehouse = r.server.startsWith('gatehouse');
+      const vsMoto = isGatehouse && moto ? `${fmt(r.result.rps / moto.result.rps, 1)}×` : '';
+      const vsBare = isGatehouse && bare ? `${fmt((100 * r.result.rps) / bare.result.rps, 0)}%` : '';
+      lines.push(`| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare} |`);
+    }
+  }
+  lines.push('', '× moto: Gatehouse requests per second over moto\'s. ÷ bare: Gatehouse requests per second as a share of the bare node:http server\'s.');
+  lines.push('moto implements neither the portal API (sso) nor sso-oidc, so those operations have no moto figure.', '');
+  lines.push(`Resident memory after the run: ${memory.join(', ')}.`);
+  for (const n of notes) lines.push('', n);
+  return lines.join('\n') + '\n';
+}
+
+await main();
