@@ -17,7 +17,7 @@ export async function openStorage(config: Config): Promise<Storage> {
     if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) throw new Error('DATABASE_URL must be a postgres:// URL');
     return openPostgres(config.databaseUrl);
   }
-  return openSqlite(join(config.dataDir, 'gatehouse.db'));
+  return openSqlite(join(config.dataDir, 'gatehouse.db'), { synchronous: config.sqliteSynchronous });
 }
 
 export interface OpenedApp {

@@ -14,6 +14,8 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; unset means the embedded SQLite file in dataDir. */
   databaseUrl?: string;
+  /** SQLite's fsync policy: `normal` survives a killed process, `full` also a power loss (src/storage/sqlite.ts). */
+  sqliteSynchronous: 'normal' | 'full';
   /** The region Gatehouse says it runs in (ARNs of regional resources, role paths). */
   region: string;
   adminAccessKeys: { accessKeyId: string; secretAccessKey: string }[];
@@ -66,6 +68,7 @@ const DEFAULTS: Config = {
   host: '127.0.0.1',
   port: 4100,
   dataDir: './data',
+  sqliteSynchronous: 'normal',
   region: 'us-east-1',
   adminAccessKeys: [],
   organization: { managementAccountName: 'Management', managementAccountEmail: 'management@example.com' },
@@ -130,6 +133,10 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.GATEHOUSE_PORT) config.port = portNumber(env.GATEHOUSE_PORT, 'GATEHOUSE_PORT');
   if (env.GATEHOUSE_DATA_DIR) config.dataDir = env.GATEHOUSE_DATA_DIR;
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
+  if (env.GATEHOUSE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = env.GATEHOUSE_SQLITE_SYNCHRONOUS.toLowerCase() as Config['sqliteSynchronous'];
+  if (config.sqliteSynchronous !== 'normal' && config.sqliteSynchronous !== 'full') {
+    throw new Error(`GATEHOUSE_SQLITE_SYNCHRONOUS (sqliteSynchronous) must be normal or full, got '${config.sqliteSynchronous}'`);
+  }
   if (env.GATEHOUSE_REGION) config.region = env.GATEHOUSE_REGION;
   if (env.GATEHOUSE_LOG_LEVEL) config.logLevel = env.GATEHOUSE_LOG_LEVEL;
   if (env.GATEHOUSE_TRUSTED_PROXIES) config.trustedProxies = env.GATEHOUSE_TRUSTED_PROXIES.split(',').map((a) => a.trim()).filter(Boolean);
