@@ -15,15 +15,28 @@ export function newAccessKey(): { accessKeyId: string; secretAccessKey: string }
   return { accessKeyId: id, secretAccessKey: secret };
 }
 
+/**
+ * Stored keys once read and decrypted, per App. Admin keys are only ever added (never changed), so a key found stays
+ * valid; a key not found is looked up again on every request, so one added by another process works at once.
+ */
+const storedKeys = new WeakMap<App, Map<string, SigningSecret>>();
+
 export async function adminSecretLookup(app: App, accessKeyId: string): Promise<SigningSecret | undefined> {
   const configured = app.config.adminAccessKeys.find((k) => k.accessKeyId === accessKeyId);
   if (configured) return { secretAccessKey: configured.secretAccessKey };
+  let known = storedKeys.get(app);
+  if (!known) storedKeys.set(app, (known = new Map()));
+  const cached = known.get(accessKeyId);
+  if (cached) return cached;
   const row = await app.storage.db
     .selectFrom('access_keys')
     .select('secret_ciphertext')
     .where('access_key_id', '=', accessKeyId)
     .executeTakeFirst();
-  return row ? { secretAccessKey: app.secrets.open(row.secret_ciphertext) } : undefined;
+  if (!row) return undefined;
+  const secret = { secretAccessKey: app.secrets.open(row.secret_ciphertext) };
+  known.set(accessKeyId, secret);
+  return secret;
 }
 
 /** Generates and stores an admin key when neither the configuration nor the database has one. */

@@ -42,18 +42,45 @@ export function decodeAndValidate(service: WireService, shapeName: string | unde
   return input;
 }
 
-/**
- * JSON for awsJson and restJson bodies: timestamps as epoch seconds (with fractions), absent members omitted.
- * The replacer reads the holder's raw value because Date#toJSON runs before a replacer sees the value.
- */
+/** JSON for awsJson and restJson bodies: timestamps as epoch seconds (with fractions), absent members omitted. */
 export function toJsonBody(output: unknown): string {
   if (output === undefined || output === null) return '{}';
-  return JSON.stringify(output, function (this: Record<string, unknown>, key: string, value: unknown) {
-    const raw = key === '' ? value : this[key];
-    if (raw instanceof Date) return raw.getTime() / 1000;
-    if (raw === null) return undefined;
-    return value;
-  });
+  return JSON.stringify(wireValue(output));
+}
+
+/**
+ * The value as it goes on the wire: Dates become epoch seconds and null members disappear. A walk that copies only
+ * what changes costs a fraction of a JSON.stringify replacer, which is called back for every key.
+ */
+function wireValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const wire = wireValue(item);
+      if (wire !== item && !copy) copy = value.slice(0, i);
+      if (copy) copy.push(wire === undefined ? null : wire);
+    }
+    return copy ?? value;
+  }
+  if (value instanceof Uint8Array) return value;
+  let copy: Record<string, unknown> | undefined;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const item = object[key];
+    const wire = item === null ? undefined : wireValue(item);
+    if (wire !== item && !copy) {
+      copy = {};
+      for (const k in object) {
+        if (k === key) break;
+        copy[k] = object[k];
+      }
+    }
+    if (copy && wire !== undefined) copy[key] = wire;
+  }
+  return copy ?? object;
 }
 
 /** The member name a modeled error shape uses for its text (`Message` for the admin services, `message` elsewhere). */

@@ -8,6 +8,7 @@
 // Both forms of SigV4 are accepted: the Authorization header (what every SDK and the CLI send) and
 // query-string auth (presigned URLs, X-Amz-Algorithm=…). Error codes and messages follow AWS's wording.
 
+import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { expiredToken, incompleteSignature, invalidSignature, missingAuthentication, unrecognizedClient } from './errors.js';
@@ -89,7 +90,7 @@ export async function verifySigV4(
   if (terminator !== TERMINATOR) {
     throw incompleteSignature(`Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${clip(terminator)}'. `);
   }
-  const signedHeaders = [...new Set(claim.signedHeaders.split(';').map((h) => h.trim().toLowerCase()))].sort();
+  const signedHeaders = parseSignedHeaders(claim.signedHeaders);
   if (signedHeaders.some((h) => h === '')) {
     throw incompleteSignature(`Invalid SignedHeaders value: '${clip(claim.signedHeaders)}'.`);
   }
@@ -136,7 +137,7 @@ export async function verifySigV4(
   // Step 2: string to sign.
   const stringToSign = [ALGORITHM, claim.amzDate, scope.slice(1).join('/'), sha256Hex(canonicalRequest)].join('\n');
   // Steps 3 and 4: derived key, signature; compared in constant time.
-  const expected = createHmac('sha256', signingKey(secret.secretAccessKey, scopeDate, region, service)).update(stringToSign).digest();
+  const expected = createHmac('sha256', signingKey(accessKeyId, secret.secretAccessKey, scopeDate, region, service)).update(stringToSign).digest();
   const provided = /^[0-9a-f]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : undefined;
   if (!provided || !timingSafeEqual(provided, expected)) throw invalidSignature(MISMATCH);
 
@@ -147,6 +148,17 @@ export async function verifySigV4(
 }
 
 // ---- parsing the claim ------------------------------------------------------------------------------------------
+
+/** The SignedHeaders list, lower-cased, de-duplicated and sorted. SDKs send it that way already: then it is kept. */
+function parseSignedHeaders(text: string): string[] {
+  const names = text.split(';');
+  let canonical = true;
+  for (let i = 0; i < names.length && canonical; i++) {
+    const name = names[i];
+    if (name === '' || name !== name.trim().toLowerCase() || (i > 0 && names[i - 1] >= name)) canonical = false;
+  }
+  return canonical ? names : [...new Set(names.map((h) => h.trim().toLowerCase()))].sort();
+}
 
 function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHeaders): Claim {
   const trimmed = authorization.trim();
@@ -230,8 +242,18 @@ function checkTime(claim: Claim, now: number): void {
 function parseAmzDate(value: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   const time = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : NaN;
-  // Date.UTC rolls 20150231 over into March; a round trip rejects such dates.
-  if (Number.isNaN(time) || formatAmzDate(time) !== value) {
+  // Date.UTC rolls 20150231 over into March, and 25:00 into the next day: the fields must come back unchanged.
+  const d = new Date(time);
+  if (
+    !m ||
+    Number.isNaN(time) ||
+    d.getUTCFullYear() !== +m[1] ||
+    d.getUTCMonth() !== +m[2] - 1 ||
+    d.getUTCDate() !== +m[3] ||
+    d.getUTCHours() !== +m[4] ||
+    d.getUTCMinutes() !== +m[5] ||
+    d.getUTCSeconds() !== +m[6]
+  ) {
     throw incompleteSignature(`Date must be in ISO-8601 'basic format'. Got '${clip(value)}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   }
   return time;
@@ -308,9 +330,13 @@ function canonicalUri(rawPath: string): string {
 
 /** Trim, collapse runs of whitespace, join repeated values with ','. An absent header canonicalises to ''. */
 function canonicalHeaderValue(value: string | string[] | undefined): string {
-  const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+  if (value === undefined) return '';
+  if (typeof value === 'string') return SPACE_RUN.test(value) ? value.trim().replace(/\s+/g, ' ') : value;
+  return value.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
 }
+
+/** Whitespace that canonicalisation changes: at either end, a run, or anything but a plain space. */
+const SPACE_RUN = /^\s|\s$|\s\s|[\t\n\r\v\f]/;
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
@@ -319,8 +345,11 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 
 // ---- crypto --------------------------------------------------------------------------------------------------------
 
+/** One-shot hashing (node:crypto `hash`, Node ≥ 20.12) skips building a Hash object per call. */
+const oneShot = (cryptoModule as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
+
 function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 /** Constant-time string comparison (compares digests, so unequal lengths leak nothing either). */
@@ -329,23 +358,27 @@ function equalStrings(a: string, b: string): boolean {
 }
 
 // SigV4 step 3: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
-// It depends only on (secret, date, region, service), so a small LRU saves four HMACs per request. The map key is a
-// digest of the tuple, so the cache holds no secret in clear.
+// It depends only on (secret, date, region, service), so a small LRU saves four HMACs per request. An access key id
+// always has the same secret (ids are never reused for another secret), so the id and the scope name the entry, and
+// the cache holds no secret in clear.
 const KEY_CACHE_MAX = 1000;
-const keyCache = new Map<string, Buffer>();
+const keyCache = new Map<string, { secret: string; key: Buffer }>();
 
-function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
-  const id = createHash('sha256').update([secretAccessKey, date, region, service].join('\n')).digest('base64');
+const secretDigest = (secret: string) => sha256Hex(secret);
+
+function signingKey(accessKeyId: string, secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  const id = `${accessKeyId}/${date}/${region}/${service}`;
   const cached = keyCache.get(id);
-  if (cached) {
+  // The secret check keeps a configuration change of a key's secret (tests, reloads) from using a stale key.
+  if (cached && cached.secret === secretDigest(secretAccessKey)) {
     keyCache.delete(id); // re-insert: Map order doubles as recency order
     keyCache.set(id, cached);
-    return cached;
+    return cached.key;
   }
   let key = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
   for (const part of [region, service, TERMINATOR]) key = createHmac('sha256', key).update(part).digest();
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(id, key);
+  keyCache.set(id, { secret: secretDigest(secretAccessKey), key });
   return key;
 }
 
