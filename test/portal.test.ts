@@ -168,4 +168,32 @@ describe('the access portal', () => {
     assert.deepEqual(seen, ids);
     assert.equal(pages, 3);
   });
+
+  test('a user in many groups sees every account any of them reaches, once, in order, page by page', async () => {
+    const grace = await user('portal-grace');
+    const ps = await permissionSet('PortalManyGroups');
+    const ids = Array.from({ length: 6 }, (_, i) => `7100000000${String(i).padStart(2, '0')}`);
+    for (const id of ids) {
+      await server.app.storage.db.insertInto('accounts').values({ account_id: id, name: `Grouped ${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+    }
+    // Twelve groups: each of the first ten reaches one or two of the accounts (overlapping), two reach none, and one
+    // account is reached by a group grace is not in.
+    const outsider = (await store.send(new CreateGroupCommand({ IdentityStoreId: server.identityStoreId, DisplayName: 'portal-grace-outsiders' }))).GroupId!;
+    await assign(ids[5], ps, 'GROUP', outsider);
+    for (let g = 0; g < 12; g++) {
+      const groupId = (await store.send(new CreateGroupCommand({ IdentityStoreId: server.identityStoreId, DisplayName: `portal-grace-${g}` }))).GroupId!;
+      await store.send(new CreateGroupMembershipCommand({ IdentityStoreId: server.identityStoreId, GroupId: groupId, MemberId: { UserId: grace } }));
+      if (g < 10) {
+        await assign(ids[g % 4], ps, 'GROUP', groupId);
+        if (g % 3 === 0) await assign(ids[(g + 1) % 4], ps, 'GROUP', groupId);
+      }
+    }
+    await assign(ids[4], ps, 'USER', grace);
+    const accessToken = await signIn(grace);
+    const seen: string[] = [];
+    for await (const page of paginateListAccounts({ client: portal, pageSize: 2 }, { accessToken })) seen.push(...page.accountList!.map((a) => a.accountId!));
+    assert.deepEqual(seen, ids.slice(0, 5));
+    const roles = await portal.send(new ListAccountRolesCommand({ accessToken, accountId: ids[2] }));
+    assert.deepEqual(roles.roleList, [{ roleName: 'PortalManyGroups', accountId: ids[2] }]);
+  });
 });

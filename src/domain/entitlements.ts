@@ -1,6 +1,12 @@
 // Who can reach what through the access portal: the union of the user's own account assignments and those of every
 // group the user belongs to, counting only permission sets actually provisioned into the account. Read fresh on every
 // call, so a membership change takes effect on the next portal request.
+//
+// The queries start from the user's principals (the user and their groups) as an explicit list, so that the
+// assignment index on (principal_id, account_id) answers them whatever the size of the organization. User and group
+// ids are unique identifiers and an assignment's principal was checked to have its stated type when it was made, so
+// the id alone names the principal.
+import { sql } from 'kysely';
 import type { Db } from '../storage/storage.js';
 
 export interface Entitlement {
@@ -13,24 +19,68 @@ export interface Entitlement {
   iamRoleName: string;
 }
 
+/** The user and the groups the user belongs to. */
+export async function principalsOf(db: Db, userId: string): Promise<string[]> {
+  const groups = await db.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId).execute();
+  return [userId, ...groups.map((g) => g.group_id)];
+}
+
 /** The user's entitlements, optionally in one account, ordered by account and role name. */
 export async function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
+  const principals = await principalsOf(db, userId);
   let q = db
     .selectFrom('account_assignments as a')
     .innerJoin('provisioned_permission_sets as p', (j) => j.onRef('p.account_id', '=', 'a.account_id').onRef('p.permission_set_arn', '=', 'a.permission_set_arn'))
     .innerJoin('permission_sets as s', 's.permission_set_arn', 'a.permission_set_arn')
     .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name'])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('a.principal_type', '=', 'USER'), eb('a.principal_id', '=', userId)]),
-        eb.and([
-          eb('a.principal_type', '=', 'GROUP'),
-          eb('a.principal_id', 'in', eb.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId)),
-        ]),
-      ]),
-    )
+    .where('a.principal_id', 'in', principals)
     .distinct();
   if (accountId) q = q.where('a.account_id', '=', accountId);
   const rows = await q.orderBy('a.account_id').orderBy('s.name').execute();
   return rows.map((r) => ({ accountId: r.account_id, permissionSetArn: r.permission_set_arn, roleName: r.name, sessionDuration: r.session_duration, iamRoleName: r.role_name }));
+}
+
+/**
+ * Beyond this many principals, a page of accounts is found by walking the accounts in order and probing each for an
+ * assignment of any principal (work grows with the page), rather than by collecting every assignment of every
+ * principal and sorting them (work grows with everything the user can reach).
+ */
+const MANY_PRINCIPALS = 8;
+
+/**
+ * Up to `limit` ids of the accounts the user reaches, in order, after `after`. Every assignment's permission set is
+ * provisioned into its account in the same transaction that makes the assignment, and stays so while any assignment
+ * uses it there, so the assignments alone say which accounts the user reaches.
+ */
+export async function entitledAccountIds(db: Db, userId: string, after: string | undefined, limit: number): Promise<string[]> {
+  const principals = await principalsOf(db, userId);
+  if (principals.length > MANY_PRINCIPALS) {
+    const rows = await db
+      .selectFrom('accounts as c')
+      .select('c.account_id')
+      .where('c.account_id', '>', after ?? '')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('account_assignments as a')
+            .select(sql.lit(1).as('one'))
+            .whereRef('a.account_id', '=', 'c.account_id')
+            .where('a.principal_id', 'in', principals),
+        ),
+      )
+      .orderBy('c.account_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.account_id);
+  }
+  const rows = await db
+    .selectFrom('account_assignments')
+    .select('account_id')
+    .distinct()
+    .where('principal_id', 'in', principals)
+    .where('account_id', '>', after ?? '')
+    .orderBy('account_id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.account_id);
 }

@@ -1,7 +1,7 @@
 // The access portal API (restJson, bearer token in `x-amz-sso_bearer_token`): ListAccounts, ListAccountRoles,
 // GetRoleCredentials and Logout.
 import { ssoModel, type SsoOperations } from '../../generated/sso.js';
-import { entitlements } from '../../domain/entitlements.js';
+import { entitledAccountIds, entitlements } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
 import { credentialsForRole } from '../../domain/role-credentials.js';
 import { revokeSession } from '../../domain/sign-in.js';
@@ -37,10 +37,15 @@ function pageOf<T>(ctx: Context, scope: string, items: T[], key: (t: T) => strin
 const handlers: Handlers<SsoOperations> = {
   async ListAccounts(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
-    const ids = [...new Set((await entitlements(ctx.app.storage.db, grant.userId)).map((e) => e.accountId))];
-    const accounts = ids.length ? await ctx.app.storage.db.selectFrom('accounts').selectAll().where('account_id', 'in', ids).orderBy('account_id').execute() : [];
-    const { items, NextToken } = await pageOf(ctx, `sso:ListAccounts:${grant.userId}`, accounts, (a) => a.account_id, input);
-    return { accountList: items.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
+    const db = ctx.app.storage.db;
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      `sso:ListAccounts:${grant.userId}`,
+      { MaxResults: input.maxResults, NextToken: input.nextToken },
+      (after, limit) => entitledAccountIds(db, grant.userId, after, limit),
+      (id) => id,
+    );
+    const accounts = items.length ? await db.selectFrom('accounts').selectAll().where('account_id', 'in', items).orderBy('account_id').execute() : [];
+    return { accountList: accounts.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
   },
 
   async ListAccountRoles(input, ctx) {
