@@ -160,7 +160,6 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
     const started = process.hrtime.bigint();
     const requestId = newRequestId();
     res.setHeader('x-amzn-RequestId', requestId);
-    res.setHeader('Date', new Date().toUTCString());
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const call: IncomingCall = {

@@ -8,6 +8,7 @@
 // the id alone names the principal.
 import { sql } from 'kysely';
 import type { Db } from '../storage/storage.js';
+import { preparedQuery } from '../storage/prepared.js';
 
 export interface Entitlement {
   accountId: string;
@@ -20,8 +21,10 @@ export interface Entitlement {
 }
 
 /** The user and the groups the user belongs to. */
+const groupsQuery = preparedQuery((db: Db, userId: string) => db.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId));
+
 export async function principalsOf(db: Db, userId: string): Promise<string[]> {
-  const groups = await db.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId).execute();
+  const groups = await groupsQuery(db, userId);
   return [userId, ...groups.map((g) => g.group_id)];
 }
 

@@ -7,6 +7,7 @@ import type { OidcClientTable } from '../storage/schema.js';
 import type { Db, Storage } from '../storage/storage.js';
 import { ServiceError } from '../wire/errors.js';
 import { formatUserCode, hashToken, matchesHash, newToken, newUserCode, normalizeUserCode } from './tokens.js';
+import { preparedQuery } from '../storage/prepared.js';
 
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
@@ -86,8 +87,10 @@ export async function registerClient(storage: Storage, config: Config, input: Re
 }
 
 /** The client, when the id and secret match and the registration has not expired (InvalidClientException, 401). */
+const clientQuery = preparedQuery((db: Db, clientId: string) => db.selectFrom('oidc_clients').selectAll().where('client_id', '=', clientId));
+
 export async function authenticateClient(db: Db, clientId: string, clientSecret: string, now = Date.now()): Promise<OidcClientTable> {
-  const client = await db.selectFrom('oidc_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+  const [client] = await clientQuery(db, clientId);
   if (!client || !matchesHash(clientSecret, client.secret_hash)) throw oauthError('InvalidClientException', 'Invalid client credentials');
   if (Number(client.expires_at) <= now) throw oauthError('InvalidClientException', 'The client registration has expired; register again');
   return client;
@@ -397,13 +400,16 @@ async function refresh(storage: Storage, config: Config, client: OidcClientTable
 }
 
 /** The grant behind a live access token: what the portal API accepts. */
-export async function resolveAccessToken(db: Db, token: string, now = Date.now()) {
-  const row = await db
+const accessTokenQuery = preparedQuery((db: Db, tokenHash: string) =>
+  db
     .selectFrom('access_tokens as t')
     .innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id')
     .select(['t.expires_at', 'g.grant_id', 'g.user_id', 'g.client_id', 'g.session_hash', 'g.revoked_at', 'g.scopes'])
-    .where('t.token_hash', '=', hashToken(token))
-    .executeTakeFirst();
+    .where('t.token_hash', '=', tokenHash),
+);
+
+export async function resolveAccessToken(db: Db, token: string, now = Date.now()) {
+  const [row] = await accessTokenQuery(db, hashToken(token));
   if (!row || row.revoked_at !== null || Number(row.expires_at) <= now) return undefined;
   return { grantId: row.grant_id, userId: row.user_id, clientId: row.client_id, sessionHash: row.session_hash, scopes: list(row.scopes) };
 }

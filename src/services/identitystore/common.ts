@@ -2,6 +2,7 @@
 import type { Db } from '../../storage/storage.js';
 import { ServiceError } from '../../wire/errors.js';
 import type { Context } from '../service.js';
+import { preparedQuery } from '../../storage/prepared.js';
 
 export type ResourceType = 'USER' | 'GROUP' | 'IDENTITY_STORE' | 'GROUP_MEMBERSHIP';
 
@@ -13,8 +14,10 @@ export const conflict = (message: string) => new ServiceError('ConflictException
 export const invalid = (message: string) => new ServiceError('ValidationException', message);
 
 /** The identity store must be one of this server's instances' stores. */
+const storeQuery = preparedQuery((db: Db, identityStoreId: string) => db.selectFrom('instances').select('identity_store_id').where('identity_store_id', '=', identityStoreId));
+
 export async function requireStore(db: Db, identityStoreId: string): Promise<void> {
-  const row = await db.selectFrom('instances').select('identity_store_id').where('identity_store_id', '=', identityStoreId).executeTakeFirst();
+  const [row] = await storeQuery(db, identityStoreId);
   if (!row) throw notFound('IDENTITY_STORE', identityStoreId, `IdentityStore not present for IdentityStoreId: ${identityStoreId}`);
 }
 

@@ -8,6 +8,7 @@ import { ServiceError } from '../../wire/errors.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations } from './attributes.js';
 import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId } from './common.js';
+import { preparedQuery } from '../../storage/prepared.js';
 
 type Ops = IdentityStoreOperations;
 
@@ -27,8 +28,12 @@ function groupRow(row: GroupTable): Group {
   };
 }
 
+const groupQuery = preparedQuery((db: Db, identityStoreId: string, groupId: string) =>
+  db.selectFrom('groups').selectAll().where('group_id', '=', groupId).where('identity_store_id', '=', identityStoreId),
+);
+
 export async function findGroup(db: Db, identityStoreId: string, groupId: string) {
-  return db.selectFrom('groups').selectAll().where('group_id', '=', groupId).where('identity_store_id', '=', identityStoreId).executeTakeFirst();
+  return (await groupQuery(db, identityStoreId, groupId))[0];
 }
 
 async function uniqueDisplayName<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
@@ -72,9 +77,12 @@ export const groupHandlers: Handlers<Ops> = {
 
   async DescribeGroup(input, ctx) {
     const db = ctx.app.storage.db;
-    await requireStore(db, input.IdentityStoreId);
+    // A group found proves its identity store exists: the store is only looked up to tell which one is missing.
     const row = await findGroup(db, input.IdentityStoreId, input.GroupId);
-    if (!row) throw groupNotFound(input.GroupId);
+    if (!row) {
+      await requireStore(db, input.IdentityStoreId);
+      throw groupNotFound(input.GroupId);
+    }
     return groupRow(row);
   },
 

@@ -9,6 +9,7 @@ import { violationMessage, type Violation } from '../../wire/validate.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations, checkExtensionNames, checkExtensions } from './attributes.js';
 import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId } from './common.js';
+import { preparedQuery } from '../../storage/prepared.js';
 
 type Ops = IdentityStoreOperations;
 
@@ -69,8 +70,12 @@ function toColumns(attrs: Record<string, unknown>) {
   };
 }
 
+const userQuery = preparedQuery((db: Db, identityStoreId: string, userId: string) =>
+  db.selectFrom('users').selectAll().where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
+);
+
 async function findUser(db: Db, identityStoreId: string, userId: string) {
-  return db.selectFrom('users').selectAll().where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId).executeTakeFirst();
+  return (await userQuery(db, identityStoreId, userId))[0];
 }
 
 /** Runs a write, answering a UserName collision (however it was raced) with AWS's ConflictException. */
@@ -113,9 +118,12 @@ export const userHandlers: Handlers<Ops> = {
   async DescribeUser(input, ctx) {
     checkExtensionNames(input.Extensions);
     const db = ctx.app.storage.db;
-    await requireStore(db, input.IdentityStoreId);
+    // A user found proves its identity store exists: the store is only looked up to tell which one is missing.
     const row = await findUser(db, input.IdentityStoreId, input.UserId);
-    if (!row) throw userNotFound(input.UserId);
+    if (!row) {
+      await requireStore(db, input.IdentityStoreId);
+      throw userNotFound(input.UserId);
+    }
     return userRow(row, input.Extensions);
   },
 

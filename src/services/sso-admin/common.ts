@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/storage.js';
 import { durationSeconds } from '../../domain/duration.js';
 import { ServiceError } from '../../wire/errors.js';
+import { preparedQuery } from '../../storage/prepared.js';
 
 export const notFound = (message: string) => new ServiceError('ResourceNotFoundException', message);
 export const conflict = (message: string) => new ServiceError('ConflictException', message);
@@ -11,15 +12,18 @@ export const invalid = (message: string) => new ServiceError('ValidationExceptio
 export const quotaExceeded = (message: string) => new ServiceError('ServiceQuotaExceededException', message);
 export const throttled = (message: string) => new ServiceError('ThrottlingException', message);
 
+const instanceQuery = preparedQuery((db: Db, instanceArn: string) => db.selectFrom('instances').selectAll().where('instance_arn', '=', instanceArn));
+const permissionSetQuery = preparedQuery((db: Db, permissionSetArn: string) => db.selectFrom('permission_sets').selectAll().where('permission_set_arn', '=', permissionSetArn));
+
 export async function requireInstance(db: Db, instanceArn: string) {
-  const row = await db.selectFrom('instances').selectAll().where('instance_arn', '=', instanceArn).executeTakeFirst();
+  const [row] = await instanceQuery(db, instanceArn);
   if (!row) throw notFound(`Could not find Identity Center instance ${instanceArn}`);
   return row;
 }
 
 /** The permission set, which must belong to the instance named in the same request. */
 export async function requirePermissionSet(db: Db, instanceArn: string, permissionSetArn: string) {
-  const row = await db.selectFrom('permission_sets').selectAll().where('permission_set_arn', '=', permissionSetArn).executeTakeFirst();
+  const [row] = await permissionSetQuery(db, permissionSetArn);
   if (!row || row.instance_arn !== instanceArn) {
     await requireInstance(db, instanceArn);
     throw notFound(`Could not find PermissionSet with PermissionSetArn ${permissionSetArn}`);

@@ -8,6 +8,8 @@ import { revokeSession } from '../../domain/sign-in.js';
 import { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
+import { preparedQuery } from '../../storage/prepared.js';
+import type { Db } from '../../storage/storage.js';
 
 /** AWS's words for a token it does not know, has revoked, or that expired. */
 const unauthorized = () => new ServiceError('UnauthorizedException', 'Session token not found or invalid');
@@ -18,8 +20,11 @@ async function caller(ctx: Context, accessToken: string) {
   return grant;
 }
 
+const accountQuery = preparedQuery((db: Db, accountId: string) => db.selectFrom('accounts').selectAll().where('account_id', '=', accountId));
+const userNameQuery = preparedQuery((db: Db, userId: string) => db.selectFrom('users').select('user_name').where('user_id', '=', userId));
+
 async function requireAccount(ctx: Context, accountId: string) {
-  const account = await ctx.app.storage.db.selectFrom('accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  const [account] = await accountQuery(ctx.app.storage.db, accountId);
   if (!account) throw new ServiceError('ResourceNotFoundException', 'Account not found');
   return account;
 }
@@ -59,7 +64,8 @@ const handlers: Handlers<SsoOperations> = {
   async GetRoleCredentials(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
     await requireAccount(ctx, input.accountId);
-    const user = await ctx.app.storage.db.selectFrom('users').select('user_name').where('user_id', '=', grant.userId).executeTakeFirstOrThrow();
+    const [user] = await userNameQuery(ctx.app.storage.db, grant.userId);
+    if (!user) throw unauthorized();
     const result = await credentialsForRole(ctx.app.storage, ctx.app.secrets, { userId: grant.userId, userName: user.user_name }, input.accountId, input.roleName, ctx.now);
     // A role that exists but is not the caller's is refused as AWS does ("No access", 403); an unknown one is not found.
     if ('refused' in result) {
