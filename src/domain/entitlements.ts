@@ -36,11 +36,15 @@ export async function entitlements(db: Db, userId: string, accountId?: string): 
     .innerJoin('provisioned_permission_sets as p', (j) => j.onRef('p.account_id', '=', 'a.account_id').onRef('p.permission_set_arn', '=', 'a.permission_set_arn'))
     .innerJoin('permission_sets as s', 's.permission_set_arn', 'a.permission_set_arn')
     .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name'])
-    .where('a.principal_id', 'in', principals)
-    .distinct();
+    .where('a.principal_id', 'in', principals);
   if (accountId) q = q.where('a.account_id', '=', accountId);
-  const rows = await q.orderBy('a.account_id').orderBy('s.name').execute();
-  return rows.map((r) => ({ accountId: r.account_id, permissionSetArn: r.permission_set_arn, roleName: r.name, sessionDuration: r.session_duration, iamRoleName: r.role_name }));
+  // The user and several groups may hold the same role: duplicates go and the order is made here, which costs less
+  // than the temporary b-trees SQLite builds for DISTINCT and ORDER BY.
+  const byRole = new Map<string, Entitlement>();
+  for (const r of await q.execute()) {
+    byRole.set(`${r.account_id}\n${r.permission_set_arn}`, { accountId: r.account_id, permissionSetArn: r.permission_set_arn, roleName: r.name, sessionDuration: r.session_duration, iamRoleName: r.role_name });
+  }
+  return [...byRole.values()].sort((a, b) => (a.accountId !== b.accountId ? (a.accountId < b.accountId ? -1 : 1) : a.roleName < b.roleName ? -1 : a.roleName > b.roleName ? 1 : 0));
 }
 
 /**
