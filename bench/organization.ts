@@ -200,6 +200,9 @@ export async function generateOrganization(storage: Storage, size: OrganizationS
   const pairsPerAccount = Math.min(size.permissionSets, Math.ceil(perAccount / principalsPerPair));
   const pairs: { account: number; ps: number }[] = [];
   for (let a = 0; a < size.accounts; a++) for (let j = 0; j < pairsPerAccount; j++) pairs.push({ account: a, ps: (a * 7 + j) % size.permissionSets });
+  // Only pairs that receive assignments are provisioned (the last may be partly filled): a role without assignments
+  // would not exist in Identity Center.
+  pairs.length = Math.min(pairs.length, Math.ceil(size.assignments / principalsPerPair));
   await insertAll(
     storage,
     'provisioned_permission_sets',

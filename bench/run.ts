@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DescribeUserCommand, IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import {
@@ -19,15 +20,11 @@ import {
 } from '@aws-sdk/client-sso-admin';
 import { GetRoleCredentialsCommand, ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
 import { CreateTokenCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
-import { openApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { entitlements } from '../src/domain/entitlements.js';
-import { generateOrganization, signInForBench, SMALL, type BenchTokens } from './organization.js';
+import { SMALL, type BenchTokens } from './organization.js';
 import {
   ADMIN,
   capture,
   captureHandler,
-  CLI,
   describeMachine,
   failures,
   probe,
@@ -58,6 +55,11 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     /** Writes a V8 CPU profile of each Gatehouse process into this directory (open it in Chrome's DevTools). */
     'cpu-prof': { type: 'string' },
+    /**
+     * Other builds of Gatehouse to measure in the same run (comma-separated checkouts, each built with its own
+     * node_modules): what a change bought, measured side by side. Each build writes its own database with its own code.
+     */
+    builds: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -168,8 +170,8 @@ const OPERATIONS: Operation[] = [
   },
 ];
 
-async function startGatehouse(name: string, databaseUrl: string | undefined, work: string): Promise<Target> {
-  const dataDir = join(work, name);
+async function startGatehouse(name: string, databaseUrl: string | undefined, work: string, build = ROOT): Promise<Target> {
+  const dataDir = join(work, name.replace(/\W+/g, '-'));
   mkdirSync(dataDir, { recursive: true });
   // The benchmark sends thousands of identical CreateAccountAssignment and CreateToken calls a second: the limits that
   // exist to refuse that (15 assignment operations in flight, 80 CreateToken calls per client per second) are lifted
@@ -183,6 +185,12 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
     GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
+  // The build's own code creates its database and organization, so builds with different schemas compare fairly.
+  const code = (path: string) => import(pathToFileURL(join(build, 'dist', path)).href);
+  const { openApp } = await code('src/app.js');
+  const { loadConfig } = await code('src/config.js');
+  const { entitlements } = await code('src/domain/entitlements.js');
+  const { generateOrganization, signInForBench, SMALL } = await code('bench/organization.js');
   const { app } = await openApp(loadConfig({}, env));
   const org = await generateOrganization(app.storage, SMALL);
   const [role] = await entitlements(app.storage.db, org.benchUser.userId);
@@ -191,7 +199,7 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
   const tokens = await signInForBench(app.storage, app.config, org.benchUser.userId, Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND) + 10);
   await app.close();
   const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const child = await startChild(process.execPath, [...profile, CLI, 'serve', '--port', '0'], env);
+  const child = await startChild(process.execPath, [...profile, join(build, 'dist', 'src', 'cli.js'), 'serve', '--port', '0'], env);
   return {
     name,
     kind: 'gatehouse',
@@ -284,6 +292,9 @@ async function main() {
   const notes: string[] = [];
   try {
     targets.push({ name: 'bare node:http', kind: 'bare', child: await startChild(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-server.js'), '0']) });
+    for (const build of args.builds?.split(',').filter(Boolean) ?? []) {
+      targets.push(await startGatehouse(`gatehouse-sqlite @ ${gitRevision(build)}`, undefined, work, build));
+    }
     targets.push(await startGatehouse('gatehouse-sqlite', undefined, work));
     const postgres = args['no-postgres'] ? undefined : await findPostgres();
     if (postgres) {
@@ -326,9 +337,9 @@ async function main() {
   }
 }
 
-function gitRevision(): string {
+function gitRevision(dir = ROOT): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }

@@ -48,46 +48,63 @@ export async function entitlements(db: Db, userId: string, accountId?: string): 
 }
 
 /**
- * Beyond this many principals, a page of accounts is found by walking the accounts in order and probing each for an
- * assignment of any principal (work grows with the page), rather than by collecting every assignment of every
- * principal and sorting them (work grows with everything the user can reach).
+ * Beyond this many groups, a page of accounts is found by walking the accounts in order and probing each for an
+ * assignment of any of the user's principals (work grows with the page), rather than by collecting every assignment
+ * of every principal and sorting them (work grows with everything the user can reach).
  */
-const MANY_PRINCIPALS = 8;
+const MANY_GROUPS = 8;
+
+export interface EntitledAccount {
+  account_id: string;
+  name: string;
+  email: string;
+}
+
+const groupCountQuery = preparedQuery((db: Db, userId: string) => db.selectFrom('group_memberships').select((eb) => eb.fn.countAll<number>().as('n')).where('member_user_id', '=', userId));
+
+/** The user and the user's groups, as a subquery: the database reads the memberships itself. */
+const principalIds = (db: Db, userId: string) =>
+  db
+    .selectFrom('group_memberships')
+    .select('group_id as principal_id')
+    .where('member_user_id', '=', userId)
+    .unionAll(db.selectNoFrom(sql<string>`cast(${userId} as text)`.as('principal_id')));
+
+const accountsProbedInOrder = preparedQuery((db: Db, userId: string, after: string, limit: number) =>
+  db
+    .selectFrom('accounts as c')
+    .select(['c.account_id', 'c.name', 'c.email'])
+    .where('c.account_id', '>', after)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('account_assignments as a')
+          .select(sql.lit(1).as('one'))
+          .whereRef('a.account_id', '=', 'c.account_id')
+          .where('a.principal_id', 'in', principalIds(db, userId)),
+      ),
+    )
+    .orderBy('c.account_id')
+    .limit(limit),
+);
+
+const accountsFromAssignments = preparedQuery((db: Db, userId: string, after: string, limit: number) =>
+  db
+    .selectFrom('accounts as c')
+    .select(['c.account_id', 'c.name', 'c.email'])
+    .where('c.account_id', '>', after)
+    .where('c.account_id', 'in', db.selectFrom('account_assignments').select('account_id').where('principal_id', 'in', principalIds(db, userId)))
+    .orderBy('c.account_id')
+    .limit(limit),
+);
 
 /**
- * Up to `limit` ids of the accounts the user reaches, in order, after `after`. Every assignment's permission set is
- * provisioned into its account in the same transaction that makes the assignment, and stays so while any assignment
- * uses it there, so the assignments alone say which accounts the user reaches.
+ * Up to `limit` of the accounts the user reaches, in account id order, after `after`. Every assignment's permission
+ * set is provisioned into its account in the same transaction that makes the assignment, and stays so while any
+ * assignment uses it there, so the assignments alone say which accounts the user reaches.
  */
-export async function entitledAccountIds(db: Db, userId: string, after: string | undefined, limit: number): Promise<string[]> {
-  const principals = await principalsOf(db, userId);
-  if (principals.length > MANY_PRINCIPALS) {
-    const rows = await db
-      .selectFrom('accounts as c')
-      .select('c.account_id')
-      .where('c.account_id', '>', after ?? '')
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('account_assignments as a')
-            .select(sql.lit(1).as('one'))
-            .whereRef('a.account_id', '=', 'c.account_id')
-            .where('a.principal_id', 'in', principals),
-        ),
-      )
-      .orderBy('c.account_id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.account_id);
-  }
-  const rows = await db
-    .selectFrom('account_assignments')
-    .select('account_id')
-    .distinct()
-    .where('principal_id', 'in', principals)
-    .where('account_id', '>', after ?? '')
-    .orderBy('account_id')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => r.account_id);
+export async function entitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
+  const [{ n }] = await groupCountQuery(db, userId);
+  const query = Number(n) > MANY_GROUPS ? accountsProbedInOrder : accountsFromAssignments;
+  return query(db, userId, after ?? '', limit);
 }

@@ -8,25 +8,25 @@ import type { Db } from './storage.js';
 const placeholder = (i: number) => `\u0000gatehouse-argument-${i}\u0000`;
 
 /**
- * `build` must use its arguments only as values (in `where`, `values`, …), never to decide the query's shape, and
- * each argument must reach the SQL as a parameter of its own.
+ * `build` must use its arguments only as values (in `where`, `limit`, …), never to decide the query's shape or look
+ * inside them: while it runs they are stand-ins, and only the compiled query sees the real values.
  */
-export function preparedQuery<A extends string[], R>(build: (db: Db, ...args: A) => Compilable<R>) {
+export function preparedQuery<A extends (string | number)[], R>(build: (db: Db, ...args: A) => Compilable<R>) {
   // One compilation per dialect (SQLite and PostgreSQL write different SQL), found by the database's adapter.
   const byDialect = new WeakMap<object, { compiled: CompiledQuery<R>; sources: number[] }>();
-  return (db: Db, ...args: A): Promise<R[]> => {
+  return async (db: Db, ...args: A): Promise<R[]> => {
     const adapter = db.getExecutor().adapter;
     let prepared = byDialect.get(adapter);
     if (!prepared) {
-      const names = args.map((_, i) => placeholder(i)) as A;
+      const names = args.map((_, i) => placeholder(i)) as unknown as A;
       const compiled = build(db, ...names).compile();
       // For each SQL parameter: the argument it takes, or -1 for a constant compiled into the query.
-      const sources = compiled.parameters.map((p) => names.indexOf(p as string));
+      const sources = compiled.parameters.map((p) => (names as unknown[]).indexOf(p));
       if (names.some((_, i) => !sources.includes(i))) throw new Error('every argument of a prepared query must be a parameter');
       byDialect.set(adapter, (prepared = { compiled, sources }));
     }
     const { compiled, sources } = prepared;
     const parameters = sources.map((source, i) => (source === -1 ? compiled.parameters[i] : args[source]));
-    return db.executeQuery<R>({ ...compiled, parameters }).then((result) => result.rows);
+    return (await db.executeQuery<R>({ ...compiled, parameters })).rows;
   };
 }

@@ -1,7 +1,7 @@
 // The access portal API (restJson, bearer token in `x-amz-sso_bearer_token`): ListAccounts, ListAccountRoles,
 // GetRoleCredentials and Logout.
 import { ssoModel, type SsoOperations } from '../../generated/sso.js';
-import { entitledAccountIds, entitlements } from '../../domain/entitlements.js';
+import { entitledAccounts, entitlements } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
 import { credentialsForRole } from '../../domain/role-credentials.js';
 import { revokeSession } from '../../domain/sign-in.js';
@@ -46,11 +46,10 @@ const handlers: Handlers<SsoOperations> = {
     const { items, NextToken } = await ctx.app.pageTokens.page(
       `sso:ListAccounts:${grant.userId}`,
       { MaxResults: input.maxResults, NextToken: input.nextToken },
-      (after, limit) => entitledAccountIds(db, grant.userId, after, limit),
-      (id) => id,
+      (after, limit) => entitledAccounts(db, grant.userId, after, limit),
+      (a) => a.account_id,
     );
-    const accounts = items.length ? await db.selectFrom('accounts').selectAll().where('account_id', 'in', items).orderBy('account_id').execute() : [];
-    return { accountList: accounts.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
+    return { accountList: items.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
   },
 
   async ListAccountRoles(input, ctx) {
