@@ -61,6 +61,32 @@ const principalIds = (db: Db, userId: string) =>
     .where('member_user_id', '=', userId)
     .unionAll(db.selectNoFrom(sql<string>`cast(${userId} as text)`.as('principal_id')));
 
+const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, roleName: string) =>
+  db
+    .selectFrom('permission_sets as s')
+    .innerJoin('provisioned_permission_sets as p', 'p.permission_set_arn', 's.permission_set_arn')
+    .select(['p.account_id', 's.permission_set_arn', 's.name', 's.session_duration', 'p.role_name'])
+    .where('p.account_id', '=', accountId)
+    .where('s.name', '=', roleName)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('account_assignments as a')
+          .select(sql.lit(1).as('one'))
+          .where('a.account_id', '=', accountId)
+          .whereRef('a.permission_set_arn', '=', 's.permission_set_arn')
+          .where('a.principal_id', 'in', principalIds(db, userId)),
+      ),
+    )
+    .orderBy('s.permission_set_arn'),
+);
+
+/** One entitlement: the role `roleName` in the account, when the user reaches it there. */
+export async function entitlement(db: Db, userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
+  const [r] = await roleQuery(db, userId, accountId, roleName);
+  return r && { accountId: r.account_id, permissionSetArn: r.permission_set_arn, roleName: r.name, sessionDuration: r.session_duration, iamRoleName: r.role_name };
+}
+
 /** The id of the n-th account (from 0) after `after`, in id order. */
 const nthAccountAfter = preparedQuery((db: Db, after: string, n: number) =>
   db.selectFrom('accounts').select('account_id').where('account_id', '>', after).orderBy('account_id').limit(1).offset(n),

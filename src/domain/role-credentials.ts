@@ -1,10 +1,11 @@
 // Temporary AWS credentials for a portal role, and their recognition by Gatehouse's STS endpoint.
 import { createHash, randomBytes } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
-import type { Storage } from '../storage/storage.js';
+import { preparedQuery } from '../storage/prepared.js';
+import type { Db, Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
-import { entitlements } from './entitlements.js';
+import { entitlement } from './entitlements.js';
 import { hashToken } from './tokens.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -21,6 +22,22 @@ export interface IssuedCredentials {
   expiration: number;
 }
 
+const insertRoleSession = preparedQuery(
+  (db: Db, accessKeyId: string, secretCiphertext: string, sessionTokenHash: string, userId: string, userName: string, accountId: string, roleName: string, roleIdentifier: string, createdAt: number, expiresAt: number) =>
+    db.insertInto('role_sessions').values({
+      access_key_id: accessKeyId,
+      secret_ciphertext: secretCiphertext,
+      session_token_hash: sessionTokenHash,
+      user_id: userId,
+      user_name: userName,
+      account_id: accountId,
+      role_name: roleName,
+      role_id: roleIdentifier,
+      created_at: createdAt,
+      expires_at: expiresAt,
+    }),
+);
+
 export async function issueRoleCredentials(
   storage: Storage,
   secrets: SecretBox,
@@ -34,21 +51,19 @@ export async function issueRoleCredentials(
   const secretAccessKey = random.subarray(16, 46).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
   const sessionToken = 'IQoJb3JpZ2luX2Vj' + random.subarray(46).toString('base64');
   const expiration = now + session.lifetimeSeconds * 1000;
-  await storage.db
-    .insertInto('role_sessions')
-    .values({
-      access_key_id: accessKeyId,
-      secret_ciphertext: secrets.seal(secretAccessKey),
-      session_token_hash: hashToken(sessionToken),
-      user_id: session.userId,
-      user_name: session.userName,
-      account_id: session.accountId,
-      role_name: session.roleName,
-      role_id: roleId(session.roleArn),
-      created_at: now,
-      expires_at: expiration,
-    })
-    .execute();
+  await insertRoleSession(
+    storage.db,
+    accessKeyId,
+    secrets.seal(secretAccessKey),
+    hashToken(sessionToken),
+    session.userId,
+    session.userName,
+    session.accountId,
+    session.roleName,
+    roleId(session.roleArn),
+    now,
+    expiration,
+  );
   return { accessKeyId, secretAccessKey, sessionToken, expiration };
 }
 
@@ -85,7 +100,7 @@ export async function credentialsForRole(
   roleName: string,
   now = Date.now(),
 ): Promise<RoleCredentialsResult> {
-  const role = (await entitlements(storage.db, user.userId, accountId)).find((e) => e.roleName === roleName);
+  const role = await entitlement(storage.db, user.userId, accountId, roleName);
   if (!role) {
     const known = await storage.db.selectFrom('permission_sets').select('name').where('name', '=', roleName).executeTakeFirst();
     return { refused: known ? 'no-access' : 'unknown-role' };
