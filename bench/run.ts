@@ -352,7 +352,7 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     `Gatehouse ${gitRevision()}; wrk ${wrkVersion()}, 1 thread, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run after ${WARMUP} s of warm-up; moto ${motoVersion()}.`,
     'Every server runs as its own process on 127.0.0.1 and gets the same requests, built and signed by the AWS SDK for JavaScript v3.',
     'Gatehouse holds a small organization (10 users, 4 groups, 10 accounts, 5 permission sets, 100 assignments) and runs its default',
-    'configuration (info-level request log, SQLite with synchronous=FULL) except for the two limits that exist to refuse such load',
+    'configuration (info-level request log, SQLite with synchronous=NORMAL) except for the two limits that exist to refuse such load',
     '(assignment operations in flight, CreateToken calls per client per second).',
     '',
     '## Machine',
