@@ -32,6 +32,21 @@ const groupQuery = preparedQuery((db: Db, identityStoreId: string, groupId: stri
   db.selectFrom('groups').selectAll().where('group_id', '=', groupId).where('identity_store_id', '=', identityStoreId),
 );
 
+/** A page of the store's groups in id order after `after` ('' for the first page), all or those with one DisplayName. */
+const groupsPage = preparedQuery((db: Db, identityStoreId: string, after: string, limit: number) =>
+  db.selectFrom('groups').selectAll().where('identity_store_id', '=', identityStoreId).where('group_id', '>', after).orderBy('group_id').limit(limit),
+);
+const groupsNamedPage = preparedQuery((db: Db, identityStoreId: string, displayName: string, after: string, limit: number) =>
+  db
+    .selectFrom('groups')
+    .selectAll()
+    .where('identity_store_id', '=', identityStoreId)
+    .where('display_name', '=', displayName)
+    .where('group_id', '>', after)
+    .orderBy('group_id')
+    .limit(limit),
+);
+
 export async function findGroup(db: Db, identityStoreId: string, groupId: string) {
   return (await groupQuery(db, identityStoreId, groupId))[0];
 }
@@ -135,23 +150,21 @@ export const groupHandlers: Handlers<Ops> = {
 
   async ListGroups(input, ctx) {
     const db = ctx.app.storage.db;
-    await requireStore(db, input.IdentityStoreId);
     const filter = input.Filters?.[0];
     if (filter && filter.AttributePath.toLowerCase() !== 'displayname') {
+      await requireStore(db, input.IdentityStoreId);
       throw invalid(`Invalid Filter AttributePath ${filter.AttributePath}: ListGroups filters on DisplayName only`);
     }
     const scope = pageScope('ListGroups', input.IdentityStoreId, filter?.AttributeValue);
     const { items, NextToken } = await ctx.app.pageTokens.page(
       scope,
       input,
-      (after, limit) => {
-        let q = db.selectFrom('groups').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
-        if (filter) q = q.where('display_name', '=', filter.AttributeValue);
-        if (after) q = q.where('group_id', '>', after);
-        return q.orderBy('group_id').limit(limit).execute();
-      },
+      (after, limit) =>
+        filter ? groupsNamedPage(db, input.IdentityStoreId, filter.AttributeValue, after ?? '', limit) : groupsPage(db, input.IdentityStoreId, after ?? '', limit),
       (r) => r.group_id,
     );
+    // Groups found prove the store exists; an empty page may mean it does not.
+    if (items.length === 0) await requireStore(db, input.IdentityStoreId);
     return { Groups: items.map(groupRow), NextToken };
   },
 

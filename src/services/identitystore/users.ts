@@ -74,6 +74,21 @@ const userQuery = preparedQuery((db: Db, identityStoreId: string, userId: string
   db.selectFrom('users').selectAll().where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
 );
 
+/** A page of the store's users in id order after `after` ('' for the first page), all or those with one UserName. */
+const usersPage = preparedQuery((db: Db, identityStoreId: string, after: string, limit: number) =>
+  db.selectFrom('users').selectAll().where('identity_store_id', '=', identityStoreId).where('user_id', '>', after).orderBy('user_id').limit(limit),
+);
+const usersNamedPage = preparedQuery((db: Db, identityStoreId: string, userNameKey: string, after: string, limit: number) =>
+  db
+    .selectFrom('users')
+    .selectAll()
+    .where('identity_store_id', '=', identityStoreId)
+    .where('user_name_key', '=', userNameKey)
+    .where('user_id', '>', after)
+    .orderBy('user_id')
+    .limit(limit),
+);
+
 async function findUser(db: Db, identityStoreId: string, userId: string) {
   return (await userQuery(db, identityStoreId, userId))[0];
 }
@@ -172,23 +187,23 @@ export const userHandlers: Handlers<Ops> = {
   async ListUsers(input, ctx) {
     checkExtensionNames(input.Extensions);
     const db = ctx.app.storage.db;
-    await requireStore(db, input.IdentityStoreId);
     const filter = input.Filters?.[0];
     if (filter && filter.AttributePath.toLowerCase() !== 'username') {
+      await requireStore(db, input.IdentityStoreId);
       throw invalid(`Invalid Filter AttributePath ${filter.AttributePath}: ListUsers filters on UserName only`);
     }
     const scope = pageScope('ListUsers', input.IdentityStoreId, filter?.AttributeValue.toLowerCase());
     const { items, NextToken } = await ctx.app.pageTokens.page(
       scope,
       input,
-      (after, limit) => {
-        let q = db.selectFrom('users').selectAll().where('identity_store_id', '=', input.IdentityStoreId);
-        if (filter) q = q.where('user_name_key', '=', filter.AttributeValue.toLowerCase());
-        if (after) q = q.where('user_id', '>', after);
-        return q.orderBy('user_id').limit(limit).execute();
-      },
+      (after, limit) =>
+        filter
+          ? usersNamedPage(db, input.IdentityStoreId, filter.AttributeValue.toLowerCase(), after ?? '', limit)
+          : usersPage(db, input.IdentityStoreId, after ?? '', limit),
       (r) => r.user_id,
     );
+    // Users found prove the store exists; an empty page may mean it does not.
+    if (items.length === 0) await requireStore(db, input.IdentityStoreId);
     return { Users: items.map((r) => userRow(r, input.Extensions)), NextToken };
   },
 

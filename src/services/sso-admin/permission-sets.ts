@@ -5,6 +5,13 @@ import type { PermissionSetTable } from '../../storage/schema.js';
 import type { Handlers } from '../service.js';
 import { bumpVersion, checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet } from './common.js';
 import { putTags } from './tags.js';
+import { preparedQuery } from '../../storage/prepared.js';
+import type { Db } from '../../storage/storage.js';
+
+/** A page of the instance's permission sets in ARN order after `after` ('' for the first page). */
+const permissionSetsPage = preparedQuery((db: Db, instanceArn: string, after: string, limit: number) =>
+  db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', instanceArn).where('permission_set_arn', '>', after).orderBy('permission_set_arn').limit(limit),
+);
 
 /** Identity Center's default session length for a permission set. */
 const DEFAULT_SESSION_DURATION = 'PT1H';
@@ -96,18 +103,10 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
 
   async ListPermissionSets(input, ctx) {
     const db = ctx.app.storage.db;
-    await requireInstance(db, input.InstanceArn);
     const scope = `sso-admin:ListPermissionSets:${input.InstanceArn}`;
-    const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
-      input,
-      (after, limit) => {
-        let q = db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', input.InstanceArn);
-        if (after) q = q.where('permission_set_arn', '>', after);
-        return q.orderBy('permission_set_arn').limit(limit).execute();
-      },
-      (r) => r.permission_set_arn,
-    );
+    const { items, NextToken } = await ctx.app.pageTokens.page(scope, input, (after, limit) => permissionSetsPage(db, input.InstanceArn, after ?? '', limit), (r) => r.permission_set_arn);
+    // Permission sets found prove the instance exists; an empty page may mean it does not.
+    if (items.length === 0) await requireInstance(db, input.InstanceArn);
     return { PermissionSets: items.map((r) => r.permission_set_arn), NextToken };
   },
 };
