@@ -94,6 +94,9 @@ export const captureHandler = {
   },
 };
 
+/** An SDK client configuration that signs as the benchmark admin and captures requests instead of sending them. */
+export const captureConfig = (url: string) => ({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1, requestHandler: captureHandler as never });
+
 /** Runs `send` (an SDK call on a client built with `captureHandler`) and returns the request it would have sent. */
 export async function capture(send: () => Promise<unknown>): Promise<CapturedRequest> {
   try {
@@ -166,6 +169,15 @@ export async function probe(url: string, request: CapturedRequest, body = reques
 
 /** The share of responses that were not 2xx. */
 export const failures = (r: LoadResult) => Object.entries(r.statuses).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0);
+
+/** The checkout's commit, for reports. */
+export function gitRevision(dir = ROOT): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
 
 export function describeMachine(): string[] {
   const cpu = cpus();

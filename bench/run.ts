@@ -3,7 +3,7 @@
 // Figures are only compared within one run: the ratios are the result, the absolute numbers depend on the machine.
 //
 //   npm run bench [-- --seconds 10 --warmup 2 --connections 16 --only DescribeUser,ListAccounts --no-moto --no-postgres]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,8 @@ import { SMALL, type BenchTokens } from './organization.js';
 import {
   ADMIN,
   capture,
-  captureHandler,
+  captureConfig,
+  gitRevision,
   describeMachine,
   failures,
   probe,
@@ -90,7 +91,7 @@ interface Target {
   cleanup?: () => Promise<void>;
 }
 
-const clientConfig = (url: string) => ({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1, requestHandler: captureHandler as never });
+
 
 interface Operation {
   name: string;
@@ -105,26 +106,26 @@ const OPERATIONS: Operation[] = [
     name: 'DescribeUser',
     service: 'identitystore',
     moto: true,
-    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(clientConfig(t.child.url)).send(new DescribeUserCommand({ IdentityStoreId: f.identityStoreId, UserId: f.userId }))) }),
+    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(captureConfig(t.child.url)).send(new DescribeUserCommand({ IdentityStoreId: f.identityStoreId, UserId: f.userId }))) }),
   },
   {
     name: 'ListUsers',
     service: 'identitystore',
     moto: true,
-    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(clientConfig(t.child.url)).send(new ListUsersCommand({ IdentityStoreId: f.identityStoreId }))) }),
+    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(captureConfig(t.child.url)).send(new ListUsersCommand({ IdentityStoreId: f.identityStoreId }))) }),
   },
   {
     name: 'ListPermissionSets',
     service: 'sso-admin',
     moto: true,
-    request: async (t, f) => ({ request: await capture(() => new SSOAdminClient(clientConfig(t.child.url)).send(new ListPermissionSetsCommand({ InstanceArn: f.instanceArn }))) }),
+    request: async (t, f) => ({ request: await capture(() => new SSOAdminClient(captureConfig(t.child.url)).send(new ListPermissionSetsCommand({ InstanceArn: f.instanceArn }))) }),
   },
   {
     name: 'DescribePermissionSet',
     service: 'sso-admin',
     moto: true,
     request: async (t, f) => ({
-      request: await capture(() => new SSOAdminClient(clientConfig(t.child.url)).send(new DescribePermissionSetCommand({ InstanceArn: f.instanceArn, PermissionSetArn: f.permissionSetArn }))),
+      request: await capture(() => new SSOAdminClient(captureConfig(t.child.url)).send(new DescribePermissionSetCommand({ InstanceArn: f.instanceArn, PermissionSetArn: f.permissionSetArn }))),
     }),
   },
   {
@@ -133,7 +134,7 @@ const OPERATIONS: Operation[] = [
     moto: true,
     request: async (t, f) => ({
       request: await capture(() =>
-        new SSOAdminClient(clientConfig(t.child.url)).send(
+        new SSOAdminClient(captureConfig(t.child.url)).send(
           new CreateAccountAssignmentCommand({ InstanceArn: f.instanceArn, TargetId: f.accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: f.permissionSetArn, PrincipalType: 'USER', PrincipalId: f.principalId }),
         ),
       ),
@@ -143,14 +144,14 @@ const OPERATIONS: Operation[] = [
     name: 'ListAccounts',
     service: 'sso',
     moto: false,
-    request: async (t, f) => ({ request: await capture(() => new SSOClient(clientConfig(t.child.url)).send(new ListAccountsCommand({ accessToken: f.tokens!.accessToken }))) }),
+    request: async (t, f) => ({ request: await capture(() => new SSOClient(captureConfig(t.child.url)).send(new ListAccountsCommand({ accessToken: f.tokens!.accessToken }))) }),
   },
   {
     name: 'GetRoleCredentials',
     service: 'sso',
     moto: false,
     request: async (t, f) => ({
-      request: await capture(() => new SSOClient(clientConfig(t.child.url)).send(new GetRoleCredentialsCommand({ accessToken: f.tokens!.accessToken, accountId: f.accountId, roleName: f.roleName! }))),
+      request: await capture(() => new SSOClient(captureConfig(t.child.url)).send(new GetRoleCredentialsCommand({ accessToken: f.tokens!.accessToken, accountId: f.accountId, roleName: f.roleName! }))),
     }),
   },
   {
@@ -162,7 +163,7 @@ const OPERATIONS: Operation[] = [
       const take = Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND);
       const mine = tokens.refreshTokens.slice(f.refreshCursor, f.refreshCursor + take);
       f.refreshCursor += take;
-      const body = (refreshToken: string) => new SSOOIDCClient(clientConfig(t.child.url)).send(new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }));
+      const body = (refreshToken: string) => new SSOOIDCClient(captureConfig(t.child.url)).send(new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }));
       const request = await capture(() => body(mine[0]));
       // Every body is the SDK's own, with a different single-use refresh token in it.
       return { request, bodies: mine.map((token) => request.body.replace(mine[0], token)) };
@@ -337,13 +338,6 @@ async function main() {
   }
 }
 
-function gitRevision(dir = ROOT): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 function renderReport(rows: Row[], operations: Operation[], notes: string[], memory: string[]): string {
   const lines = [

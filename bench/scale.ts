@@ -4,7 +4,6 @@
 // run), paging ListAccountAssignments through an account, start-up time, database size and resident memory.
 //
 //   npm run bench:scale [-- --database sqlite|postgres --seconds 10 --connections 16 --keep <dir>]
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,8 @@ import { entitlements } from '../src/domain/entitlements.js';
 import {
   ADMIN,
   capture,
-  captureHandler,
+  captureConfig,
+  gitRevision,
   CLI,
   describeMachine,
   failures,
@@ -132,7 +132,7 @@ interface Measured {
   paging: { pages: number; assignments: number; p50Ms: number; p99Ms: number; totalMs: number };
 }
 
-const clientConfig = (url: string) => ({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1, requestHandler: captureHandler as never });
+
 
 async function measure(p: Prepared, work: string): Promise<Measured> {
   const started = performance.now();
@@ -147,7 +147,7 @@ async function measure(p: Prepared, work: string): Promise<Measured> {
       writeRequestFile(file, await capture(send));
       return runWrk(child.url, file, SECONDS, CONNECTIONS);
     };
-    const portal = new SSOClient(clientConfig(child.url));
+    const portal = new SSOClient(captureConfig(child.url));
     const listAccounts = await load(() => portal.send(new ListAccountsCommand({ accessToken: p.accessToken })));
     const getRoleCredentials = await load(() => portal.send(new GetRoleCredentialsCommand({ accessToken: p.accessToken, ...p.role })));
 
@@ -198,13 +198,6 @@ async function measure(p: Prepared, work: string): Promise<Measured> {
 const scaled = (size: OrganizationSize): OrganizationSize =>
   FRACTION === 1 ? size : (Object.fromEntries(Object.entries(size).map(([k, v]) => [k, k === 'groupsPerUser' || k === 'benchUserGroups' ? v : Math.max(1, Math.round(v * FRACTION))])) as unknown as OrganizationSize);
 
-function gitRevision(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main() {
   if (!haveWrk()) {
