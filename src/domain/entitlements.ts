@@ -2,7 +2,7 @@
 // group the user belongs to, counting only permission sets actually provisioned into the account. Read fresh on every
 // call, so a membership change takes effect on the next portal request.
 //
-// The queries start from the user's principals (the user and their groups) as an explicit list, so that the
+// The queries start from the user's principals (the user and their groups, read by the query itself), so that the
 // assignment index on (principal_id, account_id) answers them whatever the size of the organization. User and group
 // ids are unique identifiers and an assignment's principal was checked to have its stated type when it was made, so
 // the id alone names the principal.
@@ -20,23 +20,22 @@ export interface Entitlement {
   iamRoleName: string;
 }
 
-/** The user and the groups the user belongs to. */
-const groupsQuery = preparedQuery((db: Db, userId: string) => db.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId));
-
-export async function principalsOf(db: Db, userId: string): Promise<string[]> {
-  const groups = await groupsQuery(db, userId);
-  return [userId, ...groups.map((g) => g.group_id)];
-}
+/** The user and the user's groups, as a subquery: the database reads the memberships itself. */
+const principalIds = (db: Db, userId: string) =>
+  db
+    .selectFrom('group_memberships')
+    .select('group_id as principal_id')
+    .where('member_user_id', '=', userId)
+    .unionAll(db.selectNoFrom(sql<string>`cast(${userId} as text)`.as('principal_id')));
 
 /** The user's entitlements, optionally in one account, ordered by account and role name. */
 export async function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
-  const principals = await principalsOf(db, userId);
   let q = db
     .selectFrom('account_assignments as a')
     .innerJoin('provisioned_permission_sets as p', (j) => j.onRef('p.account_id', '=', 'a.account_id').onRef('p.permission_set_arn', '=', 'a.permission_set_arn'))
     .innerJoin('permission_sets as s', 's.permission_set_arn', 'a.permission_set_arn')
     .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name'])
-    .where('a.principal_id', 'in', principals);
+    .where('a.principal_id', 'in', principalIds(db, userId));
   if (accountId) q = q.where('a.account_id', '=', accountId);
   // The user and several groups may hold the same role: duplicates go and the order is made here, which costs less
   // than the temporary b-trees SQLite builds for DISTINCT and ORDER BY.
@@ -52,14 +51,6 @@ export interface EntitledAccount {
   name: string;
   email: string;
 }
-
-/** The user and the user's groups, as a subquery: the database reads the memberships itself. */
-const principalIds = (db: Db, userId: string) =>
-  db
-    .selectFrom('group_memberships')
-    .select('group_id as principal_id')
-    .where('member_user_id', '=', userId)
-    .unionAll(db.selectNoFrom(sql<string>`cast(${userId} as text)`.as('principal_id')));
 
 const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, roleName: string) =>
   db

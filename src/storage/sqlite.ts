@@ -56,16 +56,6 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
       }
     });
 
-  const storage: Storage = {
-    dialect: 'sqlite',
-    db,
-    transaction,
-    isUniqueViolation: (err) => {
-      const code = (err as { code?: string })?.code ?? '';
-      return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-    },
-    close: () => db.destroy(),
-  };
   await migrate(db);
   // The query planner picks indexes by the statistics ANALYZE keeps; without them it can choose a scan of a million
   // assignments over an index seek. `optimize` gathers them where they are missing or stale, on a sample of each
@@ -80,9 +70,18 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     }
   }, 3600_000);
   optimizer.unref();
-  storage.close = async () => {
-    clearInterval(optimizer);
-    await db.destroy();
+
+  return {
+    dialect: 'sqlite',
+    db,
+    transaction,
+    isUniqueViolation: (err) => {
+      const code = (err as { code?: string })?.code ?? '';
+      return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    },
+    close: async () => {
+      clearInterval(optimizer);
+      await db.destroy();
+    },
   };
-  return storage;
 }

@@ -137,7 +137,7 @@ export async function verifySigV4(
   // Step 2: string to sign.
   const stringToSign = [ALGORITHM, claim.amzDate, scope.slice(1).join('/'), sha256Hex(canonicalRequest)].join('\n');
   // Steps 3 and 4: derived key, signature; compared in constant time.
-  const expected = createHmac('sha256', signingKey(accessKeyId, secret.secretAccessKey, scopeDate, region, service)).update(stringToSign).digest();
+  const expected = createHmac('sha256', signingKey(secret.secretAccessKey, scopeDate, region, service)).update(stringToSign).digest();
   const provided = /^[0-9a-f]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : undefined;
   if (!provided || !timingSafeEqual(provided, expected)) throw invalidSignature(MISMATCH);
 
@@ -358,27 +358,23 @@ function equalStrings(a: string, b: string): boolean {
 }
 
 // SigV4 step 3: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
-// It depends only on (secret, date, region, service), so a small LRU saves four HMACs per request. An access key id
-// always has the same secret (ids are never reused for another secret), so the id and the scope name the entry, and
-// the cache holds no secret in clear.
+// It depends only on (secret, date, region, service), so a small LRU saves four HMACs per request. The map key is a
+// digest of the tuple, so the cache holds no secret in clear.
 const KEY_CACHE_MAX = 1000;
-const keyCache = new Map<string, { secret: string; key: Buffer }>();
+const keyCache = new Map<string, Buffer>();
 
-const secretDigest = (secret: string) => sha256Hex(secret);
-
-function signingKey(accessKeyId: string, secretAccessKey: string, date: string, region: string, service: string): Buffer {
-  const id = `${accessKeyId}/${date}/${region}/${service}`;
+function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  const id = sha256Hex(`${secretAccessKey}\n${date}\n${region}\n${service}`);
   const cached = keyCache.get(id);
-  // The secret check keeps a configuration change of a key's secret (tests, reloads) from using a stale key.
-  if (cached && cached.secret === secretDigest(secretAccessKey)) {
+  if (cached) {
     keyCache.delete(id); // re-insert: Map order doubles as recency order
     keyCache.set(id, cached);
-    return cached.key;
+    return cached;
   }
   let key = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
   for (const part of [region, service, TERMINATOR]) key = createHmac('sha256', key).update(part).digest();
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(id, { secret: secretDigest(secretAccessKey), key });
+  keyCache.set(id, key);
   return key;
 }
 

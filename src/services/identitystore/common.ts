@@ -13,9 +13,9 @@ export const conflict = (message: string) => new ServiceError('ConflictException
 
 export const invalid = (message: string) => new ServiceError('ValidationException', message);
 
-/** The identity store must be one of this server's instances' stores. */
 const storeQuery = preparedQuery((db: Db, identityStoreId: string) => db.selectFrom('instances').select('identity_store_id').where('identity_store_id', '=', identityStoreId));
 
+/** The identity store must be one of this server's instances' stores. */
 export async function requireStore(db: Db, identityStoreId: string): Promise<void> {
   const [row] = await storeQuery(db, identityStoreId);
   if (!row) throw notFound('IDENTITY_STORE', identityStoreId, `IdentityStore not present for IdentityStoreId: ${identityStoreId}`);
