@@ -14,7 +14,6 @@ import type { IncomingCall, Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
 import { verifySigV4 } from './wire/sigv4.js';
 import { roleSecret } from './domain/role-credentials.js';
-import { matchesHash } from './domain/tokens.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 
@@ -135,12 +134,9 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
       async (id) => {
         const admin = await adminSecretLookup(app, id);
         if (admin || service.auth !== 'sigv4-any') return admin;
-        const role = await roleSecret(app.storage, app.secrets, id);
-        if (!role) return undefined;
-        ctx.roleSession = role.session;
-        const token = typeof presentedToken === 'string' ? presentedToken : '';
-        // Only the hash of the session token is kept: hand the verifier the presented one when it is the right one.
-        return { secretAccessKey: role.secretAccessKey, expiresAt: role.expiresAt, sessionToken: matchesHash(token, role.sessionTokenHash) ? token : '\0' };
+        const role = roleSecret(app.secrets, id, typeof presentedToken === 'string' ? presentedToken : undefined);
+        if (role) ctx.roleSession = role.session;
+        return role;
       },
       { service: service.model.signingName, now: ctx.now },
     );

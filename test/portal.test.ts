@@ -16,6 +16,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { decideDevice } from '../src/domain/oauth.js';
 import { createSession, findSession } from '../src/domain/sign-in.js';
 import { normalizeUserCode } from '../src/domain/tokens.js';
+import { issueRoleCredentials } from '../src/domain/role-credentials.js';
 import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
 
 const DEV = '111122223333';
@@ -115,11 +116,24 @@ describe('the access portal', () => {
     await assert.rejects(wrongToken.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
     const unknown = new STSClient({ ...config(), credentials: { accessKeyId: 'ASIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40), sessionToken: 'y' } });
     await assert.rejects(unknown.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
-    await server.app.storage.db.updateTable('role_sessions').set({ expires_at: Date.now() - 1000 }).where('access_key_id', '=', roleCredentials!.accessKeyId!).execute();
-    await assert.rejects(sts.send(new GetCallerIdentityCommand({})), { name: 'ExpiredToken' });
+    // A session token works only with the access key it was issued with, and only unaltered.
+    const { roleCredentials: other } = await portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalDeveloper' }));
+    assert.notEqual(other!.accessKeyId, roleCredentials!.accessKeyId);
+    const swapped = new STSClient({ ...config(), credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: other!.sessionToken! } });
+    await assert.rejects(swapped.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
+    const token = roleCredentials!.sessionToken!;
+    const flipped = token.slice(0, -8) + (token.at(-8) === 'A' ? 'B' : 'A') + token.slice(-7);
+    const altered = new STSClient({ ...config(), credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: flipped } });
+    await assert.rejects(altered.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
 
-    const secrets = JSON.stringify(await server.app.storage.db.selectFrom('role_sessions').selectAll().execute());
-    assert.ok(!secrets.includes(roleCredentials!.secretAccessKey!) && !secrets.includes(roleCredentials!.sessionToken!), 'secrets are not stored in clear');
+    // Credentials issued two hours ago with a one-hour lifetime have expired.
+    const old = issueRoleCredentials(server.app.secrets, { userName: 'portal-bob', accountId: DEV, roleName: 'AWSReservedSSO_PortalDeveloper_0123456789abcdef', lifetimeSeconds: 3600 }, Date.now() - 2 * 3600_000);
+    const expired = new STSClient({ ...config(), credentials: { accessKeyId: old.accessKeyId, secretAccessKey: old.secretAccessKey, sessionToken: old.sessionToken } });
+    await assert.rejects(expired.send(new GetCallerIdentityCommand({})), { name: 'ExpiredToken' });
+
+    // Issuing credentials stores nothing: no table of issued credentials holds the secret key or the session token.
+    const tables = await server.app.storage.db.introspection.getTables();
+    assert.ok(!tables.some((t) => t.name === 'role_sessions'));
   });
 
   test('what the user cannot reach gets the AWS error', async () => {

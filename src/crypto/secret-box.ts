@@ -1,6 +1,7 @@
 // Encryption at rest for secrets Gatehouse must read back in clear (SigV4 secret keys): AES-256-GCM under a key
-// from GATEHOUSE_ENCRYPTION_KEY, or from a key file created once in the data directory with mode 0600.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+// from GATEHOUSE_ENCRYPTION_KEY, or from a key file created once in the data directory with mode 0600. The same key
+// seals what Gatehouse hands out and must recognise later without storing it (role credentials' session tokens).
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,6 +15,32 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+  }
+
+  /** AES-256-GCM of bytes as one buffer: 12 bytes of IV, 16 of tag, then the ciphertext. */
+  sealBytes(plaintext: Buffer): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const data = cipher.update(plaintext);
+    cipher.final();
+    return Buffer.concat([iv, cipher.getAuthTag(), data]);
+  }
+
+  /** The bytes sealBytes sealed; undefined for anything it did not seal under this key (or that was altered). */
+  openBytes(sealed: Buffer): Buffer | undefined {
+    if (sealed.length < 28) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A key for another purpose, derived from this one (HKDF-SHA256), so one configured key serves every use. */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32));
   }
 
   open(sealed: string): string {

@@ -404,12 +404,14 @@ const accessTokenQuery = preparedQuery((db: Db, tokenHash: string) =>
   db
     .selectFrom('access_tokens as t')
     .innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id')
-    .select(['t.expires_at', 'g.grant_id', 'g.user_id', 'g.client_id', 'g.session_hash', 'g.revoked_at', 'g.scopes'])
+    .leftJoin('users as u', 'u.user_id', 'g.user_id')
+    .select(['t.expires_at', 'g.grant_id', 'g.user_id', 'g.client_id', 'g.session_hash', 'g.revoked_at', 'g.scopes', 'u.user_name'])
     .where('t.token_hash', '=', tokenHash),
 );
 
 export async function resolveAccessToken(db: Db, token: string, now = Date.now()) {
   const [row] = await accessTokenQuery(db, hashToken(token));
   if (!row || row.revoked_at !== null || Number(row.expires_at) <= now) return undefined;
-  return { grantId: row.grant_id, userId: row.user_id, clientId: row.client_id, sessionHash: row.session_hash, scopes: list(row.scopes) };
+  // userName is null once the user has been deleted from the identity store.
+  return { grantId: row.grant_id, userId: row.user_id, userName: row.user_name, clientId: row.client_id, sessionHash: row.session_hash, scopes: list(row.scopes) };
 }

@@ -1,12 +1,16 @@
 // Temporary AWS credentials for a portal role, and their recognition by Gatehouse's STS endpoint.
-import { createHash, randomBytes } from 'node:crypto';
+//
+// Nothing is stored when credentials are issued. As with STS, the session token carries the session itself: the
+// access key id, the account, role and user, and the expiry, sealed (AES-256-GCM) under the server's key, so it can be
+// neither read nor altered by its holder. The secret access key is an HMAC of the access key id under a key derived
+// from the same server key, so whoever holds the server key recomputes it and nobody else can. Any process sharing
+// the key (GATEHOUSE_ENCRYPTION_KEY) recognises the credentials, and issuing them costs no database write.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { preparedQuery } from '../storage/prepared.js';
-import type { Db, Storage } from '../storage/storage.js';
+import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
 import { entitlement } from './entitlements.js';
-import { hashToken } from './tokens.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const base32 = (bytes: Buffer) => Array.from(bytes, (b) => BASE32[b % 32]).join('');
@@ -22,51 +26,6 @@ export interface IssuedCredentials {
   expiration: number;
 }
 
-const insertRoleSession = preparedQuery(
-  (db: Db, accessKeyId: string, secretCiphertext: string, sessionTokenHash: string, userId: string, userName: string, accountId: string, roleName: string, roleIdentifier: string, createdAt: number, expiresAt: number) =>
-    db.insertInto('role_sessions').values({
-      access_key_id: accessKeyId,
-      secret_ciphertext: secretCiphertext,
-      session_token_hash: sessionTokenHash,
-      user_id: userId,
-      user_name: userName,
-      account_id: accountId,
-      role_name: roleName,
-      role_id: roleIdentifier,
-      created_at: createdAt,
-      expires_at: expiresAt,
-    }),
-);
-
-export async function issueRoleCredentials(
-  storage: Storage,
-  secrets: SecretBox,
-  session: { userId: string; userName: string; accountId: string; roleName: string; roleArn: string; lifetimeSeconds: number },
-  now = Date.now(),
-): Promise<IssuedCredentials> {
-  // The shapes of STS temporary credentials: ASIA + 16 characters, a 40-character secret, a long session token.
-  // One draw from the CSPRNG for all three: each call to randomBytes has a fixed cost that dwarfs the bytes.
-  const random = randomBytes(16 + 30 + 96);
-  const accessKeyId = 'ASIA' + base32(random.subarray(0, 16));
-  const secretAccessKey = random.subarray(16, 46).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
-  const sessionToken = 'IQoJb3JpZ2luX2Vj' + random.subarray(46).toString('base64');
-  const expiration = now + session.lifetimeSeconds * 1000;
-  await insertRoleSession(
-    storage.db,
-    accessKeyId,
-    secrets.seal(secretAccessKey),
-    hashToken(sessionToken),
-    session.userId,
-    session.userName,
-    session.accountId,
-    session.roleName,
-    roleId(session.roleArn),
-    now,
-    expiration,
-  );
-  return { accessKeyId, secretAccessKey, sessionToken, expiration };
-}
-
 export interface RoleSession {
   accountId: string;
   roleName: string;
@@ -74,15 +33,63 @@ export interface RoleSession {
   userName: string;
 }
 
-/** The SigV4 secret of issued credentials; the session token is checked against its hash by the caller. */
-export async function roleSecret(storage: Storage, secrets: SecretBox, accessKeyId: string): Promise<(SigningSecret & { sessionTokenHash: string; session: RoleSession }) | undefined> {
-  const row = await storage.db.selectFrom('role_sessions').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
-  if (!row) return undefined;
+/** What a session token seals. Short names keep the token short. */
+interface SealedSession {
+  /** The access key id the token belongs to: a token works only with its own key. */
+  k: string;
+  a: string;
+  r: string;
+  u: string;
+  /** Expiry, epoch milliseconds. */
+  e: number;
+}
+
+/** STS session tokens start this way (the base64 of a fixed header); the SDKs treat the rest as opaque. */
+const TOKEN_PREFIX = 'IQoJb3JpZ2luX2Vj';
+
+/** The key the secret access keys are derived with, per SecretBox (derived once). */
+const secretKeys = new WeakMap<SecretBox, Buffer>();
+
+function secretFor(secrets: SecretBox, accessKeyId: string): string {
+  let key = secretKeys.get(secrets);
+  if (!key) secretKeys.set(secrets, (key = secrets.derive('role credential secret access keys')));
+  // 30 bytes make the 40 base64 characters of an AWS secret access key; + and / are swapped for letters as before.
+  return createHmac('sha256', key).update(accessKeyId).digest().subarray(0, 30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+}
+
+export function issueRoleCredentials(
+  secrets: SecretBox,
+  session: { userName: string; accountId: string; roleName: string; lifetimeSeconds: number },
+  now = Date.now(),
+): IssuedCredentials {
+  // The shape of STS temporary credentials: ASIA + 16 characters.
+  const accessKeyId = 'ASIA' + base32(randomBytes(16));
+  const expiration = now + session.lifetimeSeconds * 1000;
+  const sealed: SealedSession = { k: accessKeyId, a: session.accountId, r: session.roleName, u: session.userName, e: expiration };
+  const sessionToken = TOKEN_PREFIX + secrets.sealBytes(Buffer.from(JSON.stringify(sealed))).toString('base64');
+  return { accessKeyId, secretAccessKey: secretFor(secrets, accessKeyId), sessionToken, expiration };
+}
+
+/**
+ * The SigV4 secret of issued credentials, when `sessionToken` is the token issued with `accessKeyId`; undefined for
+ * anything else (an unknown key, a token of other credentials, a forged or altered token).
+ */
+export function roleSecret(secrets: SecretBox, accessKeyId: string, sessionToken: string | undefined): (SigningSecret & { session: RoleSession }) | undefined {
+  if (!accessKeyId.startsWith('ASIA') || !sessionToken?.startsWith(TOKEN_PREFIX)) return undefined;
+  const opened = secrets.openBytes(Buffer.from(sessionToken.slice(TOKEN_PREFIX.length), 'base64'));
+  if (!opened) return undefined;
+  let sealed: SealedSession;
+  try {
+    sealed = JSON.parse(opened.toString('utf8')) as SealedSession;
+  } catch {
+    return undefined;
+  }
+  if (sealed.k !== accessKeyId) return undefined;
   return {
-    secretAccessKey: secrets.open(row.secret_ciphertext),
-    expiresAt: Number(row.expires_at),
-    sessionTokenHash: row.session_token_hash,
-    session: { accountId: row.account_id, roleName: row.role_name, roleId: row.role_id, userName: row.user_name },
+    secretAccessKey: secretFor(secrets, accessKeyId),
+    sessionToken,
+    expiresAt: sealed.e,
+    session: { accountId: sealed.a, roleName: sealed.r, roleId: roleId(`arn:aws:iam::${sealed.a}:role/${sealed.r}`), userName: sealed.u },
   };
 }
 
@@ -105,11 +112,9 @@ export async function credentialsForRole(
     const known = await storage.db.selectFrom('permission_sets').select('name').where('name', '=', roleName).executeTakeFirst();
     return { refused: known ? 'no-access' : 'unknown-role' };
   }
-  const roleArn = `arn:aws:iam::${role.accountId}:role/${role.iamRoleName}`;
-  const credentials = await issueRoleCredentials(
-    storage,
+  const credentials = issueRoleCredentials(
     secrets,
-    { userId: user.userId, userName: user.userName, accountId: role.accountId, roleName: role.iamRoleName, roleArn, lifetimeSeconds: durationSeconds(role.sessionDuration) ?? 3600 },
+    { userName: user.userName, accountId: role.accountId, roleName: role.iamRoleName, lifetimeSeconds: durationSeconds(role.sessionDuration) ?? 3600 },
     now,
   );
   return { credentials };

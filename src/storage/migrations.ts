@@ -343,6 +343,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0006_stateless_role_credentials': {
+    async up(db: Kysely<any>) {
+      // Role credentials now carry their session in the sealed session token (src/domain/role-credentials.ts), so
+      // the table of issued ones goes. Credentials it held stop working: they lasted hours at most.
+      await db.schema.dropTable('role_sessions').execute();
+      // The portal reads a user's groups on every call: with the group id in the index, without touching the rows.
+      await db.schema.createIndex('group_memberships_member_group').on('group_memberships').columns(['member_user_id', 'group_id']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

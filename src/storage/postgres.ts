@@ -4,7 +4,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
-import { migrate, type Db, type Storage } from './storage.js';
+import { migrate, setDirectStatements, type Db, type Storage } from './storage.js';
 
 // Epoch milliseconds live in BIGINT columns; they fit a JavaScript number, so read them as one.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -39,6 +39,14 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     throw new Error(`cannot reach the PostgreSQL database at ${redactUrl(url)}: ${(err as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Fixed statements run as named prepared statements: each connection parses and plans one once, then only binds
+  // values. The names are per process; a connection remembers the statements it prepared under them.
+  const statementNames = new Map<string, string>();
+  setDirectStatements(db, async (text, parameters) => {
+    let name = statementNames.get(text);
+    if (!name) statementNames.set(text, (name = `gatehouse_${statementNames.size + 1}`));
+    return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
+  });
 
   await db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);

@@ -258,21 +258,6 @@ export interface RateLimitTable {
   hits: number;
 }
 
-export interface RoleSessionTable {
-  access_key_id: string;
-  secret_ciphertext: string;
-  session_token_hash: string;
-  user_id: string;
-  user_name: string;
-  account_id: string;
-  /** The provisioned role's name, `AWSReservedSSO_<PermissionSet>_<suffix>`. */
-  role_name: string;
-  /** The role's unique id (`AROA…`), as GetCallerIdentity's UserId shows it. */
-  role_id: string;
-  created_at: number;
-  expires_at: number;
-}
-
 export interface Database {
   settings: SettingTable;
   access_keys: AccessKeyTable;
@@ -299,7 +284,6 @@ export interface Database {
   access_tokens: AccessTokenTable;
   refresh_tokens: RefreshTokenTable;
   rate_limits: RateLimitTable;
-  role_sessions: RoleSessionTable;
 }
 
 export type { Generated };

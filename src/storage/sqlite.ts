@@ -10,7 +10,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from './schema.js';
-import { migrate, type Db, type Storage } from './storage.js';
+import { migrate, setDirectStatements, type Db, type Storage } from './storage.js';
 
 const MAX_CACHED_STATEMENTS = 2000;
 
@@ -40,6 +40,15 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     close: () => sqlite.close(),
   };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  // better-sqlite3 runs a statement synchronously, so between two awaits no other query is running, except a
+  // transaction that holds the one connection across its awaits: then the statement waits its turn through Kysely.
+  setDirectStatements(db, (text, parameters) => {
+    if (sqlite.inTransaction) return undefined;
+    const statement = database.prepare(text);
+    if (statement.reader) return statement.all(parameters);
+    statement.run(parameters);
+    return [];
+  });
 
   // BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes fails with
   // SQLITE_BUSY_SNAPSHOT when another process wrote in between, and the busy timeout cannot help it.

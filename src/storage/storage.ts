@@ -22,6 +22,24 @@ export interface Storage {
 
 export type Db = Kysely<Database>;
 
+/**
+ * Runs one fixed statement straight on the database driver, skipping Kysely's executor: for the lookups every request
+ * makes, the executor's connection handling costs as much as the lookup. Answers undefined when the statement must
+ * take the ordinary path instead (SQLite has one connection, and a transaction is open on it).
+ */
+export type DirectStatements = (sql: string, parameters: readonly unknown[]) => unknown[] | Promise<unknown[]> | undefined;
+
+const direct = new WeakMap<Db, DirectStatements>();
+
+/** Registers the direct path of a storage's root database handle (never of a transaction's). */
+export function setDirectStatements(db: Db, run: DirectStatements): void {
+  direct.set(db, run);
+}
+
+export function directStatements(db: Db): DirectStatements | undefined {
+  return direct.get(db);
+}
+
 /** Brings the schema to the newest version. */
 export async function migrate(db: Kysely<Database>): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });

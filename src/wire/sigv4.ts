@@ -8,8 +8,8 @@
 // Both forms of SigV4 are accepted: the Authorization header (what every SDK and the CLI send) and
 // query-string auth (presigned URLs, X-Amz-Algorithm=…). Error codes and messages follow AWS's wording.
 
-import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../crypto/hash.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { expiredToken, incompleteSignature, invalidSignature, missingAuthentication, unrecognizedClient } from './errors.js';
 
@@ -344,13 +344,6 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 }
 
 // ---- crypto --------------------------------------------------------------------------------------------------------
-
-/** One-shot hashing (node:crypto `hash`, Node ≥ 20.12) skips building a Hash object per call. */
-const oneShot = (cryptoModule as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
-
-function sha256Hex(data: string | Buffer): string {
-  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
-}
 
 /** Constant-time string comparison (compares digests, so unequal lengths leak nothing either). */
 function equalStrings(a: string, b: string): boolean {

@@ -21,7 +21,6 @@ async function caller(ctx: Context, accessToken: string) {
 }
 
 const accountQuery = preparedQuery((db: Db, accountId: string) => db.selectFrom('accounts').selectAll().where('account_id', '=', accountId));
-const userNameQuery = preparedQuery((db: Db, userId: string) => db.selectFrom('users').select('user_name').where('user_id', '=', userId));
 
 async function requireAccount(ctx: Context, accountId: string) {
   const [account] = await accountQuery(ctx.app.storage.db, accountId);
@@ -62,12 +61,13 @@ const handlers: Handlers<SsoOperations> = {
 
   async GetRoleCredentials(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
-    await requireAccount(ctx, input.accountId);
-    const [user] = await userNameQuery(ctx.app.storage.db, grant.userId);
-    if (!user) throw unauthorized();
-    const result = await credentialsForRole(ctx.app.storage, ctx.app.secrets, { userId: grant.userId, userName: user.user_name }, input.accountId, input.roleName, ctx.now);
-    // A role that exists but is not the caller's is refused as AWS does ("No access", 403); an unknown one is not found.
+    if (grant.userName === null) throw unauthorized();
+    const user = { userId: grant.userId, userName: grant.userName };
+    const result = await credentialsForRole(ctx.app.storage, ctx.app.secrets, user, input.accountId, input.roleName, ctx.now);
     if ('refused' in result) {
+      // Why not, in AWS's order: an unknown account, then a role that exists but is not the caller's ("No access",
+      // 403), then an unknown role.
+      await requireAccount(ctx, input.accountId);
       if (result.refused === 'no-access') throw new ServiceError('ForbiddenException', 'No access', {}, { status: 403 });
       throw new ServiceError('ResourceNotFoundException', 'Could not find role');
     }
