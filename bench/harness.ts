@@ -61,6 +61,17 @@ export function residentMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * CPU time a process has used so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). CPU time per
+ * request drifts less with the machine's load than requests per second do: a stalled process is not charged for it.
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export interface CapturedRequest {
   method: string;
   /** Path and query string. */
@@ -127,6 +138,8 @@ export interface LoadResult {
   /** Responses by HTTP status. */
   statuses: Record<string, number>;
   socketErrors: number;
+  /** CPU time the server spent per request, in microseconds, when measured. */
+  cpuUsPerRequest?: number;
 }
 
 export function haveWrk(): boolean {

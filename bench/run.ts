@@ -2,7 +2,7 @@
 // node:http server, all on loopback, each driven by wrk with the same requests the AWS SDK for JavaScript v3 signs.
 // Figures are only compared within one run: the ratios are the result, the absolute numbers depend on the machine.
 //
-//   npm run bench [-- --seconds 10 --warmup 2 --connections 16 --only DescribeUser,ListAccounts --no-moto --no-postgres]
+//   npm run bench [-- --seconds 12 --rounds 3 --warmup 2 --connections 16 --only DescribeUser,ListAccounts --no-moto --no-postgres]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { SMALL, type BenchTokens } from './organization.js';
 import {
   ADMIN,
   capture,
+  cpuSeconds,
   captureConfig,
   gitRevision,
   describeMachine,
@@ -47,7 +48,12 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '12' },
+    /**
+     * The seconds of each operation are split into this many slices, and the servers take turns slice by slice: the
+     * machine's speed drifts over tens of seconds, and taking turns spreads the drift over every server alike.
+     */
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
     only: { type: 'string' },
@@ -64,6 +70,9 @@ const { values: args } = parseArgs({
   },
 });
 const SECONDS = Number(args.seconds);
+const ROUNDS = Math.max(1, Math.floor(Number(args.rounds)));
+/** wrk takes whole seconds. */
+const SLICE = Math.max(1, Math.round(SECONDS / ROUNDS));
 const WARMUP = Number(args.warmup);
 const CONNECTIONS = Number(args.connections);
 /** Single-use refresh tokens made per second of load: more than any server here redeems. */
@@ -196,7 +205,7 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
   const org = await generateOrganization(app.storage, SMALL);
   const [role] = await entitlements(app.storage.db, org.benchUser.userId);
   if (!role) throw new Error('the benchmark user has no role');
-  const seconds = SECONDS + WARMUP;
+  const seconds = SLICE * ROUNDS + WARMUP;
   const tokens = await signInForBench(app.storage, app.config, org.benchUser.userId, Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND) + 10);
   await app.close();
   const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
@@ -260,28 +269,61 @@ interface Row {
   result: LoadResult;
 }
 
-async function measure(op: Operation, target: Target, requestTarget: Target, work: string, notes: string[]): Promise<LoadResult> {
+/** Load before the measurement: JIT compilation, caches, the database's pages. */
+async function warmUp(op: Operation, target: Target, requestTarget: Target, work: string): Promise<void> {
+  if (WARMUP <= 0) return;
   const file = join(work, 'requests.txt');
   const fixture = requestTarget.fixture!;
-  // The bare server does not redeem the single-use tokens it is sent: Gatehouse may send them again.
   const cursor = fixture.refreshCursor;
-  if (target.kind === 'bare') onDone.push(() => void (fixture.refreshCursor = cursor));
-  if (WARMUP > 0) {
-    const warm = await op.request(requestTarget, fixture, WARMUP);
-    writeRequestFile(file, warm.request, warm.bodies);
-    runWrk(target.child.url, file, WARMUP, CONNECTIONS);
-  }
-  const { request, bodies } = await op.request(requestTarget, fixture, SECONDS);
+  const warm = await op.request(requestTarget, fixture, WARMUP);
+  writeRequestFile(file, warm.request, warm.bodies);
+  runWrk(target.child.url, file, WARMUP, CONNECTIONS);
+  // The bare server does not redeem the single-use tokens it is sent: Gatehouse may send them again.
+  if (target.kind === 'bare') fixture.refreshCursor = cursor;
+}
+
+/** One slice of load on one server. */
+async function measure(op: Operation, target: Target, requestTarget: Target, work: string, seconds: number, notes: string[]): Promise<LoadResult> {
+  const file = join(work, 'requests.txt');
+  const fixture = requestTarget.fixture!;
+  const cursor = fixture.refreshCursor;
+  const { request, bodies } = await op.request(requestTarget, fixture, seconds);
   // One request first, to show what an answer looks like when it is not a success (a single-use body is spent here).
   const check = await probe(target.child.url, request, bodies?.[0]);
   if (check.status >= 300) notes.push(`${op.name} on ${target.name} answered ${check.status}: ${check.text}`);
   writeRequestFile(file, request, bodies?.slice(1));
-  const result = runWrk(target.child.url, file, SECONDS, CONNECTIONS);
-  for (const f of onDone.splice(0)) f();
+  const cpuBefore = cpuSeconds(target.child.pid);
+  const result = runWrk(target.child.url, file, seconds, CONNECTIONS);
+  result.cpuUsPerRequest = ((cpuSeconds(target.child.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests);
+  if (target.kind === 'bare') fixture.refreshCursor = cursor;
   return result;
 }
 
-const onDone: (() => void)[] = [];
+/**
+ * The slices of one server as one result: requests per second over all of them, and the median of the slices'
+ * latency percentiles (wrk reports percentiles per run, which cannot be merged exactly).
+ */
+function combine(slices: LoadResult[]): LoadResult {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const requests = slices.reduce((n, r) => n + r.requests, 0);
+  const seconds = slices.reduce((n, r) => n + r.seconds, 0);
+  const statuses: Record<string, number> = {};
+  for (const r of slices) for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  return {
+    requests,
+    seconds,
+    rps: requests / seconds,
+    p50Ms: median(slices.map((r) => r.p50Ms)),
+    p99Ms: median(slices.map((r) => r.p99Ms)),
+    statuses,
+    socketErrors: slices.reduce((n, r) => n + r.socketErrors, 0),
+    cpuUsPerRequest: slices.reduce((n, r) => n + (r.cpuUsPerRequest ?? 0) * r.requests, 0) / Math.max(1, requests),
+  };
+}
 
 async function main() {
   if (!haveWrk()) {
@@ -313,13 +355,22 @@ async function main() {
     const operations = OPERATIONS.filter((o) => !only || only.some((n) => o.name.startsWith(n)));
     const rows: Row[] = [];
     for (const op of operations) {
-      for (const target of targets) {
-        if (target.kind === 'moto' && !op.moto) continue;
-        // The bare server answers anything: it gets the request Gatehouse on SQLite gets.
-        const requestTarget = target.kind === 'bare' ? targets.find((t) => t.name === 'gatehouse-sqlite')! : target;
-        const result = await measure(op, target, requestTarget, work, notes);
+      const serving = targets.filter((t) => t.kind !== 'moto' || op.moto);
+      // The bare server answers anything: it gets the request Gatehouse on SQLite gets.
+      const requestTarget = (t: Target) => (t.kind === 'bare' ? targets.find((g) => g.name === 'gatehouse-sqlite')! : t);
+      for (const target of serving) await warmUp(op, target, requestTarget(target), work);
+      const slices = new Map<Target, LoadResult[]>(serving.map((t) => [t, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        // Each round starts with a different server, so none is always measured right after another.
+        for (let i = 0; i < serving.length; i++) {
+          const target = serving[(i + round) % serving.length];
+          slices.get(target)!.push(await measure(op, target, requestTarget(target), work, SLICE, notes));
+        }
+      }
+      for (const target of serving) {
+        const result = combine(slices.get(target)!);
         rows.push({ operation: op.name, service: op.service, server: target.name, result });
-        console.error(`${op.name.padEnd(28)} ${target.name.padEnd(20)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  non-2xx ${failures(result)}`);
+        console.error(`${op.name.padEnd(28)} ${target.name.padEnd(20)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  CPU ${fmt(result.cpuUsPerRequest ?? NaN, 0)} µs/request  non-2xx ${failures(result)}`);
       }
     }
     const memory = targets.filter((t) => t.kind === 'gatehouse').map((t) => `${t.name} ${fmt(residentMiB(t.child.pid), 0)} MiB`);
@@ -343,7 +394,9 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
   const lines = [
     `# Benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `Gatehouse ${gitRevision()}; wrk ${wrkVersion()}, 1 thread, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run after ${WARMUP} s of warm-up; moto ${motoVersion()}.`,
+    `Gatehouse ${gitRevision()}; wrk ${wrkVersion()}, 1 thread, ${CONNECTIONS} keep-alive connections; moto ${motoVersion()}.`,
+    `Each server gets ${WARMUP} s of warm-up per operation, then ${SLICE * ROUNDS} s of measured load in ${ROUNDS} slices of ${SLICE} s; the servers take turns`,
+    'slice by slice, so that the machine\'s drift falls on all of them alike. req/s counts every slice; p50 and p99 are the medians of the slices\'.',
     'Every server runs as its own process on 127.0.0.1 and gets the same requests, built and signed by the AWS SDK for JavaScript v3.',
     'Gatehouse holds a small organization (10 users, 4 groups, 10 accounts, 5 permission sets, 100 assignments) and runs its default',
     'configuration (info-level request log, SQLite with synchronous=NORMAL) except for the two limits that exist to refuse such load',
@@ -355,8 +408,8 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     '',
     '## Results',
     '',
-    '| Operation | Server | req/s | p50 ms | p99 ms | non-2xx | × moto | ÷ bare |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| Operation | Server | req/s | p50 ms | p99 ms | CPU µs/req | non-2xx | × moto | ÷ bare |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const op of operations) {
     const mine = rows.filter((r) => r.operation === op.name);
@@ -366,10 +419,11 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
       const isGatehouse = r.server.startsWith('gatehouse');
       const vsMoto = isGatehouse && moto ? `${fmt(r.result.rps / moto.result.rps, 1)}×` : '';
       const vsBare = isGatehouse && bare ? `${fmt((100 * r.result.rps) / bare.result.rps, 0)}%` : '';
-      lines.push(`| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare} |`);
+      lines.push(`| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${fmt(r.result.cpuUsPerRequest ?? NaN, 0)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare} |`);
     }
   }
   lines.push('', '× moto: Gatehouse requests per second over moto\'s. ÷ bare: Gatehouse requests per second as a share of the bare node:http server\'s.');
+  lines.push('CPU µs/req: the server process\'s CPU time (user + system) per request; it drifts less with the machine than req/s.');
   lines.push('moto implements neither the portal API (sso) nor sso-oidc, so those operations have no moto figure.', '');
   lines.push(`Resident memory after the run: ${memory.join(', ')}.`);
   for (const n of notes) lines.push('', n);

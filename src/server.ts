@@ -129,14 +129,18 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
   try {
     if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
     const presentedToken = call.headers['x-amz-security-token'];
+    // Role credentials from GetRoleCredentials carry their session in the token; only `sigv4-any` services take them.
+    const roleLookup = (id: string) => {
+      if (service.auth !== 'sigv4-any') return undefined;
+      const role = roleSecret(app.secrets, id, typeof presentedToken === 'string' ? presentedToken : undefined);
+      if (role) ctx.roleSession = role.session;
+      return role;
+    };
     ctx.caller = await verifySigV4(
       { method: call.method, url: call.url, headers: call.headers, body: call.body },
-      async (id) => {
-        const admin = await adminSecretLookup(app, id);
-        if (admin || service.auth !== 'sigv4-any') return admin;
-        const role = roleSecret(app.secrets, id, typeof presentedToken === 'string' ? presentedToken : undefined);
-        if (role) ctx.roleSession = role.session;
-        return role;
+      (id) => {
+        const admin = adminSecretLookup(app, id);
+        return admin instanceof Promise ? admin.then((found) => found ?? roleLookup(id)) : admin;
       },
       { service: service.model.signingName, now: ctx.now },
     );

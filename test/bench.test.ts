@@ -105,7 +105,7 @@ describe('npm run bench', { skip: TEST_POSTGRES ? 'measured once, in the SQLite 
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-test-'));
     try {
       const out = join(dir, 'report.md');
-      await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--seconds', '1', '--warmup', '0', '--connections', '2', '--only', 'DescribeUser,CreateAccountAssignment,GetRoleCredentials,CreateToken', '--no-postgres', '--out', out], {
+      await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--seconds', '1', '--rounds', '1', '--warmup', '0', '--connections', '2', '--only', 'DescribeUser,CreateAccountAssignment,GetRoleCredentials,CreateToken', '--no-postgres', '--out', out], {
         cwd: ROOT,
         maxBuffer: 16 * 1024 * 1024,
       });
@@ -115,11 +115,12 @@ describe('npm run bench', { skip: TEST_POSTGRES ? 'measured once, in the SQLite 
         const found = rows.find((r) => r.includes(operation) && r.split('|')[2].trim() === server);
         assert.ok(found, `a row for ${operation} on ${server}:\n${report}`);
         const cells = found.split('|').map((c) => c.trim());
-        return { rps: Number(cells[3].replace(/,/g, '')), failed: Number(cells[6]) };
+        return { rps: Number(cells[3].replace(/,/g, '')), cpu: Number(cells[6].replace(/,/g, '')), failed: Number(cells[7]) };
       };
       for (const op of ['DescribeUser', 'CreateAccountAssignment', 'GetRoleCredentials', 'CreateToken']) {
         const gatehouse = row(op, 'gatehouse-sqlite');
         assert.ok(gatehouse.rps > 0, `${op} was measured`);
+        assert.ok(gatehouse.cpu > 0, `the CPU time of ${op} was measured`);
         assert.equal(gatehouse.failed, 0, `every ${op} request succeeded`);
         assert.ok(row(op, 'bare node:http').rps > 0);
       }

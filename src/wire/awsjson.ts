@@ -15,7 +15,8 @@ export const awsJson: Protocol = {
 
   writeOutput(_service: WireService, _op: OperationModel, output: unknown, res: ServerResponse) {
     const body = toJsonBody(output);
-    res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+    // Headers as a flat list: Node writes them as they are, without building and checking a header map.
+    res.writeHead(200, ['Content-Type', CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(body))]);
     res.end(body);
   },
 

@@ -1,5 +1,6 @@
 // What every wire protocol does for the request pipeline in src/server.ts: find the operation a request names,
 // turn the request into the operation's input, and write the output or an error the way the service's clients read it.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { serialization, ServiceError } from './errors.js';
 import type { OperationModel, ServiceModel } from './model.js';
@@ -101,13 +102,13 @@ export function modeledStatus(service: WireService | undefined, err: ServiceErro
   return err.fault === 'server' ? 500 : 400;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** A JSON object body. Bytes that are not UTF-8, or text that is not a JSON object, are a SerializationException. */
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(body));
+    // isUtf8 checks the bytes natively; toString would replace bad sequences instead of refusing them.
+    if (!isUtf8(body)) throw new Error('not UTF-8');
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     throw serialization('Start of structure or map found where not expected.');
   }

@@ -123,7 +123,7 @@ export const restJson: Protocol = {
     }
     const body = toJsonBody(output);
     // Responses carry tokens and credentials: never cached (RFC 6749 §5.1).
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+    res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
     res.end(body);
   },
 

@@ -108,7 +108,8 @@ export async function verifySigV4(
   checkTime(claim, now);
 
   // Only now, with a well-formed and current request, do we touch the credential store.
-  const secret = await lookup(accessKeyId);
+  const found = lookup(accessKeyId);
+  const secret = found instanceof Promise ? await found : found;
   if (!secret) throw unrecognizedClient();
   // A temporary credential is only valid together with its session token; a long-term key never carries one.
   if (secret.sessionToken !== undefined) {
