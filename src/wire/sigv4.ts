@@ -150,8 +150,25 @@ export async function verifySigV4(
 
 // ---- parsing the claim ------------------------------------------------------------------------------------------
 
-/** The SignedHeaders list, lower-cased, de-duplicated and sorted. SDKs send it that way already: then it is kept. */
+/**
+ * The SignedHeaders lists seen lately, parsed. A client sends the same list on every call, so parsing it once per
+ * distinct list is enough; the lists are small and the map is bounded.
+ */
+const signedHeaderLists = new Map<string, string[]>();
+const SIGNED_HEADER_LISTS_MAX = 256;
+
 function parseSignedHeaders(text: string): string[] {
+  let names = signedHeaderLists.get(text);
+  if (!names) {
+    names = canonicalSignedHeaders(text);
+    if (signedHeaderLists.size >= SIGNED_HEADER_LISTS_MAX) signedHeaderLists.clear();
+    signedHeaderLists.set(text, names);
+  }
+  return names;
+}
+
+/** The SignedHeaders list, lower-cased, de-duplicated and sorted. SDKs send it that way already: then it is kept. */
+function canonicalSignedHeaders(text: string): string[] {
   const names = text.split(';');
   let canonical = true;
   for (let i = 0; i < names.length && canonical; i++) {
@@ -161,7 +178,12 @@ function parseSignedHeaders(text: string): string[] {
   return canonical ? names : [...new Set(names.map((h) => h.trim().toLowerCase()))].sort();
 }
 
-function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHeaders): Claim {
+/** The Authorization header as every SDK writes it; anything else takes the general parse. */
+const SDK_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^\s,]+), ?SignedHeaders=([^\s,]+), ?Signature=([^\s,]+)$/;
+
+function authorizationFields(authorization: string): Map<string, string> {
+  const sdk = SDK_AUTHORIZATION.exec(authorization);
+  if (sdk) return new Map([['Credential', sdk[1]], ['SignedHeaders', sdk[2]], ['Signature', sdk[3]]]);
   const trimmed = authorization.trim();
   const space = trimmed.search(/\s/);
   const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
@@ -174,6 +196,11 @@ function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHe
     const eq = part.indexOf('=');
     if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
+  return fields;
+}
+
+function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHeaders): Claim {
+  const fields = authorizationFields(authorization);
   const amzDate = headerValue(headers, 'x-amz-date');
   const httpDate = headerValue(headers, 'date');
 
@@ -240,7 +267,17 @@ function checkTime(claim: Claim, now: number): void {
   }
 }
 
+/** The last X-Amz-Date parsed: requests signed in the same second carry the same one. */
+let lastAmzDate = { text: '', time: 0 };
+
 function parseAmzDate(value: string): number {
+  if (value === lastAmzDate.text) return lastAmzDate.time;
+  const time = parseAmzDateFields(value);
+  lastAmzDate = { text: value, time };
+  return time;
+}
+
+function parseAmzDateFields(value: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   const time = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : NaN;
   // Date.UTC rolls 20150231 over into March, and 25:00 into the next day: the fields must come back unchanged.
