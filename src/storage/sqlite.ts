@@ -42,12 +42,31 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // better-sqlite3 runs a statement synchronously, so between two awaits no other query is running, except a
   // transaction that holds the one connection across its awaits: then the statement waits its turn through Kysely.
+  // Rows come back as arrays and are made into objects here: better-sqlite3 builds each row object property by
+  // property through the engine's API, which costs more than reading the row.
+  const direct = new Map<string, { statement: BetterSqlite3.Statement; columns: string[] }>();
   setDirectStatements(db, (text, parameters) => {
     if (sqlite.inTransaction) return undefined;
-    const statement = database.prepare(text);
-    if (statement.reader) return statement.all(parameters);
-    statement.run(parameters);
-    return [];
+    let entry = direct.get(text);
+    if (!entry) {
+      const statement = sqlite.prepare(text);
+      entry = { statement, columns: statement.reader ? statement.raw(true).columns().map((c) => c.name) : [] };
+      if (direct.size < MAX_CACHED_STATEMENTS) direct.set(text, entry);
+    }
+    const { statement, columns } = entry;
+    if (!statement.reader) {
+      statement.run(parameters);
+      return [];
+    }
+    const rows = statement.all(parameters) as unknown[][];
+    const objects = new Array<Record<string, unknown>>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const values = rows[r];
+      const row: Record<string, unknown> = {};
+      for (let c = 0; c < columns.length; c++) row[columns[c]] = values[c];
+      objects[r] = row;
+    }
+    return objects;
   });
 
   // BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes fails with
