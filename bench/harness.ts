@@ -56,6 +56,12 @@ export async function startChild(command: string, args: string[], env: NodeJS.Pr
 }
 
 /** Resident memory of a process, in MiB. */
+/** The start of a report's file name: the UTC date and time, e.g. 2026-12-01-1718. */
+export function reportStamp(now = new Date()): string {
+  const iso = now.toISOString();
+  return `${iso.slice(0, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}`;
+}
+
 export function residentMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;

@@ -35,6 +35,7 @@ import {
   freshDatabase,
   haveWrk,
   REGION,
+  reportStamp,
   residentMiB,
   ROOT,
   runWrk,
@@ -376,7 +377,7 @@ async function main() {
     const memory = targets.filter((t) => t.kind === 'gatehouse').map((t) => `${t.name} ${fmt(residentMiB(t.child.pid), 0)} MiB`);
     const report = renderReport(rows, operations, notes, memory);
     console.log(report);
-    const outFile = args.out ?? join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}-bench.md`);
+    const outFile = args.out ?? join(ROOT, 'bench', 'results', `${reportStamp()}-bench.md`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(outFile, report);
     console.error(`written to ${outFile}`);

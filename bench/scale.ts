@@ -27,6 +27,7 @@ import {
   freshDatabase,
   haveWrk,
   REGION,
+  reportStamp,
   residentMiB,
   ROOT,
   runWrk,
@@ -260,7 +261,7 @@ async function main() {
     ];
     const report = lines.join('\n');
     console.log(report);
-    const outFile = args.out ?? join(ROOT, 'bench', 'results', `${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}-scale-${args.database}.md`);
+    const outFile = args.out ?? join(ROOT, 'bench', 'results', `${reportStamp()}-scale-${args.database}.md`);
     if (!existsSync(join(ROOT, 'bench', 'results'))) mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(outFile, report);
     console.error(`written to ${outFile}`);
