@@ -128,19 +128,18 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
   if (service.auth === 'none') return;
   try {
     if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
-    const presentedToken = call.headers['x-amz-security-token'];
     // Role credentials from GetRoleCredentials carry their session in the token; only `sigv4-any` services take them.
-    const roleLookup = (id: string) => {
+    const roleLookup = (id: string, token: string | undefined) => {
       if (service.auth !== 'sigv4-any') return undefined;
-      const role = roleSecret(app.secrets, id, typeof presentedToken === 'string' ? presentedToken : undefined);
+      const role = roleSecret(app.secrets, id, token);
       if (role) ctx.roleSession = role.session;
       return role;
     };
     ctx.caller = await verifySigV4(
       { method: call.method, url: call.url, headers: call.headers, body: call.body },
-      (id) => {
+      (id, token) => {
         const admin = adminSecretLookup(app, id);
-        return admin instanceof Promise ? admin.then((found) => found ?? roleLookup(id)) : admin;
+        return admin instanceof Promise ? admin.then((found) => found ?? roleLookup(id, token)) : admin;
       },
       { service: service.model.signingName, now: ctx.now },
     );

@@ -17,6 +17,8 @@ import { decideDevice } from '../src/domain/oauth.js';
 import { createSession, findSession } from '../src/domain/sign-in.js';
 import { normalizeUserCode } from '../src/domain/tokens.js';
 import { issueRoleCredentials } from '../src/domain/role-credentials.js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from './helpers/sign.js';
 import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
 
 const DEV = '111122223333';
@@ -116,6 +118,19 @@ describe('the access portal', () => {
     await assert.rejects(wrongToken.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
     const unknown = new STSClient({ ...config(), credentials: { accessKeyId: 'ASIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40), sessionToken: 'y' } });
     await assert.rejects(unknown.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
+    // A presigned GetCallerIdentity URL (what `aws eks get-token` makes) carries the session token in its query.
+    const u = new URL(server.url);
+    const presigned = await new SignatureV4({ service: 'sts', region: REGION, credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: roleCredentials!.sessionToken! }, sha256: Sha256 as never }).presign(
+      { method: 'GET', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', query: { Action: 'GetCallerIdentity', Version: '2011-06-15' }, headers: { host: u.host } },
+      { expiresIn: 60 },
+    );
+    const query = new URLSearchParams(presigned.query as Record<string, string>);
+    assert.ok(query.has('X-Amz-Security-Token'));
+    const answer = await fetch(`${server.url}/?${query}`);
+    const xml = await answer.text();
+    assert.equal(answer.status, 200, xml);
+    assert.match(xml, new RegExp(`<Arn>arn:aws:sts::${DEV}:assumed-role/AWSReservedSSO_PortalDeveloper_[0-9a-f]{16}/portal-bob</Arn>`));
+
     // A session token works only with the access key it was issued with, and only unaltered.
     const { roleCredentials: other } = await portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalDeveloper' }));
     assert.notEqual(other!.accessKeyId, roleCredentials!.accessKeyId);

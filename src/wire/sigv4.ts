@@ -26,7 +26,8 @@ export interface SigningSecret {
   /** Epoch milliseconds. */
   expiresAt?: number;
 }
-export type SecretLookup = (accessKeyId: string) => SigningSecret | undefined | Promise<SigningSecret | undefined>;
+/** Finds the secret of an access key; `securityToken` is the session token the request carries (header or query). */
+export type SecretLookup = (accessKeyId: string, securityToken: string | undefined) => SigningSecret | undefined | Promise<SigningSecret | undefined>;
 export interface VerifiedCaller {
   accessKeyId: string;
   region: string;
@@ -108,7 +109,7 @@ export async function verifySigV4(
   checkTime(claim, now);
 
   // Only now, with a well-formed and current request, do we touch the credential store.
-  const found = lookup(accessKeyId);
+  const found = lookup(accessKeyId, claim.securityToken);
   const secret = found instanceof Promise ? await found : found;
   if (!secret) throw unrecognizedClient();
   // A temporary credential is only valid together with its session token; a long-term key never carries one.
