@@ -9,8 +9,9 @@ import { createHash, createHmac } from 'node:crypto';
 import { promisify } from 'node:util';
 import { IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpRequest, SourceData } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
 import { ServiceError } from '../src/wire/errors.js';
+import { Sha256 } from './helpers/sign.js';
 import { verifySigV4, type SecretLookup, type SigningSecret, type VerifiedCaller } from '../src/wire/sigv4.js';
 
 const SERVICE = 'identitystore';
@@ -68,28 +69,6 @@ after(() => {
 const last = () => seen[seen.length - 1];
 
 // ---- helpers ----------------------------------------------------------------------------------------------------
-
-/** SHA-256 / HMAC-SHA256 for @smithy/signature-v4 (the SDK's own hash package is not a direct dependency). */
-class Sha256 {
-  private hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    throw new Error('not used');
-  }
-}
-function bytes(data: SourceData): Buffer | string {
-  if (typeof data === 'string') return data;
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
 
 const signer = (service = SERVICE, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = KEY) =>
   new SignatureV4({ service, region: 'us-east-1', credentials, sha256: Sha256 });

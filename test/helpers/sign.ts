@@ -1,20 +1,30 @@
 // Raw signed requests, for tests that must send what no SDK would (junk bodies, unknown targets).
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
+import type { SourceData } from '@smithy/types';
 import { ADMIN, REGION } from './gatehouse.js';
 
-/** A SHA-256 in the shape @smithy/signature-v4 expects (HMAC when given a secret). */
+/** SHA-256 / HMAC-SHA256 in the shape @smithy/signature-v4 expects (the SDK's own hash package is not a direct dependency). */
 export class Sha256 {
-  private readonly h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  private readonly hash;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: string | Uint8Array) {
-    this.h.update(data);
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
   }
-  async digest() {
-    return new Uint8Array(this.h.digest());
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
   }
+  reset(): void {
+    throw new Error('not used');
+  }
+}
+
+function bytes(data: SourceData): Buffer | string {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
 }
 
 export interface RawResponse {
