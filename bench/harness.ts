@@ -68,8 +68,8 @@ export function residentMiB(pid: number): number {
 }
 
 /**
- * CPU time a process has used so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). CPU time per
- * request drifts less with the machine's load than requests per second do: a stalled process is not charged for it.
+ * CPU time a process has used so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). Per request, it
+ * shows what a server's own work costs even when its rate is held back by something else (the load generator, say).
  */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -424,7 +424,7 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     }
   }
   lines.push('', '× moto: Gatehouse requests per second over moto\'s. ÷ bare: Gatehouse requests per second as a share of the bare node:http server\'s.');
-  lines.push('CPU µs/req: the server process\'s CPU time (user + system) per request; it drifts less with the machine than req/s.');
+  lines.push('CPU µs/req: the server process\'s CPU time (user + system) per request, its own work even where something else held its rate back.');
   lines.push('moto implements neither the portal API (sso) nor sso-oidc, so those operations have no moto figure.', '');
   lines.push(`Resident memory after the run: ${memory.join(', ')}.`);
   for (const n of notes) lines.push('', n);

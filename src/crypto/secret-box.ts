@@ -11,11 +11,11 @@ export class SecretBox {
     if (key.length !== 32) throw new Error('the encryption key must be 32 bytes');
   }
 
+  /** A secret as stored: `v1.<iv>.<tag>.<ciphertext>`, each part base64url, sealed as sealBytes seals. */
   seal(plaintext: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+    const sealed = this.sealBytes(Buffer.from(plaintext, 'utf8'));
+    const part = (from: number, to?: number) => sealed.subarray(from, to).toString('base64url');
+    return `v1.${part(0, 12)}.${part(12, 28)}.${part(28)}`;
   }
 
   /** AES-256-GCM of bytes as one buffer: 12 bytes of IV, 16 of tag, then the ciphertext. */
@@ -45,11 +45,11 @@ export class SecretBox {
   }
 
   open(sealed: string): string {
-    const [v, iv, tag, data] = sealed.split('.');
-    if (v !== 'v1') throw new Error('unknown sealed secret format');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+    const [v, ...parts] = sealed.split('.');
+    if (v !== 'v1' || parts.length !== 3) throw new Error('unknown sealed secret format');
+    const opened = this.openBytes(Buffer.concat(parts.map((p) => Buffer.from(p, 'base64url'))));
+    if (!opened) throw new Error('the sealed secret does not open with this encryption key');
+    return opened.toString('utf8');
   }
 }
 

@@ -20,6 +20,15 @@ export interface Entitlement {
   iamRoleName: string;
 }
 
+/** An entitlement from a row of the assignment, provisioning and permission set tables. */
+const toEntitlement = (r: { account_id: string; permission_set_arn: string; name: string; session_duration: string; role_name: string }): Entitlement => ({
+  accountId: r.account_id,
+  permissionSetArn: r.permission_set_arn,
+  roleName: r.name,
+  sessionDuration: r.session_duration,
+  iamRoleName: r.role_name,
+});
+
 /** The user and the user's groups, as a subquery: the database reads the memberships itself. */
 const principalIds = (db: Db, userId: string) =>
   db
@@ -40,9 +49,7 @@ export async function entitlements(db: Db, userId: string, accountId?: string): 
   // The user and several groups may hold the same role: duplicates go and the order is made here, which costs less
   // than the temporary b-trees SQLite builds for DISTINCT and ORDER BY.
   const byRole = new Map<string, Entitlement>();
-  for (const r of await q.execute()) {
-    byRole.set(`${r.account_id}\n${r.permission_set_arn}`, { accountId: r.account_id, permissionSetArn: r.permission_set_arn, roleName: r.name, sessionDuration: r.session_duration, iamRoleName: r.role_name });
-  }
+  for (const r of await q.execute()) byRole.set(`${r.account_id}\n${r.permission_set_arn}`, toEntitlement(r));
   return [...byRole.values()].sort((a, b) => (a.accountId !== b.accountId ? (a.accountId < b.accountId ? -1 : 1) : a.roleName < b.roleName ? -1 : a.roleName > b.roleName ? 1 : 0));
 }
 
@@ -75,7 +82,7 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
 /** One entitlement: the role `roleName` in the account, when the user reaches it there. */
 export async function entitlement(db: Db, userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
   const [r] = await roleQuery(db, userId, accountId, roleName);
-  return r && { accountId: r.account_id, permissionSetArn: r.permission_set_arn, roleName: r.name, sessionDuration: r.session_duration, iamRoleName: r.role_name };
+  return r && toEntitlement(r);
 }
 
 /** The id of the n-th account (from 0) after `after`, in id order. */
