@@ -190,11 +190,12 @@ export async function probe(url: string, request: CapturedRequest, body = reques
 export const failures = (r: LoadResult) => Object.entries(r.statuses).reduce((n, [code, count]) => (code.startsWith('2') ? n : n + count), 0);
 
 /** The checkout's commit, for reports. */
+/** The checkout's commit, or its directory when it is not a git checkout (each build needs a name of its own). */
 export function gitRevision(dir = ROOT): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    return 'unknown';
+    return dir;
   }
 }
 

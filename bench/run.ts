@@ -335,7 +335,7 @@ async function main() {
   const targets: Target[] = [];
   const notes: string[] = [];
   try {
-    targets.push({ name: 'bare node:http', kind: 'bare', child: await startChild(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-server.js'), '0']) });
+    targets.push({ name: 'bare node:http', kind: 'bare', child: await startChild(process.execPath, [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []), join(ROOT, 'dist', 'bench', 'bare-server.js'), '0']) });
     for (const build of args.builds?.split(',').filter(Boolean) ?? []) {
       targets.push(await startGatehouse(`gatehouse-sqlite @ ${gitRevision(build)}`, undefined, work, build));
     }
@@ -347,10 +347,10 @@ async function main() {
       t.name = 'gatehouse-postgres';
       t.cleanup = () => db.drop();
       targets.push(t);
-    } else notes.push('PostgreSQL: not measured (none answered; set GATEHOUSE_BENCH_POSTGRES to a postgres:// URL).');
+    } else if (!args['no-postgres']) notes.push('PostgreSQL: not measured (none answered; set GATEHOUSE_BENCH_POSTGRES to a postgres:// URL).');
     const moto = args['no-moto'] ? undefined : await startMoto();
     if (moto) targets.push(moto);
-    else notes.push('moto: not measured (moto_server is not installed).');
+    else if (!args['no-moto']) notes.push('moto: not measured (moto_server is not installed).');
 
     const only = args.only?.split(',').map((s) => s.trim());
     const operations = OPERATIONS.filter((o) => !only || only.some((n) => o.name.startsWith(n)));
