@@ -16,6 +16,7 @@ import { verifySigV4 } from './wire/sigv4.js';
 import { roleSecret } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
+import { logRequest } from './log.js';
 
 /** The largest request body accepted; AWS's JSON APIs stay well below it. */
 const MAX_BODY = 6 * 1024 * 1024;
@@ -199,7 +200,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
         protocol.writeError(service, err, requestId, res);
       } else res.end();
     } finally {
-      app.log.info({
+      logRequest(app.log, {
         requestId,
         service: webPage ? 'web' : routed?.service.model.id,
         operation: routed?.operation,
@@ -208,7 +209,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
         status: res.statusCode,
         error: errorCode,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }, 'request');
+      });
     }
   };
 }

@@ -1,6 +1,7 @@
 // One structured line per request, and no secret in any of them.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import { IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient, ListInstancesCommand } from '@aws-sdk/client-sso-admin';
@@ -47,4 +48,41 @@ test('each request leaves one JSON line with operation, status, duration and req
   const all = server.output();
   assert.ok(!all.includes(ADMIN.secretAccessKey), 'the secret key is never logged');
   assert.ok(!all.includes('Signature='), 'signatures are never logged');
+});
+
+test('a path with quotes and backslashes still makes a line of valid JSON that names it as received', async () => {
+  const before = server.output().length;
+  // fetch would percent-encode the quote and turn the backslash into a slash; node:http sends the path as written.
+  const path = '/no"such\\page';
+  const status = await new Promise<number>((resolve, reject) => {
+    request({ host: new URL(server.url).hostname, port: new URL(server.url).port, path }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end();
+  });
+  assert.equal(status, 404);
+  await new Promise((r) => setTimeout(r, 200));
+  const lines = server
+    .output()
+    .slice(before)
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.msg === 'request');
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].path, path);
+  assert.equal(lines[0].level, 30);
+  assert.match(lines[0].time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+});
+
+test('above the info level no request lines are written', async () => {
+  const quietDir = tempDataDir();
+  const quiet = await spawnGatehouse(quietDir, { GATEHOUSE_LOG_LEVEL: 'warn' });
+  try {
+    const admin = new SSOAdminClient({ endpoint: quiet.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+    await admin.send(new ListInstancesCommand({}));
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = quiet.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.equal(lines.filter((l) => l.msg === 'request').length, 0);
+  } finally {
+    await quiet.stop();
+    rmSync(quietDir, { recursive: true, force: true });
+  }
 });
