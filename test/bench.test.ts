@@ -131,3 +131,30 @@ describe('npm run bench', { skip: TEST_POSTGRES ? 'measured once, in the SQLite 
     }
   });
 });
+
+describe('npm run bench:in-process', { skip: TEST_POSTGRES ? 'measured once, in the SQLite run' : false }, () => {
+  test('runs every operation through the request handler of each build, every request succeeding, and reports its CPU time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-in-process-test-'));
+    try {
+      const out = join(dir, 'report.md');
+      // This checkout twice: the comparison column is made whatever the builds are.
+      await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'bench', 'in-process.js'), '--builds', ROOT, '--rounds', '2', '--batch', '20', '--out', out], {
+        cwd: ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      const report = readFileSync(out, 'utf8');
+      const rows = report.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Operation'));
+      assert.deepEqual(
+        rows.map((r) => r.split('|')[1].trim()),
+        ['DescribeUser', 'ListUsers', 'ListPermissionSets', 'DescribePermissionSet', 'ListAccounts', 'GetRoleCredentials'],
+      );
+      for (const r of rows) {
+        const [, , first, second, change] = r.split('|').map((c) => c.trim());
+        assert.ok(parseFloat(first) > 0 && parseFloat(second) > 0, `CPU time measured: ${r}`);
+        assert.match(change, /^-?\d+(\.\d)? %$/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
