@@ -2,6 +2,7 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner. Pass file name fragments to run
 // only the matching files: `npm test -- sigv4 identitystore`.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -20,5 +21,22 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit' });
+// With GATEHOUSE_TEST_POSTGRES, the tests make a database per server (test/helpers/gatehouse.ts), named after this
+// run so that the run's databases, and no one else's, are dropped at the end.
+const run = randomBytes(4).toString('hex');
+const result = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit', env: { ...process.env, GATEHOUSE_TEST_RUN: run } });
+if (process.env.GATEHOUSE_TEST_POSTGRES) await dropDatabases(process.env.GATEHOUSE_TEST_POSTGRES, `gatehouse_test_${run}_`);
 process.exit(result.status ?? 1);
+
+async function dropDatabases(url, prefix) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('select datname from pg_database where starts_with(datname, $1)', [prefix]);
+    // A server a test left running would hold connections: they are ended with the database.
+    for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
+  } finally {
+    await client.end();
+  }
+}

@@ -41,7 +41,9 @@ export const TEST_POSTGRES = process.env.GATEHOUSE_TEST_POSTGRES;
 
 export async function databaseEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
   if (!TEST_POSTGRES) return {};
-  const name = `gatehouse_test_${createHash('sha1').update(dataDir).digest('hex').slice(0, 16)}`;
+  // Named after the run (scripts/run-tests.mjs drops the run's databases when it ends) and the data directory.
+  const run = process.env.GATEHOUSE_TEST_RUN ?? 'adhoc';
+  const name = `gatehouse_test_${run}_${createHash('sha1').update(dataDir).digest('hex').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: TEST_POSTGRES });
   await admin.connect();
   try {
