@@ -4,7 +4,7 @@
 // falls on both alike. A change worth a few microseconds a request is lost in the noise of a load test on these
 // machines and still shows here.
 //
-//   npm run bench:in-process [-- --builds ../other-checkout --only DescribeUser --rounds 30 --batch 1000]
+//   npm run bench:in-process [-- --builds ../other-checkout --only DescribeUser --rounds 150 --batch 200]
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +21,8 @@ const { values: args } = parseArgs({
   options: {
     builds: { type: 'string' },
     only: { type: 'string' },
-    rounds: { type: 'string', default: '30' },
-    batch: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '150' },
+    batch: { type: 'string', default: '200' },
     out: { type: 'string' },
   },
 });
