@@ -14,7 +14,11 @@ import { durationSeconds } from './duration.js';
 import { entitlement } from './entitlements.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const base32 = (bytes: Buffer) => Array.from(bytes, (b) => BASE32[b % 32]).join('');
+function base32(bytes: Buffer): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i++) text += BASE32[bytes[i] & 31];
+  return text;
+}
 
 /** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
 export const roleId = (roleArn: string) => 'AROA' + base32(createHash('sha256').update(roleArn).digest().subarray(0, 17));
