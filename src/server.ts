@@ -158,8 +158,8 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
   const web = createWebHandler(app);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
+    // The request id goes into each answer's header list (a header set beforehand sends Node down its slow path).
     const requestId = newRequestId();
-    res.setHeader('x-amzn-RequestId', requestId);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const call: IncomingCall = {
@@ -179,6 +179,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       routed = router.route(call);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
       if (!routed && (call.method === 'GET' || call.method === 'POST')) {
+        res.setHeader('x-amzn-RequestId', requestId);
         webPage = await web(req, res, call);
         if (webPage) return;
       }
@@ -189,7 +190,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
       const input = service.protocol.decode(service, operation, call);
       const output = await handler(input, ctx);
-      service.protocol.writeOutput(service, service.model.operations[operation], output, res);
+      service.protocol.writeOutput(service, service.model.operations[operation], output, requestId, res);
     } catch (caught) {
       const err = caught instanceof ServiceError ? caught : internalError();
       if (!(caught instanceof ServiceError)) app.log.error({ requestId, err: caught }, 'unhandled error');

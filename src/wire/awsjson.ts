@@ -13,10 +13,10 @@ export const awsJson: Protocol = {
     return decodeAndValidate(service, op.input, raw);
   },
 
-  writeOutput(_service: WireService, _op: OperationModel, output: unknown, res: ServerResponse) {
+  writeOutput(_service: WireService, _op: OperationModel, output: unknown, requestId: string, res: ServerResponse) {
     const body = toJsonBody(output);
     // Headers as a flat list: Node writes them as they are, without building and checking a header map.
-    res.writeHead(200, ['Content-Type', CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(body))]);
+    res.writeHead(200, ['Content-Type', CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(body)), 'x-amzn-RequestId', requestId]);
     res.end(body);
   },
 
@@ -26,7 +26,7 @@ export const awsJson: Protocol = {
     const body: Record<string, unknown> = { __type: err.code, [messageMember(service, err.code)]: err.message, ...err.fields };
     if (service?.model.id === 'identitystore' && !('RequestId' in body)) body.RequestId = requestId;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'x-amzn-ErrorType': err.code, 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, ['Content-Type', CONTENT_TYPE, 'x-amzn-ErrorType', err.code, 'Content-Length', String(Buffer.byteLength(text)), 'x-amzn-RequestId', requestId]);
     res.end(text);
   },
 };

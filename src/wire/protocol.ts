@@ -30,7 +30,8 @@ export interface WireService {
 
 export interface Protocol {
   decode(service: WireService, operation: string, call: IncomingCall): Record<string, unknown>;
-  writeOutput(service: WireService, operation: OperationModel, output: unknown, res: ServerResponse): void;
+  /** Writes the answer with every header it needs, the request id's among them, in one list (Node's fast path). */
+  writeOutput(service: WireService, operation: OperationModel, output: unknown, requestId: string, res: ServerResponse): void;
   writeError(service: WireService | undefined, err: ServiceError, requestId: string, res: ServerResponse): void;
 }
 

@@ -54,12 +54,11 @@ export const awsQuery: Protocol = {
     return decodeAndValidate(service, op.input, raw);
   },
 
-  writeOutput(service: WireService, op: OperationModel, output: unknown, res: ServerResponse) {
+  writeOutput(service: WireService, op: OperationModel, output: unknown, requestId: string, res: ServerResponse) {
     const name = Object.entries(service.model.operations).find(([, o]) => o === op)?.[0] ?? 'Unknown';
-    const requestId = String(res.getHeader('x-amzn-RequestId') ?? '');
     const result = op.output ? `<${op.resultWrapper ?? name + 'Result'}>${toXml(service.model, op.output, output)}</${op.resultWrapper ?? name + 'Result'}>` : '';
     const body = `<${name}Response xmlns="${service.model.xmlNamespace}">${result}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${name}Response>`;
-    res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(200, ['Content-Type', 'text/xml', 'Content-Length', String(Buffer.byteLength(body)), 'x-amzn-RequestId', requestId]);
     res.end(body);
   },
 
@@ -71,7 +70,7 @@ export const awsQuery: Protocol = {
     const body =
       `<ErrorResponse xmlns="${ns}"><Error><Type>${err.fault === 'server' ? 'Receiver' : 'Sender'}</Type>` +
       `<Code>${escapeXml(code)}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
-    res.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(status, ['Content-Type', 'text/xml', 'Content-Length', String(Buffer.byteLength(body)), 'x-amzn-RequestId', requestId]);
     res.end(body);
   },
 };

@@ -114,24 +114,24 @@ export const restJson: Protocol = {
     return decodeAndValidate(service, op.input, raw);
   },
 
-  writeOutput(_service: WireService, op: OperationModel, output: unknown, res: ServerResponse) {
+  writeOutput(_service: WireService, op: OperationModel, output: unknown, requestId: string, res: ServerResponse) {
     const status = op.http.responseCode ?? 200;
     if (!op.output) {
-      res.writeHead(status, { 'Content-Length': 0 });
+      res.writeHead(status, ['Content-Length', '0', 'x-amzn-RequestId', requestId]);
       res.end();
       return;
     }
     const body = toJsonBody(output);
     // Responses carry tokens and credentials: never cached (RFC 6749 §5.1).
-    res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
+    res.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store', 'x-amzn-RequestId', requestId]);
     res.end(body);
   },
 
-  writeError(service: WireService | undefined, err: ServiceError, _requestId: string, res: ServerResponse) {
+  writeError(service: WireService | undefined, err: ServiceError, requestId: string, res: ServerResponse) {
     const status = modeledStatus(service, err);
     const body = service?.errorBody ? service.errorBody(err) : { [messageMember(service, err.code)]: err.message, ...err.fields };
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': err.code, 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, ['Content-Type', 'application/json', 'x-amzn-ErrorType', err.code, 'Content-Length', String(Buffer.byteLength(text)), 'x-amzn-RequestId', requestId]);
     res.end(text);
   },
 };
