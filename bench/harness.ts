@@ -1,5 +1,6 @@
 // What the benchmarks share: starting the servers under test as child processes, capturing the exact requests the
 // AWS SDK sends, replaying them with wrk, and describing the machine the figures come from.
+import { pathToFileURL } from 'node:url';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -199,9 +200,12 @@ export function gitRevision(dir = ROOT): string {
   }
 }
 
-export function describeMachine(): string[] {
+/** The report section that says what machine the figures come from. */
+export function machineSection(): string[] {
   const cpu = cpus();
   const lines = [
+    '## Machine',
+    '',
     `- CPU: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores`,
     `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- Node.js ${process.version}, ${process.platform} ${process.arch}`,
@@ -211,7 +215,24 @@ export function describeMachine(): string[] {
   } catch {
     /* not essential */
   }
+  lines.push('');
   return lines;
+}
+
+/**
+ * A build's own code for writing the benchmark's data and serving it (each build writes its database and organization
+ * the way its code does, so builds with different schemas compare fairly).
+ */
+export async function loadBuild(build: string) {
+  const code = (path: string) => import(pathToFileURL(join(build, 'dist', path)).href);
+  const [{ openApp }, { loadConfig }, { createHandler }, { entitlements }, organization] = await Promise.all([
+    code('src/app.js'),
+    code('src/config.js'),
+    code('src/server.js'),
+    code('src/domain/entitlements.js'),
+    code('bench/organization.js'),
+  ]);
+  return { openApp, loadConfig, createHandler, entitlements, generateOrganization: organization.generateOrganization, signInForBench: organization.signInForBench, SMALL: organization.SMALL };
 }
 
 /** A PostgreSQL server to benchmark against: GATEHOUSE_BENCH_POSTGRES, else the local one if it answers. */

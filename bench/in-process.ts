@@ -9,13 +9,13 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { DescribeUserCommand, IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import { DescribePermissionSetCommand, ListPermissionSetsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { GetRoleCredentialsCommand, ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
-import { ADMIN, capture, captureConfig, describeMachine, fmt, gitRevision, reportStamp, ROOT, type CapturedRequest } from './harness.js';
+import { ADMIN, capture, captureConfig, fmt, gitRevision, loadBuild, machineSection, reportStamp, ROOT, type CapturedRequest } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,12 +70,7 @@ async function openBuild(dir: string, work: string): Promise<Build> {
   const name = dir === ROOT ? 'this checkout' : gitRevision(dir);
   const dataDir = join(work, String(Math.random()).slice(2));
   mkdirSync(dataDir);
-  const code = (path: string) => import(pathToFileURL(join(dir, 'dist', path)).href);
-  const { openApp } = await code('src/app.js');
-  const { loadConfig } = await code('src/config.js');
-  const { createHandler } = await code('src/server.js');
-  const { entitlements } = await code('src/domain/entitlements.js');
-  const { generateOrganization, signInForBench, SMALL } = await code('bench/organization.js');
+  const { openApp, loadConfig, createHandler, entitlements, generateOrganization, signInForBench, SMALL } = await loadBuild(dir);
   const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey };
   // The default configuration, info-level request lines included (they go to stdout, which main() sends nowhere).
   const { app } = await openApp(loadConfig({}, env));
@@ -146,10 +141,7 @@ async function main() {
       `Gatehouse ${gitRevision()}. Each operation: a warm-up of ${BATCH * 3} requests per build, then ${ROUNDS} rounds of ${BATCH} requests per build, the builds taking turns.`,
       'CPU time (user + system) of this one process per request: the request code from routing to the serialized answer, without sockets or HTTP parsing.',
       '',
-      '## Machine',
-      '',
-      ...describeMachine(),
-      '',
+      ...machineSection(),
       '## Results',
       '',
       `| Operation | ${builds.map((b) => b.name).join(' | ')} |${builds.length > 1 ? ' change |' : ''}`,

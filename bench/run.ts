@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DescribeUserCommand, IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import {
@@ -27,7 +26,8 @@ import {
   cpuSeconds,
   captureConfig,
   gitRevision,
-  describeMachine,
+  machineSection,
+  loadBuild,
   failures,
   probe,
   findPostgres,
@@ -196,12 +196,7 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
     GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
-  // The build's own code creates its database and organization, so builds with different schemas compare fairly.
-  const code = (path: string) => import(pathToFileURL(join(build, 'dist', path)).href);
-  const { openApp } = await code('src/app.js');
-  const { loadConfig } = await code('src/config.js');
-  const { entitlements } = await code('src/domain/entitlements.js');
-  const { generateOrganization, signInForBench, SMALL } = await code('bench/organization.js');
+  const { openApp, loadConfig, entitlements, generateOrganization, signInForBench, SMALL } = await loadBuild(build);
   const { app } = await openApp(loadConfig({}, env));
   const org = await generateOrganization(app.storage, SMALL);
   const [role] = await entitlements(app.storage.db, org.benchUser.userId);
@@ -403,10 +398,7 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     'configuration (info-level request log, SQLite with synchronous=NORMAL) except for the two limits that exist to refuse such load',
     '(assignment operations in flight, CreateToken calls per client per second).',
     '',
-    '## Machine',
-    '',
-    ...describeMachine(),
-    '',
+    ...machineSection(),
     '## Results',
     '',
     '| Operation | Server | req/s | p50 ms | p99 ms | CPU µs/req | non-2xx | × moto | ÷ bare |',
