@@ -5,14 +5,11 @@ import type { App } from './services/service.js';
 import type { Storage } from './storage/storage.js';
 import type { SecretBox } from './crypto/secret-box.js';
 import type { SigningSecret } from './wire/sigv4.js';
-
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+import { base32, secretKeyText } from './ids.js';
 
 /** An `AKIA…` id of 20 characters and a 40-character secret, the shapes of a long-term IAM access key. */
 export function newAccessKey(): { accessKeyId: string; secretAccessKey: string } {
-  const id = 'AKIA' + Array.from(randomBytes(16), (b) => ALNUM[b % 32]).join('');
-  const secret = randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
-  return { accessKeyId: id, secretAccessKey: secret };
+  return { accessKeyId: 'AKIA' + base32(randomBytes(16)), secretAccessKey: secretKeyText(randomBytes(30)) };
 }
 
 /**

@@ -7,18 +7,12 @@
 // the key (GATEHOUSE_ENCRYPTION_KEY) recognises the credentials, and issuing them costs no database write.
 import { createHash, createHmac } from 'node:crypto';
 import { randomBytesPooled } from '../crypto/random.js';
+import { base32, secretKeyText } from '../ids.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
 import { entitlement } from './entitlements.js';
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-function base32(bytes: Buffer): string {
-  let text = '';
-  for (let i = 0; i < bytes.length; i++) text += BASE32[bytes[i] & 31];
-  return text;
-}
 
 /** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
 export const roleId = (roleArn: string) => 'AROA' + base32(createHash('sha256').update(roleArn).digest().subarray(0, 17));
@@ -58,8 +52,7 @@ const secretKeys = new WeakMap<SecretBox, Buffer>();
 function secretFor(secrets: SecretBox, accessKeyId: string): string {
   let key = secretKeys.get(secrets);
   if (!key) secretKeys.set(secrets, (key = secrets.derive('role credential secret access keys')));
-  // 30 bytes make the 40 base64 characters of an AWS secret access key; + and / are swapped for letters as before.
-  return createHmac('sha256', key).update(accessKeyId).digest().subarray(0, 30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  return secretKeyText(createHmac('sha256', key).update(accessKeyId).digest());
 }
 
 export function issueRoleCredentials(
