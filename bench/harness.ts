@@ -7,6 +7,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import type { App } from '../src/services/service.js';
+import type { BenchTokens } from './organization.js';
+import type { RequestFixture } from './requests.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
@@ -220,19 +223,36 @@ export function machineSection(): string[] {
 }
 
 /**
- * A build's own code for writing the benchmark's data and serving it (each build writes its database and organization
- * the way its code does, so builds with different schemas compare fairly).
+ * Opens a build's app on `env` and writes the benchmark's small organization into it with the build's own code (each
+ * build writes its database the way its code does, so builds with different schemas compare fairly), then signs the
+ * benchmark user in: one access token and `refreshTokens` single-use refresh tokens. Returns the open app, the
+ * build's request handler, and what requests against it are built from.
  */
-export async function loadBuild(build: string) {
+export async function prepareBuild(build: string, env: NodeJS.ProcessEnv, refreshTokens: number) {
   const code = (path: string) => import(pathToFileURL(join(build, 'dist', path)).href);
-  const [{ openApp }, { loadConfig }, { createHandler }, { entitlements }, organization] = await Promise.all([
+  const [{ openApp }, { loadConfig }, { createHandler }, { entitlements }, { generateOrganization, signInForBench, SMALL }] = await Promise.all([
     code('src/app.js'),
     code('src/config.js'),
     code('src/server.js'),
     code('src/domain/entitlements.js'),
     code('bench/organization.js'),
   ]);
-  return { openApp, loadConfig, createHandler, entitlements, generateOrganization: organization.generateOrganization, signInForBench: organization.signInForBench, SMALL: organization.SMALL };
+  const { app } = await openApp(loadConfig({}, env));
+  const org = await generateOrganization(app.storage, SMALL);
+  const [role] = await entitlements(app.storage.db, org.benchUser.userId);
+  if (!role) throw new Error('the benchmark user has no role');
+  const tokens: BenchTokens = await signInForBench(app.storage, app.config, org.benchUser.userId, refreshTokens);
+  const fixture: RequestFixture = {
+    identityStoreId: org.identityStoreId,
+    instanceArn: org.instanceArn,
+    userId: org.benchUser.userId,
+    permissionSetArn: role.permissionSetArn,
+    accountId: role.accountId,
+    principalId: org.benchUser.userId,
+    roleName: role.roleName,
+    accessToken: tokens.accessToken,
+  };
+  return { app: app as App, handle: createHandler(app) as (req: unknown, res: unknown) => Promise<void>, fixture, tokens };
 }
 
 /** A PostgreSQL server to benchmark against: GATEHOUSE_BENCH_POSTGRES, else the local one if it answers. */

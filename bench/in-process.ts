@@ -12,10 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { DescribeUserCommand, IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
-import { DescribePermissionSetCommand, ListPermissionSetsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { GetRoleCredentialsCommand, ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
-import { ADMIN, capture, captureConfig, fmt, gitRevision, loadBuild, machineSection, reportStamp, ROOT, type CapturedRequest } from './harness.js';
+import { ADMIN, fmt, gitRevision, machineSection, prepareBuild, reportStamp, ROOT, type CapturedRequest } from './harness.js';
+import { signedRequests, type RequestFixture } from './requests.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,37 +29,18 @@ const BATCH = Math.max(1, Number(args.batch));
 /** Requests go to no server; the signed Host header only has to be the same one the handler sees. */
 const ENDPOINT = 'http://127.0.0.1:4100';
 
-interface Fixture {
-  identityStoreId: string;
-  instanceArn: string;
-  userId: string;
-  permissionSetArn: string;
-  accountId: string;
-  roleName: string;
-  accessToken: string;
-}
-
-const OPERATIONS: { name: string; request: (f: Fixture) => Promise<CapturedRequest> }[] = [
-  { name: 'DescribeUser', request: (f) => capture(() => new IdentitystoreClient(captureConfig(ENDPOINT)).send(new DescribeUserCommand({ IdentityStoreId: f.identityStoreId, UserId: f.userId }))) },
-  { name: 'ListUsers', request: (f) => capture(() => new IdentitystoreClient(captureConfig(ENDPOINT)).send(new ListUsersCommand({ IdentityStoreId: f.identityStoreId }))) },
-  { name: 'ListPermissionSets', request: (f) => capture(() => new SSOAdminClient(captureConfig(ENDPOINT)).send(new ListPermissionSetsCommand({ InstanceArn: f.instanceArn }))) },
-  {
-    name: 'DescribePermissionSet',
-    request: (f) => capture(() => new SSOAdminClient(captureConfig(ENDPOINT)).send(new DescribePermissionSetCommand({ InstanceArn: f.instanceArn, PermissionSetArn: f.permissionSetArn }))),
-  },
-  { name: 'ListAccounts', request: (f) => capture(() => new SSOClient(captureConfig(ENDPOINT)).send(new ListAccountsCommand({ accessToken: f.accessToken }))) },
-  {
-    name: 'GetRoleCredentials',
-    request: (f) => capture(() => new SSOClient(captureConfig(ENDPOINT)).send(new GetRoleCredentialsCommand({ accessToken: f.accessToken, accountId: f.accountId, roleName: f.roleName }))),
-  },
-];
+/** The operations measured: the reads of the load test and the portal calls. */
+const OPERATIONS = (['DescribeUser', 'ListUsers', 'ListPermissionSets', 'DescribePermissionSet', 'ListAccounts', 'GetRoleCredentials'] as const).map((name) => ({
+  name,
+  request: (f: RequestFixture) => signedRequests[name](ENDPOINT, f),
+}));
 
 type Handle = (req: unknown, res: unknown) => Promise<void>;
 
 interface Build {
   name: string;
   handle: Handle;
-  fixture: Fixture;
+  fixture: RequestFixture;
   close(): Promise<void>;
 }
 
@@ -70,25 +49,13 @@ async function openBuild(dir: string, work: string): Promise<Build> {
   const name = dir === ROOT ? 'this checkout' : gitRevision(dir);
   const dataDir = join(work, String(Math.random()).slice(2));
   mkdirSync(dataDir);
-  const { openApp, loadConfig, createHandler, entitlements, generateOrganization, signInForBench, SMALL } = await loadBuild(dir);
   const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey };
   // The default configuration, info-level request lines included (they go to stdout, which main() sends nowhere).
-  const { app } = await openApp(loadConfig({}, env));
-  const org = await generateOrganization(app.storage, SMALL);
-  const [role] = await entitlements(app.storage.db, org.benchUser.userId);
-  const tokens = await signInForBench(app.storage, app.config, org.benchUser.userId, 1);
+  const { app, handle, fixture } = await prepareBuild(dir, env, 1);
   return {
     name,
-    handle: createHandler(app),
-    fixture: {
-      identityStoreId: org.identityStoreId,
-      instanceArn: org.instanceArn,
-      userId: org.benchUser.userId,
-      permissionSetArn: role.permissionSetArn,
-      accountId: role.accountId,
-      roleName: role.roleName,
-      accessToken: tokens.accessToken,
-    },
+    handle,
+    fixture,
     close: () => app.close(),
   };
 }

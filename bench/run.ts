@@ -8,18 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DescribeUserCommand, IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
-import {
-  CreateAccountAssignmentCommand,
-  CreatePermissionSetCommand,
-  DescribePermissionSetCommand,
-  ListInstancesCommand,
-  ListPermissionSetsCommand,
-  SSOAdminClient,
-} from '@aws-sdk/client-sso-admin';
-import { GetRoleCredentialsCommand, ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
+import { IdentitystoreClient, CreateUserCommand } from '@aws-sdk/client-identitystore';
+import { CreatePermissionSetCommand, ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { CreateTokenCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
 import { SMALL, type BenchTokens } from './organization.js';
+import { signedRequests, type RequestFixture } from './requests.js';
 import {
   ADMIN,
   capture,
@@ -27,7 +20,7 @@ import {
   captureConfig,
   gitRevision,
   machineSection,
-  loadBuild,
+  prepareBuild,
   failures,
   probe,
   findPostgres,
@@ -79,15 +72,8 @@ const CONNECTIONS = Number(args.connections);
 /** Single-use refresh tokens made per second of load: more than any server here redeems. */
 const REFRESH_TOKENS_PER_SECOND = 8000;
 
-/** What a server under test holds, for building requests against it. */
-interface Fixture {
-  identityStoreId: string;
-  instanceArn: string;
-  userId: string;
-  permissionSetArn: string;
-  accountId: string;
-  principalId: string;
-  roleName?: string;
+/** What a server under test holds: what requests are built from, and the sign-ins CreateToken redeems. */
+interface Fixture extends RequestFixture {
   tokens?: BenchTokens;
   /** The next unused refresh token. */
   refreshCursor: number;
@@ -112,58 +98,13 @@ interface Operation {
 }
 
 const OPERATIONS: Operation[] = [
-  {
-    name: 'DescribeUser',
-    service: 'identitystore',
-    moto: true,
-    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(captureConfig(t.child.url)).send(new DescribeUserCommand({ IdentityStoreId: f.identityStoreId, UserId: f.userId }))) }),
-  },
-  {
-    name: 'ListUsers',
-    service: 'identitystore',
-    moto: true,
-    request: async (t, f) => ({ request: await capture(() => new IdentitystoreClient(captureConfig(t.child.url)).send(new ListUsersCommand({ IdentityStoreId: f.identityStoreId }))) }),
-  },
-  {
-    name: 'ListPermissionSets',
-    service: 'sso-admin',
-    moto: true,
-    request: async (t, f) => ({ request: await capture(() => new SSOAdminClient(captureConfig(t.child.url)).send(new ListPermissionSetsCommand({ InstanceArn: f.instanceArn }))) }),
-  },
-  {
-    name: 'DescribePermissionSet',
-    service: 'sso-admin',
-    moto: true,
-    request: async (t, f) => ({
-      request: await capture(() => new SSOAdminClient(captureConfig(t.child.url)).send(new DescribePermissionSetCommand({ InstanceArn: f.instanceArn, PermissionSetArn: f.permissionSetArn }))),
-    }),
-  },
-  {
-    name: 'CreateAccountAssignment',
-    service: 'sso-admin',
-    moto: true,
-    request: async (t, f) => ({
-      request: await capture(() =>
-        new SSOAdminClient(captureConfig(t.child.url)).send(
-          new CreateAccountAssignmentCommand({ InstanceArn: f.instanceArn, TargetId: f.accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: f.permissionSetArn, PrincipalType: 'USER', PrincipalId: f.principalId }),
-        ),
-      ),
-    }),
-  },
-  {
-    name: 'ListAccounts',
-    service: 'sso',
-    moto: false,
-    request: async (t, f) => ({ request: await capture(() => new SSOClient(captureConfig(t.child.url)).send(new ListAccountsCommand({ accessToken: f.tokens!.accessToken }))) }),
-  },
-  {
-    name: 'GetRoleCredentials',
-    service: 'sso',
-    moto: false,
-    request: async (t, f) => ({
-      request: await capture(() => new SSOClient(captureConfig(t.child.url)).send(new GetRoleCredentialsCommand({ accessToken: f.tokens!.accessToken, accountId: f.accountId, roleName: f.roleName! }))),
-    }),
-  },
+  { name: 'DescribeUser', service: 'identitystore', moto: true, request: async (t, f) => ({ request: await signedRequests.DescribeUser(t.child.url, f) }) },
+  { name: 'ListUsers', service: 'identitystore', moto: true, request: async (t, f) => ({ request: await signedRequests.ListUsers(t.child.url, f) }) },
+  { name: 'ListPermissionSets', service: 'sso-admin', moto: true, request: async (t, f) => ({ request: await signedRequests.ListPermissionSets(t.child.url, f) }) },
+  { name: 'DescribePermissionSet', service: 'sso-admin', moto: true, request: async (t, f) => ({ request: await signedRequests.DescribePermissionSet(t.child.url, f) }) },
+  { name: 'CreateAccountAssignment', service: 'sso-admin', moto: true, request: async (t, f) => ({ request: await signedRequests.CreateAccountAssignment(t.child.url, f) }) },
+  { name: 'ListAccounts', service: 'sso', moto: false, request: async (t, f) => ({ request: await signedRequests.ListAccounts(t.child.url, f) }) },
+  { name: 'GetRoleCredentials', service: 'sso', moto: false, request: async (t, f) => ({ request: await signedRequests.GetRoleCredentials(t.child.url, f) }) },
   {
     name: 'CreateToken (refresh_token)',
     service: 'sso-oidc',
@@ -196,13 +137,8 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
     GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
-  const { openApp, loadConfig, entitlements, generateOrganization, signInForBench, SMALL } = await loadBuild(build);
-  const { app } = await openApp(loadConfig({}, env));
-  const org = await generateOrganization(app.storage, SMALL);
-  const [role] = await entitlements(app.storage.db, org.benchUser.userId);
-  if (!role) throw new Error('the benchmark user has no role');
   const seconds = SLICE * ROUNDS + WARMUP;
-  const tokens = await signInForBench(app.storage, app.config, org.benchUser.userId, Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND) + 10);
+  const { app, fixture, tokens } = await prepareBuild(build, env, Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND) + 10);
   await app.close();
   const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
   const child = await startChild(process.execPath, [...profile, join(build, 'dist', 'src', 'cli.js'), 'serve', '--port', '0'], env);
@@ -210,17 +146,7 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
     name,
     kind: 'gatehouse',
     child,
-    fixture: {
-      identityStoreId: org.identityStoreId,
-      instanceArn: org.instanceArn,
-      userId: org.benchUser.userId,
-      permissionSetArn: role.permissionSetArn,
-      accountId: role.accountId,
-      principalId: org.benchUser.userId,
-      roleName: role.roleName,
-      tokens,
-      refreshCursor: 0,
-    },
+    fixture: { ...fixture, tokens, refreshCursor: 0 },
   };
 }
 
