@@ -100,61 +100,52 @@ describe('prepared queries', () => {
   });
 });
 
+/** Runs a benchmark script (dist/bench/<script>) with a report of its own, and returns the report and its result rows. */
+async function benchReport(script: string, args: string[]): Promise<{ report: string; rows: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-test-'));
+  try {
+    const out = join(dir, 'report.md');
+    await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'bench', script), ...args, '--out', out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const report = readFileSync(out, 'utf8');
+    return { report, rows: report.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Operation')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('npm run bench', { skip: TEST_POSTGRES ? 'measured once, in the SQLite run' : false }, () => {
   test('drives every server with requests that succeed, and writes its report', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-test-'));
-    try {
-      const out = join(dir, 'report.md');
-      await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--seconds', '1', '--rounds', '1', '--warmup', '0', '--connections', '2', '--only', 'DescribeUser,CreateAccountAssignment,GetRoleCredentials,CreateToken', '--no-postgres', '--out', out], {
-        cwd: ROOT,
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      const report = readFileSync(out, 'utf8');
-      const rows = report.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Operation'));
-      const row = (operation: string, server: string) => {
-        const found = rows.find((r) => r.includes(operation) && r.split('|')[2].trim() === server);
-        assert.ok(found, `a row for ${operation} on ${server}:\n${report}`);
-        const cells = found.split('|').map((c) => c.trim());
-        return { rps: Number(cells[3].replace(/,/g, '')), cpu: Number(cells[6].replace(/,/g, '')), failed: Number(cells[7]) };
-      };
-      for (const op of ['DescribeUser', 'CreateAccountAssignment', 'GetRoleCredentials', 'CreateToken']) {
-        const gatehouse = row(op, 'gatehouse-sqlite');
-        assert.ok(gatehouse.rps > 0, `${op} was measured`);
-        assert.ok(gatehouse.cpu > 0, `the CPU time of ${op} was measured`);
-        assert.equal(gatehouse.failed, 0, `every ${op} request succeeded`);
-        assert.ok(row(op, 'bare node:http').rps > 0);
-      }
-      for (const op of ['DescribeUser', 'CreateAccountAssignment']) assert.equal(row(op, 'moto').failed, 0, `moto answered ${op}`);
-      assert.match(report, /## Machine/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const { report, rows } = await benchReport('run.js', ['--seconds', '1', '--rounds', '1', '--warmup', '0', '--connections', '2', '--only', 'DescribeUser,CreateAccountAssignment,GetRoleCredentials,CreateToken', '--no-postgres']);
+    const row = (operation: string, server: string) => {
+      const found = rows.find((r) => r.includes(operation) && r.split('|')[2].trim() === server);
+      assert.ok(found, `a row for ${operation} on ${server}:\n${report}`);
+      const cells = found.split('|').map((c) => c.trim());
+      return { rps: Number(cells[3].replace(/,/g, '')), cpu: Number(cells[6].replace(/,/g, '')), failed: Number(cells[7]) };
+    };
+    for (const op of ['DescribeUser', 'CreateAccountAssignment', 'GetRoleCredentials', 'CreateToken']) {
+      const gatehouse = row(op, 'gatehouse-sqlite');
+      assert.ok(gatehouse.rps > 0, `${op} was measured`);
+      assert.ok(gatehouse.cpu > 0, `the CPU time of ${op} was measured`);
+      assert.equal(gatehouse.failed, 0, `every ${op} request succeeded`);
+      assert.ok(row(op, 'bare node:http').rps > 0);
     }
+    for (const op of ['DescribeUser', 'CreateAccountAssignment']) assert.equal(row(op, 'moto').failed, 0, `moto answered ${op}`);
+    assert.match(report, /## Machine/);
   });
 });
 
 describe('npm run bench:in-process', { skip: TEST_POSTGRES ? 'measured once, in the SQLite run' : false }, () => {
   test('runs every operation through the request handler of each build, every request succeeding, and reports its CPU time', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-in-process-test-'));
-    try {
-      const out = join(dir, 'report.md');
-      // This checkout twice: the comparison column is made whatever the builds are.
-      await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'bench', 'in-process.js'), '--builds', ROOT, '--rounds', '2', '--batch', '20', '--out', out], {
-        cwd: ROOT,
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      const report = readFileSync(out, 'utf8');
-      const rows = report.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Operation'));
-      assert.deepEqual(
-        rows.map((r) => r.split('|')[1].trim()),
-        ['DescribeUser', 'ListUsers', 'ListPermissionSets', 'DescribePermissionSet', 'ListAccounts', 'GetRoleCredentials'],
-      );
-      for (const r of rows) {
-        const [, , first, second, change] = r.split('|').map((c) => c.trim());
-        assert.ok(parseFloat(first) > 0 && parseFloat(second) > 0, `CPU time measured: ${r}`);
-        assert.match(change, /^-?\d+(\.\d)? %$/);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    // This checkout twice: the comparison column is made whatever the builds are.
+    const { rows } = await benchReport('in-process.js', ['--builds', ROOT, '--rounds', '2', '--batch', '20']);
+    assert.deepEqual(
+      rows.map((r) => r.split('|')[1].trim()),
+      ['DescribeUser', 'ListUsers', 'ListPermissionSets', 'DescribePermissionSet', 'ListAccounts', 'GetRoleCredentials'],
+    );
+    for (const r of rows) {
+      const [, , first, second, change] = r.split('|').map((c) => c.trim());
+      assert.ok(parseFloat(first) > 0 && parseFloat(second) > 0, `CPU time measured: ${r}`);
+      assert.match(change, /^-?\d+(\.\d)? %$/);
     }
   });
 });

@@ -17,6 +17,15 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The request lines among a server's output (every JSON line is parsed: one that is not JSON fails the test). */
+function requestLines(output: string) {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.msg === 'request');
+}
+
 test('each request leaves one JSON line with operation, status, duration and request id; secrets never appear', async () => {
   const config = { endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
   const admin = new SSOAdminClient(config);
@@ -29,12 +38,7 @@ test('each request leaves one JSON line with operation, status, duration and req
   await assert.rejects(store.send(new ListUsersCommand({ IdentityStoreId: 'd-0000000000' })), { name: 'ResourceNotFoundException' });
   await new Promise((r) => setTimeout(r, 200));
 
-  const lines = server
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l))
-    .filter((l) => l.msg === 'request');
+  const lines = requestLines(server.output());
   assert.equal(lines.length, 3, 'one line per request');
   const [list, create, failed] = lines;
   assert.deepEqual([list.service, list.operation, list.status], ['sso-admin', 'ListInstances', 200]);
@@ -59,13 +63,7 @@ test('a path with quotes and backslashes still makes a line of valid JSON that n
   });
   assert.equal(status, 404);
   await new Promise((r) => setTimeout(r, 200));
-  const lines = server
-    .output()
-    .slice(before)
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l))
-    .filter((l) => l.msg === 'request');
+  const lines = requestLines(server.output().slice(before));
   assert.equal(lines.length, 1);
   assert.equal(lines[0].path, path);
   assert.equal(lines[0].level, 30);
@@ -79,8 +77,7 @@ test('above the info level no request lines are written', async () => {
     const admin = new SSOAdminClient({ endpoint: quiet.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
     await admin.send(new ListInstancesCommand({}));
     await new Promise((r) => setTimeout(r, 200));
-    const lines = quiet.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    assert.equal(lines.filter((l) => l.msg === 'request').length, 0);
+    assert.equal(requestLines(quiet.output()).length, 0);
   } finally {
     await quiet.stop();
     rmSync(quietDir, { recursive: true, force: true });
