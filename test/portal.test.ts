@@ -7,19 +7,24 @@ import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, De
 import {
   CreateAccountAssignmentCommand,
   CreatePermissionSetCommand,
+  DeleteAccountAssignmentCommand,
   DescribeAccountAssignmentCreationStatusCommand,
+  DescribeAccountAssignmentDeletionStatusCommand,
   SSOAdminClient,
+  UpdatePermissionSetCommand,
 } from '@aws-sdk/client-sso-admin';
 import { GetRoleCredentialsCommand, ListAccountRolesCommand, ListAccountsCommand, LogoutCommand, SSOClient, paginateListAccounts } from '@aws-sdk/client-sso';
 import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { decideDevice } from '../src/domain/oauth.js';
+import { entitledAccounts, entitlement } from '../src/domain/entitlements.js';
 import { createSession, findSession } from '../src/domain/sign-in.js';
 import { normalizeUserCode } from '../src/domain/tokens.js';
 import { issueRoleCredentials } from '../src/domain/role-credentials.js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { sql } from 'kysely';
 import { Sha256 } from './helpers/sign.js';
-import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { ADMIN, openTestStorage, REGION, spawnGatehouse, startGatehouse, type TestServer } from './helpers/gatehouse.js';
 
 const DEV = '111122223333';
 const PROD = '444455556666';
@@ -224,5 +229,71 @@ describe('the access portal', () => {
     assert.deepEqual(seen, ids.slice(0, 5));
     const roles = await portal.send(new ListAccountRolesCommand({ accessToken, accountId: ids[2] }));
     assert.deepEqual(roles.roleList, [{ roleName: 'PortalManyGroups', accountId: ids[2] }]);
+  });
+
+  test('kept portal answers last only until what they come from changes, whichever process changes it', async () => {
+    const heidi = await user('portal-heidi');
+    const ps = await permissionSet('PortalKept', 'PT1H');
+    await assign(DEV, ps, 'USER', heidi);
+    const groupId = (await store.send(new CreateGroupCommand({ IdentityStoreId: server.identityStoreId, DisplayName: 'portal-kept' }))).GroupId!;
+    await assign(PROD, ps, 'GROUP', groupId);
+    const accessToken = await signIn(heidi);
+    const db = server.app.storage.db;
+    const accounts = async () => (await portal.send(new ListAccountsCommand({ accessToken }))).accountList!.map((a) => `${a.accountId} ${a.accountName}`);
+    const lifetime = async () => {
+      const { roleCredentials } = await portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalKept' }));
+      return Math.round((roleCredentials!.expiration! - Date.now()) / 3600_000);
+    };
+
+    // Asked again with nothing changed, the portal answers from what it kept: the very same answer.
+    const first = await entitledAccounts(db, heidi, undefined, 100);
+    assert.equal(await entitledAccounts(db, heidi, undefined, 100), first);
+    assert.equal(await entitlement(db, heidi, DEV, 'PortalKept'), await entitlement(db, heidi, DEV, 'PortalKept'));
+    assert.deepEqual(await accounts(), [`${DEV} Development`]);
+    assert.equal(await lifetime(), 1);
+
+    // A change through the API: the permission set's session duration.
+    await admin.send(new UpdatePermissionSetCommand({ InstanceArn: server.instanceArn, PermissionSetArn: ps, SessionDuration: 'PT3H' }));
+    assert.equal(await lifetime(), 3, 'the new session duration applies at once');
+
+    // A change by another process: a membership made through a second server on the same database.
+    const other = await spawnGatehouse(server.dataDir);
+    try {
+      const otherStore = new IdentitystoreClient({ endpoint: other.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+      await otherStore.send(new CreateGroupMembershipCommand({ IdentityStoreId: server.identityStoreId, GroupId: groupId, MemberId: { UserId: heidi } }));
+    } finally {
+      await other.stop();
+    }
+    assert.deepEqual(await accounts(), [`${DEV} Development`, `${PROD} Production`]);
+    assert.notEqual(await entitledAccounts(db, heidi, undefined, 100), first);
+
+    // A change written straight into the database by another connection: an account's name.
+    const storage = await openTestStorage(server.dataDir);
+    try {
+      await storage.db.updateTable('accounts').set({ name: 'Prod' }).where('account_id', '=', PROD).execute();
+      assert.deepEqual(await accounts(), [`${DEV} Development`, `${PROD} Prod`]);
+      await storage.db.updateTable('accounts').set({ name: 'Production' }).where('account_id', '=', PROD).execute();
+      // Every table entitlements are read from counts its changes, even a write that leaves every value as it was.
+      const version = async () => Number((await storage.db.selectFrom('entitlement_version').select((eb) => eb.fn.sum<number>('version').as('v')).executeTakeFirstOrThrow()).v);
+      const touched = { accounts: 'joined_at', account_assignments: 'created_at', group_memberships: 'created_at', permission_sets: 'created_at', provisioned_permission_sets: 'provisioned_at' } as const;
+      for (const [table, column] of Object.entries(touched)) {
+        const before = await version();
+        await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${sql.ref(column)}`.execute(storage.db);
+        assert.ok((await version()) > before, `an update of ${table} moves the entitlement version`);
+      }
+    } finally {
+      await storage.close();
+    }
+
+    // Taking the assignment away takes the account and its credentials away on the next call.
+    const removal = await admin.send(new DeleteAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: DEV, TargetType: 'AWS_ACCOUNT', PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: heidi }));
+    for (;;) {
+      const s = await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentDeletionRequestId: removal.AccountAssignmentDeletionStatus!.RequestId }));
+      if (s.AccountAssignmentDeletionStatus!.Status === 'SUCCEEDED') break;
+      assert.notEqual(s.AccountAssignmentDeletionStatus!.Status, 'FAILED');
+      await sleep(20);
+    }
+    assert.deepEqual(await accounts(), [`${PROD} Production`]);
+    await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalKept' })), { name: 'ForbiddenException' });
   });
 });

@@ -1,6 +1,12 @@
 // Who can reach what through the access portal: the union of the user's own account assignments and those of every
-// group the user belongs to, counting only permission sets actually provisioned into the account. Read fresh on every
-// call, so a membership change takes effect on the next portal request.
+// group the user belongs to, counting only permission sets actually provisioned into the account.
+//
+// A change takes effect on the next portal request. Each process keeps the answers it has read, labelled with the
+// entitlement version they were read under: a count the database moves on every change to the tables they come from
+// (triggers, migration 0007), in the changing transaction and whichever process made it. Every call reads the version,
+// one short statement, and uses a kept answer only when the version has not moved since. A portal client asks
+// the same things over and over (ListAccounts, ListAccountRoles for each account, GetRoleCredentials on every
+// refresh), and these answers otherwise cost a join over the user's groups and assignments each time.
 //
 // The queries start from the user's principals (the user and their groups, read by the query itself), so that the
 // assignment index on (principal_id, account_id) answers them whatever the size of the organization. User and group
@@ -29,6 +35,61 @@ const toEntitlement = (r: { account_id: string; permission_set_arn: string; name
   iamRoleName: r.role_name,
 });
 
+/** The entitlement version: the sum of the rows' counts (one row on SQLite, several on PostgreSQL). */
+const versionQuery = preparedQuery((db: Db) => db.selectFrom('entitlement_version').select((eb) => eb.fn.sum<number>('version').as('version')));
+
+/** How many rows the kept answers of one process may hold together (a row is a few hundred bytes). */
+const KEPT_ROWS_MAX = 50_000;
+
+/** The answers one process has read under the current entitlement version, oldest first. */
+class KeptAnswers {
+  private version: number | undefined;
+  private readonly answers = new Map<string, { answer: unknown; rows: number }>();
+  private rows = 0;
+
+  async get<T>(db: Db, key: string, read: () => Promise<T>, rowsOf: (answer: T) => number): Promise<T> {
+    const [row] = await versionQuery(db);
+    // Without the version rows (a database edited by hand) nothing can be kept safely.
+    if (row?.version == null) return read();
+    // Read before the answer: an answer is never older than the version it is labelled with.
+    const version = Number(row.version);
+    if (version !== this.version) {
+      this.answers.clear();
+      this.rows = 0;
+      this.version = version;
+    }
+    const kept = this.answers.get(key);
+    if (kept) return kept.answer as T;
+    const answer = await read();
+    // Another call may have seen a newer version meanwhile: this answer is then not kept.
+    const rows = Math.max(1, rowsOf(answer));
+    if (this.version === version && rows <= KEPT_ROWS_MAX) {
+      for (const [oldest, entry] of this.answers) {
+        if (this.rows + rows <= KEPT_ROWS_MAX) break;
+        this.answers.delete(oldest);
+        this.rows -= entry.rows;
+      }
+      this.answers.set(key, { answer, rows });
+      this.rows += rows;
+    }
+    return answer;
+  }
+}
+
+const keptByDb = new WeakMap<Db, KeptAnswers>();
+
+/**
+ * `read()`'s answer, or the one kept for `key` (a JSON array, so that no two questions share one) if the entitlements
+ * have not changed since it was read. Answers are shared between calls: callers must not modify them. A transaction
+ * reads for itself.
+ */
+function keptAnswer<T>(db: Db, key: string, read: () => Promise<T>, rowsOf: (answer: T) => number): Promise<T> {
+  if (db.isTransaction) return read();
+  let kept = keptByDb.get(db);
+  if (!kept) keptByDb.set(db, (kept = new KeptAnswers()));
+  return kept.get(db, key, read, rowsOf);
+}
+
 /** The user and the user's groups, as a subquery: the database reads the memberships itself. */
 const principalIds = (db: Db, userId: string) =>
   db
@@ -38,7 +99,11 @@ const principalIds = (db: Db, userId: string) =>
     .unionAll(db.selectNoFrom(sql<string>`cast(${userId} as text)`.as('principal_id')));
 
 /** The user's entitlements, optionally in one account, ordered by account and role name. */
-export async function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
+export function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
+  return keptAnswer(db, JSON.stringify(['roles', userId, accountId]), () => readEntitlements(db, userId, accountId), (list) => list.length);
+}
+
+async function readEntitlements(db: Db, userId: string, accountId: string | undefined): Promise<Entitlement[]> {
   let q = db
     .selectFrom('account_assignments as a')
     .innerJoin('provisioned_permission_sets as p', (j) => j.onRef('p.account_id', '=', 'a.account_id').onRef('p.permission_set_arn', '=', 'a.permission_set_arn'))
@@ -80,9 +145,16 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
 );
 
 /** One entitlement: the role `roleName` in the account, when the user reaches it there. */
-export async function entitlement(db: Db, userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
-  const [r] = await roleQuery(db, userId, accountId, roleName);
-  return r && toEntitlement(r);
+export function entitlement(db: Db, userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
+  return keptAnswer(
+    db,
+    JSON.stringify(['role', userId, accountId, roleName]),
+    async () => {
+      const [r] = await roleQuery(db, userId, accountId, roleName);
+      return r && toEntitlement(r);
+    },
+    () => 1,
+  );
 }
 
 /** The id of the n-th account (from 0) after `after`, in id order. */
@@ -120,7 +192,11 @@ const LAST_ACCOUNT_ID = '999999999999';
  * of a large organization then reads a small share of their assignments per page, and someone with access to a few
  * accounts among thousands reads all of theirs in a few rounds.
  */
-export async function entitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
+export function entitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
+  return keptAnswer(db, JSON.stringify(['accounts', userId, after, limit]), () => readEntitledAccounts(db, userId, after, limit), (list) => list.length);
+}
+
+async function readEntitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
   const from = after ?? '';
   for (let span = limit * 2; ; span *= 4) {
     const [last] = await nthAccountAfter(db, from, span - 1);

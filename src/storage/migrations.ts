@@ -1,6 +1,6 @@
 // Versioned schema migrations, written with Kysely's schema builder so each runs on SQLite and PostgreSQL alike.
 // A migration is never edited once released; changes come as new entries.
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -351,6 +351,51 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('role_sessions').execute();
       // The portal reads a user's groups on every call: with the group id in the index, without touching the rows.
       await db.schema.createIndex('group_memberships_member_group').on('group_memberships').columns(['member_user_id', 'group_id']).execute();
+    },
+  },
+
+  '0007_entitlement_version': {
+    async up(db: Kysely<any>) {
+      // A count of the changes to what the portal derives entitlements from, kept by the database itself: every
+      // process's writes (the CLI's too) move it, in the transaction that made them. The portal keeps answers it has
+      // read while the count stands still (src/domain/entitlements.ts). The count is the sum of the rows' versions.
+      await db.schema
+        .createTable('entitlement_version')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('version', 'bigint', (c) => c.notNull())
+        .execute();
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      // SQLite has one writer at a time, so one row. PostgreSQL commits concurrently: with one row, every commit that
+      // touched an assignment would wait for the one before it to finish on disk. Transactions spread over sixteen.
+      const rows = postgres ? 16 : 1;
+      await db
+        .insertInto('entitlement_version')
+        .values(Array.from({ length: rows }, (_, id) => ({ id, version: 0 })))
+        .execute();
+      if (postgres) {
+        // Deferred to commit, and once per transaction: a row is locked only while committing, and a transaction
+        // writing a million rows updates it once (each update of a row leaves a version of it behind).
+        await sql`create function entitlement_version_bump() returns trigger language plpgsql as $$
+          begin
+            if current_setting('gatehouse.entitlements_bumped', true) is distinct from txid_current()::text then
+              update entitlement_version set version = version + 1 where id = txid_current() % 16;
+              perform set_config('gatehouse.entitlements_bumped', txid_current()::text, true);
+            end if;
+            return null;
+          end $$`.execute(db);
+      }
+      // The tables the portal's entitlements are read from.
+      for (const table of ['accounts', 'account_assignments', 'group_memberships', 'permission_sets', 'provisioned_permission_sets']) {
+        if (postgres) {
+          await sql`create constraint trigger ${sql.raw(`${table}_entitlements`)} after insert or update or delete on ${sql.table(table)}
+            deferrable initially deferred for each row execute function entitlement_version_bump()`.execute(db);
+        } else {
+          for (const event of ['insert', 'update', 'delete']) {
+            await sql`create trigger ${sql.raw(`${table}_${event}_entitlements`)} after ${sql.raw(event)} on ${sql.table(table)}
+              begin update entitlement_version set version = version + 1; end`.execute(db);
+          }
+        }
+      }
     },
   },
 };

@@ -258,6 +258,12 @@ export interface RateLimitTable {
   hits: number;
 }
 
+/** How many times what entitlements are read from has changed: the sum of the rows' versions. */
+export interface EntitlementVersionTable {
+  id: number;
+  version: number;
+}
+
 export interface Database {
   settings: SettingTable;
   access_keys: AccessKeyTable;
@@ -284,6 +290,7 @@ export interface Database {
   access_tokens: AccessTokenTable;
   refresh_tokens: RefreshTokenTable;
   rate_limits: RateLimitTable;
+  entitlement_version: EntitlementVersionTable;
 }
 
 export type { Generated };
