@@ -20,7 +20,8 @@ const storedKeys = new WeakMap<App, Map<string, SigningSecret>>();
 
 export function adminSecretLookup(app: App, accessKeyId: string): SigningSecret | Promise<SigningSecret | undefined> {
   const configured = app.config.adminAccessKeys.find((k) => k.accessKeyId === accessKeyId);
-  if (configured) return { secretAccessKey: configured.secretAccessKey };
+  // The configured key itself: the same object on every call, which lets SigV4 keep its signing key beside it.
+  if (configured) return configured;
   let known = storedKeys.get(app);
   if (!known) storedKeys.set(app, (known = new Map()));
   // A key already known is answered at once, without a turn of the event loop.

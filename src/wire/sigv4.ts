@@ -136,7 +136,7 @@ export async function verifySigV4(
   const credentialScope = claim.credential.slice(accessKeyId.length + 1);
   const stringToSign = `${ALGORITHM}\n${claim.amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
   // Steps 3 and 4: derived key, signature; compared in constant time.
-  const expected = createHmac('sha256', signingKey(secret.secretAccessKey, scopeDate, region, service)).update(stringToSign).digest();
+  const expected = createHmac('sha256', signingKey(secret, scopeDate, region, service)).update(stringToSign).digest();
   const provided = /^[0-9a-f]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : undefined;
   if (!provided || !timingSafeEqual(provided, expected)) throw invalidSignature(MISMATCH);
 
@@ -388,12 +388,24 @@ function equalStrings(a: string, b: string): boolean {
 }
 
 // SigV4 step 3: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
-// It depends only on (secret, date, region, service), so a small LRU saves four HMACs per request. The map key is a
-// digest of the tuple, so the cache holds no secret in clear.
+// It depends only on (secret, date, region, service). A secret the lookup answers with the same object every time (a
+// configured or stored admin key) keeps its latest signing key beside it; others go through a small LRU, whose map key
+// is a digest of the tuple, so that the cache holds no secret in clear. Either way four HMACs per request are saved.
 const KEY_CACHE_MAX = 1000;
 const keyCache = new Map<string, Buffer>();
+const keyBySecret = new WeakMap<SigningSecret, { scope: string; key: Buffer }>();
 
-function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+function signingKey(secret: SigningSecret, date: string, region: string, service: string): Buffer {
+  const scope = `${date}/${region}/${service}`;
+  const beside = keyBySecret.get(secret);
+  if (beside?.scope === scope) return beside.key;
+  const key = cachedSigningKey(secret.secretAccessKey, date, region, service);
+  // Temporary credentials are made afresh for each request: nothing would ever be found beside them.
+  if (secret.sessionToken === undefined) keyBySecret.set(secret, { scope, key });
+  return key;
+}
+
+function cachedSigningKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
   const id = sha256Hex(`${secretAccessKey}\n${date}\n${region}\n${service}`);
   const cached = keyCache.get(id);
   if (cached) {
