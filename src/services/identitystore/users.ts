@@ -73,7 +73,7 @@ function toColumns(attrs: Record<string, unknown>) {
 }
 
 const userQuery = preparedQuery((db: Db, identityStoreId: string, userId: string) =>
-  db.selectFrom('users').selectAll().where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
+  db.selectFrom('users').select(SHOWN_COLUMNS).where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
 );
 
 /** A page of the store's users in id order after `after` ('' for the first page), all or those with one UserName. */
