@@ -398,6 +398,14 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+
+  '0008_permission_set_list_index': {
+    async up(db: Kysely<any>) {
+      // ListPermissionSets pages an instance's permission sets in ARN order: with the ARN in the index beside the
+      // instance, a page is a range of the index, where before every permission set of the instance was read and sorted.
+      await db.schema.createIndex('permission_sets_instance_arn').on('permission_sets').columns(['instance_arn', 'permission_set_arn']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
