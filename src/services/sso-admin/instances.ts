@@ -177,8 +177,8 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
           throw conflict(`Instance ${arn} is the organization instance of this Gatehouse and cannot be deleted; only account instances can.`);
         }
         // As DeletePermissionSet: no permission set may go while accounts carry it or a request on it is running.
-        const assigned = await trx.selectFrom('account_assignments').select('account_id').where('instance_arn', '=', arn).executeTakeFirst();
-        const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('instance_arn', '=', arn).executeTakeFirst();
+        const assigned = await trx.selectFrom('account_assignments').select('account_id').where('instance_arn', '=', arn).limit(1).executeTakeFirst();
+        const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('instance_arn', '=', arn).limit(1).executeTakeFirst();
         const pending = await trx
           .selectFrom('admin_requests')
           .select('request_id')

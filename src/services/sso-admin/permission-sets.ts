@@ -84,8 +84,8 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
     const { storage } = ctx.app;
     await storage.transaction(async (trx) => {
       await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
-      const assigned = await trx.selectFrom('account_assignments').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).executeTakeFirst();
-      const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).executeTakeFirst();
+      const assigned = await trx.selectFrom('account_assignments').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).limit(1).executeTakeFirst();
+      const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).limit(1).executeTakeFirst();
       const pending = await trx
         .selectFrom('admin_requests')
         .select('request_id')
