@@ -94,6 +94,24 @@ describe('prepared queries', () => {
     await server.app.storage.transaction(async (trx) => assert.equal((await byName(trx, 'prepared-b')).length, 1));
   });
 
+  test('page with whatever limit and offset each call asks for', async () => {
+    // SQLite's direct path writes integer limits into the statement's text, one statement per value.
+    const page = preparedQuery((db, after: string, limit: number, offset: number) =>
+      db.selectFrom('accounts').select('account_id').where('account_id', '>', after).where('name', 'like', 'paged-%').orderBy('account_id').limit(limit).offset(offset),
+    );
+    const firstPage = preparedQuery((db, limit: number) => db.selectFrom('accounts').select('account_id').where('name', 'like', 'paged-%').orderBy('account_id').limit(limit));
+    const db = server.app.storage.db;
+    const ids = Array.from({ length: 7 }, (_, i) => `33345678901${i}`);
+    await db.insertInto('accounts').values(ids.map((id) => ({ account_id: id, name: `paged-${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: 1 }))).execute();
+    const accountIds = (rows: { account_id: string }[]) => rows.map((r) => r.account_id);
+    assert.deepEqual(accountIds(await page(db, '', 3, 0)), ids.slice(0, 3));
+    assert.deepEqual(accountIds(await page(db, '', 3, 2)), ids.slice(2, 5));
+    assert.deepEqual(accountIds(await page(db, ids[4], 5, 0)), ids.slice(5));
+    assert.deepEqual(accountIds(await page(db, '', 3, 0)), ids.slice(0, 3), 'a limit seen before');
+    for (let n = 1; n <= 7; n++) assert.deepEqual(accountIds(await firstPage(db, n)), ids.slice(0, n));
+    await server.app.storage.transaction(async (trx) => assert.deepEqual(accountIds(await page(trx, ids[0], 2, 1)), ids.slice(2, 4)));
+  });
+
   test('refuse a query that does not pass an argument as a parameter', async () => {
     const broken = preparedQuery((db, _unused: string) => db.selectFrom('accounts').select('account_id'));
     await assert.rejects(broken(server.app.storage.db, 'x'), /must be a parameter/);

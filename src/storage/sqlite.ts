@@ -14,6 +14,32 @@ import { migrate, setDirectStatements, type Db, type Storage } from './storage.j
 
 const MAX_CACHED_STATEMENTS = 2000;
 
+/**
+ * SQLite plans a query with the value bound to its LIMIT, and so prepares the statement anew whenever that parameter is
+ * bound again, which better-sqlite3 does on every run: as much work as a simple query itself (10–15 µs here). The
+ * direct path writes a trailing `limit ?` (and `offset ?`) of integers into the statement's text instead, one
+ * statement per distinct limit; page sizes are few, and past the bound the bound parameters are used as before.
+ */
+const TRAILING_LIMIT = / limit \?( offset \?)?$/;
+const MAX_LIMIT_VARIANTS = 256;
+
+interface DirectStatement {
+  statement: BetterSqlite3.Statement;
+  columns: string[];
+  /** How many of the last parameters are the trailing LIMIT and OFFSET. */
+  limitParameters: number;
+  byLimit: Map<string, BetterSqlite3.Statement>;
+}
+
+/** The trailing LIMIT/OFFSET clause with its values written in, when they are integers. */
+function literalLimit(entry: DirectStatement, parameters: readonly unknown[]): { key: string; clause: string } | undefined {
+  const limit = parameters[parameters.length - entry.limitParameters];
+  const offset = entry.limitParameters === 2 ? parameters[parameters.length - 1] : 0;
+  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset)) return undefined;
+  const key = `${limit as number} ${offset as number}`;
+  return { key, clause: entry.limitParameters === 2 ? ` limit ${limit as number} offset ${offset as number}` : ` limit ${limit as number}` };
+}
+
 export type SqliteSynchronous = 'normal' | 'full';
 
 export async function openSqlite(file: string, opts: { synchronous?: SqliteSynchronous } = {}): Promise<Storage> {
@@ -44,16 +70,39 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   // transaction that holds the one connection across its awaits: then the statement waits its turn through Kysely.
   // Rows come back as arrays and are made into objects here: better-sqlite3 builds each row object property by
   // property through the engine's API, which costs more than reading the row.
-  const direct = new Map<string, { statement: BetterSqlite3.Statement; columns: string[] }>();
+  const direct = new Map<string, DirectStatement>();
+  const prepareDirect = (text: string): DirectStatement => {
+    const statement = sqlite.prepare(text);
+    const limits = TRAILING_LIMIT.exec(text);
+    return {
+      statement,
+      columns: statement.reader ? statement.raw(true).columns().map((c) => c.name) : [],
+      limitParameters: limits ? (limits[1] ? 2 : 1) : 0,
+      byLimit: new Map(),
+    };
+  };
   setDirectStatements(db, (text, parameters) => {
     if (sqlite.inTransaction) return undefined;
     let entry = direct.get(text);
     if (!entry) {
-      const statement = sqlite.prepare(text);
-      entry = { statement, columns: statement.reader ? statement.raw(true).columns().map((c) => c.name) : [] };
+      entry = prepareDirect(text);
       if (direct.size < MAX_CACHED_STATEMENTS) direct.set(text, entry);
     }
-    const { statement, columns } = entry;
+    let { statement } = entry;
+    const { columns } = entry;
+    if (entry.limitParameters > 0) {
+      const literal = literalLimit(entry, parameters);
+      if (literal) {
+        let variant = entry.byLimit.get(literal.key);
+        if (!variant) {
+          variant = sqlite.prepare(text.replace(TRAILING_LIMIT, literal.clause));
+          if (variant.reader) variant.raw(true);
+          if (entry.byLimit.size < MAX_LIMIT_VARIANTS) entry.byLimit.set(literal.key, variant);
+        }
+        statement = variant;
+        parameters = parameters.slice(0, parameters.length - entry.limitParameters);
+      }
+    }
     if (!statement.reader) {
       statement.run(parameters);
       return [];
