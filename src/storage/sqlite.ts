@@ -16,28 +16,62 @@ const MAX_CACHED_STATEMENTS = 2000;
 
 /**
  * SQLite plans a query with the value bound to its LIMIT, and so prepares the statement anew whenever that parameter is
- * bound again, which better-sqlite3 does on every run: as much work as a simple query itself (10–15 µs here). The
- * direct path writes a trailing `limit ?` (and `offset ?`) of integers into the statement's text instead, one
- * statement per distinct limit; page sizes are few, and past the bound the bound parameters are used as before.
+ * bound again, which better-sqlite3 does on every run: as much work as a simple query itself (10–15 µs here). A
+ * trailing `limit ?` (and `offset ?`) of integers is written into the statement's text instead, one statement per
+ * distinct limit; page sizes are few, and past the bound the bound parameters are used as before.
  */
 const TRAILING_LIMIT = / limit \?( offset \?)?$/;
 const MAX_LIMIT_VARIANTS = 256;
 
-interface DirectStatement {
+interface CachedStatement {
   statement: BetterSqlite3.Statement;
+  /** The result's column names (none for a statement that returns no rows). */
   columns: string[];
   /** How many of the last parameters are the trailing LIMIT and OFFSET. */
   limitParameters: number;
+  /** The statement with its LIMIT and OFFSET written in, by their values. */
   byLimit: Map<string, BetterSqlite3.Statement>;
 }
 
-/** The trailing LIMIT/OFFSET clause with its values written in, when they are integers. */
-function literalLimit(entry: DirectStatement, parameters: readonly unknown[]): { key: string; clause: string } | undefined {
-  const limit = parameters[parameters.length - entry.limitParameters];
-  const offset = entry.limitParameters === 2 ? parameters[parameters.length - 1] : 0;
-  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset)) return undefined;
-  const key = `${limit as number} ${offset as number}`;
-  return { key, clause: entry.limitParameters === 2 ? ` limit ${limit as number} offset ${offset as number}` : ` limit ${limit as number}` };
+/**
+ * Statements prepared once per SQL text. Kysely prepares every statement it runs, and preparing (parsing and planning
+ * the SQL) costs as much as running a simple query; Gatehouse's statements are a few hundred fixed strings. Lists of
+ * varying length (`in (?, ?, …)`) make more strings: past the bound, statements are prepared per use. `raw` caches
+ * statements that return rows as arrays (better-sqlite3's `raw()` switches a statement's mode, so the two modes
+ * cannot share one cache).
+ */
+function statementCache(sqlite: BetterSqlite3.Database, raw: boolean) {
+  const cache = new Map<string, CachedStatement>();
+  const prepare = (text: string) => {
+    const statement = sqlite.prepare(text);
+    return raw && statement.reader ? statement.raw(true) : statement;
+  };
+  return {
+    get(text: string): CachedStatement {
+      let entry = cache.get(text);
+      if (!entry) {
+        const statement = prepare(text);
+        const limits = TRAILING_LIMIT.exec(text);
+        entry = { statement, columns: statement.reader ? statement.columns().map((c) => c.name) : [], limitParameters: limits ? (limits[1] ? 2 : 1) : 0, byLimit: new Map() };
+        if (cache.size < MAX_CACHED_STATEMENTS) cache.set(text, entry);
+      }
+      return entry;
+    },
+    /** The statement that runs `text` with these parameters, and the parameters it takes. */
+    forRun(text: string, entry: CachedStatement, parameters: readonly unknown[]): [BetterSqlite3.Statement, readonly unknown[]] {
+      if (entry.limitParameters === 0) return [entry.statement, parameters];
+      const limit = parameters[parameters.length - entry.limitParameters];
+      const offset = entry.limitParameters === 2 ? parameters[parameters.length - 1] : 0;
+      if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset)) return [entry.statement, parameters];
+      const key = `${limit as number} ${offset as number}`;
+      let variant = entry.byLimit.get(key);
+      if (!variant) {
+        variant = prepare(text.replace(TRAILING_LIMIT, entry.limitParameters === 2 ? ` limit ${limit as number} offset ${offset as number}` : ` limit ${limit as number}`));
+        if (entry.byLimit.size < MAX_LIMIT_VARIANTS) entry.byLimit.set(key, variant);
+      }
+      return [variant, parameters.slice(0, parameters.length - entry.limitParameters)];
+    },
+  };
 }
 
 export type SqliteSynchronous = 'normal' | 'full';
@@ -50,18 +84,28 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   sqlite.pragma('foreign_keys = ON');
   // Another process (the CLI, a second server) may hold the write lock for a moment.
   sqlite.pragma('busy_timeout = 5000');
-  // Kysely prepares every statement it runs; preparing (parsing and planning the SQL) costs as much as running a
-  // simple query. The statements Gatehouse runs are a few hundred fixed strings, so each is prepared once. Lists of
-  // varying length (`in (?, ?, …)`) make more strings: past the bound, statements are prepared per use as before.
-  const statements = new Map<string, BetterSqlite3.Statement>();
+  const objects = statementCache(sqlite, false);
   const database = {
     prepare(text: string) {
-      let statement = statements.get(text);
-      if (!statement) {
-        statement = sqlite.prepare(text);
-        if (statements.size < MAX_CACHED_STATEMENTS) statements.set(text, statement);
-      }
-      return statement;
+      const entry = objects.get(text);
+      if (entry.limitParameters === 0) return entry.statement;
+      // Kysely binds the limit: the statement to run is picked when the parameters are known.
+      const pick = (parameters: readonly unknown[]) => objects.forRun(text, entry, parameters);
+      return {
+        reader: entry.statement.reader,
+        all: (parameters: readonly unknown[]) => {
+          const [statement, values] = pick(parameters);
+          return statement.all(values);
+        },
+        run: (parameters: readonly unknown[]) => {
+          const [statement, values] = pick(parameters);
+          return statement.run(values);
+        },
+        iterate: (parameters: readonly unknown[]) => {
+          const [statement, values] = pick(parameters);
+          return statement.iterate(values);
+        },
+      };
     },
     close: () => sqlite.close(),
   };
@@ -70,49 +114,22 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   // transaction that holds the one connection across its awaits: then the statement waits its turn through Kysely.
   // Rows come back as arrays and are made into objects here: better-sqlite3 builds each row object property by
   // property through the engine's API, which costs more than reading the row.
-  const direct = new Map<string, DirectStatement>();
-  const prepareDirect = (text: string): DirectStatement => {
-    const statement = sqlite.prepare(text);
-    const limits = TRAILING_LIMIT.exec(text);
-    return {
-      statement,
-      columns: statement.reader ? statement.raw(true).columns().map((c) => c.name) : [],
-      limitParameters: limits ? (limits[1] ? 2 : 1) : 0,
-      byLimit: new Map(),
-    };
-  };
+  const arrays = statementCache(sqlite, true);
   setDirectStatements(db, (text, parameters) => {
     if (sqlite.inTransaction) return undefined;
-    let entry = direct.get(text);
-    if (!entry) {
-      entry = prepareDirect(text);
-      if (direct.size < MAX_CACHED_STATEMENTS) direct.set(text, entry);
-    }
-    let { statement } = entry;
-    const { columns } = entry;
-    if (entry.limitParameters > 0) {
-      const literal = literalLimit(entry, parameters);
-      if (literal) {
-        let variant = entry.byLimit.get(literal.key);
-        if (!variant) {
-          variant = sqlite.prepare(text.replace(TRAILING_LIMIT, literal.clause));
-          if (variant.reader) variant.raw(true);
-          if (entry.byLimit.size < MAX_LIMIT_VARIANTS) entry.byLimit.set(literal.key, variant);
-        }
-        statement = variant;
-        parameters = parameters.slice(0, parameters.length - entry.limitParameters);
-      }
-    }
+    const entry = arrays.get(text);
+    const [statement, values] = arrays.forRun(text, entry, parameters);
     if (!statement.reader) {
-      statement.run(parameters);
+      statement.run(values);
       return [];
     }
-    const rows = statement.all(parameters) as unknown[][];
+    const rows = statement.all(values) as unknown[][];
+    const { columns } = entry;
     const objects = new Array<Record<string, unknown>>(rows.length);
     for (let r = 0; r < rows.length; r++) {
-      const values = rows[r];
+      const cells = rows[r];
       const row: Record<string, unknown> = {};
-      for (let c = 0; c < columns.length; c++) row[columns[c]] = values[c];
+      for (let c = 0; c < columns.length; c++) row[columns[c]] = cells[c];
       objects[r] = row;
     }
     return objects;
