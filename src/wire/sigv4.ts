@@ -136,7 +136,7 @@ export async function verifySigV4(
   const credentialScope = claim.credential.slice(accessKeyId.length + 1);
   const stringToSign = `${ALGORITHM}\n${claim.amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
   // Steps 3 and 4: derived key, signature; compared in constant time.
-  const expected = createHmac('sha256', signingKey(secret, scopeDate, region, service)).update(stringToSign).digest();
+  const expected = createHmac('sha256', signingKey(secret, credentialScope, scopeDate, region, service)).update(stringToSign).digest();
   const provided = /^[0-9a-f]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : undefined;
   if (!provided || !timingSafeEqual(provided, expected)) throw invalidSignature(MISMATCH);
 
@@ -395,8 +395,8 @@ const KEY_CACHE_MAX = 1000;
 const keyCache = new Map<string, Buffer>();
 const keyBySecret = new WeakMap<SigningSecret, { scope: string; key: Buffer }>();
 
-function signingKey(secret: SigningSecret, date: string, region: string, service: string): Buffer {
-  const scope = `${date}/${region}/${service}`;
+/** `scope` is the credential scope the request names (date/region/service/aws4_request), made of the other three. */
+function signingKey(secret: SigningSecret, scope: string, date: string, region: string, service: string): Buffer {
   const beside = keyBySecret.get(secret);
   if (beside?.scope === scope) return beside.key;
   const key = cachedSigningKey(secret.secretAccessKey, date, region, service);
