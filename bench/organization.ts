@@ -7,6 +7,7 @@ import type { Config } from '../src/config.js';
 import { registerClient } from '../src/domain/oauth.js';
 import { hashToken, newToken } from '../src/domain/tokens.js';
 import type { Db, Storage } from '../src/storage/storage.js';
+import { shownJson } from '../src/services/identitystore/users.js';
 
 export interface OrganizationSize {
   users: number;
@@ -108,7 +109,7 @@ export async function generateOrganization(storage: Storage, size: OrganizationS
       for (let i = 0; i < size.users; i++) {
         const userName = `bench-user-${i}`;
         const email = `${userName}@example.com`;
-        yield {
+        const row = {
           user_id: userIds[i],
           identity_store_id: identityStoreId,
           user_name: userName,
@@ -122,6 +123,7 @@ export async function generateOrganization(storage: Storage, size: OrganizationS
           updated_at: now,
           updated_by: null,
         };
+        yield { ...row, shown_json: shownJson(row) };
       }
     })(),
     step('users'),

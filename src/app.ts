@@ -11,6 +11,7 @@ import { openPostgres } from './storage/postgres.js';
 import { openSqlite } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { PageTokens } from './wire/pagination.js';
+import { describeUsers } from './services/identitystore/users.js';
 
 export async function openStorage(config: Config): Promise<Storage> {
   if (config.databaseUrl) {
@@ -31,6 +32,8 @@ export async function openApp(config: Config): Promise<OpenedApp> {
   const secrets = loadSecretBox(config.dataDir);
   const { pageTokenKey, managementAccountId } = await bootstrap(storage, config);
   const generatedKey = await ensureAdminKey(storage, secrets, config.adminAccessKeys.length, Date.now());
+  // Users stored without the JSON they are shown as (before migration 0009, or changed by an earlier version).
+  await describeUsers(storage);
   const log = createLogger(config.logLevel);
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
   const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)));

@@ -14,7 +14,8 @@ import {
   type User,
 } from '@aws-sdk/client-identitystore';
 import { identityStoreModel } from '../src/generated/identitystore.js';
-import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { ADMIN, openTestStorage, REGION, startGatehouse, tempDataDir, type TestServer } from './helpers/gatehouse.js';
+import { rmSync } from 'node:fs';
 
 const UNKNOWN_STORE = 'd-0000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -500,6 +501,68 @@ describe('identitystore: UpdateUser', () => {
     assert.deepEqual((await describeUser(UserId, true)).Extensions, { [ENTERPRISE]: { employeeNumber: '1', costCenter: '9' } });
     await update([{ AttributePath: ENTERPRISE }]);
     assert.equal((await describeUser(UserId, true)).Extensions, undefined);
+  });
+});
+
+describe('identitystore: users stored without the JSON they are shown as', () => {
+  // Each user row keeps the JSON that DescribeUser and ListUsers answer with (migration 0009). Rows written before
+  // that migration have none, and a process of an earlier version still running on the same database changes users
+  // without it: the answers must still be the user as stored, and the server describes such rows when it starts.
+  test('are shown from their columns, changes by another writer included, and described again at start', async () => {
+    const dataDir = tempDataDir();
+    let server = await startGatehouse({ dataDir });
+    try {
+      let client = new Identitystore({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+      const store = server.identityStoreId;
+      const changed = (await client.createUser({ ...minimalUser(store), NickName: 'Nick', Emails: [{ Value: 'a@example.com', Primary: true }] })).UserId!;
+      const older = (await client.createUser(minimalUser(store))).UserId!;
+      const shown = async (c: Identitystore, UserId: string) => {
+        const { $metadata: _m, ...user } = await c.describeUser({ IdentityStoreId: store, UserId });
+        return user;
+      };
+      const listed = async (c: Identitystore) => (await c.listUsers({ IdentityStoreId: store })).Users!;
+      const olderBefore = await shown(client, older);
+      const changedBefore = await shown(client, changed);
+
+      const storage = await openTestStorage(dataDir);
+      const storedJson = async (id: string) => (await storage.db.selectFrom('users').select('shown_json').where('user_id', '=', id).executeTakeFirstOrThrow()).shown_json;
+      try {
+        assert.equal(typeof (await storedJson(changed)), 'string', 'a user written through the API keeps its shown JSON');
+        // What an earlier version writes on UpdateUser: the columns, never shown_json.
+        const updatedAt = Number(changedBefore.UpdatedAt!.getTime()) + 1000;
+        await storage.db.updateTable('users').set({ display_name: 'Changed Elsewhere', updated_at: updatedAt }).where('user_id', '=', changed).execute();
+        // A row from before the migration.
+        await storage.db.updateTable('users').set({ shown_json: null }).where('user_id', '=', older).execute();
+        assert.equal(await storedJson(changed), null, 'a change that does not write shown_json empties it');
+
+        const changedNow = await shown(client, changed);
+        assert.equal(changedNow.DisplayName, 'Changed Elsewhere');
+        assert.equal(changedNow.UpdatedAt!.getTime(), updatedAt);
+        assert.deepEqual({ ...changedNow, DisplayName: changedBefore.DisplayName, UpdatedAt: changedBefore.UpdatedAt }, changedBefore);
+        assert.deepEqual(await shown(client, older), olderBefore);
+        const page = await listed(client);
+        assert.deepEqual(page.find((u) => u.UserId === changed), changedNow);
+        assert.deepEqual(page.find((u) => u.UserId === older), olderBefore);
+        assert.equal(page.length, 2);
+
+        // A restart describes both rows again, and the answers stay the same.
+        client.destroy();
+        await server.stop();
+        server = await startGatehouse({ dataDir });
+        client = new Identitystore({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+        assert.equal(JSON.parse((await storedJson(changed))!).DisplayName, 'Changed Elsewhere');
+        assert.equal(JSON.parse((await storedJson(older))!).UserId, older);
+        assert.deepEqual(await shown(client, changed), changedNow);
+        assert.deepEqual(await shown(client, older), olderBefore);
+        assert.deepEqual(await listed(client), page);
+      } finally {
+        client.destroy();
+        await storage.close();
+      }
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import type { Storage } from '../storage/storage.js';
 import type { ServiceError } from '../wire/errors.js';
 import type { ServiceModel } from '../wire/model.js';
 import type { PageTokens } from '../wire/pagination.js';
-import type { Protocol, WireService } from '../wire/protocol.js';
+import type { JsonAnswer, Protocol, WireService } from '../wire/protocol.js';
 import type { VerifiedCaller } from '../wire/sigv4.js';
 import type { RoleSession } from '../domain/role-credentials.js';
 import { InputCodec } from '../wire/validate.js';
@@ -38,7 +38,8 @@ export interface Context {
   now: number;
 }
 
-export type Handler<I, O> = (input: I, ctx: Context) => Promise<O>;
+/** A handler answers with its output, or with the output already written as JSON (wire/protocol.ts, JsonAnswer). */
+export type Handler<I, O> = (input: I, ctx: Context) => Promise<O | JsonAnswer>;
 type OperationTable<Ops> = { [K in keyof Ops]: { input: unknown; output: unknown } };
 export type Handlers<Ops extends OperationTable<Ops>> = { [K in keyof Ops]?: Handler<Ops[K]['input'], Ops[K]['output']> };
 

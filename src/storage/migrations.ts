@@ -406,6 +406,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('permission_sets_instance_arn').on('permission_sets').columns(['instance_arn', 'permission_set_arn']).execute();
     },
   },
+
+  '0009_user_shown_json': {
+    async up(db: Kysely<any>) {
+      // Each user as DescribeUser and ListUsers show it (without extensions), in JSON, written with every change: a
+      // page of users is then joined from stored text instead of parsed, assembled and serialized again on every read.
+      // Rows start empty; the server fills in any that are empty when it starts (src/services/identitystore/users.ts).
+      await db.schema.alterTable('users').addColumn('shown_json', 'text').execute();
+      // A writer that changes a user without writing shown_json (a process of an earlier version still running on the
+      // same database) leaves it empty rather than stale, and readers then build the user from its columns.
+      if (db.getExecutor().adapter instanceof PostgresAdapter) {
+        await sql`create function users_shown_json_stale() returns trigger language plpgsql as $$
+          begin
+            if new.shown_json is not distinct from old.shown_json then new.shown_json := null; end if;
+            return new;
+          end $$`.execute(db);
+        await sql`create trigger users_shown_json_stale before update on users for each row execute function users_shown_json_stale()`.execute(db);
+      } else {
+        await sql`create trigger users_shown_json_stale after update on users when new.shown_json is old.shown_json and new.shown_json is not null
+          begin update users set shown_json = null where user_id = new.user_id; end`.execute(db);
+      }
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

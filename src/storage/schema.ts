@@ -48,6 +48,8 @@ export interface UserTable {
   created_by: string | null;
   updated_at: number;
   updated_by: string | null;
+  /** The user as DescribeUser and ListUsers show it without extensions, in JSON; null until described. */
+  shown_json: string | null;
 }
 
 export interface GroupTable {
