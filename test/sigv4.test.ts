@@ -5,14 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { execFile } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 import { ServiceError } from '../src/wire/errors.js';
 import { Sha256 } from './helpers/sign.js';
-import { verifySigV4, type SecretLookup, type SigningSecret, type VerifiedCaller } from '../src/wire/sigv4.js';
+import { hmacHex, padKey, verifySigV4, type SecretLookup, type SigningSecret, type VerifiedCaller } from '../src/wire/sigv4.js';
 
 const SERVICE = 'identitystore';
 const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -430,5 +430,16 @@ describe('verifier messages', () => {
 
   test('header and query auth together are refused', async () => {
     await fails({ host: 'h', 'x-amz-date': '20150830T123600Z', authorization: auth(scope) }, 'IncompleteSignatureException', /^Only one auth mechanism allowed/, '/?X-Amz-Algorithm=AWS4-HMAC-SHA256');
+  });
+});
+
+describe('SigV4: the signature HMAC', () => {
+  test('agrees with node:crypto for keys up to a block and messages of any length and characters', () => {
+    for (let i = 0; i < 2000; i++) {
+      const key = randomBytes(1 + (i % 64));
+      const base = randomBytes(i % 300).toString('latin1');
+      const message = i % 3 === 0 ? `é€𝄞${base}\u00ff` : i % 101 === 0 ? 'x'.repeat(5000 + i) : base;
+      assert.equal(hmacHex(padKey(key), message), createHmac('sha256', key).update(message).digest('hex'), `message ${i}`);
+    }
   });
 });

@@ -136,9 +136,8 @@ export async function verifySigV4(
   const credentialScope = claim.credential.slice(accessKeyId.length + 1);
   const stringToSign = `${ALGORITHM}\n${claim.amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
   // Steps 3 and 4: derived key, signature; compared in constant time.
-  const expected = createHmac('sha256', signingKey(secret, credentialScope, scopeDate, region, service)).update(stringToSign).digest();
-  const provided = /^[0-9a-f]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : undefined;
-  if (!provided || !timingSafeEqual(provided, expected)) throw invalidSignature(MISMATCH);
+  const expected = hmacHex(signingKey(secret, credentialScope, scopeDate, region, service), stringToSign);
+  if (!HEX_SIGNATURE.test(claim.signature) || !equalHex(claim.signature, expected)) throw invalidSignature(MISMATCH);
 
   if (declaredHash !== undefined && declaredHash !== UNSIGNED_PAYLOAD && declaredHash !== bodyHash) {
     throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
@@ -382,6 +381,52 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 
 // ---- crypto --------------------------------------------------------------------------------------------------------
 
+const HEX_SIGNATURE = /^[0-9a-f]{64}$/;
+
+/** Two strings of 64 hex digits compared in constant time: every character is looked at whatever differs. */
+function equalHex(a: string, b: string): boolean {
+  let difference = 0;
+  for (let i = 0; i < 64; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
+
+/**
+ * A signing key as HMAC-SHA256 uses it (RFC 2104): the key XOR the inner pad, and the key XOR the outer pad followed by
+ * room for the inner digest. Made once per signing key, so that a signature is two one-shot SHA-256 digests, where
+ * `createHmac` builds a keyed context, and a native object around it, on every request.
+ */
+export interface PaddedKey {
+  inner: Buffer;
+  outer: Buffer;
+}
+
+const SHA256_BLOCK = 64;
+
+export function padKey(key: Buffer): PaddedKey {
+  if (key.length > SHA256_BLOCK) throw new Error('an HMAC key longer than a block is hashed first; signing keys never are');
+  const inner = Buffer.alloc(SHA256_BLOCK, 0x36);
+  const outer = Buffer.alloc(SHA256_BLOCK + 32, 0x5c);
+  for (let i = 0; i < key.length; i++) {
+    inner[i] ^= key[i];
+    outer[i] ^= key[i];
+  }
+  return { inner, outer };
+}
+
+/** Where the inner digest's input is assembled; requests are verified one at a time, with no await in between. */
+let innerInput = Buffer.allocUnsafe(4096);
+
+/** HMAC-SHA256 of a string's UTF-8 bytes under a padded key, as hex. */
+export function hmacHex(key: PaddedKey, message: string): string {
+  // A UTF-16 code unit takes at most three bytes of UTF-8.
+  if (innerInput.length < SHA256_BLOCK + 3 * message.length) innerInput = Buffer.allocUnsafe(SHA256_BLOCK + 3 * message.length);
+  key.inner.copy(innerInput, 0);
+  const length = SHA256_BLOCK + innerInput.write(message, SHA256_BLOCK, 'utf8');
+  // The outer input's last 32 bytes are the inner digest, written in place: nothing runs between the write and the hash.
+  key.outer.write(sha256Hex(innerInput.subarray(0, length)), SHA256_BLOCK, 'hex');
+  return sha256Hex(key.outer);
+}
+
 /** Constant-time string comparison (compares digests, so unequal lengths leak nothing either). */
 function equalStrings(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
@@ -392,11 +437,11 @@ function equalStrings(a: string, b: string): boolean {
 // configured or stored admin key) keeps its latest signing key beside it; others go through a small LRU, whose map key
 // is a digest of the tuple, so that the cache holds no secret in clear. Either way four HMACs per request are saved.
 const KEY_CACHE_MAX = 1000;
-const keyCache = new Map<string, Buffer>();
-const keyBySecret = new WeakMap<SigningSecret, { scope: string; key: Buffer }>();
+const keyCache = new Map<string, PaddedKey>();
+const keyBySecret = new WeakMap<SigningSecret, { scope: string; key: PaddedKey }>();
 
 /** `scope` is the credential scope the request names (date/region/service/aws4_request), made of the other three. */
-function signingKey(secret: SigningSecret, scope: string, date: string, region: string, service: string): Buffer {
+function signingKey(secret: SigningSecret, scope: string, date: string, region: string, service: string): PaddedKey {
   const beside = keyBySecret.get(secret);
   if (beside?.scope === scope) return beside.key;
   const key = cachedSigningKey(secret.secretAccessKey, date, region, service);
@@ -405,7 +450,7 @@ function signingKey(secret: SigningSecret, scope: string, date: string, region: 
   return key;
 }
 
-function cachedSigningKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+function cachedSigningKey(secretAccessKey: string, date: string, region: string, service: string): PaddedKey {
   const id = sha256Hex(`${secretAccessKey}\n${date}\n${region}\n${service}`);
   const cached = keyCache.get(id);
   if (cached) {
@@ -415,9 +460,10 @@ function cachedSigningKey(secretAccessKey: string, date: string, region: string,
   }
   let key = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
   for (const part of [region, service, TERMINATOR]) key = createHmac('sha256', key).update(part).digest();
+  const padded = padKey(key);
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(id, key);
-  return key;
+  keyCache.set(id, padded);
+  return padded;
 }
 
 /** Client-supplied text echoed into messages is capped, so errors stay small. */
