@@ -21,6 +21,10 @@ import { logRequest } from './log.js';
 /** The largest request body accepted; AWS's JSON APIs stay well below it. */
 const MAX_BODY = 6 * 1024 * 1024;
 
+/** What a request without a query string or a body has; nothing writes to either. */
+const NO_QUERY = new URLSearchParams();
+const NO_BODY = Buffer.alloc(0);
+
 interface Routed {
   service: ServiceDefinition;
   operation: string;
@@ -81,7 +85,8 @@ export class Router {
  * then only up to the first address that is not one of them (RFC 9700 §4.13): anyone can write the header.
  */
 export function clientAddress(app: App, req: IncomingMessage): string {
-  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const remote = req.socket.remoteAddress ?? '';
+  const peer = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
   const trusted = app.config.trustedProxies;
   if (trusted.length === 0 || !trusted.includes(peer)) return peer;
   const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
@@ -166,9 +171,9 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       method: req.method ?? 'GET',
       url,
       path: q === -1 ? url : url.slice(0, q),
-      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
       headers: req.headers,
-      body: Buffer.alloc(0),
+      body: NO_BODY,
     };
     const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
     let routed: Routed | undefined;
