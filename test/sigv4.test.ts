@@ -12,7 +12,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 import { ServiceError } from '../src/wire/errors.js';
 import { Sha256 } from './helpers/sign.js';
-import { hmacHex, padKey, verifySigV4, type SecretLookup, type SigningSecret, type VerifiedCaller } from '../src/wire/sigv4.js';
+import { hmacHex, padKey } from '../src/crypto/hash.js';
+import { verifySigV4, type SecretLookup, type SigningSecret, type VerifiedCaller } from '../src/wire/sigv4.js';
 
 const SERVICE = 'identitystore';
 const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };

@@ -5,7 +5,8 @@
 // neither read nor altered by its holder. The secret access key is an HMAC of the access key id under a key derived
 // from the same server key, so whoever holds the server key recomputes it and nobody else can. Any process sharing
 // the key (GATEHOUSE_ENCRYPTION_KEY) recognises the credentials, and issuing them costs no database write.
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { hmacHex, padKey, type PaddedKey } from '../crypto/hash.js';
 import { randomBytesPooled } from '../crypto/random.js';
 import { base32, secretKeyText } from '../ids.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -47,12 +48,12 @@ interface SealedSession {
 const TOKEN_PREFIX = 'IQoJb3JpZ2luX2Vj';
 
 /** The key the secret access keys are derived with, per SecretBox (derived once). */
-const secretKeys = new WeakMap<SecretBox, Buffer>();
+const secretKeys = new WeakMap<SecretBox, PaddedKey>();
 
 function secretFor(secrets: SecretBox, accessKeyId: string): string {
   let key = secretKeys.get(secrets);
-  if (!key) secretKeys.set(secrets, (key = secrets.derive('role credential secret access keys')));
-  return secretKeyText(createHmac('sha256', key).update(accessKeyId).digest());
+  if (!key) secretKeys.set(secrets, (key = padKey(secrets.derive('role credential secret access keys'))));
+  return secretKeyText(Buffer.from(hmacHex(key, accessKeyId), 'hex'));
 }
 
 export function issueRoleCredentials(

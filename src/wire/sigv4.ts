@@ -9,7 +9,7 @@
 // query-string auth (presigned URLs, X-Amz-Algorithm=…). Error codes and messages follow AWS's wording.
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { sha256Hex } from '../crypto/hash.js';
+import { hmacHex, padKey, sha256Hex, type PaddedKey } from '../crypto/hash.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { expiredToken, incompleteSignature, invalidSignature, missingAuthentication, unrecognizedClient } from './errors.js';
 
@@ -388,43 +388,6 @@ function equalHex(a: string, b: string): boolean {
   let difference = 0;
   for (let i = 0; i < 64; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return difference === 0;
-}
-
-/**
- * A signing key as HMAC-SHA256 uses it (RFC 2104): the key XOR the inner pad, and the key XOR the outer pad followed by
- * room for the inner digest. Made once per signing key, so that a signature is two one-shot SHA-256 digests, where
- * `createHmac` builds a keyed context, and a native object around it, on every request.
- */
-export interface PaddedKey {
-  inner: Buffer;
-  outer: Buffer;
-}
-
-const SHA256_BLOCK = 64;
-
-export function padKey(key: Buffer): PaddedKey {
-  if (key.length > SHA256_BLOCK) throw new Error('an HMAC key longer than a block is hashed first; signing keys never are');
-  const inner = Buffer.alloc(SHA256_BLOCK, 0x36);
-  const outer = Buffer.alloc(SHA256_BLOCK + 32, 0x5c);
-  for (let i = 0; i < key.length; i++) {
-    inner[i] ^= key[i];
-    outer[i] ^= key[i];
-  }
-  return { inner, outer };
-}
-
-/** Where the inner digest's input is assembled; requests are verified one at a time, with no await in between. */
-let innerInput = Buffer.allocUnsafe(4096);
-
-/** HMAC-SHA256 of a string's UTF-8 bytes under a padded key, as hex. */
-export function hmacHex(key: PaddedKey, message: string): string {
-  // A UTF-16 code unit takes at most three bytes of UTF-8.
-  if (innerInput.length < SHA256_BLOCK + 3 * message.length) innerInput = Buffer.allocUnsafe(SHA256_BLOCK + 3 * message.length);
-  key.inner.copy(innerInput, 0);
-  const length = SHA256_BLOCK + innerInput.write(message, SHA256_BLOCK, 'utf8');
-  // The outer input's last 32 bytes are the inner digest, written in place: nothing runs between the write and the hash.
-  key.outer.write(sha256Hex(innerInput.subarray(0, length)), SHA256_BLOCK, 'hex');
-  return sha256Hex(key.outer);
 }
 
 /** Constant-time string comparison (compares digests, so unequal lengths leak nothing either). */
