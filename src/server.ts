@@ -34,6 +34,8 @@ export class Router {
   private readonly byTarget = new Map<string, ServiceDefinition>();
   private readonly routes: RestRoute[] = [];
   private readonly byId = new Map<string, ServiceDefinition>();
+  /** X-Amz-Target values already routed: a handful of operations, each named on every call. */
+  private readonly targets = new Map<string, Routed>();
   private query?: ServiceDefinition;
 
   constructor(services: ServiceDefinition[]) {
@@ -49,12 +51,16 @@ export class Router {
   route(call: IncomingCall): Routed | undefined {
     const target = call.headers['x-amz-target'];
     if (call.method === 'POST' && call.path === '/' && typeof target === 'string') {
+      const known = this.targets.get(target);
+      if (known) return known;
       const dot = target.lastIndexOf('.');
       const service = this.byTarget.get(target.slice(0, dot));
       const operation = target.slice(dot + 1);
       if (!service) throw unknownOperation();
       if (!Object.hasOwn(service.model.operations, operation)) throw Object.assign(unknownOperation(), { service });
-      return { service, operation };
+      const routed = { service, operation };
+      this.targets.set(target, routed);
+      return routed;
     }
     const ct = String(call.headers['content-type'] ?? '');
     if (this.query && call.path === '/' && ((call.method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) || call.query.has('Action'))) {

@@ -91,7 +91,7 @@ export async function verifySigV4(
   if (terminator !== TERMINATOR) {
     throw incompleteSignature(`Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${clip(terminator)}'. `);
   }
-  const signedHeaders = parseSignedHeaders(claim.signedHeaders);
+  const { names: signedHeaders, joined: signedHeaderList } = parseSignedHeaders(claim.signedHeaders);
   if (signedHeaders.some((h) => h === '')) {
     throw incompleteSignature(`Invalid SignedHeaders value: '${clip(claim.signedHeaders)}'.`);
   }
@@ -131,7 +131,7 @@ export async function verifySigV4(
   let canonicalHeaders = '';
   for (const name of signedHeaders) canonicalHeaders += `${name}:${canonicalHeaderValue(req.headers[name])}\n`;
   const canonicalQueryString = canonicalQuery(queryAuth ? params.filter(([k]) => k !== 'X-Amz-Signature') : params);
-  const canonicalRequest = `${req.method.toUpperCase()}\n${canonicalUri(path)}\n${canonicalQueryString}\n${canonicalHeaders}\n${signedHeaders.join(';')}\n${payloadHash}`;
+  const canonicalRequest = `${req.method.toUpperCase()}\n${canonicalUri(path)}\n${canonicalQueryString}\n${canonicalHeaders}\n${signedHeaderList}\n${payloadHash}`;
   // Step 2: string to sign. The scope is the credential after the access key id.
   const credentialScope = claim.credential.slice(accessKeyId.length + 1);
   const stringToSign = `${ALGORITHM}\n${claim.amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
@@ -151,17 +151,24 @@ export async function verifySigV4(
  * The SignedHeaders lists seen lately, parsed. A client sends the same list on every call, so parsing it once per
  * distinct list is enough; the lists are small and the map is bounded.
  */
-const signedHeaderLists = new Map<string, string[]>();
+const signedHeaderLists = new Map<string, SignedHeaders>();
 const SIGNED_HEADER_LISTS_MAX = 256;
 
-function parseSignedHeaders(text: string): string[] {
-  let names = signedHeaderLists.get(text);
-  if (!names) {
-    names = canonicalSignedHeaders(text);
+interface SignedHeaders {
+  names: string[];
+  /** The names as the canonical request lists them. */
+  joined: string;
+}
+
+function parseSignedHeaders(text: string): SignedHeaders {
+  let list = signedHeaderLists.get(text);
+  if (!list) {
+    const names = canonicalSignedHeaders(text);
+    list = { names, joined: names.join(';') };
     if (signedHeaderLists.size >= SIGNED_HEADER_LISTS_MAX) signedHeaderLists.clear();
-    signedHeaderLists.set(text, names);
+    signedHeaderLists.set(text, list);
   }
-  return names;
+  return list;
 }
 
 /** The SignedHeaders list, lower-cased, de-duplicated and sorted. SDKs send it that way already: then it is kept. */
@@ -178,9 +185,15 @@ function canonicalSignedHeaders(text: string): string[] {
 /** The Authorization header as every SDK writes it; anything else takes the general parse. */
 const SDK_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^\s,]+), ?SignedHeaders=([^\s,]+), ?Signature=([^\s,]+)$/;
 
-function authorizationFields(authorization: string): Map<string, string> {
+interface AuthorizationFields {
+  Credential?: string;
+  SignedHeaders?: string;
+  Signature?: string;
+}
+
+function authorizationFields(authorization: string): AuthorizationFields {
   const sdk = SDK_AUTHORIZATION.exec(authorization);
-  if (sdk) return new Map([['Credential', sdk[1]], ['SignedHeaders', sdk[2]], ['Signature', sdk[3]]]);
+  if (sdk) return { Credential: sdk[1], SignedHeaders: sdk[2], Signature: sdk[3] };
   const trimmed = authorization.trim();
   const space = trimmed.search(/\s/);
   const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
@@ -188,10 +201,12 @@ function authorizationFields(authorization: string): Map<string, string> {
     throw incompleteSignature(`Unsupported AWS 'algorithm': '${clip(algorithm)}'. Authorization=${clip(authorization)}`);
   }
   // "Credential=…, SignedHeaders=…, Signature=…": comma-separated key=value pairs, whitespace tolerated.
-  const fields = new Map<string, string>();
+  const fields: AuthorizationFields = {};
   for (const part of trimmed.slice(space < 0 ? trimmed.length : space).split(',')) {
     const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    const key = part.slice(0, eq).trim();
+    // Only the three names are kept: a key from the header never becomes any other member of the object.
+    if (eq > 0 && (key === 'Credential' || key === 'SignedHeaders' || key === 'Signature')) fields[key] = part.slice(eq + 1).trim();
   }
   return fields;
 }
@@ -202,8 +217,8 @@ function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHe
   const httpDate = headerValue(headers, 'date');
 
   let problems = '';
-  for (const name of ['Credential', 'Signature', 'SignedHeaders']) {
-    if (!fields.get(name)) problems += `Authorization header requires '${name}' parameter. `;
+  for (const name of ['Credential', 'Signature', 'SignedHeaders'] as const) {
+    if (!fields[name]) problems += `Authorization header requires '${name}' parameter. `;
   }
   if (amzDate === undefined && httpDate === undefined) {
     problems += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
@@ -213,9 +228,9 @@ function parseAuthorizationHeader(authorization: string, headers: IncomingHttpHe
   // X-Amz-Date wins over Date. With Date, the string to sign still carries the time in ISO-8601 basic format.
   const time = amzDate !== undefined ? parseAmzDate(amzDate) : parseHttpDate(httpDate!);
   return {
-    credential: fields.get('Credential')!,
-    signedHeaders: fields.get('SignedHeaders')!,
-    signature: fields.get('Signature')!,
+    credential: fields.Credential!,
+    signedHeaders: fields.SignedHeaders!,
+    signature: fields.Signature!,
     amzDate: amzDate ?? formatAmzDate(time),
     time,
     securityToken: headerValue(headers, 'x-amz-security-token'),
@@ -317,6 +332,7 @@ function splitTarget(url: string): { path: string; query: string } {
 /** Decoded [key, value] pairs in the order received. `+` is not a space in SigV4: decodeURIComponent keeps it. */
 function parseQuery(query: string): [string, string][] {
   const pairs: [string, string][] = [];
+  if (query === '') return pairs;
   for (const piece of query.split('&')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
@@ -354,6 +370,7 @@ function canonicalQuery(pairs: [string, string][]): string {
  * The awsJson services always use '/'.
  */
 function canonicalUri(rawPath: string): string {
+  if (rawPath === '/') return rawPath; // every awsJson request
   const segments: string[] = [];
   for (const segment of rawPath.split('/')) {
     if (segment === '' || segment === '.') continue;
