@@ -413,6 +413,8 @@ const migrations: Record<string, Migration> = {
       // page of users is then joined from stored text instead of parsed, assembled and serialized again on every read.
       // Rows start empty; the server fills in any that are empty when it starts (src/services/identitystore/users.ts).
       await db.schema.alterTable('users').addColumn('shown_json', 'text').execute();
+      // Only the rows still to describe: finding them at start costs nothing however many users are described.
+      await db.schema.createIndex('users_to_describe').on('users').column('user_id').where(sql.ref('shown_json'), 'is', null).execute();
       // A writer that changes a user without writing shown_json (a process of an earlier version still running on the
       // same database) leaves it empty rather than stale, and readers then build the user from its columns.
       if (db.getExecutor().adapter instanceof PostgresAdapter) {
