@@ -13,7 +13,10 @@ export const quotaExceeded = (message: string) => new ServiceError('ServiceQuota
 export const throttled = (message: string) => new ServiceError('ThrottlingException', message);
 
 const instanceQuery = preparedQuery((db: Db, instanceArn: string) => db.selectFrom('instances').selectAll().where('instance_arn', '=', instanceArn));
-const permissionSetQuery = preparedQuery((db: Db, permissionSetArn: string) => db.selectFrom('permission_sets').selectAll().where('permission_set_arn', '=', permissionSetArn));
+/** A permission set's columns but its two policy documents (up to 32 KB each), which only their own operations read. */
+const PERMISSION_SET_COLUMNS = ['permission_set_arn', 'instance_arn', 'name', 'description', 'session_duration', 'relay_state', 'version', 'created_at', 'updated_at'] as const;
+const permissionSetQuery = preparedQuery((db: Db, permissionSetArn: string) => db.selectFrom('permission_sets').select(PERMISSION_SET_COLUMNS).where('permission_set_arn', '=', permissionSetArn));
+const permissionSetDocumentsQuery = preparedQuery((db: Db, permissionSetArn: string) => db.selectFrom('permission_sets').selectAll().where('permission_set_arn', '=', permissionSetArn));
 
 export async function requireInstance(db: Db, instanceArn: string) {
   const [row] = await instanceQuery(db, instanceArn);
@@ -23,7 +26,15 @@ export async function requireInstance(db: Db, instanceArn: string) {
 
 /** The permission set, which must belong to the instance named in the same request. */
 export async function requirePermissionSet(db: Db, instanceArn: string, permissionSetArn: string) {
-  const [row] = await permissionSetQuery(db, permissionSetArn);
+  return belongingTo(db, instanceArn, permissionSetArn, (await permissionSetQuery(db, permissionSetArn))[0]);
+}
+
+/** The same, with its inline policy and permissions boundary. */
+export async function requirePermissionSetDocuments(db: Db, instanceArn: string, permissionSetArn: string) {
+  return belongingTo(db, instanceArn, permissionSetArn, (await permissionSetDocumentsQuery(db, permissionSetArn))[0]);
+}
+
+async function belongingTo<R extends { instance_arn: string }>(db: Db, instanceArn: string, permissionSetArn: string, row: R | undefined): Promise<R> {
   if (!row || row.instance_arn !== instanceArn) {
     await requireInstance(db, instanceArn);
     throw notFound(`Could not find PermissionSet with PermissionSetArn ${permissionSetArn}`);

@@ -16,7 +16,7 @@ const permissionSetsPage = preparedQuery((db: Db, instanceArn: string, after: st
 /** Identity Center's default session length for a permission set. */
 const DEFAULT_SESSION_DURATION = 'PT1H';
 
-export function permissionSetShape(row: PermissionSetTable): PermissionSet {
+export function permissionSetShape(row: Pick<PermissionSetTable, 'name' | 'permission_set_arn' | 'description' | 'created_at' | 'session_duration' | 'relay_state'>): PermissionSet {
   return {
     Name: row.name,
     PermissionSetArn: row.permission_set_arn,

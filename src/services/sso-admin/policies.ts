@@ -6,7 +6,7 @@
 import type { CustomerManagedPolicyReference, PermissionsBoundary, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { Db } from '../../storage/storage.js';
 import type { Context, Handlers } from '../service.js';
-import { bumpVersion, conflict, invalid, notFound, quotaExceeded, requirePermissionSet } from './common.js';
+import { bumpVersion, conflict, invalid, notFound, quotaExceeded, requirePermissionSet, requirePermissionSetDocuments } from './common.js';
 
 /** A customer managed policy reference without a Path means the root path. */
 const DEFAULT_POLICY_PATH = '/';
@@ -217,7 +217,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
   },
 
   async GetPermissionsBoundaryForPermissionSet(input, ctx) {
-    const row = await requirePermissionSet(ctx.app.storage.db, input.InstanceArn, input.PermissionSetArn);
+    const row = await requirePermissionSetDocuments(ctx.app.storage.db, input.InstanceArn, input.PermissionSetArn);
     if (row.permissions_boundary === null) throw notFound(`PermissionSet ${input.PermissionSetArn} has no permissions boundary.`);
     return { PermissionsBoundary: JSON.parse(row.permissions_boundary) as PermissionsBoundary };
   },
@@ -247,7 +247,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
   },
 
   async GetInlinePolicyForPermissionSet(input, ctx) {
-    const row = await requirePermissionSet(ctx.app.storage.db, input.InstanceArn, input.PermissionSetArn);
+    const row = await requirePermissionSetDocuments(ctx.app.storage.db, input.InstanceArn, input.PermissionSetArn);
     // Without an inline policy AWS answers an empty document, not an error; clients (Terraform among them) read "" as none.
     return { InlinePolicy: row.inline_policy ?? '' };
   },
