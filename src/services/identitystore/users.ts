@@ -82,46 +82,38 @@ function toColumns(attrs: Record<string, unknown>) {
   };
 }
 
-const userQuery = preparedQuery((db: Db, identityStoreId: string, userId: string) =>
-  db.selectFrom('users').select(SHOWN_COLUMNS).where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
-);
-
-/** A page of the store's users in id order after `after` ('' for the first page), all or those with one UserName. */
-const usersPage = preparedQuery((db: Db, identityStoreId: string, after: string, limit: number) =>
-  db.selectFrom('users').select(SHOWN_COLUMNS).where('identity_store_id', '=', identityStoreId).where('user_id', '>', after).orderBy('user_id').limit(limit),
-);
-const usersNamedPage = preparedQuery((db: Db, identityStoreId: string, userNameKey: string, after: string, limit: number) =>
-  db
-    .selectFrom('users')
-    .select(SHOWN_COLUMNS)
-    .where('identity_store_id', '=', identityStoreId)
-    .where('user_name_key', '=', userNameKey)
-    .where('user_id', '>', after)
-    .orderBy('user_id')
-    .limit(limit),
-);
-
-/** The same pages, of users as they are shown: all a read needs when no extensions are asked for. */
+/** The columns a read selects: the whole description, or what a read without extensions needs. */
 const SHOWN_JSON = ['user_id', 'shown_json'] as const;
-const shownUserQuery = preparedQuery((db: Db, identityStoreId: string, userId: string) =>
-  db.selectFrom('users').select(SHOWN_JSON).where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
-);
-const shownUsersPage = preparedQuery((db: Db, identityStoreId: string, after: string, limit: number) =>
-  db.selectFrom('users').select(SHOWN_JSON).where('identity_store_id', '=', identityStoreId).where('user_id', '>', after).orderBy('user_id').limit(limit),
-);
-const shownUsersNamedPage = preparedQuery((db: Db, identityStoreId: string, userNameKey: string, after: string, limit: number) =>
-  db
-    .selectFrom('users')
-    .select(SHOWN_JSON)
-    .where('identity_store_id', '=', identityStoreId)
-    .where('user_name_key', '=', userNameKey)
-    .where('user_id', '>', after)
-    .orderBy('user_id')
-    .limit(limit),
-);
+
+/**
+ * The lookups of users with the given columns: one user, and a page of the store's users in id order after `after`
+ * ('' for the first page), all or those with one UserName.
+ */
+function userQueries<C extends typeof SHOWN_COLUMNS | typeof SHOWN_JSON>(columns: C) {
+  return {
+    one: preparedQuery((db: Db, identityStoreId: string, userId: string) =>
+      db.selectFrom('users').select(columns).where('user_id', '=', userId).where('identity_store_id', '=', identityStoreId),
+    ),
+    page: preparedQuery((db: Db, identityStoreId: string, after: string, limit: number) =>
+      db.selectFrom('users').select(columns).where('identity_store_id', '=', identityStoreId).where('user_id', '>', after).orderBy('user_id').limit(limit),
+    ),
+    namedPage: preparedQuery((db: Db, identityStoreId: string, userNameKey: string, after: string, limit: number) =>
+      db
+        .selectFrom('users')
+        .select(columns)
+        .where('identity_store_id', '=', identityStoreId)
+        .where('user_name_key', '=', userNameKey)
+        .where('user_id', '>', after)
+        .orderBy('user_id')
+        .limit(limit),
+    ),
+  };
+}
+const describedUsers = userQueries(SHOWN_COLUMNS);
+const shownUsers = userQueries(SHOWN_JSON);
 
 async function findUser(db: Db, identityStoreId: string, userId: string) {
-  return (await userQuery(db, identityStoreId, userId))[0];
+  return (await describedUsers.one(db, identityStoreId, userId))[0];
 }
 
 /** A user's shown JSON; built from its columns when the row has none (written by a process that did not keep it). */
@@ -147,6 +139,26 @@ export async function describeUsers(storage: Storage): Promise<number> {
     });
     described += rows.length;
   }
+}
+
+interface UserPages<R> {
+  page(db: Db, identityStoreId: string, after: string, limit: number): Promise<R[]>;
+  namedPage(db: Db, identityStoreId: string, userNameKey: string, after: string, limit: number): Promise<R[]>;
+}
+
+/** A page of ListUsers, of all the store's users or of those whose UserName folds to `nameKey`. */
+async function usersPage<R extends { user_id: string }>(ctx: Context, input: Ops['ListUsers']['input'], nameKey: string | undefined, queries: UserPages<R>) {
+  const db = ctx.app.storage.db;
+  const store = input.IdentityStoreId;
+  const page = await ctx.app.pageTokens.page(
+    pageScope('ListUsers', store, nameKey),
+    input,
+    (after, limit) => (nameKey !== undefined ? queries.namedPage(db, store, nameKey, after ?? '', limit) : queries.page(db, store, after ?? '', limit)),
+    (r) => r.user_id,
+  );
+  // Users found prove the store exists; an empty page may mean it does not.
+  if (page.items.length === 0) await requireStore(db, store);
+  return page;
 }
 
 /** Runs a write, answering a UserName collision (however it was raced) with AWS's ConflictException. */
@@ -184,7 +196,7 @@ export const userHandlers: Handlers<Ops> = {
     const db = ctx.app.storage.db;
     // A user found proves its identity store exists: the store is only looked up to tell which one is missing.
     if (!input.Extensions?.length) {
-      const [row] = await shownUserQuery(db, input.IdentityStoreId, input.UserId);
+      const [row] = await shownUsers.one(db, input.IdentityStoreId, input.UserId);
       const shown = row && (await shownText(db, input.IdentityStoreId, row));
       if (shown !== undefined) return new JsonAnswer(shown);
     } else {
@@ -246,30 +258,12 @@ export const userHandlers: Handlers<Ops> = {
       await requireStore(db, input.IdentityStoreId);
       throw invalid(`Invalid Filter AttributePath ${filter.AttributePath}: ListUsers filters on UserName only`);
     }
-    const scope = pageScope('ListUsers', input.IdentityStoreId, filter?.AttributeValue.toLowerCase());
     const nameKey = filter?.AttributeValue.toLowerCase();
     if (input.Extensions?.length) {
-      const { items, NextToken } = await ctx.app.pageTokens.page(
-        scope,
-        input,
-        (after, limit) =>
-          nameKey !== undefined ? usersNamedPage(db, input.IdentityStoreId, nameKey, after ?? '', limit) : usersPage(db, input.IdentityStoreId, after ?? '', limit),
-        (r) => r.user_id,
-      );
-      // Users found prove the store exists; an empty page may mean it does not.
-      if (items.length === 0) await requireStore(db, input.IdentityStoreId);
+      const { items, NextToken } = await usersPage(ctx, input, nameKey, describedUsers);
       return { Users: items.map((r) => userRow(r, input.Extensions)), NextToken };
     }
-    const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
-      input,
-      (after, limit) =>
-        nameKey !== undefined
-          ? shownUsersNamedPage(db, input.IdentityStoreId, nameKey, after ?? '', limit)
-          : shownUsersPage(db, input.IdentityStoreId, after ?? '', limit),
-      (r) => r.user_id,
-    );
-    if (items.length === 0) await requireStore(db, input.IdentityStoreId);
+    const { items, NextToken } = await usersPage(ctx, input, nameKey, shownUsers);
     // The answer is joined from the users' stored JSON, members in the order AWS writes them.
     const users: string[] = [];
     for (const item of items) {
