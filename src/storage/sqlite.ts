@@ -25,7 +25,7 @@ const MAX_LIMIT_VARIANTS = 256;
 
 interface CachedStatement {
   statement: BetterSqlite3.Statement;
-  /** The result's column names (none for a statement that returns no rows). */
+  /** The result's column names, for rows read as arrays (none otherwise, and for a statement that returns no rows). */
   columns: string[];
   /** How many of the last parameters are the trailing LIMIT and OFFSET. */
   limitParameters: number;
@@ -52,7 +52,7 @@ function statementCache(sqlite: BetterSqlite3.Database, raw: boolean) {
       if (!entry) {
         const statement = prepare(text);
         const limits = TRAILING_LIMIT.exec(text);
-        entry = { statement, columns: statement.reader ? statement.columns().map((c) => c.name) : [], limitParameters: limits ? (limits[1] ? 2 : 1) : 0, byLimit: new Map() };
+        entry = { statement, columns: raw && statement.reader ? statement.columns().map((c) => c.name) : [], limitParameters: limits ? (limits[1] ? 2 : 1) : 0, byLimit: new Map() };
         if (cache.size < MAX_CACHED_STATEMENTS) cache.set(text, entry);
       }
       return entry;

@@ -8,7 +8,7 @@
 // Both forms of SigV4 are accepted: the Authorization header (what every SDK and the CLI send) and
 // query-string auth (presigned URLs, X-Amz-Algorithm=…). Error codes and messages follow AWS's wording.
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { hmacHex, padKey, sha256Hex, type PaddedKey } from '../crypto/hash.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { expiredToken, incompleteSignature, invalidSignature, missingAuthentication, unrecognizedClient } from './errors.js';
@@ -409,7 +409,7 @@ function equalHex(a: string, b: string): boolean {
 
 /** Constant-time string comparison (compares digests, so unequal lengths leak nothing either). */
 function equalStrings(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+  return equalHex(sha256Hex(a), sha256Hex(b));
 }
 
 // SigV4 step 3: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
