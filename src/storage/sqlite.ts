@@ -6,13 +6,16 @@
 // before it. `FULL` closes that gap at the price of an fsync per commit, which on a typical disk costs ten times the
 // rest of a write and, better-sqlite3 being synchronous, stalls every other request meanwhile.
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql, type CompiledQuery, type DatabaseConnection } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from './schema.js';
 import { migrate, setDirectStatements, type Db, type Storage } from './storage.js';
 
 const MAX_CACHED_STATEMENTS = 2000;
+
+/** How long a write waits for another process's write lock before it fails with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * SQLite plans a query with the value bound to its LIMIT, and so prepares the statement anew whenever that parameter is
@@ -74,6 +77,41 @@ function statementCache(sqlite: BetterSqlite3.Database, raw: boolean) {
   };
 }
 
+const NO_ROWS: unknown[][] = [];
+
+/** Rows read as arrays, as objects keyed by the statement's column names. */
+function rowObjects(columns: string[], rows: unknown[][]): Record<string, unknown>[] {
+  const objects = new Array<Record<string, unknown>>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const cells = rows[r];
+    const row: Record<string, unknown> = {};
+    for (let c = 0; c < columns.length; c++) row[columns[c]] = cells[c];
+    objects[r] = row;
+  }
+  return objects;
+}
+
+const isBusy = (err: unknown) => (err as { code?: string })?.code === 'SQLITE_BUSY';
+
+/**
+ * Runs a write another process's lock held back, again and again until the lock is free or BUSY_TIMEOUT_MS have
+ * passed, letting the event loop run in between. SQLite's own busy handler would sleep (1, 2, 5, 10… ms) with the
+ * event loop stopped, so every request this process serves would wait too, and a process that writes back to back
+ * would win the lock over and over from one that sleeps.
+ */
+async function retryWhenUnlocked<T>(run: () => T | Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 1; ; attempt++) {
+    // A few quick tries (the lock is mostly held for well under a millisecond), then a try each millisecond.
+    await new Promise((resolve) => (attempt <= 3 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+    try {
+      return await run();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+    }
+  }
+}
+
 export type SqliteSynchronous = 'normal' | 'full';
 
 export async function openSqlite(file: string, opts: { synchronous?: SqliteSynchronous } = {}): Promise<Storage> {
@@ -82,8 +120,23 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
-  // Another process (the CLI, a second server) may hold the write lock for a moment.
-  sqlite.pragma('busy_timeout = 5000');
+  // Another process (the CLI, another worker) may hold the write lock for a moment. While the database opens, SQLite's
+  // busy handler waits for it; once it is open, statements wait with the event loop free (retryWhenUnlocked).
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  /** Runs a statement; should another process hold the lock it needs, runs it again, waiting as SQLite waits. */
+  const waiting = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      try {
+        return run();
+      } finally {
+        sqlite.pragma('busy_timeout = 0');
+      }
+    }
+  };
   const objects = statementCache(sqlite, false);
   const database = {
     prepare(text: string) {
@@ -109,7 +162,21 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     },
     close: () => sqlite.close(),
   };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  // A statement Kysely runs outside a transaction that finds the database locked by another process runs again once
+  // the lock is free, with the event loop free meanwhile. (Inside a transaction, ours hold the write lock from the
+  // start; a deferred one, the migrations', gets SQLite's own wait.)
+  const onCreateConnection = async (connection: DatabaseConnection) => {
+    const execute = connection.executeQuery.bind(connection);
+    connection.executeQuery = <R>(query: CompiledQuery) => {
+      try {
+        return execute<R>(query);
+      } catch (err) {
+        if (!isBusy(err) || sqlite.inTransaction) throw err;
+        return retryWhenUnlocked(() => execute<R>(query));
+      }
+    };
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database, onCreateConnection }) });
   // better-sqlite3 runs a statement synchronously, so between two awaits no other query is running, except a
   // transaction that holds the one connection across its awaits: then the statement waits its turn through Kysely.
   // Rows come back as arrays and are made into objects here: better-sqlite3 builds each row object property by
@@ -119,27 +186,34 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     if (sqlite.inTransaction) return undefined;
     const entry = arrays.get(text);
     const [statement, values] = arrays.forRun(text, entry, parameters);
-    if (!statement.reader) {
-      statement.run(values);
-      return [];
+    const execute = () => (statement.reader ? (statement.all(values) as unknown[][]) : (statement.run(values), NO_ROWS));
+    let rows: unknown[][];
+    try {
+      rows = execute();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      // A write waits for the lock with the event loop free; a read (held back by a WAL recovery) just waits.
+      if (!statement.readonly) return retryWhenUnlocked(execute).then((later) => rowObjects(entry.columns, later));
+      rows = waiting(execute);
     }
-    const rows = statement.all(values) as unknown[][];
-    const { columns } = entry;
-    const objects = new Array<Record<string, unknown>>(rows.length);
-    for (let r = 0; r < rows.length; r++) {
-      const cells = rows[r];
-      const row: Record<string, unknown> = {};
-      for (let c = 0; c < columns.length; c++) row[columns[c]] = cells[c];
-      objects[r] = row;
-    }
-    return objects;
+    return rowObjects(entry.columns, rows);
   });
 
   // BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes fails with
   // SQLITE_BUSY_SNAPSHOT when another process wrote in between, and the busy timeout cannot help it.
+  // While another process holds the lock, the transaction waits for it with the event loop free (retryWhenUnlocked).
+  const begin = sqlite.prepare('begin immediate');
+  const takeWriteLock = async () => {
+    try {
+      begin.run();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      await retryWhenUnlocked(() => begin.run());
+    }
+  };
   const transaction = <T>(fn: (trx: Db) => Promise<T>): Promise<T> =>
     db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
+      await takeWriteLock();
       try {
         const result = await fn(conn);
         await sql`commit`.execute(conn);
@@ -164,6 +238,7 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     }
   }, 3600_000);
   optimizer.unref();
+  sqlite.pragma('busy_timeout = 0');
 
   return {
     dialect: 'sqlite',
