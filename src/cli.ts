@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The `gatehouse` command: `serve` (the default) runs the server; the other subcommands work on the same data,
 // also while a server is running, which sees their changes at once.
+//
+// The server and the database are loaded by the commands that use them, not here: the primary of several worker
+// processes only supervises them, and would otherwise hold all of the server's code in memory besides theirs.
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { openApp, openStorage } from './app.js';
-import { bootstrap } from './bootstrap.js';
-import { loadConfig, portNumber, type ConfigOverrides } from './config.js';
+import { loadConfig, portNumber, type Config, type ConfigOverrides } from './config.js';
 import { CONFIGURE_CLI_OPTIONS, configureCli, organizationIdentityStoreId } from './configure-cli.js';
-import { hashPassword } from './crypto/passwords.js';
-import { listen } from './server.js';
+import type { Storage } from './storage/storage.js';
 
 const HELP = `Usage: gatehouse [command] [options]
 
@@ -29,6 +30,8 @@ Commands:
 Options:
   --host <address>             Address to listen on (GATEHOUSE_HOST, default 127.0.0.1)
   --port <port>                Port to listen on (GATEHOUSE_PORT, default 4100)
+  --workers <n|auto>           Server processes sharing the port (GATEHOUSE_WORKERS; default auto: one per core,
+                               at most 4)
   --data-dir <dir>             Data directory (GATEHOUSE_DATA_DIR, default ./data)
   --config <file>              JSON configuration file (GATEHOUSE_CONFIG, default ./gatehouse.json if present)
   -h, --help                   Show this help
@@ -44,30 +47,50 @@ async function readStdin(): Promise<string> {
 
 async function serve(overrides: ConfigOverrides) {
   const config = loadConfig(overrides);
+  if (cluster.isPrimary && config.workers > 1) {
+    const [{ superviseWorkers }, { createLogger }] = await Promise.all([import('./workers.js'), import('./log.js')]);
+    const { url, generatedKey } = await superviseWorkers(config, createLogger(config.logLevel));
+    announce(config, url, generatedKey, `${config.workers} worker processes`);
+    return;
+  }
+  const [{ openApp }, { listen }] = await Promise.all([import('./app.js'), import('./server.js')]);
   const { app, generatedKey } = await openApp(config);
   const running = await listen(app, config.host, config.port);
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) =>
+    (stopping ??= (async () => {
+      app.log.info({ signal }, 'shutting down');
+      await running.close();
+      await app.close();
+      process.exit(0);
+    })());
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  if (cluster.isWorker) {
+    // The primary speaks for the server. (Should it die, node:cluster ends this worker at once.)
+    process.send!({ gatehouse: 'listening', url: running.url, generatedKey });
+    return;
+  }
+  announce(config, running.url, generatedKey, 'one process');
+}
+
+/** The lines a server start prints: where it listens, and a generated admin key, shown this once only. */
+function announce(config: Config, url: string, generatedKey: { accessKeyId: string; secretAccessKey: string } | undefined, processes: string) {
   const out = process.stdout;
-  out.write(`Gatehouse is listening on ${running.url} (data: ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir})\n`);
+  out.write(`Gatehouse is listening on ${url} (data: ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}; ${processes})\n`);
   if (generatedKey) {
     // Shown this once only; it is kept encrypted in the data directory.
     out.write(
       `\nNo admin access key was configured, so Gatehouse made one. It is shown only this once:\n` +
-        `  export AWS_ACCESS_KEY_ID=${generatedKey.accessKeyId} AWS_SECRET_ACCESS_KEY=${generatedKey.secretAccessKey} AWS_REGION=${config.region} AWS_ENDPOINT_URL=${running.url}\n` +
+        `  export AWS_ACCESS_KEY_ID=${generatedKey.accessKeyId} AWS_SECRET_ACCESS_KEY=${generatedKey.secretAccessKey} AWS_REGION=${config.region} AWS_ENDPOINT_URL=${url}\n` +
         `Then, for example: aws identitystore list-users --identity-store-id <id>\n\n`,
     );
   }
-  const stop = async (signal: string) => {
-    app.log.info({ signal }, 'shutting down');
-    await running.close();
-    await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
-async function withStorage<T>(overrides: ConfigOverrides, fn: (storage: Awaited<ReturnType<typeof openStorage>>) => Promise<T>): Promise<T> {
+async function withStorage<T>(overrides: ConfigOverrides, fn: (storage: Storage) => Promise<T>): Promise<T> {
   const config = loadConfig(overrides);
+  const [{ openStorage }, { bootstrap }] = await Promise.all([import('./app.js'), import('./bootstrap.js')]);
   const storage = await openStorage(config);
   try {
     await bootstrap(storage, config);
@@ -109,6 +132,7 @@ async function passwd(args: string[], overrides: ConfigOverrides) {
   if (!userName) throw new UsageError('usage: gatehouse passwd <UserName> (the password is read from standard input)');
   const password = (await readStdin()).replace(/\r?\n$/, '');
   if (password.length < 8 || password.length > 256) throw new UsageError('the password must be 8 to 256 characters long');
+  const { hashPassword } = await import('./crypto/passwords.js');
   const hash = await hashPassword(password);
   await withStorage(overrides, async (storage) => {
     const users = await storage.db.selectFrom('users').select(['user_id', 'identity_store_id']).where('user_name_key', '=', userName.toLowerCase()).execute();
@@ -130,6 +154,7 @@ async function main(argv: string[]) {
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
+      workers: { type: 'string' },
       'data-dir': { type: 'string' },
       config: { type: 'string' },
       id: { type: 'string' },
@@ -146,6 +171,7 @@ async function main(argv: string[]) {
   const overrides: ConfigOverrides = {
     host: values.host,
     port: values.port !== undefined ? portNumber(values.port, '--port') : undefined,
+    workers: values.workers,
     dataDir: values['data-dir'],
     configFile: values.config,
   };

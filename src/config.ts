@@ -1,5 +1,6 @@
 // Configuration: built-in defaults, then a JSON config file, then environment variables, then command-line flags.
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 export interface AccountConfig {
@@ -11,6 +12,11 @@ export interface AccountConfig {
 export interface Config {
   host: string;
   port: number;
+  /**
+   * Server processes sharing the port (node:cluster): each runs the whole server on its own database connection and
+   * event loop, as several processes on one database already do (docs/deployment.md).
+   */
+  workers: number;
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; unset means the embedded SQLite file in dataDir. */
   databaseUrl?: string;
@@ -60,11 +66,18 @@ export interface Config {
 export interface ConfigOverrides {
   host?: string;
   port?: number;
+  workers?: string;
   dataDir?: string;
   configFile?: string;
 }
 
-const DEFAULTS: Config = {
+/**
+ * `auto`: one process per core this process may run on, at most four. Each process holds its own heap (80–130 MB);
+ * past a few, the database, not the processes, is what a busier server waits for.
+ */
+export const AUTO_WORKERS_MAX = 4;
+
+const DEFAULTS: Omit<Config, 'workers'> = {
   host: '127.0.0.1',
   port: 4100,
   dataDir: './data',
@@ -116,6 +129,14 @@ function wholeNumber(text: string, from: string): number {
   return n;
 }
 
+/** A worker count: a whole number from 1, or `auto`. */
+function workerCount(value: unknown, from: string): number {
+  if (value === 'auto') return Math.min(availableParallelism(), AUTO_WORKERS_MAX);
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`${from} must be auto or a number of processes from 1 to 256, got '${String(value)}'`);
+  return n;
+}
+
 export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const configFile = flags.configFile ?? env.GATEHOUSE_CONFIG ?? (existsSync('gatehouse.json') ? 'gatehouse.json' : undefined);
   const file = configFile ? fromFile(configFile) : {};
@@ -127,6 +148,12 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     adminAccessKeys: file.adminAccessKeys ?? [],
     limits: { ...DEFAULTS.limits, ...(file.limits ?? {}) },
     signIn: { ...DEFAULTS.signIn, ...(file.signIn ?? {}) },
+    workers:
+      flags.workers !== undefined
+        ? workerCount(flags.workers, '--workers')
+        : env.GATEHOUSE_WORKERS
+          ? workerCount(env.GATEHOUSE_WORKERS, 'GATEHOUSE_WORKERS')
+          : workerCount(file.workers ?? 'auto', 'workers'),
     configFile,
   };
   if (env.GATEHOUSE_HOST) config.host = env.GATEHOUSE_HOST;

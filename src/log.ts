@@ -31,8 +31,9 @@ const writers = new WeakMap<Logger, LineWriter>();
 
 export function createLogger(level: string): Logger {
   const time = isoTimeOncePerMillisecond();
-  // Asynchronous writes (pino's default for stdout): lines queue in memory while a write is in flight.
-  const destination = pino.destination({ dest: 1, sync: false });
+  // Asynchronous writes (pino's default for stdout): lines queue in memory while a write is in flight. Each write is
+  // whole lines of at most PIPE_BUF (4 KiB), which a pipe keeps whole while other worker processes write to it too.
+  const destination = pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
   const logger = pino({ level, base: undefined, timestamp: time }, destination);
   writers.set(logger, { time, write: (line) => destination.write(line) });
   return logger;

@@ -1,0 +1,104 @@
+// Several server processes on one port. A Node.js process answers on one core; `workers` (config, GATEHOUSE_WORKERS,
+// --workers) runs that many, each the whole server with its own database connection, as node:cluster workers that
+// share the listening socket. They share everything else through the database and the data directory, as separate
+// Gatehouse processes on one database do (docs/deployment.md), so any of them can answer any request.
+//
+// This process, the primary, only supervises: it starts the workers, reports once that the server listens, replaces
+// a worker that dies, and passes SIGTERM and SIGINT on.
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+
+/** What a worker tells the primary once it listens. */
+export interface ListeningReport {
+  gatehouse: 'listening';
+  url: string;
+  /** The admin key the first worker generated, if it did: the primary shows it once. */
+  generatedKey?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function isListeningReport(message: unknown): message is ListeningReport {
+  return typeof message === 'object' && message !== null && (message as { gatehouse?: unknown }).gatehouse === 'listening';
+}
+
+/** More replacements than this within a minute stop the server: whatever kills the workers would go on doing it. */
+const REPLACEMENTS_PER_MINUTE = 10;
+
+export interface Supervised {
+  url: string;
+  generatedKey?: ListeningReport['generatedKey'];
+}
+
+/**
+ * Starts `config.workers` workers running this same command. The first starts alone, so that it alone creates the
+ * schema and any generated admin key; the rest start once it listens. Resolves when all listen. When one exits
+ * before it listens, stops the others and exits 1.
+ */
+export async function superviseWorkers(config: Config, log: Logger): Promise<Supervised> {
+  const workers = new Set<Worker>();
+  let stopping = false;
+  let started = false;
+  const replacedAt: number[] = [];
+
+  const fork = () =>
+    new Promise<ListeningReport>((resolve, reject) => {
+      const worker = cluster.fork();
+      workers.add(worker);
+      let listening = false;
+      worker.on('message', (message: unknown) => {
+        if (!isListeningReport(message)) return;
+        listening = true;
+        resolve(message);
+      });
+      worker.once('exit', (code, signal) => {
+        workers.delete(worker);
+        // A worker that fails to start says why on the shared standard error and exits 1; one killed says nothing.
+        if (!listening) return reject(signal || code === 0 ? new Error(`a worker process stopped before it listened (${signal ?? 'exit code 0'})`) : undefined);
+        if (stopping) return;
+        if (!started) {
+          log.error({ pid: worker.process.pid, code, signal }, 'a worker process stopped while the others started; stopping the server');
+          void stop(1);
+          return;
+        }
+        log.error({ pid: worker.process.pid, code, signal }, 'a worker process stopped; starting another');
+        const now = Date.now();
+        replacedAt.push(now);
+        while (replacedAt[0] < now - 60_000) replacedAt.shift();
+        if (replacedAt.length > REPLACEMENTS_PER_MINUTE) {
+          log.error(`${replacedAt.length} worker processes stopped within a minute; stopping the server`);
+          void stop(1);
+          return;
+        }
+        fork().catch((err: unknown) => {
+          log.error({ err }, 'the replacement worker did not start; stopping the server');
+          void stop(1);
+        });
+      });
+    });
+
+  /** Passes SIGTERM to every worker, waits for them all to exit, then exits. */
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    const exits = [...workers].map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r()))));
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+    await Promise.all(exits);
+    process.exit(code);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutting down');
+      void stop(0);
+    });
+  }
+
+  try {
+    const first = await fork();
+    const rest = await Promise.all(Array.from({ length: config.workers - 1 }, fork));
+    started = true;
+    return { url: first.url, generatedKey: first.generatedKey ?? rest.find((r) => r.generatedKey)?.generatedKey };
+  } catch (err) {
+    if (err) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    return stop(1) as never;
+  }
+}
