@@ -59,27 +59,70 @@ export async function startChild(command: string, args: string[], env: NodeJS.Pr
   };
 }
 
-/** Resident memory of a process, in MiB. */
 /** The start of a report's file name: the UTC date and time, e.g. 2026-12-01-1718. */
 export function reportStamp(now = new Date()): string {
   const iso = now.toISOString();
   return `${iso.slice(0, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}`;
 }
 
+/** A process and its descendants (a Gatehouse server with several workers is a primary and its worker processes). */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${tree[i]}/task/${tree[i]}/children`, 'utf8');
+    } catch {
+      // Gone meanwhile.
+    }
+    for (const child of children.split(' ')) if (child.trim()) tree.push(Number(child));
+  }
+  return tree;
+}
+
+function statusField(pid: number, file: string, field: RegExp): number {
+  try {
+    const m = field.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident memory of a process and its descendants, in MiB: the sum of each one's resident set. */
 export function residentMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return processTree(pid).reduce((sum, p) => sum + statusField(p, 'status', /VmRSS:\s+(\d+) kB/), 0) / 1024;
 }
 
 /**
- * CPU time a process has used so far (user + system), in seconds, from /proc (clock ticks of 1/100 s). Per request, it
- * shows what a server's own work costs even when its rate is held back by something else (the load generator, say).
+ * Proportional memory of a process and its descendants, in MiB: pages shared between them (the node binary, the
+ * code they load alike) counted once in all instead of once in each, so several worker processes are not counted as
+ * several copies of what they share.
+ */
+export function proportionalMiB(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + statusField(p, 'smaps_rollup', /^Pss:\s+(\d+) kB/m), 0) / 1024;
+}
+
+/**
+ * CPU time a process and its descendants have used so far (user + system, and that of descendants already ended), in
+ * seconds, from /proc (clock ticks of 1/100 s). Per request, it shows what a server's own work costs even when its
+ * rate is held back by something else (the load generator, say).
  */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14th and 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // The fields after the command name, which is in parentheses and may hold spaces: utime, stime, cutime and
+    // cstime are the 14th to the 17th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks / 100;
 }
 
 export interface CapturedRequest {

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { IdentitystoreClient, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import { CreatePermissionSetCommand, ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { CreateTokenCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
+import { loadConfig } from '../src/config.js';
 import { SMALL, type BenchTokens } from './organization.js';
 import { signedRequests, type RequestFixture } from './requests.js';
 import {
@@ -30,6 +31,7 @@ import {
   REGION,
   reportStamp,
   residentMiB,
+  proportionalMiB,
   ROOT,
   runWrk,
   startChild,
@@ -53,6 +55,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'no-moto': { type: 'boolean', default: false },
     'no-postgres': { type: 'boolean', default: false },
+    /** Leaves out the row of Gatehouse on SQLite as one process (`--workers 1`) beside its default. */
+    'no-one-process': { type: 'boolean', default: false },
     out: { type: 'string' },
     /** Writes a V8 CPU profile of each Gatehouse process into this directory (open it in Chrome's DevTools). */
     'cpu-prof': { type: 'string' },
@@ -122,7 +126,11 @@ const OPERATIONS: Operation[] = [
   },
 ];
 
-async function startGatehouse(name: string, databaseUrl: string | undefined, work: string, build = ROOT): Promise<Target> {
+/** How many worker processes Gatehouse runs by default on this machine. */
+const DEFAULT_WORKERS = loadConfig({}, {}).workers;
+const ONE_PROCESS = 'gatehouse-sqlite, 1 process';
+
+async function startGatehouse(name: string, databaseUrl: string | undefined, work: string, build = ROOT, extraEnv: NodeJS.ProcessEnv = {}): Promise<Target> {
   const dataDir = join(work, name.replace(/\W+/g, '-'));
   mkdirSync(dataDir, { recursive: true });
   // The benchmark sends thousands of identical CreateAccountAssignment and CreateToken calls a second: the limits that
@@ -136,6 +144,7 @@ async function startGatehouse(name: string, databaseUrl: string | undefined, wor
     GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
     GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...extraEnv,
   };
   const seconds = SLICE * ROUNDS + WARMUP;
   const { app, fixture, tokens } = await prepareBuild(build, env, Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND) + 10);
@@ -261,6 +270,7 @@ async function main() {
       targets.push(await startGatehouse(`gatehouse-sqlite @ ${gitRevision(build)}`, undefined, work, build));
     }
     targets.push(await startGatehouse('gatehouse-sqlite', undefined, work));
+    if (!args['no-one-process'] && DEFAULT_WORKERS > 1) targets.push(await startGatehouse(ONE_PROCESS, undefined, work, ROOT, { GATEHOUSE_WORKERS: '1' }));
     const postgres = args['no-postgres'] ? undefined : await findPostgres();
     if (postgres) {
       const db = await freshDatabase(postgres, `gatehouse_bench_${process.pid}`);
@@ -295,7 +305,9 @@ async function main() {
         console.error(`${op.name.padEnd(28)} ${target.name.padEnd(20)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  CPU ${fmt(result.cpuUsPerRequest ?? NaN, 0)} µs/request  non-2xx ${failures(result)}`);
       }
     }
-    const memory = targets.filter((t) => t.kind === 'gatehouse').map((t) => `${t.name} ${fmt(residentMiB(t.child.pid), 0)} MiB`);
+    const memory = targets
+      .filter((t) => t.kind === 'gatehouse')
+      .map((t) => `${t.name} ${fmt(residentMiB(t.child.pid), 0)} MiB (proportional ${fmt(proportionalMiB(t.child.pid), 0)} MiB)`);
     const report = renderReport(rows, operations, notes, memory);
     console.log(report);
     const outFile = args.out ?? join(ROOT, 'bench', 'results', `${reportStamp()}-bench.md`);
@@ -319,10 +331,12 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     `Gatehouse ${gitRevision()}; wrk ${wrkVersion()}, 1 thread, ${CONNECTIONS} keep-alive connections; moto ${motoVersion()}.`,
     `Each server gets ${WARMUP} s of warm-up per operation, then ${SLICE * ROUNDS} s of measured load in ${ROUNDS} slices of ${SLICE} s; the servers take turns`,
     'slice by slice, so that the machine\'s drift falls on all of them alike. req/s counts every slice; p50 and p99 are the medians of the slices\'.',
-    'Every server runs as its own process on 127.0.0.1 and gets the same requests, built and signed by the AWS SDK for JavaScript v3.',
+    'Every server runs on 127.0.0.1 and gets the same requests, built and signed by the AWS SDK for JavaScript v3.',
     'Gatehouse holds a small organization (10 users, 4 groups, 10 accounts, 5 permission sets, 100 assignments) and runs its default',
     'configuration (info-level request log, SQLite with synchronous=NORMAL) except for the two limits that exist to refuse such load',
     '(assignment operations in flight, CreateToken calls per client per second).',
+    `By default Gatehouse runs one worker process per core, at most 4: ${DEFAULT_WORKERS} on this machine${DEFAULT_WORKERS > 1 ? `, which share the cores with wrk. "${ONE_PROCESS}" is the same server with \`--workers 1\`` : ''}.`,
+    'The bare server and moto are one process each.',
     '',
     ...machineSection(),
     '## Results',
@@ -342,9 +356,9 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     }
   }
   lines.push('', '× moto: Gatehouse requests per second over moto\'s. ÷ bare: Gatehouse requests per second as a share of the bare node:http server\'s.');
-  lines.push('CPU µs/req: the server process\'s CPU time (user + system) per request, its own work even where something else held its rate back.');
+  lines.push('CPU µs/req: the server\'s CPU time (user + system, all its processes) per request, its own work even where something else held its rate back.');
   lines.push('moto implements neither the portal API (sso) nor sso-oidc, so those operations have no moto figure.', '');
-  lines.push(`Resident memory after the run: ${memory.join(', ')}.`);
+  lines.push(`Resident memory after the run, all of a server's processes: ${memory.join(', ')}. Proportional memory counts the pages processes share once.`);
   for (const n of notes) lines.push('', n);
   return lines.join('\n') + '\n';
 }

@@ -29,6 +29,7 @@ import {
   REGION,
   reportStamp,
   residentMiB,
+  proportionalMiB,
   ROOT,
   runWrk,
   startChild,
@@ -128,6 +129,7 @@ interface Measured {
   startupMs: number;
   rssAfterStartMiB: number;
   rssAfterLoadMiB: number;
+  pssAfterLoadMiB: number;
   listAccounts: LoadResult;
   getRoleCredentials: LoadResult;
   /** The same calls one at a time, each right after a change to the entitlements, so none can use a kept answer. */
@@ -188,6 +190,7 @@ async function measure(p: Prepared, work: string): Promise<Measured> {
       startupMs,
       rssAfterStartMiB,
       rssAfterLoadMiB: residentMiB(child.pid),
+      pssAfterLoadMiB: proportionalMiB(child.pid),
       listAccounts,
       getRoleCredentials,
       afterChange,
@@ -260,6 +263,7 @@ async function main() {
       '',
       `Gatehouse ${gitRevision()} on ${args.database === 'postgres' ? 'PostgreSQL' : 'SQLite'}; wrk, 1 thread, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run after a warm-up.`,
       'Both organizations are generated in this run, served by a fresh `gatehouse serve` each, and measured the same way.',
+      `Gatehouse runs its default number of worker processes, ${loadConfig({}, {}).workers} on this machine; start-up lasts until all of them listen, and memory is that of all its processes.`,
       '',
       ...machineSection(),
       '## Organizations',
@@ -299,9 +303,14 @@ async function main() {
       '',
       '## Process',
       '',
-      '| | start-up (spawn to listening) | resident memory after start | after the load |',
-      '|---|---:|---:|---:|',
-      ...prepared.map((p, i) => `| ${p.label} | ${fmt(results[i].startupMs / 1000, 2)} s | ${fmt(results[i].rssAfterStartMiB)} MiB | ${fmt(results[i].rssAfterLoadMiB)} MiB |`),
+      '| | start-up (spawn to listening) | resident memory after start | after the load | proportional, after the load |',
+      '|---|---:|---:|---:|---:|',
+      ...prepared.map(
+        (p, i) =>
+          `| ${p.label} | ${fmt(results[i].startupMs / 1000, 2)} s | ${fmt(results[i].rssAfterStartMiB)} MiB | ${fmt(results[i].rssAfterLoadMiB)} MiB | ${fmt(results[i].pssAfterLoadMiB)} MiB |`,
+      ),
+      '',
+      'Resident memory adds up each process\'s resident set; proportional memory counts the pages the processes share (the node binary, the code they all load) once.',
       '',
     ];
     const report = lines.join('\n');
