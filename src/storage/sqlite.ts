@@ -186,12 +186,12 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     if (sqlite.inTransaction) return undefined;
     const entry = arrays.get(text);
     const [statement, values] = arrays.forRun(text, entry, parameters);
-    const execute = () => (statement.reader ? (statement.all(values) as unknown[][]) : (statement.run(values), NO_ROWS));
     let rows: unknown[][];
     try {
-      rows = execute();
+      rows = statement.reader ? (statement.all(values) as unknown[][]) : (statement.run(values), NO_ROWS);
     } catch (err) {
       if (!isBusy(err)) throw err;
+      const execute = () => (statement.reader ? (statement.all(values) as unknown[][]) : (statement.run(values), NO_ROWS));
       // A write waits for the lock with the event loop free; a read (held back by a WAL recovery) just waits.
       if (!statement.readonly) return retryWhenUnlocked(execute).then((later) => rowObjects(entry.columns, later));
       rows = waiting(execute);
