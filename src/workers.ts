@@ -98,7 +98,10 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<Sup
     started = true;
     return { url: first.url, generatedKey: first.generatedKey ?? rest.find((r) => r.generatedKey)?.generatedKey };
   } catch (err) {
-    if (err) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
-    return stop(1) as never;
+    // Unless a signal is already stopping the server, a worker failed to start.
+    if (err && !stopping) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    await stop(1);
+    // stop() ends the process, here or where the signal started it.
+    return new Promise<never>(() => {});
   }
 }
