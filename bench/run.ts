@@ -129,6 +129,8 @@ const OPERATIONS: Operation[] = [
 /** How many worker processes Gatehouse runs by default on this machine. */
 const DEFAULT_WORKERS = loadConfig({}, {}).workers;
 const ONE_PROCESS = 'gatehouse-sqlite, 1 process';
+const BARE = 'bare node:http';
+const BARE_WORKERS = `bare node:http, ${DEFAULT_WORKERS} processes`;
 
 async function startGatehouse(name: string, databaseUrl: string | undefined, work: string, build = ROOT, extraEnv: NodeJS.ProcessEnv = {}): Promise<Target> {
   const dataDir = join(work, name.replace(/\W+/g, '-'));
@@ -265,7 +267,10 @@ async function main() {
   const targets: Target[] = [];
   const notes: string[] = [];
   try {
-    targets.push({ name: 'bare node:http', kind: 'bare', child: await startChild(process.execPath, [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []), join(ROOT, 'dist', 'bench', 'bare-server.js'), '0']) });
+    const bare = (processes: number) => startChild(process.execPath, [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []), join(ROOT, 'dist', 'bench', 'bare-server.js'), '0', String(processes)]);
+    targets.push({ name: BARE, kind: 'bare', child: await bare(1) });
+    // The baseline with as many processes as Gatehouse runs: what the same cores allow the least server.
+    if (DEFAULT_WORKERS > 1) targets.push({ name: BARE_WORKERS, kind: 'bare', child: await bare(DEFAULT_WORKERS) });
     for (const build of args.builds?.split(',').filter(Boolean) ?? []) {
       targets.push(await startGatehouse(`gatehouse-sqlite @ ${gitRevision(build)}`, undefined, work, build));
     }
@@ -288,7 +293,7 @@ async function main() {
     const rows: Row[] = [];
     for (const op of operations) {
       const serving = targets.filter((t) => t.kind !== 'moto' || op.moto);
-      // The bare server answers anything: it gets the request Gatehouse on SQLite gets.
+      // The bare servers answer anything: they get the request Gatehouse on SQLite gets.
       const requestTarget = (t: Target) => (t.kind === 'bare' ? targets.find((g) => g.name === 'gatehouse-sqlite')! : t);
       for (const target of serving) await warmUp(op, target, requestTarget(target), work);
       const slices = new Map<Target, LoadResult[]>(serving.map((t) => [t, []]));
@@ -336,26 +341,32 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
     'configuration (info-level request log, SQLite with synchronous=NORMAL) except for the two limits that exist to refuse such load',
     '(assignment operations in flight, CreateToken calls per client per second).',
     `By default Gatehouse runs one worker process per core, at most 4: ${DEFAULT_WORKERS} on this machine${DEFAULT_WORKERS > 1 ? `, which share the cores with wrk. "${ONE_PROCESS}" is the same server with \`--workers 1\`` : ''}.`,
-    'The bare server and moto are one process each.',
+    `The bare server runs as one process and, in the row so named, as ${DEFAULT_WORKERS}; moto is one process.`,
     '',
     ...machineSection(),
     '## Results',
     '',
-    '| Operation | Server | req/s | p50 ms | p99 ms | CPU µs/req | non-2xx | × moto | ÷ bare |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const withBareWorkers = rows.some((r) => r.server === BARE_WORKERS);
+  lines.push(
+    `| Operation | Server | req/s | p50 ms | p99 ms | CPU µs/req | non-2xx | × moto | ÷ bare |${withBareWorkers ? ` ÷ bare, ${DEFAULT_WORKERS} processes |` : ''}`,
+    `|---|---|---:|---:|---:|---:|---:|---:|---:|${withBareWorkers ? '---:|' : ''}`,
+  );
   for (const op of operations) {
     const mine = rows.filter((r) => r.operation === op.name);
-    const bare = mine.find((r) => r.server === 'bare node:http');
+    const bare = mine.find((r) => r.server === BARE);
+    const bareWorkers = mine.find((r) => r.server === BARE_WORKERS);
     const moto = mine.find((r) => r.server === 'moto');
     for (const r of mine) {
       const isGatehouse = r.server.startsWith('gatehouse');
       const vsMoto = isGatehouse && moto ? `${fmt(r.result.rps / moto.result.rps, 1)}×` : '';
       const vsBare = isGatehouse && bare ? `${fmt((100 * r.result.rps) / bare.result.rps, 0)}%` : '';
-      lines.push(`| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${fmt(r.result.cpuUsPerRequest ?? NaN, 0)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare} |`);
+      const vsBareWorkers = isGatehouse && bareWorkers ? ` | ${fmt((100 * r.result.rps) / bareWorkers.result.rps, 0)}%` : bareWorkers ? ' | ' : '';
+      lines.push(`| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${fmt(r.result.cpuUsPerRequest ?? NaN, 0)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare}${vsBareWorkers} |`);
     }
   }
   lines.push('', '× moto: Gatehouse requests per second over moto\'s. ÷ bare: Gatehouse requests per second as a share of the bare node:http server\'s.');
+  if (withBareWorkers) lines.push(`÷ bare, ${DEFAULT_WORKERS} processes: the same share of the bare server run in as many processes as Gatehouse's default.`);
   lines.push('CPU µs/req: the server\'s CPU time (user + system, all its processes) per request, its own work even where something else held its rate back.');
   lines.push('moto implements neither the portal API (sso) nor sso-oidc, so those operations have no moto figure.', '');
   lines.push(`Resident memory after the run, all of a server's processes: ${memory.join(', ')}. Proportional memory counts the pages processes share once.`);

@@ -13,6 +13,7 @@ import { ListAccountAssignmentsCommand, ListPermissionSetsProvisionedToAccountCo
 import { GetRoleCredentialsCommand, ListAccountRolesCommand, paginateListAccounts, SSOClient } from '@aws-sdk/client-sso';
 import { CreateTokenCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
 import { generateOrganization, signInForBench, type Organization } from '../bench/organization.js';
+import { loadConfig } from '../src/config.js';
 import { preparedQuery } from '../src/storage/prepared.js';
 import { ADMIN, REGION, ROOT, startGatehouse, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
 
@@ -148,6 +149,15 @@ describe('npm run bench', { skip: TEST_POSTGRES ? 'measured once, in the SQLite 
       assert.ok(row(op, 'bare node:http').rps > 0);
     }
     for (const op of ['DescribeUser', 'CreateAccountAssignment']) assert.equal(row(op, 'moto').failed, 0, `moto answered ${op}`);
+    // Gatehouse runs its default number of worker processes; as one process, and the bare server as many, beside it.
+    const workers = loadConfig({}, {}).workers;
+    assert.match(report, new RegExp(`By default Gatehouse runs one worker process per core, at most 4: ${workers} on this machine`));
+    if (workers > 1) {
+      for (const op of ['DescribeUser', 'CreateAccountAssignment', 'GetRoleCredentials', 'CreateToken']) {
+        assert.equal(row(op, 'gatehouse-sqlite, 1 process').failed, 0, `every ${op} request to the single process succeeded`);
+        assert.ok(row(op, `bare node:http, ${workers} processes`).rps > 0);
+      }
+    }
     assert.match(report, /## Machine/);
   });
 });
