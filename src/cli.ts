@@ -54,6 +54,7 @@ async function serve(overrides: ConfigOverrides) {
     return;
   }
   const [{ openApp }, { listen }] = await Promise.all([import('./app.js'), import('./server.js')]);
+  if (cluster.isWorker) await (await import('./workers.js')).waitForTurn();
   const { app, generatedKey } = await openApp(config);
   const running = await listen(app, config.host, config.port);
   let stopping: Promise<void> | undefined;

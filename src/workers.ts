@@ -21,6 +21,24 @@ export function isListeningReport(message: unknown): message is ListeningReport 
   return typeof message === 'object' && message !== null && (message as { gatehouse?: unknown }).gatehouse === 'listening';
 }
 
+const isMessage = (message: unknown, name: string) => typeof message === 'object' && message !== null && (message as { gatehouse?: unknown }).gatehouse === name;
+
+/**
+ * In a worker, once its code is loaded: waits until the primary lets it open the database. The first worker opens it
+ * at once; the others once the first listens, so that one process alone creates the schema and the generated admin key.
+ */
+export function waitForTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isMessage(message, 'go')) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    process.send!({ gatehouse: 'waiting' });
+  });
+}
+
 /** More replacements than this within a minute stop the server: whatever kills the workers would go on doing it. */
 const REPLACEMENTS_PER_MINUTE = 10;
 
@@ -30,24 +48,36 @@ export interface Supervised {
 }
 
 /**
- * Starts `config.workers` workers running this same command. The first starts alone, so that it alone creates the
- * schema and any generated admin key; the rest start once it listens. Resolves when all listen. When one exits
- * before it listens, stops the others and exits 1.
+ * Starts `config.workers` workers running this same command, all at once; each loads its code, and the first opens
+ * the database while the others wait for it to listen (waitForTurn). Resolves when all listen. When one exits before
+ * it listens, stops the others and exits 1.
  */
 export async function superviseWorkers(config: Config, log: Logger): Promise<Supervised> {
   const workers = new Set<Worker>();
   let stopping = false;
   let started = false;
   const replacedAt: number[] = [];
+  /** Workers waiting for their turn to open the database, until the first listens (then: none ever waits). */
+  let waiting: Worker[] | undefined = [];
+  let first: Worker | undefined;
 
   const fork = () =>
     new Promise<ListeningReport>((resolve, reject) => {
       const worker = cluster.fork();
+      first ??= worker;
       workers.add(worker);
       let listening = false;
       worker.on('message', (message: unknown) => {
+        if (isMessage(message, 'waiting')) {
+          if (worker === first || !waiting) worker.send({ gatehouse: 'go' });
+          else waiting.push(worker);
+        }
         if (!isListeningReport(message)) return;
         listening = true;
+        if (worker === first && waiting) {
+          for (const w of waiting) w.send({ gatehouse: 'go' });
+          waiting = undefined;
+        }
         resolve(message);
       });
       worker.once('exit', (code, signal) => {
@@ -69,10 +99,13 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<Sup
           void stop(1);
           return;
         }
-        fork().catch((err: unknown) => {
-          log.error({ err }, 'the replacement worker did not start; stopping the server');
-          void stop(1);
-        });
+        fork().then(
+          () => log.info('the replacement worker process is listening'),
+          (err: unknown) => {
+            log.error({ err }, 'the replacement worker did not start; stopping the server');
+            void stop(1);
+          },
+        );
       });
     });
 
@@ -93,10 +126,9 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<Sup
   }
 
   try {
-    const first = await fork();
-    const rest = await Promise.all(Array.from({ length: config.workers - 1 }, fork));
+    const reports = await Promise.all(Array.from({ length: config.workers }, fork));
     started = true;
-    return { url: first.url, generatedKey: first.generatedKey ?? rest.find((r) => r.generatedKey)?.generatedKey };
+    return { url: reports[0].url, generatedKey: reports.find((r) => r.generatedKey)?.generatedKey };
   } catch (err) {
     // Unless a signal is already stopping the server, a worker failed to start.
     if (err && !stopping) process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
