@@ -75,7 +75,7 @@ export interface ConfigOverrides {
  * `auto`: one process per core this process may run on, at most four. Each process holds its own heap (80–130 MB);
  * past a few, the database, not the processes, is what a busier server waits for.
  */
-export const AUTO_WORKERS_MAX = 4;
+const AUTO_WORKERS_MAX = 4;
 
 const DEFAULTS: Omit<Config, 'workers'> = {
   host: '127.0.0.1',

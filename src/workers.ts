@@ -17,10 +17,7 @@ export interface ListeningReport {
   generatedKey?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export function isListeningReport(message: unknown): message is ListeningReport {
-  return typeof message === 'object' && message !== null && (message as { gatehouse?: unknown }).gatehouse === 'listening';
-}
-
+/** Whether an IPC message is the named one of the primary and its workers ('waiting', 'go', 'listening'). */
 const isMessage = (message: unknown, name: string) => typeof message === 'object' && message !== null && (message as { gatehouse?: unknown }).gatehouse === name;
 
 /**
@@ -72,13 +69,13 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<Sup
           if (worker === first || !waiting) worker.send({ gatehouse: 'go' });
           else waiting.push(worker);
         }
-        if (!isListeningReport(message)) return;
+        if (!isMessage(message, 'listening')) return;
         listening = true;
         if (worker === first && waiting) {
           for (const w of waiting) w.send({ gatehouse: 'go' });
           waiting = undefined;
         }
-        resolve(message);
+        resolve(message as ListeningReport);
       });
       worker.once('exit', (code, signal) => {
         workers.delete(worker);

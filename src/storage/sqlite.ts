@@ -79,6 +79,13 @@ function statementCache(sqlite: BetterSqlite3.Database, raw: boolean) {
 
 const NO_ROWS: unknown[][] = [];
 
+/** Runs a statement whose rows are read as arrays: its rows, or none for one that returns none. */
+function runStatement(statement: BetterSqlite3.Statement, values: readonly unknown[]): unknown[][] {
+  if (statement.reader) return statement.all(values) as unknown[][];
+  statement.run(values);
+  return NO_ROWS;
+}
+
 /** Rows read as arrays, as objects keyed by the statement's column names. */
 function rowObjects(columns: string[], rows: unknown[][]): Record<string, unknown>[] {
   const objects = new Array<Record<string, unknown>>(rows.length);
@@ -94,10 +101,10 @@ function rowObjects(columns: string[], rows: unknown[][]): Record<string, unknow
 const isBusy = (err: unknown) => (err as { code?: string })?.code === 'SQLITE_BUSY';
 
 /**
- * Runs a write another process's lock held back, again and again until the lock is free or BUSY_TIMEOUT_MS have
- * passed, letting the event loop run in between. SQLite's own busy handler would sleep (1, 2, 5, 10… ms) with the
- * event loop stopped, so every request this process serves would wait too, and a process that writes back to back
- * would win the lock over and over from one that sleeps.
+ * Runs a statement another process's lock held back (a write; a read only during a WAL recovery), again and again
+ * until the lock is free or BUSY_TIMEOUT_MS have passed, letting the event loop run in between. SQLite's own busy
+ * handler would sleep (1, 2, 5, 10… ms) with the event loop stopped, so every request this process serves would wait
+ * too, and a process that writes back to back would win the lock over and over from one that sleeps.
  */
 async function retryWhenUnlocked<T>(run: () => T | Promise<T>): Promise<T> {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
@@ -123,20 +130,6 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   // Another process (the CLI, another worker) may hold the write lock for a moment. While the database opens, SQLite's
   // busy handler waits for it; once it is open, statements wait with the event loop free (retryWhenUnlocked).
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  /** Runs a statement; should another process hold the lock it needs, runs it again, waiting as SQLite waits. */
-  const waiting = <T>(run: () => T): T => {
-    try {
-      return run();
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-      sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      try {
-        return run();
-      } finally {
-        sqlite.pragma('busy_timeout = 0');
-      }
-    }
-  };
   const objects = statementCache(sqlite, false);
   const database = {
     prepare(text: string) {
@@ -188,13 +181,10 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
     const [statement, values] = arrays.forRun(text, entry, parameters);
     let rows: unknown[][];
     try {
-      rows = statement.reader ? (statement.all(values) as unknown[][]) : (statement.run(values), NO_ROWS);
+      rows = runStatement(statement, values);
     } catch (err) {
       if (!isBusy(err)) throw err;
-      const execute = () => (statement.reader ? (statement.all(values) as unknown[][]) : (statement.run(values), NO_ROWS));
-      // A write waits for the lock with the event loop free; a read (held back by a WAL recovery) just waits.
-      if (!statement.readonly) return retryWhenUnlocked(execute).then((later) => rowObjects(entry.columns, later));
-      rows = waiting(execute);
+      return retryWhenUnlocked(() => runStatement(statement, values)).then((later) => rowObjects(entry.columns, later));
     }
     return rowObjects(entry.columns, rows);
   });
