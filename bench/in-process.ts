@@ -48,7 +48,7 @@ interface Build {
 async function openBuild(dir: string, work: string): Promise<Build> {
   const name = dir === ROOT ? 'this checkout' : gitRevision(dir);
   const dataDir = join(work, String(Math.random()).slice(2));
-  mkdirSync(dataDir);
+  mkdirSync(dataDir, { mode: 0o700 });
   const env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey };
   // The default configuration, info-level request lines included (they go to stdout, which main() sends nowhere).
   const { app, handle, fixture } = await prepareBuild(dir, env, 1);

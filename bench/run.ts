@@ -134,7 +134,7 @@ const BARE_WORKERS = `bare node:http, ${DEFAULT_WORKERS} processes`;
 
 async function startGatehouse(name: string, databaseUrl: string | undefined, work: string, build = ROOT, extraEnv: NodeJS.ProcessEnv = {}): Promise<Target> {
   const dataDir = join(work, name.replace(/\W+/g, '-'));
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // The benchmark sends thousands of identical CreateAccountAssignment and CreateToken calls a second: the limits that
   // exist to refuse that (15 assignment operations in flight, 80 CreateToken calls per client per second) are lifted
   // so that the work itself is measured. Everything else is the default configuration.

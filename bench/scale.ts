@@ -86,7 +86,7 @@ async function postgresBytes(url: string): Promise<number> {
 
 async function prepare(label: string, size: OrganizationSize, work: string): Promise<Prepared> {
   const dataDir = join(work, label);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const env: NodeJS.ProcessEnv = {
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,

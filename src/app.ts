@@ -10,6 +10,7 @@ import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
 import { openSqlite } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
+import { secureDataDir } from './storage/data-dir.js';
 import { PageTokens } from './wire/pagination.js';
 import { describeUsers } from './services/identitystore/users.js';
 
@@ -18,6 +19,7 @@ export async function openStorage(config: Config): Promise<Storage> {
     if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) throw new Error('DATABASE_URL must be a postgres:// URL');
     return openPostgres(config.databaseUrl);
   }
+  secureDataDir(config.dataDir, config.allowSharedDataDir);
   return openSqlite(join(config.dataDir, 'gatehouse.db'), { synchronous: config.sqliteSynchronous });
 }
 
@@ -28,6 +30,8 @@ export interface OpenedApp {
 }
 
 export async function openApp(config: Config): Promise<OpenedApp> {
+  // With PostgreSQL the data directory still holds encryption.key, unless the key comes from the environment.
+  if (!process.env.GATEHOUSE_ENCRYPTION_KEY) secureDataDir(config.dataDir, config.allowSharedDataDir);
   const storage = await openStorage(config);
   const secrets = loadSecretBox(config.dataDir);
   const { pageTokenKey, managementAccountId } = await bootstrap(storage, config);

@@ -18,6 +18,8 @@ export interface Config {
    */
   workers: number;
   dataDir: string;
+  /** Start even when the data directory is accessible to its group or others (normally refused: it must be 0700). */
+  allowSharedDataDir: boolean;
   /** `postgres://…` selects PostgreSQL; unset means the embedded SQLite file in dataDir. */
   databaseUrl?: string;
   /** SQLite's fsync policy: `normal` survives a killed process, `full` also a power loss (src/storage/sqlite.ts). */
@@ -81,6 +83,7 @@ const DEFAULTS: Omit<Config, 'workers'> = {
   host: '127.0.0.1',
   port: 4100,
   dataDir: './data',
+  allowSharedDataDir: false,
   sqliteSynchronous: 'normal',
   region: 'us-east-1',
   adminAccessKeys: [],
@@ -159,6 +162,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.GATEHOUSE_HOST) config.host = env.GATEHOUSE_HOST;
   if (env.GATEHOUSE_PORT) config.port = portNumber(env.GATEHOUSE_PORT, 'GATEHOUSE_PORT');
   if (env.GATEHOUSE_DATA_DIR) config.dataDir = env.GATEHOUSE_DATA_DIR;
+  if (env.GATEHOUSE_ALLOW_SHARED_DATA_DIR) config.allowSharedDataDir = /^(1|true|yes)$/i.test(env.GATEHOUSE_ALLOW_SHARED_DATA_DIR);
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.GATEHOUSE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = env.GATEHOUSE_SQLITE_SYNCHRONOUS.toLowerCase() as Config['sqliteSynchronous'];
   if (config.sqliteSynchronous !== 'normal' && config.sqliteSynchronous !== 'full') {

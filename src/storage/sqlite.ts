@@ -9,6 +9,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type CompiledQuery, type DatabaseConnection } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { narrow, privateFile } from './data-dir.js';
 import type { Database } from './schema.js';
 import { migrate, setDirectStatements, type Db, type Storage } from './storage.js';
 
@@ -122,9 +123,13 @@ async function retryWhenUnlocked<T>(run: () => T | Promise<T>): Promise<T> {
 export type SqliteSynchronous = 'normal' | 'full';
 
 export async function openSqlite(file: string, opts: { synchronous?: SqliteSynchronous } = {}): Promise<Storage> {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // 0600 before SQLite opens it: the -wal and -shm files it creates take the database file's mode.
+  privateFile(file);
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
+  // Ones left by an earlier version with a wider mode.
+  for (const suffix of ['-wal', '-shm']) narrow(file + suffix);
   sqlite.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   // Another process (the CLI, another worker) may hold the write lock for a moment. While the database opens, SQLite's
