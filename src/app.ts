@@ -5,6 +5,7 @@ import { bootstrap } from './bootstrap.js';
 import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/secret-box.js';
 import { ProvisioningWorker } from './domain/provisioning.js';
+import { Janitor } from './domain/janitor.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -42,6 +43,8 @@ export async function openApp(config: Config): Promise<OpenedApp> {
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
   const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)));
   worker.start();
+  const janitor = new Janitor(storage, config.janitor, config.signIn, log);
+  janitor.start();
   const app: App = {
     config,
     storage,
@@ -49,8 +52,9 @@ export async function openApp(config: Config): Promise<OpenedApp> {
     log,
     pageTokens: new PageTokens(pageTokenKey),
     managementAccountId,
+    janitor,
     async close() {
-      await worker.stop();
+      await Promise.all([worker.stop(), janitor.stop()]);
       await storage.close();
     },
   };

@@ -52,6 +52,15 @@ export interface Config {
     /** Authorization codes (RFC 9700: short-lived). */
     authorizationCodeSeconds: number;
   };
+  /** Removal of expired sign-in state (src/domain/janitor.ts). */
+  janitor: {
+    /** Seconds between sweeps, across all processes on the database; 0 turns the sweeps off. */
+    intervalSeconds: number;
+    /** Rows removed per statement (each its own short transaction). */
+    batchSize: number;
+    /** How long a row stays past its end, so a late client still gets the precise error. */
+    graceSeconds: number;
+  };
   limits: {
     /** AWS managed policies plus customer managed policy references per permission set. */
     policiesPerPermissionSet: number;
@@ -99,6 +108,11 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     deviceCodeSeconds: 600,
     deviceIntervalSeconds: 5,
     authorizationCodeSeconds: 300,
+  },
+  janitor: {
+    intervalSeconds: 300,
+    batchSize: 500,
+    graceSeconds: 3600,
   },
   limits: {
     policiesPerPermissionSet: 20,
@@ -151,6 +165,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     adminAccessKeys: file.adminAccessKeys ?? [],
     limits: { ...DEFAULTS.limits, ...(file.limits ?? {}) },
     signIn: { ...DEFAULTS.signIn, ...(file.signIn ?? {}) },
+    janitor: { ...DEFAULTS.janitor, ...(file.janitor ?? {}) },
     workers:
       flags.workers !== undefined
         ? workerCount(flags.workers, '--workers')
@@ -183,6 +198,8 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
     config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
   }
+  for (const key of ['intervalSeconds', 'graceSeconds'] as const) wholeNumber(String(config.janitor[key]), `janitor.${key}`);
+  if (wholeNumber(String(config.janitor.batchSize), 'janitor.batchSize') < 1) throw new Error(`janitor.batchSize must be at least 1, got '${config.janitor.batchSize}'`);
   if (flags.host !== undefined) config.host = flags.host;
   if (flags.port !== undefined) config.port = flags.port;
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;

@@ -9,6 +9,7 @@ import type { PageTokens } from '../wire/pagination.js';
 import type { JsonAnswer, Protocol, WireService } from '../wire/protocol.js';
 import type { VerifiedCaller } from '../wire/sigv4.js';
 import type { RoleSession } from '../domain/role-credentials.js';
+import type { Janitor } from '../domain/janitor.js';
 import { InputCodec } from '../wire/validate.js';
 
 /** Everything long-lived that handlers share. */
@@ -20,6 +21,8 @@ export interface App {
   pageTokens: PageTokens;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
   managementAccountId: string;
+  /** Removes expired sign-in state in the background; `sweep()` runs a sweep now. */
+  janitor: Janitor;
   /** Stops background work and closes the database. */
   close(): Promise<void>;
 }

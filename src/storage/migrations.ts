@@ -430,6 +430,37 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+
+  '0011_expired_rows': {
+    async up(db: Kysely<any>) {
+      // The janitor's lease (src/domain/janitor.ts): one row per job, claimed by a conditional update.
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text')
+        .addColumn('held_until', 'bigint', (c) => c.notNull())
+        .addColumn('next_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.insertInto('leases').values({ name: 'janitor', holder: null, held_until: 0, next_at: 0 }).execute();
+      // Each batch of expired rows is a range of one of these; the foreign-key ones keep the cascades that removing a
+      // grant or a client sets off from scanning the whole child table.
+      const indexes: [string, string, string][] = [
+        ['access_tokens_expiry', 'access_tokens', 'expires_at'],
+        ['refresh_tokens_grant', 'refresh_tokens', 'grant_id'],
+        ['oauth_grants_expiry', 'oauth_grants', 'expires_at'],
+        ['oauth_grants_revoked', 'oauth_grants', 'revoked_at'],
+        ['oauth_grants_client', 'oauth_grants', 'client_id'],
+        ['authorization_codes_expiry', 'authorization_codes', 'expires_at'],
+        ['device_authorizations_expiry', 'device_authorizations', 'expires_at'],
+        ['device_authorizations_client', 'device_authorizations', 'client_id'],
+        ['web_sessions_expiry', 'web_sessions', 'expires_at'],
+        ['web_sessions_revoked', 'web_sessions', 'revoked_at'],
+        ['oidc_clients_expiry', 'oidc_clients', 'expires_at'],
+        ['rate_limits_window', 'rate_limits', 'window_start'],
+      ];
+      for (const [name, table, column] of indexes) await db.schema.createIndex(name).on(table).column(column).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

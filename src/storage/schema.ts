@@ -266,6 +266,17 @@ export interface EntitlementVersionTable {
   version: number;
 }
 
+/** A lease that one process at a time holds across every process sharing the database (src/domain/janitor.ts). */
+export interface LeaseTable {
+  name: string;
+  /** The process holding it, while one does. */
+  holder: string | null;
+  /** Epoch ms until which the holder has it; past this anyone may claim it. */
+  held_until: number;
+  /** Epoch ms before which the work it guards is not due again. */
+  next_at: number;
+}
+
 export interface Database {
   settings: SettingTable;
   access_keys: AccessKeyTable;
@@ -293,6 +304,7 @@ export interface Database {
   refresh_tokens: RefreshTokenTable;
   rate_limits: RateLimitTable;
   entitlement_version: EntitlementVersionTable;
+  leases: LeaseTable;
 }
 
 export type { Generated };
