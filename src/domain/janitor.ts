@@ -56,6 +56,7 @@ export class Janitor {
     // The first check at a random point of the interval, so processes started together do not all try at once.
     const schedule = (delay: number) => {
       this.timer = setTimeout(() => {
+        if (this.stopping) return;
         if (!this.running) this.running = this.sweepIfDue().finally(() => (this.running = undefined));
         schedule(intervalMs);
       }, delay);
