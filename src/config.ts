@@ -68,9 +68,21 @@ export interface Config {
     assignmentOperationsInFlight: number;
     /** CreateToken calls per client per second (AWS: 80) before SlowDownException. */
     createTokenPerClientPerSecond: number;
-    /** Wrong user codes per source address per 10 minutes, and across all sources, on the device page. */
+    /** User codes entered per source address per 10 minutes on the device page. */
     userCodeAttemptsPerSource: number;
-    userCodeAttemptsGlobal: number;
+    /** User codes entered per signed-in user per 10 minutes (codes are checked only for a signed-in person). */
+    userCodeAttemptsPerUser: number;
+    /** Failed password checks per source address, whatever user name they name, per sign-in window. */
+    signInFailuresPerSource: number;
+    /** Failed password checks per user name and source address per sign-in window: the lock a user meets first. */
+    signInFailuresPerUserPerSource: number;
+    /**
+     * Failed password checks per user name from all sources per sign-in window. Past it only sources that have not
+     * failed for that user in the window may still try, so the user can still sign in from their own.
+     */
+    signInFailuresPerUser: number;
+    /** The sign-in limits' fixed window. */
+    signInWindowSeconds: number;
   };
 }
 
@@ -119,7 +131,11 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     assignmentOperationsInFlight: 15,
     createTokenPerClientPerSecond: 80,
     userCodeAttemptsPerSource: 10,
-    userCodeAttemptsGlobal: 1000,
+    userCodeAttemptsPerUser: 10,
+    signInFailuresPerSource: 30,
+    signInFailuresPerUserPerSource: 10,
+    signInFailuresPerUser: 100,
+    signInWindowSeconds: 900,
   },
 };
 

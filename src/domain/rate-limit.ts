@@ -25,11 +25,35 @@ const countAttempt = preparedQuery((db: Db, bucket: string, windowStart: number)
     .returning('hits'),
 );
 
+const windowOf = (limit: Limit, now: number) => now - (now % limit.windowMs);
+
+/** Counts one attempt against `bucket` and returns the window's count so far, this attempt included. */
+export async function count(storage: Storage, bucket: string, limit: Limit, now = Date.now()): Promise<number> {
+  const [{ hits }] = await countAttempt(storage.db, bucket, windowOf(limit, now));
+  return Number(hits);
+}
+
 /** Counts one attempt against `bucket`; false when the window's allowance is already used up. */
 export async function attempt(storage: Storage, bucket: string, limit: Limit, now = Date.now()): Promise<boolean> {
-  const windowStart = now - (now % limit.windowMs);
-  const [{ hits }] = await countAttempt(storage.db, bucket, windowStart);
-  return Number(hits) <= limit.max;
+  return (await count(storage, bucket, limit, now)) <= limit.max;
+}
+
+const uncountAttempt = preparedQuery((db: Db, bucket: string, windowStart: number) =>
+  db
+    .updateTable('rate_limits')
+    .set((eb) => ({ hits: eb('hits', '-', 1) }))
+    .where('bucket', '=', bucket)
+    .where('window_start', '=', windowStart)
+    .where('hits', '>', 0),
+);
+
+/**
+ * Takes back an attempt counted at `now` (one that turned out not to be the kind the limit is about). Counting first
+ * and taking back afterwards, rather than counting afterwards, keeps concurrent attempts from all passing the check
+ * before any of them is counted. A window that has ended since is left alone.
+ */
+export async function uncount(storage: Storage, bucket: string, limit: Limit, now: number) {
+  await uncountAttempt(storage.db, bucket, windowOf(limit, now));
 }
 
 /** Forgets a bucket (a successful sign-in clears that account's failures). */

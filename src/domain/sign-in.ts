@@ -3,40 +3,76 @@ import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../crypto/passwords.js';
 import type { Storage } from '../storage/storage.js';
 import { hashToken, newToken } from './tokens.js';
-import { attempt, reset } from './rate-limit.js';
+import { count, reset, uncount, type Limit } from './rate-limit.js';
 
 /** A hash of a password nobody knows: unknown users cost the same time as known ones (no user enumeration). */
 let dummyHash: Promise<string> | undefined;
 const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString('hex')));
 
-/** Failed sign-ins allowed per user name and per source address in a window. */
-export const SIGN_IN_LIMITS = {
-  perUser: { max: 10, windowMs: 15 * 60_000 },
-  perSource: { max: 30, windowMs: 15 * 60_000 },
-};
+/** The sign-in limits (config.limits): failed password checks allowed per window. */
+export interface SignInLimits {
+  signInFailuresPerSource: number;
+  signInFailuresPerUserPerSource: number;
+  signInFailuresPerUser: number;
+  signInWindowSeconds: number;
+}
 
-export type SignInResult = { ok: true; userId: string; userName: string } | { ok: false; reason: 'invalid' | 'throttled' };
+/** Which limit refused a sign-in: logged for the operator, never shown differently to the person. */
+export type SignInLimit = 'source' | 'user-and-source' | 'user';
+
+export type SignInResult = { ok: true; userId: string; userName: string } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'throttled'; limit: SignInLimit };
 
 /**
  * Checks a UserName and password. The same answer and about the same time for an unknown user and a wrong password.
- * Failures are rate-limited per user name and per source address; a locked user name unlocks when its window ends,
- * so nobody can lock a known user out for longer than that.
+ *
+ * Only failed password checks count, and three limits apply, each in its own fixed window:
+ * - per source address, over all user names (one address trying many names);
+ * - per user name and source address: the lock a person mistyping, or one attacker, meets first;
+ * - per user name over all sources, much higher (many addresses trying one name). Past it, a source that has already
+ *   failed for that name in the window is refused, but one that has not still gets its password checked: whoever
+ *   guesses gets one try per address, and the person with the password can still sign in from their own.
+ * A request that one limit refuses is counted against none (so nobody keeps a user locked by sending requests that
+ * are refused anyway), and a successful sign-in is taken back from every count (people behind one NAT address do not
+ * use up each other's allowance by signing in).
+ *
+ * Every attempt is counted before its check and taken back when it turns out not to be a failure, so concurrent
+ * attempts cannot all slip under a limit before any of them is counted.
  */
-export async function signIn(storage: Storage, userName: string, password: string, sourceIp: string, now = Date.now()): Promise<SignInResult> {
-  const userBucket = `signin-user:${userName.toLowerCase()}`;
-  const sourceBucket = `signin-source:${sourceIp}`;
-  const allowedSource = await attempt(storage, sourceBucket, SIGN_IN_LIMITS.perSource, now);
-  const allowedUser = await attempt(storage, userBucket, SIGN_IN_LIMITS.perUser, now);
-  if (!allowedSource || !allowedUser) return { ok: false, reason: 'throttled' };
+export async function signIn(storage: Storage, limits: SignInLimits, userName: string, password: string, sourceIp: string, now = Date.now()): Promise<SignInResult> {
+  const windowMs = limits.signInWindowSeconds * 1000;
+  const name = userName.toLowerCase();
+  const buckets = {
+    source: { bucket: `signin-source:${sourceIp}`, limit: { max: limits.signInFailuresPerSource, windowMs } },
+    'user-and-source': { bucket: `signin-user-source:${sourceIp} ${name}`, limit: { max: limits.signInFailuresPerUserPerSource, windowMs } },
+    user: { bucket: `signin-user:${name}`, limit: { max: limits.signInFailuresPerUser, windowMs } },
+  } satisfies Record<SignInLimit, { bucket: string; limit: Limit }>;
+  const counted: SignInLimit[] = [];
+  const takeBack = (which: SignInLimit[]) => Promise.all(which.map((k) => uncount(storage, buckets[k].bucket, buckets[k].limit, now)));
+  const refuse = async (limit: SignInLimit): Promise<SignInResult> => {
+    await takeBack(counted);
+    return { ok: false, reason: 'throttled', limit };
+  };
+
+  const bySource = await count(storage, buckets.source.bucket, buckets.source.limit, now);
+  counted.push('source');
+  if (bySource > buckets.source.limit.max) return refuse('source');
+  const byUserAndSource = await count(storage, buckets['user-and-source'].bucket, buckets['user-and-source'].limit, now);
+  counted.push('user-and-source');
+  if (byUserAndSource > buckets['user-and-source'].limit.max) return refuse('user-and-source');
+  const byUser = await count(storage, buckets.user.bucket, buckets.user.limit, now);
+  counted.push('user');
+  // This attempt is the first from this source for this name in the window: it may still try (see above).
+  if (byUser > buckets.user.limit.max && byUserAndSource > 1) return refuse('user');
+
   const row = await storage.db
     .selectFrom('users as u')
     .leftJoin('user_credentials as c', 'c.user_id', 'u.user_id')
     .select(['u.user_id', 'u.user_name', 'c.password_hash'])
-    .where('u.user_name_key', '=', userName.toLowerCase())
+    .where('u.user_name_key', '=', name)
     .executeTakeFirst();
   const ok = await verifyPassword(password, row?.password_hash ?? (await dummy()));
   if (!row?.password_hash || !ok) return { ok: false, reason: 'invalid' };
-  await reset(storage, userBucket);
+  await Promise.all([takeBack(['source', 'user']), reset(storage, buckets['user-and-source'].bucket)]);
   return { ok: true, userId: row.user_id, userName: row.user_name };
 }
 
@@ -78,5 +114,26 @@ export async function revokeSession(storage: Storage, sessionHash: string, now =
   await storage.transaction(async (trx) => {
     await trx.updateTable('web_sessions').set({ revoked_at: now }).where('session_hash', '=', sessionHash).where('revoked_at', 'is', null).execute();
     await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('session_hash', '=', sessionHash).where('revoked_at', 'is', null).execute();
+  });
+}
+
+/**
+ * Sets a user's password and ends everything the old one opened: the user's browser sessions, every grant (so its
+ * access tokens stop working at the portal and its refresh tokens are refused), device requests approved but not yet
+ * collected, and authorization codes not yet redeemed. Whoever knew the old password keeps nothing. One transaction:
+ * the new password never takes effect with the old sessions still alive.
+ */
+export async function setPassword(storage: Storage, userId: string, passwordHash: string, now = Date.now()) {
+  return storage.transaction(async (trx) => {
+    await trx
+      .insertInto('user_credentials')
+      .values({ user_id: userId, password_hash: passwordHash, updated_at: now })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, updated_at: now }))
+      .execute();
+    const sessions = await trx.updateTable('web_sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+    const grants = await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+    await trx.updateTable('device_authorizations').set({ status: 'DENIED' }).where('user_id', '=', userId).where('status', '=', 'APPROVED').execute();
+    await trx.updateTable('authorization_codes').set({ expires_at: now }).where('user_id', '=', userId).where('redeemed_at', 'is', null).where('expires_at', '>', now).execute();
+    return { sessionsEnded: Number(sessions.numUpdatedRows), grantsRevoked: Number(grants.numUpdatedRows) };
   });
 }

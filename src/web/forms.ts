@@ -1,8 +1,8 @@
 // Form bodies and their CSRF tokens. Every form carries a `csrf` field: the session's token once someone is signed
-// in, before that the double-submit token that is also in the gatehouse_csrf cookie.
+// in, before that an HMAC of the pre-session in the gatehouse_csrf cookie.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingCall } from '../wire/protocol.js';
-import { csrfCookie, csrfCookieValue, newCsrfToken } from './cookies.js';
+import { csrfCookieName, newPreSession, preSessionCookie, preSessionValue } from './cookies.js';
 import { WebError, type WebRequest } from './context.js';
 
 /** Forms here hold a few short fields; anything bigger is not one of ours. */
@@ -31,27 +31,37 @@ export function sameToken(presented: string | null | undefined, expected: string
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
-/** The double-submit token for a form shown to someone not signed in; issues the cookie when the browser has none. */
-export function doubleSubmitToken(req: WebRequest): string {
-  const existing = csrfCookieValue(req.cookies);
+const PRE_SESSION_SCOPE = 'pre-session-csrf';
+
+/**
+ * The browser's pre-session (the gatehouse_csrf cookie), issued when it has none: what a form shown to someone not
+ * signed in is bound to.
+ */
+export function preSession(req: WebRequest): string {
+  const existing = preSessionValue(req.cookies, req.secureCookies);
   if (existing) return existing;
-  const token = newCsrfToken();
-  req.cookies.set('gatehouse_csrf', token);
-  req.setCookies.push(csrfCookie(token, req.secureCookies));
-  return token;
+  const value = newPreSession();
+  req.cookies.set(csrfCookieName(req.secureCookies), value);
+  req.setCookies.push(preSessionCookie(value, req.secureCookies));
+  return value;
 }
 
-/** The token a form on this page carries: the session's when signed in, else the double-submit one. */
-export const formToken = (req: WebRequest) => req.session?.csrfToken ?? doubleSubmitToken(req);
+/**
+ * The CSRF token of a form shown to someone not signed in: an HMAC of the pre-session under the server's key (signed
+ * double submit). A cookie planted by someone else does not come with a matching token unless the server made both.
+ */
+export const preSessionToken = (req: WebRequest) => req.app.pageTokens.tag(PRE_SESSION_SCOPE, preSession(req));
+
+/** The token a form on this page carries: the session's when signed in, else the pre-session's. */
+export const formToken = (req: WebRequest) => req.session?.csrfToken ?? preSessionToken(req);
 
 /**
  * Which token a POST must carry (the table in index.ts says which applies where):
  * - `session`: the signed-in session's token (OWASP synchronizer token);
- * - `double-submit`: the value of the SameSite=Strict gatehouse_csrf cookie, which another site can neither read nor
- *   make the browser send;
+ * - `pre-session`: the HMAC of the SameSite=Strict pre-session cookie (signed double submit);
  * - `either`: for forms that work signed in or not.
  */
-export type CsrfRule = 'session' | 'double-submit' | 'either';
+export type CsrfRule = 'session' | 'pre-session' | 'either';
 
 const FORBIDDEN = new WebError(
   403,
@@ -65,7 +75,34 @@ const FORBIDDEN = new WebError(
  */
 export function checkCsrf(req: WebRequest, rule: CsrfRule): void {
   const presented = req.form.get('csrf');
-  const bySession = rule !== 'double-submit' && sameToken(presented, req.session?.csrfToken);
-  const byCookie = rule !== 'session' && sameToken(presented, csrfCookieValue(req.cookies));
-  if (!bySession && !byCookie) throw FORBIDDEN;
+  const bySession = rule !== 'pre-session' && sameToken(presented, req.session?.csrfToken);
+  const pre = preSessionValue(req.cookies, req.secureCookies);
+  const byPreSession = rule !== 'session' && pre !== undefined && sameToken(presented, req.app.pageTokens.tag(PRE_SESSION_SCOPE, pre));
+  if (!bySession && !byPreSession) throw FORBIDDEN;
+}
+
+/**
+ * Where a POST came from, as the browser says (Fetch Metadata and Origin), checked before anything else: a browser
+ * names the page that sent a form, and only our own pages may. Another port of the same host is same-site to a
+ * browser, so SameSite cookies do not keep its forms out; this does.
+ * - `Sec-Fetch-Site` must be `same-origin` (or `none`: the person's own doing, such as re-sending a form);
+ * - `Origin` must be this server's: the public URL's origin, or the Host the request was sent to. `Origin: null`
+ *   (a sandboxed frame, a data: URL, or a cross-origin page that hides its origin) is refused; our own pages send
+ *   Referrer-Policy `same-origin`, under which a browser names their origin in the posts they make;
+ * - neither header: allowed, for clients that are not browsers and browsers too old to send either; the CSRF token
+ *   still has to match.
+ */
+export function checkOrigin(req: WebRequest, publicOrigin: string | undefined): void {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw FORBIDDEN;
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  if (origin === publicOrigin) return;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw FORBIDDEN;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin || url.host !== req.headers.host) throw FORBIDDEN;
 }

@@ -140,7 +140,7 @@ export function layout(opts: LayoutOptions, content: Html): Html {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <link rel="icon" href="${FAVICON}">
 <title>${opts.title} · Gatehouse</title>
 <style>${raw(STYLE)}</style>

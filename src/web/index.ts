@@ -7,9 +7,9 @@ import type { App } from '../services/service.js';
 import type { IncomingCall } from '../wire/protocol.js';
 // server.ts imports this module too; the cycle is harmless, as clientAddress is only called per request.
 import { clientAddress } from '../server.js';
-import { readCookies, SESSION_COOKIE } from './cookies.js';
+import { readCookies, sessionCookieName } from './cookies.js';
 import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
-import { checkCsrf, readForm, type CsrfRule } from './forms.js';
+import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
 import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
 import { home, showCredentials } from './pages/home.js';
@@ -27,7 +27,7 @@ const ROUTES: Record<string, Route> = {
   'GET /': { run: home, signedOut: () => '/signin' },
   'POST /credentials': { run: showCredentials, csrf: 'session', signedOut: () => '/signin' },
   'GET /signin': { run: showSignIn },
-  'POST /signin': { run: submitSignIn, csrf: 'double-submit' },
+  'POST /signin': { run: submitSignIn, csrf: 'pre-session' },
   'GET /signout': { run: showSignOut, signedOut: () => '/signed-out' },
   'POST /signout': { run: submitSignOut, csrf: 'session', signedOut: () => '/signed-out' },
   'GET /signed-out': { run: signedOut },
@@ -59,7 +59,9 @@ const csp = (formAction: string, scriptNonce?: string) =>
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': csp(DEFAULT_FORM_ACTION),
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with our own forms' posts, which
+  // checkOrigin could then not tell from a sandboxed attacker's. Other sites still get no Referer.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
 };
@@ -69,6 +71,7 @@ const INTERNAL = new WebError(500, 'Something went wrong', 'Gatehouse could not 
 /** The web pages' handler: answers (and returns true) for a page's method and path, else leaves the request alone. */
 export function createWebHandler(app: App) {
   const secureCookies = app.config.publicUrl?.startsWith('https://') ?? false;
+  const publicOrigin = app.config.publicUrl ? new URL(app.config.publicUrl).origin : undefined;
   return async function web(req: IncomingMessage, res: ServerResponse, call: IncomingCall): Promise<boolean> {
     const route = ROUTES[`${call.method} ${call.path}`];
     if (!route) return false;
@@ -87,7 +90,7 @@ export function createWebHandler(app: App) {
     };
     let reply: Reply;
     try {
-      reply = await answer(route, request, call);
+      reply = await answer(route, request, call, publicOrigin);
     } catch (err) {
       if (!(err instanceof WebError)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), err }, 'web page failed');
       reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
@@ -97,8 +100,9 @@ export function createWebHandler(app: App) {
   };
 }
 
-async function answer(route: Route, req: WebRequest, call: IncomingCall): Promise<Reply> {
-  req.session = await findSession(req.app.storage, req.cookies.get(SESSION_COOKIE), req.now);
+async function answer(route: Route, req: WebRequest, call: IncomingCall, publicOrigin: string | undefined): Promise<Reply> {
+  if (req.method === 'POST') checkOrigin(req, publicOrigin);
+  req.session = await findSession(req.app.storage, req.cookies.get(sessionCookieName(req.secureCookies)), req.now);
   if (req.method === 'POST') req.form = readForm(call);
   if (route.signedOut && !req.session) return { redirect: route.signedOut(req) };
   if (req.method === 'POST') checkCsrf(req, route.csrf ?? 'session');

@@ -67,7 +67,8 @@ describe('CSRF', { timeout: 30_000 }, () => {
     const cookie = page.headers.get('set-cookie')!;
     assert.match(cookie, /^gatehouse_csrf=[A-Za-z0-9_-]{32}; Path=\/; HttpOnly; SameSite=Strict$/);
     const token = RawClient.field(page.body, 'csrf');
-    assert.equal(token, raw.jar.get('gatehouse_csrf'), 'the form carries the cookie value (double submit)');
+    assert.notEqual(token, raw.jar.get('gatehouse_csrf'), 'the form carries an HMAC of the cookie, not the cookie (signed double submit)');
+    assert.equal((await raw.request('/signin', { form: { ...form, csrf: raw.jar.get('gatehouse_csrf')! } })).status, 403, 'the cookie value itself is no token');
 
     assert.equal((await raw.request('/signin', { form: { ...form, csrf: token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A') } })).status, 403);
     const noCookie = new RawClient(server.url);
@@ -223,10 +224,13 @@ describe('user-code entry is rate-limited (RFC 8628 §5.1)', { timeout: 30_000 }
     try {
       const limit = own.app.config.limits.userCodeAttemptsPerSource;
       const auth = await deviceCode('brute-force-target', own);
+      const person2 = await createPerson(own);
       const raw = new RawClient(own.url);
       const entry = await raw.request('/device');
-      assert.match(entry.headers.get('set-cookie')!, /; Secure$/);
-      const csrf = RawClient.field(entry.body, 'csrf');
+      assert.match(entry.headers.get('set-cookie')!, /^__Host-gatehouse_csrf=.*; Secure$/);
+      const csrf2 = RawClient.field((await raw.request('/signin')).body, 'csrf');
+      assert.equal((await raw.request('/signin', { form: { csrf: csrf2, next: '/', UserName: person2.userName, password: person2.password } })).status, 303);
+      const csrf = RawClient.field((await raw.request('/device')).body, 'csrf');
       const wrong = auth.userCode === 'BBBB-BBBB' ? 'CCCC-CCCC' : 'BBBB-BBBB';
       for (let i = 0; i < limit; i++) {
         const res = await raw.request('/device', { form: { csrf, user_code: wrong }, headers: { 'x-forwarded-for': `203.0.113.${i}` } });
@@ -240,12 +244,8 @@ describe('user-code entry is rate-limited (RFC 8628 §5.1)', { timeout: 30_000 }
       assert.ok(await findPendingDevice(own.app.storage.db, auth.userCode!), 'the code is untouched');
 
       // The confirm page is no way around the entry form: without its sealed ticket it only sends the person back.
-      const signedIn = new RawClient(own.url);
-      const person2 = await createPerson(own);
-      const csrf2 = RawClient.field((await signedIn.request('/signin')).body, 'csrf');
-      assert.equal((await signedIn.request('/signin', { form: { csrf: csrf2, next: '/', UserName: person2.userName, password: person2.password } })).status, 303);
       for (const ticket of ['', '&ticket=forged']) {
-        const direct = await signedIn.request(`/device/confirm?user_code=${auth.userCode}${ticket}`);
+        const direct = await raw.request(`/device/confirm?user_code=${auth.userCode}${ticket}`);
         assert.equal(direct.status, 303);
         assert.equal(direct.location, `/device?user_code=${auth.userCode}`);
       }
@@ -254,10 +254,13 @@ describe('user-code entry is rate-limited (RFC 8628 §5.1)', { timeout: 30_000 }
       const context = await newContext();
       const page = await context.newPage();
       await page.goto(`${own.url}/device?user_code=${auth.userCode}`);
-      const answered = page.waitForResponse((r) => r.request().method() === 'POST');
       await page.getByRole('button', { name: 'Next' }).click();
-      assert.equal((await answered).status(), 429);
       await page.waitForLoadState('load');
+      // Not signed in: the code is not looked up (nor counted) before the sign-in, and then it is refused.
+      const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/device/confirm');
+      await submitSignIn(page, person2.userName, person2.password);
+      assert.equal((await answered).status(), 429);
+      assert.equal(await page.getByRole('alert').textContent(), 'Too many attempts. Try again later.');
       await screenshot(page, 'device-throttled');
       await context.close();
     } finally {
@@ -267,7 +270,7 @@ describe('user-code entry is rate-limited (RFC 8628 §5.1)', { timeout: 30_000 }
 });
 
 describe('headers', { timeout: 30_000 }, () => {
-  test('every page and redirect: CSP with frame-ancestors, X-Frame-Options, no-store, nosniff, no-referrer, no CORS', async () => {
+  test('every page and redirect: CSP with frame-ancestors, X-Frame-Options, no-store, nosniff, same-origin referrer, no CORS', async () => {
     const raw = await signedInRaw();
     const auth = await deviceCode();
     const paths = ['/', '/signin', '/signout', '/signed-out', '/device', `/device?user_code=${auth.userCode}`, '/device/confirm?user_code=BCDF-GHJK', '/authorize?client_id=nope'];
@@ -280,7 +283,7 @@ describe('headers', { timeout: 30_000 }, () => {
       assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
       assert.equal(res.headers.get('cache-control'), 'no-store', path);
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
-      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(res.headers.get('referrer-policy'), 'same-origin', path);
       assert.match(res.headers.get('x-amzn-requestid') ?? '', /^[0-9a-f-]{36}$/, path);
       for (const name of res.headers.keys()) assert.ok(!name.startsWith('access-control-'), `${path}: ${name}`);
       if (res.status === 200) assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8', path);

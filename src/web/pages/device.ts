@@ -1,10 +1,11 @@
 // The device authorization grant's pages (RFC 8628 §3.3): a person types the user code their device shows, signs in,
-// checks what is asking, and allows or denies it.
+// checks what is asking, and allows or denies it. A code is looked up only for someone signed in.
 import { decideDevice, findPendingDevice } from '../../domain/oauth.js';
+type PendingDevice = NonNullable<Awaited<ReturnType<typeof findPendingDevice>>>;
 import { attempt } from '../../domain/rate-limit.js';
 import { formatUserCode, normalizeUserCode } from '../../domain/tokens.js';
 import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
-import { formToken } from '../forms.js';
+import { formToken, preSession } from '../forms.js';
 import { hidden, html, personName, resultPage } from '../html.js';
 import { THROTTLED } from './sign-in.js';
 
@@ -36,20 +37,28 @@ ${hidden('csrf', formToken(req))}
 }
 
 /**
- * Proof that a code came through the rate-limited entry form: sealed (HMAC) with the server's token key and bound to
- * the code. The confirm page looks a code up only with one, so it is no way around the limit (RFC 8628 §5.1).
+ * Proof that a code came through the rate-limited lookup: sealed (HMAC) with the server's token key and bound to the
+ * code. The confirm page looks a code up only with one, so it is no way around the limit (RFC 8628 §5.1).
  */
 const TICKET_SCOPE = 'device-entry';
 const sealTicket = (req: WebRequest, code: string) => req.app.pageTokens.seal(TICKET_SCOPE, { code, until: req.now + WINDOW_MS });
-function ticketValid(req: WebRequest, code: string, ticket: string | null): boolean {
+function ticketValid(req: WebRequest, code: string, ticket: string | null, scope = TICKET_SCOPE): boolean {
   if (!ticket) return false;
   try {
-    const t = req.app.pageTokens.open<{ code: string; until: number }>(TICKET_SCOPE, ticket);
+    const t = req.app.pageTokens.open<{ code: string; until: number }>(scope, ticket);
     return t.code === code && t.until > req.now;
   } catch {
     return false;
   }
 }
+
+/**
+ * A code typed by someone not yet signed in, carried through the sign-in: not looked up yet, and bound to the
+ * browser's pre-session so that another site cannot send a signed-in person's browser to look codes up at their
+ * expense (each lookup counts against that person's limit).
+ */
+const typedScope = (req: WebRequest) => `device-typed\0${preSession(req)}`;
+const sealTyped = (req: WebRequest, code: string) => req.app.pageTokens.seal(typedScope(req), { code, until: req.now + WINDOW_MS });
 
 const confirmUrl = (code: string, ticket: string) => `/device/confirm?user_code=${formatUserCode(code)}&ticket=${encodeURIComponent(ticket)}`;
 
@@ -58,22 +67,35 @@ export async function showDeviceEntry(req: WebRequest): Promise<Reply> {
   return entryForm(req, 200, req.query.get('user_code') ?? '');
 }
 
-/** POST /device: rate-limited per source and globally, then the code is looked up. */
+/**
+ * Counts a code entry against the limits of RFC 8628 §5.1, before the lookup: per source address, then per signed-in
+ * user (codes are looked up only for a signed-in person, so guessing takes an account, and each account has its own
+ * allowance that nobody else can use up). Every entry counts, not only wrong ones: so the limit is checked before the
+ * lookup, and an entry over it learns nothing, not even that a code was right. A person enters a code once, so it
+ * costs them nothing. The user is only charged for entries within their source's allowance.
+ */
+async function codeEntryAllowed(req: WebRequest): Promise<boolean> {
+  const { storage, config, log } = req.app;
+  const user = req.session!;
+  let limit: 'source' | 'user' | undefined;
+  if (!(await attempt(storage, `user-code-source:${req.sourceIp}`, { max: config.limits.userCodeAttemptsPerSource, windowMs: WINDOW_MS }, req.now))) limit = 'source';
+  else if (!(await attempt(storage, `user-code-user:${user.userId}`, { max: config.limits.userCodeAttemptsPerUser, windowMs: WINDOW_MS }, req.now))) limit = 'user';
+  if (!limit) return true;
+  log.warn({ limit, sourceIp: req.sourceIp, userName: user.userName }, 'user code entry limit reached');
+  return false;
+}
+
+/** POST /device: someone signed in has the code counted and looked up; anyone else signs in first. */
 export async function submitDeviceCode(req: WebRequest): Promise<Reply> {
-  const { storage, config } = req.app;
   const typed = req.form.get('user_code') ?? '';
-  // RFC 8628 §5.1: an attacker wins by hitting *any* live code, so the limit is per source and across all sources.
-  // Every entry counts, not only wrong ones: that way the limit is checked before the lookup, and a source over it
-  // learns nothing, not even that a code was right. A person enters a code once, so it costs them nothing.
-  // The global bucket is only charged for entries within their source's allowance, so one source cannot drain it.
-  const allowed =
-    (await attempt(storage, `user-code-source:${req.sourceIp}`, { max: config.limits.userCodeAttemptsPerSource, windowMs: WINDOW_MS }, req.now)) &&
-    (await attempt(storage, 'user-code-global', { max: config.limits.userCodeAttemptsGlobal, windowMs: WINDOW_MS }, req.now));
-  if (!allowed) return entryForm(req, 429, typed, THROTTLED);
-  const device = await findPendingDevice(storage.db, typed, req.now);
+  const code = normalizeUserCode(typed);
+  // The shape alone is checked without counting: it says nothing about which codes exist.
+  if (!code) return entryForm(req, 400, typed, CODE_INVALID);
+  if (!req.session) return seeOther(signInFirst(confirmUrl(code, sealTyped(req, code))));
+  if (!(await codeEntryAllowed(req))) return entryForm(req, 429, typed, THROTTLED);
+  const device = await findPendingDevice(req.app.storage.db, code, req.now);
   if (!device) return entryForm(req, 400, typed, CODE_INVALID);
-  const next = confirmUrl(device.userCode, sealTicket(req, device.userCode));
-  return seeOther(req.session ? next : signInFirst(next));
+  return seeOther(confirmUrl(device.userCode, sealTicket(req, device.userCode)));
 }
 
 /** Where GET and POST /device/confirm come back to after sign-in. */
@@ -82,14 +104,26 @@ export const confirmResume = (params: URLSearchParams) => {
   return code ? confirmUrl(code, params.get('ticket') ?? '') : '/device';
 };
 
-/** The pending device a confirm request names, when it came through the entry form; else where to send the person. */
-async function pendingDevice(req: WebRequest, params: URLSearchParams) {
+/**
+ * The pending device a confirm request names, with the ticket its form is to carry; else the reply. A request with a
+ * ticket of the lookup is answered at once; on arriving from the sign-in with a typed code (GET only), the code is
+ * counted and looked up now.
+ */
+async function pendingDevice(req: WebRequest, params: URLSearchParams): Promise<{ device: PendingDevice; ticket: string } | { device?: undefined; reply: Reply }> {
   const typed = params.get('user_code') ?? '';
   const code = normalizeUserCode(typed);
-  if (!code || !ticketValid(req, code, params.get('ticket'))) return { reply: seeOther(`/device?user_code=${encodeURIComponent(shownCode(typed))}`) };
+  const ticket = params.get('ticket');
+  const back = { reply: seeOther(`/device?user_code=${encodeURIComponent(shownCode(typed))}`) };
+  if (!code) return back;
+  if (ticketValid(req, code, ticket)) {
+    const device = await findPendingDevice(req.app.storage.db, code, req.now);
+    return device ? { device, ticket: ticket! } : { reply: entryForm(req, 400, '', CODE_INVALID) };
+  }
+  if (req.method !== 'GET' || !ticketValid(req, code, ticket, typedScope(req))) return back;
+  if (!(await codeEntryAllowed(req))) return { reply: entryForm(req, 429, typed, THROTTLED) };
   const device = await findPendingDevice(req.app.storage.db, code, req.now);
-  if (!device) return { reply: entryForm(req, 400, '', CODE_INVALID) };
-  return { device };
+  if (!device) return { reply: entryForm(req, 400, typed, CODE_INVALID) };
+  return { device, ticket: sealTicket(req, device.userCode) };
 }
 
 const displayIp = (ip: string | null) => (ip ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : 'unknown');
@@ -129,7 +163,7 @@ export async function showDeviceConfirm(req: WebRequest): Promise<Reply> {
 <dt>Signed in as</dt><dd>${personName(user)}</dd>
 </dl>
 <form method="post" action="/device/confirm">
-${hidden('csrf', user.csrfToken)}${hidden('user_code', formatUserCode(device.userCode))}${hidden('ticket', req.query.get('ticket') ?? '')}
+${hidden('csrf', user.csrfToken)}${hidden('user_code', formatUserCode(device.userCode))}${hidden('ticket', found.ticket)}
 <div class="actions"><button type="submit" name="action" value="allow">Allow</button><button type="submit" name="action" value="deny" class="secondary">Deny</button></div>
 </form>`,
   );

@@ -2,7 +2,7 @@
 import { createSession, revokeSession, signIn } from '../../domain/sign-in.js';
 import { clearSessionCookie, sessionCookie } from '../cookies.js';
 import { page, seeOther, type Reply, type WebRequest } from '../context.js';
-import { doubleSubmitToken } from '../forms.js';
+import { preSessionToken } from '../forms.js';
 import { hidden, html, personName, resultPage } from '../html.js';
 
 export const INCORRECT = 'Incorrect user name or password.';
@@ -38,7 +38,7 @@ function signInForm(req: WebRequest, status: number, opts: { next: string; userN
 <p class="lead">${purpose(opts.next)}</p>
 ${opts.error ? html`<div class="alert error" role="alert" id="signin-error">${opts.error}</div>` : ''}
 <form method="post" action="/signin">
-${hidden('csrf', doubleSubmitToken(req))}${hidden('next', opts.next)}
+${hidden('csrf', preSessionToken(req))}${hidden('next', opts.next)}
 <label for="username">User name</label>
 <input type="text" id="username" name="UserName" value="${opts.userName ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required${focus(!opts.userName)}${invalid}>
 <label for="password">Password</label>
@@ -60,10 +60,15 @@ export async function submitSignIn(req: WebRequest): Promise<Reply> {
   const userName = (req.form.get('UserName') ?? '').trim();
   const password = req.form.get('password') ?? '';
   if (!userName || !password) return signInForm(req, 400, { next, userName, error: 'Enter your user name and password.' });
-  const result = await signIn(storage, userName, password, req.sourceIp, req.now);
+  const result = await signIn(storage, config.limits, userName, password, req.sourceIp, req.now);
   if (!result.ok) {
+    if (result.reason === 'throttled') {
+      // For the operator: which limit, and whose. The user name is logged only as typed, never the password.
+      req.app.log.warn({ limit: result.limit, sourceIp: req.sourceIp, ...(result.limit === 'source' ? {} : { userName }) }, 'sign-in limit reached');
+      return signInForm(req, 429, { next, userName, error: THROTTLED });
+    }
     // One message for an unknown user and a wrong password: the page must not tell which user names exist.
-    return result.reason === 'throttled' ? signInForm(req, 429, { next, userName, error: THROTTLED }) : signInForm(req, 400, { next, userName, error: INCORRECT });
+    return signInForm(req, 400, { next, userName, error: INCORRECT });
   }
   // A fresh session id, never one the browser brought with it (no session fixation).
   const session = await createSession(storage, result.userId, req.sourceIp, config.signIn.sessionSeconds, req.now);
