@@ -36,6 +36,26 @@ export function redirectUriMatches(registered: string, presented: string): boole
   return loopback(r) && loopback(p) && r.hostname === p.hostname && r.pathname === p.pathname && r.search === p.search && r.hash === p.hash;
 }
 
+/** A redirect URI on the person's own computer (RFC 8252 §7.3): what the AWS CLI and SDKs register. */
+export function isLoopbackUri(uri: string): boolean {
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a client's self-chosen name claims to be an AWS tool (the AWS CLI registers `botocore-client-<name>`, the
+ * SDKs similar names). Names are never verified; such a name on a client that sends people elsewhere than their own
+ * computer is what a phishing registration looks like, so the pages warn about it.
+ */
+export const claimsAwsName = (name: string) => /\b(aws|amazon|botocore)\b|^botocore-client-/i.test(name);
+
+/** Whether a client sends browsers to an address that is not the person's own computer. */
+export const redirectsAway = (client: OidcClientTable) => list(client.redirect_uris).some((u) => !isLoopbackUri(u));
+
 /** Redirect URIs a public client may register: https, or http on a loopback address (RFC 8252 §7.3, §8.3). */
 function acceptableRedirectUri(uri: string): boolean {
   try {
@@ -152,11 +172,12 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
   const row = await db
     .selectFrom('device_authorizations as d')
     .innerJoin('oidc_clients as c', 'c.client_id', 'd.client_id')
-    .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_name'])
+    .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_name', 'c.redirect_uris'])
     .where('d.user_code', '=', code)
     .executeTakeFirst();
   if (!row || row.status !== 'PENDING' || Number(row.expires_at) <= now) return undefined;
-  return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url };
+  const awayHosts = [...new Set(list(row.redirect_uris).filter((u) => !isLoopbackUri(u)).map((u) => new URL(u).host))];
+  return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url, awayHosts };
 }
 
 /** The signed-in person allows or denies a pending device. False when it is no longer pending. */
@@ -197,7 +218,13 @@ export async function checkAuthorizationRequest(
     return { ok: false, fatal: 'The application asked to return to an address it did not register, so Gatehouse will not send you there.' };
   }
   const state = params.get('state') ?? undefined;
-  const back = (error: string, description: string) => ({ ok: false as const, redirect: redirectUri, error, description, state });
+  // Errors found before the person has signed in and seen the consent page go back only to a loopback client; any
+  // other registered URI could be anyone's page, and an error redirect to it would be an open redirect (RFC 9700
+  // §4.11.2). They are shown on Gatehouse's own page instead.
+  const back = (error: string, description: string) =>
+    isLoopbackUri(redirectUri)
+      ? { ok: false as const, redirect: redirectUri, error, description, state }
+      : { ok: false as const, fatal: `The application's request is not valid (${error}: ${description}).` };
   if (params.get('response_type') !== 'code') return back('unsupported_response_type', 'response_type must be code');
   if (!list(client.grant_types).includes(GRANT_AUTHORIZATION_CODE)) return back('unauthorized_client', 'The client is not registered for the authorization code grant');
   // PKCE is required for public clients, and only S256 (RFC 9700 §2.1.1).
@@ -262,6 +289,13 @@ async function newGrant(trx: Db, config: Config, client: OidcClientTable, userId
   const grant = { grant_id: randomUUID(), client_id: client.client_id, user_id: userId, session_hash: sessionHash, scopes: json(scopes), created_at: now, expires_at: expiresAt, revoked_at: null };
   await trx.insertInto('oauth_grants').values(grant).execute();
   return grant;
+}
+
+/** Whether the browser session an approval was given in is still live (not signed out of, revoked or expired). */
+async function sessionLasts(trx: Db, sessionHash: string | null, now: number): Promise<boolean> {
+  if (sessionHash === null) return true;
+  const session = await trx.selectFrom('web_sessions').select(['expires_at', 'revoked_at']).where('session_hash', '=', sessionHash).executeTakeFirst();
+  return !!session && session.revoked_at === null && Number(session.expires_at) > now;
 }
 
 export const revokeGrant = (db: Db, grantId: string, now = Date.now()) =>
@@ -330,7 +364,9 @@ async function redeemDeviceCode(storage: Storage, config: Config, client: OidcCl
       if (tooSoon) return { error: oauthError('SlowDownException', `Polling too fast: wait at least ${device.interval_s + 5} seconds between requests`) };
       return { error: oauthError('AuthorizationPendingException', 'The authorization request is still pending') };
     }
-    // APPROVED: redeem exactly once.
+    // APPROVED, but only while the browser session that approved it lasts: signing out cancels it (RFC 9700 §4.14).
+    if (!(await sessionLasts(trx, device.session_hash, now))) return { error: oauthError('InvalidGrantException', 'The sign-in that approved this device has ended; start again') };
+    // Redeem exactly once.
     const redeemed = await trx.updateTable('device_authorizations').set({ status: 'REDEEMED' }).where('device_code_hash', '=', hash).where('status', '=', 'APPROVED').executeTakeFirst();
     if (Number(redeemed.numUpdatedRows) !== 1) return { error: oauthError('InvalidGrantException', 'The device code has already been used') };
     const grant = await newGrant(trx, config, client, device.user_id!, device.session_hash, input.scope?.length ? input.scope : clientScopes(client), now);
@@ -354,6 +390,7 @@ async function redeemAuthorizationCode(storage: Storage, config: Config, client:
       return { error: oauthError('InvalidGrantException', 'The authorization code has already been used') };
     }
     if (Number(code.expires_at) <= now) return { error: oauthError('InvalidGrantException', 'The authorization code has expired') };
+    if (!(await sessionLasts(trx, code.session_hash, now))) return { error: oauthError('InvalidGrantException', 'The sign-in that issued this authorization code has ended; sign in again') };
     if (!input.redirectUri || input.redirectUri !== code.redirect_uri) return { error: oauthError('InvalidGrantException', 'redirectUri does not match the authorization request') };
     if (code.code_challenge) {
       if (!input.codeVerifier || !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier) || s256(input.codeVerifier) !== code.code_challenge) {
