@@ -60,6 +60,18 @@ export interface Config {
     /** Wrong user codes per source address per 10 minutes, and across all sources, on the device page. */
     userCodeAttemptsPerSource: number;
     userCodeAttemptsGlobal: number;
+    /** Anonymous RegisterClient calls per source address per second (AWS: 20) before SlowDownException. */
+    registerClientPerSourcePerSecond: number;
+    /** StartDeviceAuthorization calls per client (AWS: 80) and per source address per second before SlowDownException. */
+    startDeviceAuthorizationPerClientPerSecond: number;
+    startDeviceAuthorizationPerSourcePerSecond: number;
+    /** Registered clients kept at once; at the cap expired ones are deleted, and if none are, RegisterClient is refused. */
+    maxRegisteredClients: number;
+    /** Sizes of a registration: scopes (count, characters each), redirect URIs (count), and characters of any URI. */
+    clientMaxScopes: number;
+    clientMaxScopeLength: number;
+    clientMaxRedirectUris: number;
+    clientMaxUriLength: number;
   };
 }
 
@@ -103,6 +115,14 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     createTokenPerClientPerSecond: 80,
     userCodeAttemptsPerSource: 10,
     userCodeAttemptsGlobal: 1000,
+    registerClientPerSourcePerSecond: 20,
+    startDeviceAuthorizationPerClientPerSecond: 80,
+    startDeviceAuthorizationPerSourcePerSecond: 80,
+    maxRegisteredClients: 10_000,
+    clientMaxScopes: 25,
+    clientMaxScopeLength: 256,
+    clientMaxRedirectUris: 5,
+    clientMaxUriLength: 2048,
   },
 };
 

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import {
@@ -257,5 +258,230 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       assert.match(page.body, /botocore-client-prod<\/strong> <span class="small">\(the name it gave itself; not verified by Gatehouse\)/);
       assert.match(page.body, /class="alert error" role="alert">This application calls itself <strong>botocore-client-prod<\/strong>.*evil\.example/);
     });
+  });
+});
+
+// ---- bounded registration ----
+
+/** A server with some limits set in its config file (the limits have no environment variables). */
+function useServerWithLimits(limits: Record<string, number>, signIn: Record<string, number> = {}): Ctx {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+  const file = join(dir, 'gatehouse.json');
+  writeFileSync(file, JSON.stringify({ limits, signIn }));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return useServer({ GATEHOUSE_CONFIG: file });
+}
+
+/** The largest registration the default limits accept: every field at its longest, every list at its longest. */
+function largestRegistration(): RegisterClientCommandInput {
+  const long = (prefix: string, n: number) => prefix + 'x'.repeat(n - prefix.length);
+  return {
+    clientName: long('flood-', 256),
+    clientType: 'public',
+    scopes: Array.from({ length: 25 }, (_, i) => long(`scope${i}:`, 256)),
+    redirectUris: Array.from({ length: 5 }, (_, i) => long(`https://evil${i}.example/`, 2048)),
+    grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'],
+    issuerUrl: long('https://issuer.example/', 2048),
+  };
+}
+
+/** What the database takes on disk: the SQLite file and its WAL after a checkpoint, or PostgreSQL's database size. */
+async function databaseBytes(server: TestServer): Promise<number> {
+  const db = server.app.storage.db;
+  if (TEST_POSTGRES) {
+    const { rows } = await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(db);
+    return Number(rows[0].n);
+  }
+  await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+  const file = join(server.dataDir, 'gatehouse.db');
+  return [file, `${file}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
+}
+
+/** A raw restJson POST from a chosen local address (127.0.0.0/8 all reach the loopback listener on Linux). */
+function rawPost(url: string, path: string, body: string, agent: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 60_000 }, () => {
+  describe('with the default settings', () => {
+    const ctx = useServer();
+
+    test('every field of a registration has a size limit, with the error AWS names for that field', async () => {
+      const big = largestRegistration();
+      const before = await databaseBytes(ctx.server);
+      const cases: [Partial<RegisterClientCommandInput>, string, string][] = [
+        // The 5.5 MB registration: a huge scopes list.
+        [{ scopes: Array.from({ length: 200_000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`) }, 'InvalidScopeException', 'invalid_scope'],
+        [{ scopes: [...big.scopes!, 'one:more'] }, 'InvalidScopeException', 'invalid_scope'],
+        [{ scopes: ['x'.repeat(257)] }, 'InvalidScopeException', 'invalid_scope'],
+        [{ redirectUris: [...big.redirectUris!, 'http://127.0.0.1/oauth/callback'] }, 'InvalidRedirectUriException', 'invalid_redirect_uri'],
+        [{ redirectUris: [`https://a.example/${'x'.repeat(2048)}`] }, 'InvalidRedirectUriException', 'invalid_redirect_uri'],
+        [{ issuerUrl: `https://a.example/${'x'.repeat(2048)}` }, 'InvalidClientMetadataException', 'invalid_client_metadata'],
+        [{ clientName: 'x'.repeat(257) }, 'InvalidClientMetadataException', 'invalid_client_metadata'],
+      ];
+      for (const [input, name, oauth] of cases) {
+        const err = await rejects(register(ctx, { ...big, ...input }), name, 400, oauth);
+        assert.ok(err.message.length < 300, `a short message: ${err.message.slice(0, 100)}`);
+      }
+      assert.ok((await databaseBytes(ctx.server)) - before < 256 * 1024, 'nothing of the refused registrations was stored');
+      // The largest accepted one is accepted, and a device authorization with the longest start URL.
+      const reg = await register(ctx, big);
+      await ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048 - 24)}` }));
+      await rejects(
+        ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048)}` })),
+        'InvalidRequestException',
+        400,
+        'invalid_request',
+      );
+    });
+
+    test('RegisterClient is limited per source address: SlowDownException, while another address still registers', async () => {
+      const limit = ctx.server.app.config.limits.registerClientPerSourcePerSecond;
+      assert.equal(limit, 20, "AWS's quota");
+      // More than twice the limit at once: however they fall across two one-second windows, one window is over.
+      const results = await Promise.allSettled(Array.from({ length: 2 * limit + 1 }, () => register(ctx)));
+      const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as SdkError);
+      assert.ok(refused.length >= 1, 'some were refused');
+      for (const err of refused) {
+        assert.equal(err.name, 'SlowDownException');
+        assert.equal(err.$metadata.httpStatusCode, 400);
+        assert.equal(err.error, 'slow_down');
+      }
+      const other = new Agent({ localAddress: '127.0.0.2' });
+      try {
+        const res = await rawPost(ctx.server.url, '/client/register', JSON.stringify({ clientName: 'other', clientType: 'public' }), other);
+        assert.equal(res.status, 200, res.body);
+      } finally {
+        other.destroy();
+      }
+    });
+
+  });
+
+  describe('a full disk', () => {
+    const ctx = useServer();
+
+    test('a full disk answers InternalServerException without a stack trace, and the server recovers when space is freed', { skip: TEST_POSTGRES ? 'SQLite only: the page cap stands in for a full disk' : false }, async () => {
+      const db = ctx.server.app.storage.db;
+      // What the operator sees: the server's error lines (the test server logs nothing otherwise).
+      const log = ctx.server.app.log;
+      const lines: unknown[][] = [];
+      const original = log.error;
+      log.error = ((...args: unknown[]) => void lines.push(args)) as typeof log.error;
+      after(() => void (log.error = original));
+      const pages = async () => Number(Object.values((await sql<Record<string, number>>`pragma page_count`.execute(db)).rows[0])[0]);
+      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+      // No room for another page: SQLite answers SQLITE_FULL, as on a full disk.
+      await sql.raw(`pragma max_page_count = ${await pages()}`).execute(db);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const res = await fetch(`${ctx.server.url}/client/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(largestRegistration()) });
+          const text = await res.text();
+          assert.equal(res.status, 500, text);
+          assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'InternalServerException');
+          assert.deepEqual(Object.keys(JSON.parse(text)).sort(), ['error', 'error_description']);
+          assert.equal(JSON.parse(text).error, 'server_error');
+          assert.doesNotMatch(text, /SQLITE|at .*\.js|full/i, 'nothing of the cause or the code');
+        }
+        await rejects(register(ctx, largestRegistration()), 'InternalServerException', 500, 'server_error');
+      } finally {
+        await sql.raw('pragma max_page_count = 1073741823').execute(db);
+      }
+      assert.equal(lines.length, 4, 'one line per refused request');
+      for (const [fields, message] of lines) {
+        assert.equal(message, 'database storage is full: writes fail until space is freed');
+        assert.deepEqual(Object.keys(fields as object).sort(), ['code', 'requestId'], 'the cause, no stack');
+      }
+      // Space again: the same server, without a restart, registers and issues device codes.
+      const reg = await register(ctx, largestRegistration());
+      const auth = await startDevice(ctx, reg);
+      assert.match(auth.userCode!, /^[A-Z]{4}-[A-Z]{4}$/);
+    });
+  });
+
+  describe('the cap on registered clients', () => {
+    const ctx = useServerWithLimits({ maxRegisteredClients: 3 });
+
+    test('at the cap, expired clients are deleted, never-used ones first; with none expired, SlowDownException', async () => {
+      const db = ctx.server.app.storage.db;
+      const raw = await signedIn(ctx);
+      const used = await register(ctx);
+      const auth = await startDevice(ctx, used);
+      await approveDevice(raw, auth.userCode!);
+      await pollDevice(ctx, used, auth);
+      const unused = await register(ctx);
+      const live = await register(ctx);
+      const err = await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+      assert.match(err.error_description!, /Too many registered clients/);
+
+      // Both first clients expire (as if 90 days had passed); the used one was used more recently than the other.
+      await db.updateTable('oidc_clients').set({ expires_at: Date.now() - 1 }).where('client_id', 'in', [used.clientId!, unused.clientId!]).execute();
+      const ids = async () => (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
+      const fourth = await register(ctx);
+      assert.deepEqual(new Set(await ids()), new Set([used.clientId, live.clientId, fourth.clientId]), 'the never-used expired client went first');
+      const fifth = await register(ctx);
+      assert.deepEqual(new Set(await ids()), new Set([live.clientId, fourth.clientId, fifth.clientId]), 'then the used one');
+      await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+    });
+  });
+});
+
+describe('abuse: an anonymous flood of registrations and device authorizations', { timeout: 60_000 }, () => {
+  const ctx = useServer();
+
+  test('the database grows less than 5 MB in 4 s of flooding, and a legitimate client is answered correctly throughout', async (t) => {
+    const { url } = ctx.server;
+    const before = await databaseBytes(ctx.server);
+    const attacker = new Agent({ localAddress: '127.0.0.2', keepAlive: true, maxSockets: 8 });
+    const body = JSON.stringify(largestRegistration());
+    const first = await rawPost(url, '/client/register', body, attacker);
+    assert.equal(first.status, 200, 'the flood uses the largest registration the server accepts');
+    const { clientId, clientSecret } = JSON.parse(first.body) as { clientId: string; clientSecret: string };
+    const deviceBody = JSON.stringify({ clientId, clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2000)}` });
+
+    const until = Date.now() + 4000;
+    const statuses = new Map<string, number>();
+    const flood = async (path: string, payload: string) => {
+      while (Date.now() < until) {
+        const res = await rawPost(url, path, payload, attacker);
+        const key = `${path} ${res.status}`;
+        statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      }
+    };
+    const legitimate = async () => {
+      const raw = await signedIn(ctx);
+      let rounds = 0;
+      // The device page allows ten code entries per address in ten minutes; a few rounds are plenty.
+      while (Date.now() < until && rounds < 5) {
+        const tokens = await deviceTokens(ctx, raw);
+        const out = await ctx.portal.send(new ListAccountsCommand({ accessToken: tokens.accessToken! }));
+        assert.ok(Array.isArray(out.accountList));
+        rounds++;
+      }
+      return rounds;
+    };
+    const [rounds] = await Promise.all([
+      legitimate(),
+      ...Array.from({ length: 3 }, () => flood('/client/register', body)),
+      ...Array.from({ length: 3 }, () => flood('/device_authorization', deviceBody)),
+    ]);
+    attacker.destroy();
+    assert.ok(rounds >= 1, 'the legitimate client got through at least once');
+    const accepted = (statuses.get('/client/register 200') ?? 0) + (statuses.get('/device_authorization 200') ?? 0);
+    const refused = (statuses.get('/client/register 400') ?? 0) + (statuses.get('/device_authorization 400') ?? 0);
+    assert.ok(refused > accepted, `most of the flood is refused: ${JSON.stringify([...statuses])}`);
+    assert.deepEqual([...statuses.keys()].filter((k) => !/ (200|400)$/.test(k)), [], 'no other answers');
+    const grown = (await databaseBytes(ctx.server)) - before;
+    t.diagnostic(`grew ${(grown / 1048576).toFixed(2)} MB; legitimate rounds ${rounds}; ${JSON.stringify([...statuses])}`);
+    assert.ok(grown < 5 * 1024 * 1024, `the database grew by ${(grown / 1048576).toFixed(2)} MB`);
   });
 });

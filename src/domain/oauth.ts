@@ -8,6 +8,7 @@ import type { Db, Storage } from '../storage/storage.js';
 import { ServiceError } from '../wire/errors.js';
 import { formatUserCode, hashToken, matchesHash, newToken, newUserCode, normalizeUserCode } from './tokens.js';
 import { preparedQuery } from '../storage/prepared.js';
+import { sql } from 'kysely';
 
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
@@ -77,12 +78,58 @@ export interface RegisterClientInput {
   issuerUrl?: string;
 }
 
-export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now()) {
+/** Shortened for an error message: the input may be megabytes long. */
+const shown = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
+
+/**
+ * Registration is anonymous, so everything it stores is bounded (config.limits): a registration is at most a few
+ * tens of kilobytes, and the per-source rate and the cap on clients bound how many there are.
+ */
+function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) {
+  const scopes = input.scopes ?? [];
+  if (scopes.length > limits.clientMaxScopes) throw oauthError('InvalidScopeException', `At most ${limits.clientMaxScopes} scopes may be registered`);
+  for (const s of scopes) {
+    if (s.length === 0 || s.length > limits.clientMaxScopeLength) throw oauthError('InvalidScopeException', `A scope must be 1 to ${limits.clientMaxScopeLength} characters: ${shown(s)}`);
+  }
+  const uris = input.redirectUris ?? [];
+  if (uris.length > limits.clientMaxRedirectUris) throw oauthError('InvalidRedirectUriException', `At most ${limits.clientMaxRedirectUris} redirect URIs may be registered`);
+  for (const u of uris) if (u.length > limits.clientMaxUriLength) throw oauthError('InvalidRedirectUriException', `A redirect URI may have at most ${limits.clientMaxUriLength} characters: ${shown(u)}`);
+  if (input.issuerUrl !== undefined && input.issuerUrl.length > limits.clientMaxUriLength) {
+    throw oauthError('InvalidClientMetadataException', `issuerUrl may have at most ${limits.clientMaxUriLength} characters`);
+  }
+}
+
+/** Thrown when the cap on registered clients is reached and no expired client can make room. */
+export const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
+
+/**
+ * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
+ * never used for a token first, then the longest unused (their device authorizations go with them). False when
+ * there are not enough. Concurrent registrations may each see room, so the cap can be passed by a few.
+ */
+async function roomForClient(storage: Storage, config: Config, now: number): Promise<boolean> {
+  const counted = await storage.db.selectFrom('oidc_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const excess = Number(counted.n) - config.limits.maxRegisteredClients + 1;
+  if (excess <= 0) return true;
+  const expired = storage.db
+    .selectFrom('oidc_clients')
+    .select('client_id')
+    .where('expires_at', '<=', now)
+    .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
+    .orderBy(sql`coalesce(last_used_at, issued_at)`)
+    .limit(excess);
+  const deleted = await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst();
+  return Number(deleted.numDeletedRows) >= excess;
+}
+
+export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now(), onFull?: () => void) {
   if (input.clientType !== 'public') throw oauthError('InvalidClientMetadataException', 'Only public clients are supported (clientType: public)');
   if (input.clientName.length === 0 || input.clientName.length > 256) throw oauthError('InvalidClientMetadataException', 'clientName must be 1 to 256 characters');
+  checkClientSizes(config.limits, input);
   // Without grantTypes a client gets the device grant; refresh tokens follow from its scopes (issuesRefreshTokens).
-  const grantTypes = input.grantTypes ?? [GRANT_DEVICE_CODE];
-  for (const g of grantTypes) if (!PUBLIC_CLIENT_GRANTS.has(g)) throw oauthError('InvalidClientMetadataException', `Grant type ${g} is not supported for public clients`);
+  // Each grant type once: the list is stored.
+  const grantTypes = [...new Set(input.grantTypes ?? [GRANT_DEVICE_CODE])];
+  for (const g of grantTypes) if (!PUBLIC_CLIENT_GRANTS.has(g)) throw oauthError('InvalidClientMetadataException', `Grant type ${shown(g)} is not supported for public clients`);
   const redirectUris = input.redirectUris ?? [];
   for (const u of redirectUris) if (!acceptableRedirectUri(u)) throw oauthError('InvalidRedirectUriException', `Invalid redirect URI ${u}: use https, or http on 127.0.0.1 or [::1]`);
   if (grantTypes.includes(GRANT_AUTHORIZATION_CODE) && redirectUris.length === 0) {
@@ -101,7 +148,12 @@ export async function registerClient(storage: Storage, config: Config, input: Re
     issuer_url: input.issuerUrl ?? null,
     issued_at: now,
     expires_at: now + config.signIn.clientRegistrationSeconds * 1000,
+    last_used_at: null,
   };
+  if (!(await roomForClient(storage, config, now))) {
+    onFull?.();
+    throw oauthError('SlowDownException', TOO_MANY_CLIENTS);
+  }
   await storage.db.insertInto('oidc_clients').values(row).execute();
   return { clientId, clientSecret, clientIdIssuedAt: Math.floor(now / 1000), clientSecretExpiresAt: Math.floor(row.expires_at / 1000), grantTypes };
 }
@@ -333,14 +385,17 @@ export async function createToken(storage: Storage, config: Config, input: Creat
   const requested = input.scope ?? [];
   if (requested.some((s) => !clientScopes(client).includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not registered by the client');
 
-  switch (input.grantType) {
-    case GRANT_DEVICE_CODE:
-      return redeemDeviceCode(storage, config, client, input, now);
-    case GRANT_AUTHORIZATION_CODE:
-      return redeemAuthorizationCode(storage, config, client, input, now);
-    default:
-      return refresh(storage, config, client, input, now);
+  const issued =
+    input.grantType === GRANT_DEVICE_CODE
+      ? await redeemDeviceCode(storage, config, client, input, now)
+      : input.grantType === GRANT_AUTHORIZATION_CODE
+        ? await redeemAuthorizationCode(storage, config, client, input, now)
+        : await refresh(storage, config, client, input, now);
+  // A client in use is reclaimed last at the cap; to the hour is enough, so most calls write nothing more.
+  if (client.last_used_at === null || now - Number(client.last_used_at) > 3600_000) {
+    await storage.db.updateTable('oidc_clients').set({ last_used_at: now }).where('client_id', '=', client.client_id).execute();
   }
+  return issued;
 }
 
 async function redeemDeviceCode(storage: Storage, config: Config, client: OidcClientTable, input: CreateTokenInput, now: number): Promise<Issued> {
