@@ -344,6 +344,20 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       );
     });
 
+    test('StartDeviceAuthorization deletes device authorizations expired over an hour ago, a few at a time', async () => {
+      const db = ctx.server.app.storage.db;
+      const reg = await register(ctx);
+      const old = await Promise.all([0, 1, 2].map(() => startDevice(ctx, reg)));
+      const recent = await startDevice(ctx, reg);
+      const codes = (auths: StartDeviceAuthorizationCommandOutput[]) => auths.map((a) => a.userCode!.replace('-', ''));
+      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 2 * 3600_000 }).where('user_code', 'in', codes(old)).execute();
+      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 60_000 }).where('user_code', 'in', codes([recent])).execute();
+      await startDevice(ctx, reg);
+      const left = (await db.selectFrom('device_authorizations').select('user_code').where('user_code', 'in', [...codes(old), ...codes([recent])]).execute()).map((r) => r.user_code);
+      assert.deepEqual(left, codes([recent]), 'the long-expired ones are gone; the one expired a minute ago still answers ExpiredTokenException');
+      await rejects(pollDevice(ctx, reg, recent), 'ExpiredTokenException', 400, 'expired_token');
+    });
+
     test('RegisterClient is limited per source address: SlowDownException, while another address still registers', async () => {
       const limit = ctx.server.app.config.limits.registerClientPerSourcePerSecond;
       assert.equal(limit, 20, "AWS's quota");

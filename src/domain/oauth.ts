@@ -176,9 +176,17 @@ export const clientScopes = (client: OidcClientTable) => {
 /** Legacy clients (registered without scopes or the refresh grant) get no refresh token, as AWS does. */
 const issuesRefreshTokens = (client: OidcClientTable) => list(client.scopes).length > 0 || list(client.grant_types).includes(GRANT_REFRESH_TOKEN);
 
+const STALE_DEVICE_MS = 3600_000;
+const STALE_DEVICE_BATCH = 4;
+
 export async function startDeviceAuthorization(storage: Storage, config: Config, client: OidcClientTable, startUrl: string, sourceIp: string, origin: string, now = Date.now()) {
   if (!list(client.grant_types).includes(GRANT_DEVICE_CODE)) throw oauthError('UnauthorizedClientException', 'The client is not registered for the device code grant');
   const deviceCode = newToken('gdc_');
+  // Each call stores a row, so each also deletes a few long-expired ones: the table holds about what the rate limits
+  // let in during a code's lifetime, not everything ever started. An hour's grace keeps ExpiredTokenException the
+  // answer for a client still polling a code that just expired.
+  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - STALE_DEVICE_MS).limit(STALE_DEVICE_BATCH);
+  await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', stale).execute();
   // A fresh user code; the unique index makes a collision with a live code fail, and then another is drawn.
   for (let attemptNo = 0; ; attemptNo++) {
     const userCode = newUserCode();
