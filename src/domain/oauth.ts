@@ -104,7 +104,7 @@ export const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
 /**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
- * never used for a token first, then the longest unused (their device authorizations go with them). False when
+ * that never called CreateToken first, then the longest unused (their device authorizations go with them). False when
  * there are not enough. Concurrent registrations may each see room, so the cap can be passed by a few.
  */
 async function roomForClient(storage: Storage, config: Config, now: number): Promise<boolean> {
@@ -393,17 +393,19 @@ export async function createToken(storage: Storage, config: Config, input: Creat
   const requested = input.scope ?? [];
   if (requested.some((s) => !clientScopes(client).includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not registered by the client');
 
-  const issued =
-    input.grantType === GRANT_DEVICE_CODE
-      ? await redeemDeviceCode(storage, config, client, input, now)
-      : input.grantType === GRANT_AUTHORIZATION_CODE
-        ? await redeemAuthorizationCode(storage, config, client, input, now)
-        : await refresh(storage, config, client, input, now);
-  // A client in use is reclaimed last at the cap; to the hour is enough, so most calls write nothing more.
+  // A client in use is reclaimed last at the cap; to the hour is enough, so most calls write nothing more. Written
+  // before any token is issued, so that a failure here cannot lose tokens already committed.
   if (client.last_used_at === null || now - Number(client.last_used_at) > 3600_000) {
     await storage.db.updateTable('oidc_clients').set({ last_used_at: now }).where('client_id', '=', client.client_id).execute();
   }
-  return issued;
+  switch (input.grantType) {
+    case GRANT_DEVICE_CODE:
+      return redeemDeviceCode(storage, config, client, input, now);
+    case GRANT_AUTHORIZATION_CODE:
+      return redeemAuthorizationCode(storage, config, client, input, now);
+    default:
+      return refresh(storage, config, client, input, now);
+  }
 }
 
 async function redeemDeviceCode(storage: Storage, config: Config, client: OidcClientTable, input: CreateTokenInput, now: number): Promise<Issued> {

@@ -434,7 +434,7 @@ const migrations: Record<string, Migration> = {
   '0010_oidc_client_use': {
     async up(db: Kysely<any>) {
       // Registration is anonymous, so the number of clients is capped; at the cap, expired clients are deleted, those
-      // never used for a token first. The index on expiry finds them, and counts the clients without reading the rows.
+      // that never called CreateToken first. The index on expiry finds them, and counts clients without reading rows.
       await db.schema.alterTable('oidc_clients').addColumn('last_used_at', 'bigint').execute();
       await db.schema.createIndex('oidc_clients_expiry').on('oidc_clients').column('expires_at').execute();
       // StartDeviceAuthorization deletes long-expired device authorizations as it adds one.

@@ -184,7 +184,7 @@ export interface OidcClientTable {
   issuer_url: string | null;
   issued_at: number;
   expires_at: number;
-  /** When tokens were last issued to it (to the hour): clients never used are reclaimed first. */
+  /** When it last called CreateToken with its secret (to the hour): clients never used are reclaimed first. */
   last_used_at: number | null;
 }
 
