@@ -83,6 +83,18 @@ export interface Config {
     signInFailuresPerUser: number;
     /** The sign-in limits' fixed window. */
     signInWindowSeconds: number;
+    /** Anonymous RegisterClient calls per source address per second (AWS: 20) before SlowDownException. */
+    registerClientPerSourcePerSecond: number;
+    /** StartDeviceAuthorization calls per client (AWS: 80) and per source address per second before SlowDownException. */
+    startDeviceAuthorizationPerClientPerSecond: number;
+    startDeviceAuthorizationPerSourcePerSecond: number;
+    /** Registered clients kept at once; at the cap expired ones are deleted, and if none are, RegisterClient is refused. */
+    maxRegisteredClients: number;
+    /** Sizes of a registration: scopes (count, characters each), redirect URIs (count), and characters of any URI. */
+    clientMaxScopes: number;
+    clientMaxScopeLength: number;
+    clientMaxRedirectUris: number;
+    clientMaxUriLength: number;
   };
 }
 
@@ -136,6 +148,14 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     signInFailuresPerUserPerSource: 10,
     signInFailuresPerUser: 100,
     signInWindowSeconds: 900,
+    registerClientPerSourcePerSecond: 20,
+    startDeviceAuthorizationPerClientPerSecond: 80,
+    startDeviceAuthorizationPerSourcePerSecond: 80,
+    maxRegisteredClients: 10_000,
+    clientMaxScopes: 25,
+    clientMaxScopeLength: 256,
+    clientMaxRedirectUris: 5,
+    clientMaxUriLength: 2048,
   },
 };
 

@@ -85,7 +85,6 @@ describe('janitor', () => {
     assert.ok(await decideDevice(storage, normalizeUserCode(oldDevice.userCode)!, oldSession, true, past + 1));
     const oldTokens = await createToken(storage, config, { clientId: oldClient.clientId, clientSecret: oldClient.clientSecret, grantType: DEVICE_GRANT, deviceCode: oldDevice.deviceCode }, past + 2);
     assert.ok(oldTokens.refreshToken);
-    const oldPending = await startDeviceAuthorization(storage, config, await clientRow(oldClient.clientId), START_URL, '127.0.0.1', server.url, past);
     const ancientClient = await registerClient(storage, config, { clientName: 'ancient', clientType: 'public' }, now - 92 * DAY);
     const codeClient = await registerClient(storage, config, { clientName: 'codes', clientType: 'public', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [CALLBACK] }, past);
     const request = { client: await clientRow(codeClient.clientId), redirectUri: CALLBACK, scopes: ['sso:account:access'], codeChallenge: undefined };
@@ -119,6 +118,9 @@ describe('janitor', () => {
       .values({ grant_id: randomUUID(), client_id: endedClient.clientId, user_id: userId, session_hash: null, scopes: '[]', created_at: now, expires_at: now + HOUR, revoked_at: null })
       .execute();
     await storage.db.insertInto('rate_limits').values({ bucket: 'signin-source:192.0.2.2', window_start: now - HOUR, hits: 3 }).execute();
+
+    // Made last: a StartDeviceAuthorization removes a few long-expired device codes itself, so this one is left for the sweep.
+    const oldPending = await startDeviceAuthorization(storage, config, await clientRow(oldClient.clientId), START_URL, '127.0.0.1', server.url, past);
 
     const removed = await server.app.janitor.sweep();
     assert.ok(removed, 'the sweep ran');

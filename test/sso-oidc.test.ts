@@ -88,8 +88,13 @@ interface Ctx {
 
 function useServer(env: NodeJS.ProcessEnv = {}): Ctx {
   const ctx = { secrets: [] } as unknown as Ctx;
+  // Each test registers its own clients, back to back from one address: faster than the per-source limit on
+  // RegisterClient allows, which test/oauth-hardening.test.ts tests. Everything else keeps its default.
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+  writeFileSync(join(dir, 'gatehouse.json'), JSON.stringify({ limits: { registerClientPerSourcePerSecond: 10_000, startDeviceAuthorizationPerSourcePerSecond: 10_000 } }));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   before(async () => {
-    ctx.server = await startGatehouse({ env });
+    ctx.server = await startGatehouse({ env: { GATEHOUSE_CONFIG: join(dir, 'gatehouse.json'), ...env } });
     ctx.oidc = new SSOOIDCClient({ endpoint: ctx.server.url, region: REGION, maxAttempts: 1 });
     ctx.person = await signIn(ctx, 8 * 3600);
   });

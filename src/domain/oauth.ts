@@ -8,6 +8,7 @@ import type { Db, Storage } from '../storage/storage.js';
 import { ServiceError } from '../wire/errors.js';
 import { formatUserCode, hashToken, matchesHash, newToken, newUserCode, normalizeUserCode } from './tokens.js';
 import { preparedQuery } from '../storage/prepared.js';
+import { sql } from 'kysely';
 
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
@@ -36,6 +37,26 @@ export function redirectUriMatches(registered: string, presented: string): boole
   return loopback(r) && loopback(p) && r.hostname === p.hostname && r.pathname === p.pathname && r.search === p.search && r.hash === p.hash;
 }
 
+/** A redirect URI on the person's own computer (RFC 8252 §7.3): what the AWS CLI and SDKs register. */
+export function isLoopbackUri(uri: string): boolean {
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a client's self-chosen name claims to be an AWS tool (the AWS CLI registers `botocore-client-<name>`, the
+ * SDKs similar names). Names are never verified; such a name on a client that sends people elsewhere than their own
+ * computer is what a phishing registration looks like, so the pages warn about it.
+ */
+export const claimsAwsName = (name: string) => /\b(aws|amazon|botocore)\b|^botocore-client-/i.test(name);
+
+/** Whether a client sends browsers to an address that is not the person's own computer. */
+export const redirectsAway = (client: OidcClientTable) => list(client.redirect_uris).some((u) => !isLoopbackUri(u));
+
 /** Redirect URIs a public client may register: https, or http on a loopback address (RFC 8252 §7.3, §8.3). */
 function acceptableRedirectUri(uri: string): boolean {
   try {
@@ -57,12 +78,58 @@ export interface RegisterClientInput {
   issuerUrl?: string;
 }
 
-export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now()) {
+/** Shortened for an error message: the input may be megabytes long. */
+const shown = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
+
+/**
+ * Registration is anonymous, so everything it stores is bounded (config.limits): a registration is at most a few
+ * tens of kilobytes, and the per-source rate and the cap on clients bound how many there are.
+ */
+function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) {
+  const scopes = input.scopes ?? [];
+  if (scopes.length > limits.clientMaxScopes) throw oauthError('InvalidScopeException', `At most ${limits.clientMaxScopes} scopes may be registered`);
+  for (const s of scopes) {
+    if (s.length === 0 || s.length > limits.clientMaxScopeLength) throw oauthError('InvalidScopeException', `A scope must be 1 to ${limits.clientMaxScopeLength} characters: ${shown(s)}`);
+  }
+  const uris = input.redirectUris ?? [];
+  if (uris.length > limits.clientMaxRedirectUris) throw oauthError('InvalidRedirectUriException', `At most ${limits.clientMaxRedirectUris} redirect URIs may be registered`);
+  for (const u of uris) if (u.length > limits.clientMaxUriLength) throw oauthError('InvalidRedirectUriException', `A redirect URI may have at most ${limits.clientMaxUriLength} characters: ${shown(u)}`);
+  if (input.issuerUrl !== undefined && input.issuerUrl.length > limits.clientMaxUriLength) {
+    throw oauthError('InvalidClientMetadataException', `issuerUrl may have at most ${limits.clientMaxUriLength} characters`);
+  }
+}
+
+/** Thrown when the cap on registered clients is reached and no expired client can make room. */
+export const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
+
+/**
+ * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
+ * that never called CreateToken first, then the longest unused (their device authorizations go with them). False when
+ * there are not enough. Concurrent registrations may each see room, so the cap can be passed by a few.
+ */
+async function roomForClient(storage: Storage, config: Config, now: number): Promise<boolean> {
+  const counted = await storage.db.selectFrom('oidc_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const excess = Number(counted.n) - config.limits.maxRegisteredClients + 1;
+  if (excess <= 0) return true;
+  const expired = storage.db
+    .selectFrom('oidc_clients')
+    .select('client_id')
+    .where('expires_at', '<=', now)
+    .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
+    .orderBy(sql`coalesce(last_used_at, issued_at)`)
+    .limit(excess);
+  const deleted = await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst();
+  return Number(deleted.numDeletedRows) >= excess;
+}
+
+export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now(), onFull?: () => void) {
   if (input.clientType !== 'public') throw oauthError('InvalidClientMetadataException', 'Only public clients are supported (clientType: public)');
   if (input.clientName.length === 0 || input.clientName.length > 256) throw oauthError('InvalidClientMetadataException', 'clientName must be 1 to 256 characters');
+  checkClientSizes(config.limits, input);
   // Without grantTypes a client gets the device grant; refresh tokens follow from its scopes (issuesRefreshTokens).
-  const grantTypes = input.grantTypes ?? [GRANT_DEVICE_CODE];
-  for (const g of grantTypes) if (!PUBLIC_CLIENT_GRANTS.has(g)) throw oauthError('InvalidClientMetadataException', `Grant type ${g} is not supported for public clients`);
+  // Each grant type once: the list is stored.
+  const grantTypes = [...new Set(input.grantTypes ?? [GRANT_DEVICE_CODE])];
+  for (const g of grantTypes) if (!PUBLIC_CLIENT_GRANTS.has(g)) throw oauthError('InvalidClientMetadataException', `Grant type ${shown(g)} is not supported for public clients`);
   const redirectUris = input.redirectUris ?? [];
   for (const u of redirectUris) if (!acceptableRedirectUri(u)) throw oauthError('InvalidRedirectUriException', `Invalid redirect URI ${u}: use https, or http on 127.0.0.1 or [::1]`);
   if (grantTypes.includes(GRANT_AUTHORIZATION_CODE) && redirectUris.length === 0) {
@@ -81,7 +148,12 @@ export async function registerClient(storage: Storage, config: Config, input: Re
     issuer_url: input.issuerUrl ?? null,
     issued_at: now,
     expires_at: now + config.signIn.clientRegistrationSeconds * 1000,
+    last_used_at: null,
   };
+  if (!(await roomForClient(storage, config, now))) {
+    onFull?.();
+    throw oauthError('SlowDownException', TOO_MANY_CLIENTS);
+  }
   await storage.db.insertInto('oidc_clients').values(row).execute();
   return { clientId, clientSecret, clientIdIssuedAt: Math.floor(now / 1000), clientSecretExpiresAt: Math.floor(row.expires_at / 1000), grantTypes };
 }
@@ -104,9 +176,17 @@ export const clientScopes = (client: OidcClientTable) => {
 /** Legacy clients (registered without scopes or the refresh grant) get no refresh token, as AWS does. */
 const issuesRefreshTokens = (client: OidcClientTable) => list(client.scopes).length > 0 || list(client.grant_types).includes(GRANT_REFRESH_TOKEN);
 
+const STALE_DEVICE_MS = 3600_000;
+const STALE_DEVICE_BATCH = 4;
+
 export async function startDeviceAuthorization(storage: Storage, config: Config, client: OidcClientTable, startUrl: string, sourceIp: string, origin: string, now = Date.now()) {
   if (!list(client.grant_types).includes(GRANT_DEVICE_CODE)) throw oauthError('UnauthorizedClientException', 'The client is not registered for the device code grant');
   const deviceCode = newToken('gdc_');
+  // Each call stores a row, so each also deletes a few long-expired ones: the table holds about what the rate limits
+  // let in during a code's lifetime, not everything ever started. An hour's grace keeps ExpiredTokenException the
+  // answer for a client still polling a code that just expired.
+  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - STALE_DEVICE_MS).limit(STALE_DEVICE_BATCH);
+  await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', stale).execute();
   // A fresh user code; the unique index makes a collision with a live code fail, and then another is drawn.
   for (let attemptNo = 0; ; attemptNo++) {
     const userCode = newUserCode();
@@ -152,11 +232,12 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
   const row = await db
     .selectFrom('device_authorizations as d')
     .innerJoin('oidc_clients as c', 'c.client_id', 'd.client_id')
-    .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_name'])
+    .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_name', 'c.redirect_uris'])
     .where('d.user_code', '=', code)
     .executeTakeFirst();
   if (!row || row.status !== 'PENDING' || Number(row.expires_at) <= now) return undefined;
-  return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url };
+  const awayHosts = [...new Set(list(row.redirect_uris).filter((u) => !isLoopbackUri(u)).map((u) => new URL(u).host))];
+  return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url, awayHosts };
 }
 
 /** The signed-in person allows or denies a pending device. False when it is no longer pending. */
@@ -197,7 +278,13 @@ export async function checkAuthorizationRequest(
     return { ok: false, fatal: 'The application asked to return to an address it did not register, so Gatehouse will not send you there.' };
   }
   const state = params.get('state') ?? undefined;
-  const back = (error: string, description: string) => ({ ok: false as const, redirect: redirectUri, error, description, state });
+  // Errors found before the person has signed in and seen the consent page go back only to a loopback client; any
+  // other registered URI could be anyone's page, and an error redirect to it would be an open redirect (RFC 9700
+  // §4.11.2). They are shown on Gatehouse's own page instead.
+  const back = (error: string, description: string) =>
+    isLoopbackUri(redirectUri)
+      ? { ok: false as const, redirect: redirectUri, error, description, state }
+      : { ok: false as const, fatal: `The application's request is not valid (${error}: ${description}).` };
   if (params.get('response_type') !== 'code') return back('unsupported_response_type', 'response_type must be code');
   if (!list(client.grant_types).includes(GRANT_AUTHORIZATION_CODE)) return back('unauthorized_client', 'The client is not registered for the authorization code grant');
   // PKCE is required for public clients, and only S256 (RFC 9700 §2.1.1).
@@ -264,6 +351,13 @@ async function newGrant(trx: Db, config: Config, client: OidcClientTable, userId
   return grant;
 }
 
+/** Whether the browser session an approval was given in is still live (not signed out of, revoked or expired). */
+async function sessionLasts(trx: Db, sessionHash: string | null, now: number): Promise<boolean> {
+  if (sessionHash === null) return true;
+  const session = await trx.selectFrom('web_sessions').select(['expires_at', 'revoked_at']).where('session_hash', '=', sessionHash).executeTakeFirst();
+  return !!session && session.revoked_at === null && Number(session.expires_at) > now;
+}
+
 export const revokeGrant = (db: Db, grantId: string, now = Date.now()) =>
   db.updateTable('oauth_grants').set({ revoked_at: now }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
 
@@ -299,6 +393,11 @@ export async function createToken(storage: Storage, config: Config, input: Creat
   const requested = input.scope ?? [];
   if (requested.some((s) => !clientScopes(client).includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not registered by the client');
 
+  // A client in use is reclaimed last at the cap; to the hour is enough, so most calls write nothing more. Written
+  // before any token is issued, so that a failure here cannot lose tokens already committed.
+  if (client.last_used_at === null || now - Number(client.last_used_at) > 3600_000) {
+    await storage.db.updateTable('oidc_clients').set({ last_used_at: now }).where('client_id', '=', client.client_id).execute();
+  }
   switch (input.grantType) {
     case GRANT_DEVICE_CODE:
       return redeemDeviceCode(storage, config, client, input, now);
@@ -330,7 +429,9 @@ async function redeemDeviceCode(storage: Storage, config: Config, client: OidcCl
       if (tooSoon) return { error: oauthError('SlowDownException', `Polling too fast: wait at least ${device.interval_s + 5} seconds between requests`) };
       return { error: oauthError('AuthorizationPendingException', 'The authorization request is still pending') };
     }
-    // APPROVED: redeem exactly once.
+    // APPROVED, but only while the browser session that approved it lasts: signing out cancels it (RFC 9700 §4.14).
+    if (!(await sessionLasts(trx, device.session_hash, now))) return { error: oauthError('InvalidGrantException', 'The sign-in that approved this device has ended; start again') };
+    // Redeem exactly once.
     const redeemed = await trx.updateTable('device_authorizations').set({ status: 'REDEEMED' }).where('device_code_hash', '=', hash).where('status', '=', 'APPROVED').executeTakeFirst();
     if (Number(redeemed.numUpdatedRows) !== 1) return { error: oauthError('InvalidGrantException', 'The device code has already been used') };
     const grant = await newGrant(trx, config, client, device.user_id!, device.session_hash, input.scope?.length ? input.scope : clientScopes(client), now);
@@ -354,6 +455,7 @@ async function redeemAuthorizationCode(storage: Storage, config: Config, client:
       return { error: oauthError('InvalidGrantException', 'The authorization code has already been used') };
     }
     if (Number(code.expires_at) <= now) return { error: oauthError('InvalidGrantException', 'The authorization code has expired') };
+    if (!(await sessionLasts(trx, code.session_hash, now))) return { error: oauthError('InvalidGrantException', 'The sign-in that issued this authorization code has ended; sign in again') };
     if (!input.redirectUri || input.redirectUri !== code.redirect_uri) return { error: oauthError('InvalidGrantException', 'redirectUri does not match the authorization request') };
     if (code.code_challenge) {
       if (!input.codeVerifier || !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier) || s256(input.codeVerifier) !== code.code_challenge) {

@@ -431,6 +431,17 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  '0010_oidc_client_use': {
+    async up(db: Kysely<any>) {
+      // Registration is anonymous, so the number of clients is capped; at the cap, expired clients are deleted, those
+      // that never called CreateToken first. The index on expiry finds them, and counts clients without reading rows.
+      await db.schema.alterTable('oidc_clients').addColumn('last_used_at', 'bigint').execute();
+      await db.schema.createIndex('oidc_clients_expiry').on('oidc_clients').column('expires_at').execute();
+      // StartDeviceAuthorization deletes long-expired device authorizations as it adds one.
+      await db.schema.createIndex('device_authorizations_expiry').on('device_authorizations').column('expires_at').execute();
+    },
+  },
+
   '0011_expired_rows': {
     async up(db: Kysely<any>) {
       // The janitor's lease (src/domain/janitor.ts): one row per job, claimed by a conditional update.
@@ -443,7 +454,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.insertInto('leases').values({ name: 'janitor', holder: null, held_until: 0, next_at: 0 }).execute();
       // Each batch of expired rows is a range of one of these; the foreign-key ones keep the cascades that removing a
-      // grant or a client sets off from scanning the whole child table.
+      // grant or a client sets off from scanning the whole child table. (Migration 0010 indexed the expiry of clients and
+      // device authorizations.)
       const indexes: [string, string, string][] = [
         ['access_tokens_expiry', 'access_tokens', 'expires_at'],
         ['refresh_tokens_grant', 'refresh_tokens', 'grant_id'],
@@ -451,11 +463,9 @@ const migrations: Record<string, Migration> = {
         ['oauth_grants_revoked', 'oauth_grants', 'revoked_at'],
         ['oauth_grants_client', 'oauth_grants', 'client_id'],
         ['authorization_codes_expiry', 'authorization_codes', 'expires_at'],
-        ['device_authorizations_expiry', 'device_authorizations', 'expires_at'],
         ['device_authorizations_client', 'device_authorizations', 'client_id'],
         ['web_sessions_expiry', 'web_sessions', 'expires_at'],
         ['web_sessions_revoked', 'web_sessions', 'revoked_at'],
-        ['oidc_clients_expiry', 'oidc_clients', 'expires_at'],
         ['rate_limits_window', 'rate_limits', 'window_start'],
       ];
       for (const [name, table, column] of indexes) await db.schema.createIndex(name).on(table).column(column).execute();

@@ -184,6 +184,8 @@ export interface OidcClientTable {
   issuer_url: string | null;
   issued_at: number;
   expires_at: number;
+  /** When it last called CreateToken with its secret (to the hour): clients never used are reclaimed first. */
+  last_used_at: number | null;
 }
 
 export interface WebSessionTable {

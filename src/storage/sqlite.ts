@@ -214,7 +214,8 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
         await sql`commit`.execute(conn);
         return result;
       } catch (err) {
-        await sql`rollback`.execute(conn);
+        // Some errors (SQLITE_FULL among them) end the transaction themselves; a rollback then would hide the cause.
+        if (sqlite.inTransaction) await sql`rollback`.execute(conn);
         throw err;
       }
     });

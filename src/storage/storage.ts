@@ -22,6 +22,12 @@ export interface Storage {
 
 export type Db = Kysely<Database>;
 
+/** True when the database could not write for lack of space: SQLITE_FULL, or PostgreSQL's disk_full (53100). */
+export function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'SQLITE_FULL' || code === '53100';
+}
+
 /**
  * Runs one fixed statement straight on the database driver, skipping Kysely's executor: for the lookups every request
  * makes, the executor's connection handling costs as much as the lookup. Answers undefined when the statement must

@@ -57,7 +57,8 @@ describe('authorization code + PKCE in the browser', { timeout: 30_000 }, () => 
 
       // The consent page, after sign-in brought the person back to the same /authorize request.
       assert.equal(new URL(page.url()).pathname, '/authorize');
-      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'botocore-client-my-sso wants to access your AWS accounts');
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'An application wants to access your AWS accounts');
+      assert.match(await page.locator('dl.facts').innerText(), /botocore-client-my-sso \(the name it gave itself; not verified by Gatehouse\)/);
       assert.match(await page.locator('ul.scopes').innerText(), /sso:account:access/);
       await screenshot(page, 'consent');
       await page.getByRole('button', { name: 'Allow' }).click();

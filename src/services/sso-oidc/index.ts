@@ -28,7 +28,14 @@ const oauthErrorBody = (err: ServiceError) => ({ error: OAUTH_ERRORS[err.code] ?
 
 const handlers: Handlers<SsoOidcOperations> = {
   async RegisterClient(input, ctx) {
-    const r = await registerClient(ctx.app.storage, ctx.app.config, input, ctx.now);
+    const { storage, config } = ctx.app;
+    // Anonymous, and each call stores a client: limited per source address, as AWS does (20 per second).
+    if (!(await attempt(storage, `register-client:${ctx.sourceIp}`, { max: config.limits.registerClientPerSourcePerSecond, windowMs: 1000 }, ctx.now))) {
+      throw oauthError('SlowDownException', 'Too many client registrations from this address; slow down');
+    }
+    const r = await registerClient(storage, config, input, ctx.now, () =>
+      ctx.app.log.warn({ requestId: ctx.requestId, maxRegisteredClients: config.limits.maxRegisteredClients }, 'registered client limit reached: RegisterClient refused'),
+    );
     return {
       clientId: r.clientId,
       clientSecret: r.clientSecret,
@@ -39,7 +46,18 @@ const handlers: Handlers<SsoOidcOperations> = {
   },
 
   async StartDeviceAuthorization(input, ctx) {
-    const client = await authenticateClient(ctx.app.storage.db, input.clientId, input.clientSecret, ctx.now);
+    const { storage, config } = ctx.app;
+    if (input.startUrl.length > config.limits.clientMaxUriLength) throw oauthError('InvalidRequestException', `startUrl may have at most ${config.limits.clientMaxUriLength} characters`);
+    // Each call stores a pending authorization: limited per source address, and per client once it is authenticated
+    // (AWS: 80 per second per client), so that knowing a client id is not enough to throttle it.
+    const limit = (max: number) => ({ max, windowMs: 1000 });
+    if (!(await attempt(storage, `start-device-source:${ctx.sourceIp}`, limit(config.limits.startDeviceAuthorizationPerSourcePerSecond), ctx.now))) {
+      throw oauthError('SlowDownException', 'Too many device authorizations from this address; slow down');
+    }
+    const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, ctx.now);
+    if (!(await attempt(storage, `start-device:${client.client_id}`, limit(config.limits.startDeviceAuthorizationPerClientPerSecond), ctx.now))) {
+      throw oauthError('SlowDownException', 'Too many device authorizations for this client; slow down');
+    }
     // Any start URL names this server's portal: clients insist on AWS-looking ones (https://d-….awsapps.com/start).
     return startDeviceAuthorization(ctx.app.storage, ctx.app.config, client, input.startUrl, ctx.sourceIp, ctx.origin, ctx.now);
   },

@@ -14,9 +14,15 @@ import type { Db } from '../../storage/storage.js';
 /** AWS's words for a token it does not know, has revoked, or that expired. */
 const unauthorized = () => new ServiceError('UnauthorizedException', 'Session token not found or invalid');
 
-async function caller(ctx: Context, accessToken: string) {
+/** The scope the portal's account operations need: a token issued for another purpose (Q, CodeWhisperer) has no say here. */
+const PORTAL_SCOPE = 'sso:account:access';
+
+/** The grant behind the bearer token; for all but Logout it must carry the portal scope. */
+async function caller(ctx: Context, accessToken: string, needsPortalScope = true) {
   const grant = await resolveAccessToken(ctx.app.storage.db, accessToken, ctx.now);
   if (!grant) throw unauthorized();
+  // UnauthorizedException is the only refusal the portal's model lists for every operation; the message says why.
+  if (needsPortalScope && !grant.scopes.includes(PORTAL_SCOPE)) throw new ServiceError('UnauthorizedException', `The access token was not issued for the ${PORTAL_SCOPE} scope`);
   return grant;
 }
 
@@ -75,7 +81,7 @@ const handlers: Handlers<SsoOperations> = {
   },
 
   async Logout(input, ctx) {
-    const grant = await caller(ctx, input.accessToken);
+    const grant = await caller(ctx, input.accessToken, false);
     // The access token, its refresh chain and the browser session it came from all end here.
     await revokeGrant(ctx.app.storage.db, grant.grantId, ctx.now);
     if (grant.sessionHash) await revokeSession(ctx.app.storage, grant.sessionHash, ctx.now);

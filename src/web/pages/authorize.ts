@@ -1,7 +1,7 @@
 // The authorization endpoint (RFC 6749 §3.1, §4.1) as AWS CLI ≥ 2.22 uses it: GET /authorize checks the request and
 // shows a consent page; its POST re-checks the same parameters and sends the browser back to the client's loopback
 // listener with a code (RFC 7636 PKCE, RFC 8252 §7.3) or with error=access_denied.
-import { checkAuthorizationRequest, createAuthorizationCode } from '../../domain/oauth.js';
+import { checkAuthorizationRequest, claimsAwsName, createAuthorizationCode, isLoopbackUri } from '../../domain/oauth.js';
 import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName } from '../html.js';
 
@@ -52,6 +52,18 @@ function destination(redirectUri: string): string {
   return u.host;
 }
 
+export const UNVERIFIED = 'not verified by Gatehouse';
+
+/**
+ * Shown when the browser would leave this computer after the choice. The AWS CLI and SDKs always come back to a
+ * loopback address, so a client that names itself after them and returns elsewhere gets the strongest warning.
+ */
+export function awayWarning(clientName: string, host: string) {
+  return claimsAwsName(clientName)
+    ? html`<div class="alert error" role="alert">This application calls itself <strong>${clientName}</strong>, but AWS tools never send you to another site. It would send you to <strong class="mono">${host}</strong>. Unless you know that site, choose Deny.</div>`
+    : html`<div class="alert warn" role="alert">This application is not on your computer: after you choose, your browser goes to <strong class="mono">${host}</strong>. Allow only if you know and trust that site.</div>`;
+}
+
 /** GET /authorize */
 export async function authorize(req: WebRequest): Promise<Reply> {
   const checked = await check(req, req.query);
@@ -60,15 +72,21 @@ export async function authorize(req: WebRequest): Promise<Reply> {
   const { request } = checked;
   const user = req.session;
   const client = request.client.client_name;
+  const away = !isLoopbackUri(request.redirectUri);
+  const host = new URL(request.redirectUri).host;
   const reply = page(
     req,
     200,
     { title: 'Allow access', wide: true },
-    html`<h1>${client} wants to access your AWS accounts</h1>
+    html`<h1>An application wants to access your AWS accounts</h1>
 <p class="lead">Signed in as <strong>${personName(user)}</strong>. Allow only if you just started a sign-in from this application.</p>
+${away ? awayWarning(client, host) : ''}
+<dl class="facts">
+<dt>Application</dt><dd><strong>${client}</strong> <span class="small">(the name it gave itself; ${UNVERIFIED})</span></dd>
+<dt>After you choose, your browser returns to</dt><dd>${away ? html`<strong class="mono">${host}</strong>` : destination(request.redirectUri)}</dd>
+</dl>
 <h2>It asks to</h2>
 <ul class="scopes">${request.scopes.map((s) => html`<li>${SCOPE_TEXT[s] ? html`${SCOPE_TEXT[s]}<br>` : ''}<code>${s}</code></li>`)}</ul>
-<p class="small">After you choose, your browser returns to ${destination(request.redirectUri)}.</p>
 <form method="post" action="/authorize">
 ${hidden('csrf', user.csrfToken)}${[...carried(req.query)].map(([k, v]) => hidden(k, v))}
 <div class="actions"><button type="submit" name="action" value="allow">Allow</button><button type="submit" name="action" value="deny" class="secondary">Deny</button></div>

@@ -1,0 +1,501 @@
+// The OAuth server's defences, over real HTTP with the AWS SDK for JavaScript v3 and plain fetch for the pages:
+// bounded client registration (rate per source, field sizes, a cap on live clients, a full disk), no open redirect
+// through a registered client, approvals cancelled by signing out, and the portal scope enforced.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import {
+  CreateTokenCommand,
+  RegisterClientCommand,
+  SSOOIDCClient,
+  StartDeviceAuthorizationCommand,
+  type RegisterClientCommandInput,
+  type RegisterClientCommandOutput,
+  type StartDeviceAuthorizationCommandOutput,
+} from '@aws-sdk/client-sso-oidc';
+import { GetRoleCredentialsCommand, ListAccountsCommand, LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
+import { REGION, startGatehouse, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
+import { cliAuthorizeUrl, createPerson, pkce, RawClient, START_URL, type Person } from './web/helpers.js';
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const PORTAL_SCOPE = 'sso:account:access';
+
+type SdkError = Error & { $metadata: { httpStatusCode?: number }; error?: string; error_description?: string };
+
+async function failure(call: Promise<unknown>): Promise<SdkError> {
+  try {
+    await call;
+  } catch (e) {
+    return e as SdkError;
+  }
+  assert.fail('the call succeeded');
+}
+
+async function rejects(call: Promise<unknown>, name: string, status: number, oauthError?: string): Promise<SdkError> {
+  const err = await failure(call);
+  assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
+  assert.equal(err.$metadata.httpStatusCode, status, `${name} should be HTTP ${status}`);
+  if (oauthError) assert.equal(err.error, oauthError);
+  return err;
+}
+
+/** A server, SDK clients for it and a person with a password. */
+interface Ctx {
+  server: TestServer;
+  oidc: SSOOIDCClient;
+  portal: SSOClient;
+  person: Person;
+}
+
+function useServer(env: NodeJS.ProcessEnv = {}): Ctx {
+  const ctx = {} as Ctx;
+  before(async () => {
+    ctx.server = await startGatehouse({ env });
+    ctx.oidc = new SSOOIDCClient({ endpoint: ctx.server.url, region: REGION, maxAttempts: 1 });
+    ctx.portal = new SSOClient({ endpoint: ctx.server.url, region: REGION, maxAttempts: 1 });
+    ctx.person = await createPerson(ctx.server);
+  });
+  after(async () => {
+    ctx.oidc?.destroy();
+    ctx.portal?.destroy();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}
+
+const register = (ctx: Ctx, input: Partial<RegisterClientCommandInput> = {}) =>
+  ctx.oidc.send(new RegisterClientCommand({ clientName: `botocore-client-${randomUUID().slice(0, 8)}`, clientType: 'public', ...input }));
+
+const startDevice = (ctx: Ctx, reg: RegisterClientCommandOutput) =>
+  ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }));
+
+const pollDevice = (ctx: Ctx, reg: RegisterClientCommandOutput, auth: StartDeviceAuthorizationCommandOutput) =>
+  ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
+
+/** A browser (cookies, no redirects followed) signed in through the form. */
+async function signedIn(ctx: Ctx): Promise<RawClient> {
+  const raw = new RawClient(ctx.server.url);
+  const page = await raw.request('/signin');
+  const res = await raw.request('/signin', { form: { csrf: RawClient.field(page.body, 'csrf'), next: '/', UserName: ctx.person.userName, password: ctx.person.password } });
+  assert.equal(res.status, 303, 'signed in');
+  return raw;
+}
+
+/** The device pages as a person uses them: enter the code, see the confirm page; returns that page and its ticket. */
+async function confirmPage(raw: RawClient, userCode: string) {
+  const entry = await raw.request('/device');
+  const sent = await raw.request('/device', { form: { csrf: RawClient.field(entry.body, 'csrf'), user_code: userCode } });
+  assert.equal(sent.status, 303, 'the code is accepted');
+  const confirm = await raw.request(sent.location!);
+  assert.equal(confirm.status, 200);
+  return confirm;
+}
+
+async function approveDevice(raw: RawClient, userCode: string) {
+  const confirm = await confirmPage(raw, userCode);
+  const decided = await raw.request('/device/confirm', {
+    form: { csrf: RawClient.field(confirm.body, 'csrf'), user_code: userCode, ticket: RawClient.field(confirm.body, 'ticket'), action: 'allow' },
+  });
+  assert.equal(decided.status, 200);
+  assert.match(decided.body, /Device allowed/);
+}
+
+async function signOut(raw: RawClient) {
+  const page = await raw.request('/signout');
+  assert.equal(page.status, 200);
+  const res = await raw.request('/signout', { form: { csrf: RawClient.field(page.body, 'csrf') } });
+  assert.equal(res.status, 303, 'signed out');
+}
+
+/** Device tokens: register (with the given scopes), start, approve through the pages, redeem. */
+async function deviceTokens(ctx: Ctx, raw: RawClient, input: Partial<RegisterClientCommandInput> = {}) {
+  const reg = await register(ctx, input);
+  const auth = await startDevice(ctx, reg);
+  await approveDevice(raw, auth.userCode!);
+  return pollDevice(ctx, reg, auth);
+}
+
+/** An authorization code through GET and POST /authorize, as the browser would carry it to the loopback listener. */
+async function authorizationCode(ctx: Ctx, raw: RawClient, reg: RegisterClientCommandOutput, redirectUri: string) {
+  const { verifier, challenge } = pkce();
+  const url = new URL(cliAuthorizeUrl(ctx.server.url, { clientId: reg.clientId!, redirectUri, state: 's1', challenge }));
+  const consent = await raw.request(`/authorize${url.search}`);
+  assert.equal(consent.status, 200, 'the consent page');
+  const form: Record<string, string> = { csrf: RawClient.field(consent.body, 'csrf'), action: 'allow' };
+  for (const [k, v] of url.searchParams) form[k] = v;
+  const back = await raw.request('/authorize', { form });
+  assert.equal(back.status, 303);
+  const code = new URL(back.location!).searchParams.get('code');
+  assert.ok(code, `a code in ${back.location}`);
+  return { code, verifier };
+}
+
+describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
+  const ctx = useServer();
+
+  describe('sign-out cancels approvals not yet redeemed', () => {
+    test('a device approved, then signed out of: CreateToken answers InvalidGrantException', async () => {
+      const raw = await signedIn(ctx);
+      const reg = await register(ctx, { scopes: [PORTAL_SCOPE] });
+      const auth = await startDevice(ctx, reg);
+      await approveDevice(raw, auth.userCode!);
+      await signOut(raw);
+      await rejects(pollDevice(ctx, reg, auth), 'InvalidGrantException', 400, 'invalid_grant');
+    });
+
+    test('a device approved in a session that has since expired: InvalidGrantException', async () => {
+      const raw = await signedIn(ctx);
+      const reg = await register(ctx);
+      const auth = await startDevice(ctx, reg);
+      await approveDevice(raw, auth.userCode!);
+      // The session's lifetime ends (as if its hours had passed).
+      await ctx.server.app.storage.db.updateTable('web_sessions').set({ expires_at: Date.now() - 1 }).where('user_id', '=', ctx.person.userId).execute();
+      await rejects(pollDevice(ctx, reg, auth), 'InvalidGrantException', 400, 'invalid_grant');
+    });
+
+    test('an authorization code issued, then signed out of: CreateToken answers InvalidGrantException', async () => {
+      const raw = await signedIn(ctx);
+      const redirectUri = 'http://127.0.0.1:43210/oauth/callback';
+      const reg = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['http://127.0.0.1/oauth/callback'] });
+      const { code, verifier } = await authorizationCode(ctx, raw, reg, redirectUri);
+      await signOut(raw);
+      await rejects(
+        ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri })),
+        'InvalidGrantException',
+        400,
+        'invalid_grant',
+      );
+    });
+
+    test('without sign-out the same code works (the control)', async () => {
+      const raw = await signedIn(ctx);
+      const redirectUri = 'http://127.0.0.1:43211/oauth/callback';
+      const reg = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['http://127.0.0.1/oauth/callback'] });
+      const { code, verifier } = await authorizationCode(ctx, raw, reg, redirectUri);
+      const out = await ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri }));
+      assert.match(out.accessToken!, /^aoa/);
+    });
+  });
+
+  describe('the portal API needs the sso:account:access scope', () => {
+    test('a token for codewhisperer:completions only: ListAccounts and GetRoleCredentials answer UnauthorizedException', async () => {
+      const raw = await signedIn(ctx);
+      const tokens = await deviceTokens(ctx, raw, { scopes: ['codewhisperer:completions'] });
+      const accessToken = tokens.accessToken!;
+      const err = await rejects(ctx.portal.send(new ListAccountsCommand({ accessToken })), 'UnauthorizedException', 401);
+      assert.match(err.message, /sso:account:access/);
+      await rejects(ctx.portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: ctx.server.managementAccountId, roleName: 'Admin' })), 'UnauthorizedException', 401);
+      // Ending the session is allowed with any token of it.
+      await ctx.portal.send(new LogoutCommand({ accessToken }));
+    });
+
+    test('a client registered without scopes (the AWS CLI device flow) and one with sso:account:access are accepted', async () => {
+      const raw = await signedIn(ctx);
+      for (const input of [{}, { scopes: [PORTAL_SCOPE, 'codewhisperer:completions'] }]) {
+        const tokens = await deviceTokens(ctx, raw, input);
+        const out = await ctx.portal.send(new ListAccountsCommand({ accessToken: tokens.accessToken! }));
+        assert.ok(Array.isArray(out.accountList));
+      }
+    });
+  });
+
+  describe('no open redirect through a registered client', () => {
+    const EVIL = 'https://evil.example/phish';
+
+    test('an invalid request for a non-loopback redirect URI is shown on Gatehouse\'s page, not redirected', async () => {
+      const reg = await register(ctx, { grantTypes: ['authorization_code'], redirectUris: [EVIL] });
+      for (const query of [
+        { client_id: reg.clientId!, redirect_uri: EVIL, response_type: 'x' },
+        { client_id: reg.clientId!, redirect_uri: EVIL, response_type: 'code' }, // no PKCE
+      ]) {
+        const res = await fetch(`${ctx.server.url}/authorize?${new URLSearchParams(query)}`, { redirect: 'manual' });
+        assert.equal(res.status, 400, `shown, not redirected (Location: ${res.headers.get('location')})`);
+        assert.equal(res.headers.get('location'), null);
+        assert.match(await res.text(), /This sign-in request cannot be used/);
+      }
+    });
+
+    test('a loopback client still gets its errors back (RFC 6749 §4.1.2.1)', async () => {
+      const reg = await register(ctx, { grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1/oauth/callback'] });
+      const res = await fetch(`${ctx.server.url}/authorize?${new URLSearchParams({ client_id: reg.clientId!, redirect_uri: 'http://127.0.0.1:5000/oauth/callback', response_type: 'x', state: 'st' })}`, {
+        redirect: 'manual',
+      });
+      assert.equal(res.status, 303);
+      const back = new URL(res.headers.get('location')!);
+      assert.equal(back.origin, 'http://127.0.0.1:5000');
+      assert.equal(back.searchParams.get('error'), 'unsupported_response_type');
+    });
+
+    test('the consent page names the redirect host and warns about a name that claims to be an AWS tool', async () => {
+      const raw = await signedIn(ctx);
+      const reg = await register(ctx, { clientName: 'AWS CLI', grantTypes: ['authorization_code'], redirectUris: [EVIL] });
+      const { challenge } = pkce();
+      const url = new URL(cliAuthorizeUrl(ctx.server.url, { clientId: reg.clientId!, redirectUri: EVIL, state: 's', challenge }));
+      const consent = await raw.request(`/authorize${url.search}`);
+      assert.equal(consent.status, 200);
+      const h1 = /<h1>([^<]*)<\/h1>/.exec(consent.body)![1];
+      assert.doesNotMatch(h1, /AWS CLI/, 'the unverified name is not the heading');
+      assert.match(consent.body, /not verified by Gatehouse/);
+      assert.match(consent.body, /class="alert error" role="alert">This application calls itself <strong>AWS CLI<\/strong>.*evil\.example/);
+
+      const plain = await register(ctx, { clientName: 'Team dashboard', grantTypes: ['authorization_code'], redirectUris: [EVIL] });
+      const url2 = new URL(cliAuthorizeUrl(ctx.server.url, { clientId: plain.clientId!, redirectUri: EVIL, state: 's', challenge }));
+      const consent2 = await raw.request(`/authorize${url2.search}`);
+      assert.match(consent2.body, /class="alert warn" role="alert">This application is not on your computer.*evil\.example/);
+    });
+
+    test('the device approval page marks the name unverified and warns when an AWS-looking client sends people elsewhere', async () => {
+      const raw = await signedIn(ctx);
+      const reg = await register(ctx, { clientName: 'botocore-client-prod', grantTypes: [DEVICE_GRANT, 'authorization_code'], redirectUris: [EVIL] });
+      const auth = await startDevice(ctx, reg);
+      const page = await confirmPage(raw, auth.userCode!);
+      assert.match(page.body, /botocore-client-prod<\/strong> <span class="small">\(the name it gave itself; not verified by Gatehouse\)/);
+      assert.match(page.body, /class="alert error" role="alert">This application calls itself <strong>botocore-client-prod<\/strong>.*evil\.example/);
+    });
+  });
+});
+
+// ---- bounded registration ----
+
+/** A server with some limits set in its config file (the limits have no environment variables). */
+function useServerWithLimits(limits: Record<string, number>, signIn: Record<string, number> = {}): Ctx {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+  const file = join(dir, 'gatehouse.json');
+  writeFileSync(file, JSON.stringify({ limits, signIn }));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return useServer({ GATEHOUSE_CONFIG: file });
+}
+
+/** The largest registration the default limits accept: every field at its longest, every list at its longest. */
+function largestRegistration(): RegisterClientCommandInput {
+  const long = (prefix: string, n: number) => prefix + 'x'.repeat(n - prefix.length);
+  return {
+    clientName: long('flood-', 256),
+    clientType: 'public',
+    scopes: Array.from({ length: 25 }, (_, i) => long(`scope${i}:`, 256)),
+    redirectUris: Array.from({ length: 5 }, (_, i) => long(`https://evil${i}.example/`, 2048)),
+    grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'],
+    issuerUrl: long('https://issuer.example/', 2048),
+  };
+}
+
+/** What the database takes on disk: the SQLite file and its WAL after a checkpoint, or PostgreSQL's database size. */
+async function databaseBytes(server: TestServer): Promise<number> {
+  const db = server.app.storage.db;
+  if (TEST_POSTGRES) {
+    const { rows } = await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(db);
+    return Number(rows[0].n);
+  }
+  await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+  const file = join(server.dataDir, 'gatehouse.db');
+  return [file, `${file}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
+}
+
+/** A raw restJson POST from a chosen local address (127.0.0.0/8 all reach the loopback listener on Linux). */
+function rawPost(url: string, path: string, body: string, agent: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 60_000 }, () => {
+  describe('with the default settings', () => {
+    const ctx = useServer();
+
+    test('every field of a registration has a size limit, with the error AWS names for that field', async () => {
+      const big = largestRegistration();
+      const before = await databaseBytes(ctx.server);
+      const cases: [Partial<RegisterClientCommandInput>, string, string][] = [
+        // The 5.5 MB registration: a huge scopes list.
+        [{ scopes: Array.from({ length: 200_000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`) }, 'InvalidScopeException', 'invalid_scope'],
+        [{ scopes: [...big.scopes!, 'one:more'] }, 'InvalidScopeException', 'invalid_scope'],
+        [{ scopes: ['x'.repeat(257)] }, 'InvalidScopeException', 'invalid_scope'],
+        [{ redirectUris: [...big.redirectUris!, 'http://127.0.0.1/oauth/callback'] }, 'InvalidRedirectUriException', 'invalid_redirect_uri'],
+        [{ redirectUris: [`https://a.example/${'x'.repeat(2048)}`] }, 'InvalidRedirectUriException', 'invalid_redirect_uri'],
+        [{ issuerUrl: `https://a.example/${'x'.repeat(2048)}` }, 'InvalidClientMetadataException', 'invalid_client_metadata'],
+        [{ clientName: 'x'.repeat(257) }, 'InvalidClientMetadataException', 'invalid_client_metadata'],
+      ];
+      for (const [input, name, oauth] of cases) {
+        const err = await rejects(register(ctx, { ...big, ...input }), name, 400, oauth);
+        assert.ok(err.message.length < 300, `a short message: ${err.message.slice(0, 100)}`);
+      }
+      assert.ok((await databaseBytes(ctx.server)) - before < 256 * 1024, 'nothing of the refused registrations was stored');
+      // The largest accepted one is accepted, and a device authorization with the longest start URL.
+      const reg = await register(ctx, big);
+      await ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048 - 24)}` }));
+      await rejects(
+        ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048)}` })),
+        'InvalidRequestException',
+        400,
+        'invalid_request',
+      );
+    });
+
+    test('StartDeviceAuthorization deletes device authorizations expired over an hour ago, a few at a time', async () => {
+      const db = ctx.server.app.storage.db;
+      const reg = await register(ctx);
+      const old = await Promise.all([0, 1, 2].map(() => startDevice(ctx, reg)));
+      const recent = await startDevice(ctx, reg);
+      const codes = (auths: StartDeviceAuthorizationCommandOutput[]) => auths.map((a) => a.userCode!.replace('-', ''));
+      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 2 * 3600_000 }).where('user_code', 'in', codes(old)).execute();
+      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 60_000 }).where('user_code', 'in', codes([recent])).execute();
+      await startDevice(ctx, reg);
+      const left = (await db.selectFrom('device_authorizations').select('user_code').where('user_code', 'in', [...codes(old), ...codes([recent])]).execute()).map((r) => r.user_code);
+      assert.deepEqual(left, codes([recent]), 'the long-expired ones are gone; the one expired a minute ago still answers ExpiredTokenException');
+      await rejects(pollDevice(ctx, reg, recent), 'ExpiredTokenException', 400, 'expired_token');
+    });
+
+    test('RegisterClient is limited per source address: SlowDownException, while another address still registers', async () => {
+      const limit = ctx.server.app.config.limits.registerClientPerSourcePerSecond;
+      assert.equal(limit, 20, "AWS's quota");
+      // More than twice the limit at once: however they fall across two one-second windows, one window is over.
+      const results = await Promise.allSettled(Array.from({ length: 2 * limit + 1 }, () => register(ctx)));
+      const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as SdkError);
+      assert.ok(refused.length >= 1, 'some were refused');
+      for (const err of refused) {
+        assert.equal(err.name, 'SlowDownException');
+        assert.equal(err.$metadata.httpStatusCode, 400);
+        assert.equal(err.error, 'slow_down');
+      }
+      const other = new Agent({ localAddress: '127.0.0.2' });
+      try {
+        const res = await rawPost(ctx.server.url, '/client/register', JSON.stringify({ clientName: 'other', clientType: 'public' }), other);
+        assert.equal(res.status, 200, res.body);
+      } finally {
+        other.destroy();
+      }
+    });
+
+  });
+
+  describe('a full disk', () => {
+    const ctx = useServer();
+
+    test('a full disk answers InternalServerException without a stack trace, and the server recovers when space is freed', { skip: TEST_POSTGRES ? 'SQLite only: the page cap stands in for a full disk' : false }, async () => {
+      const db = ctx.server.app.storage.db;
+      // What the operator sees: the server's error lines (the test server logs nothing otherwise).
+      const log = ctx.server.app.log;
+      const lines: unknown[][] = [];
+      const original = log.error;
+      log.error = ((...args: unknown[]) => void lines.push(args)) as typeof log.error;
+      after(() => void (log.error = original));
+      const pages = async () => Number(Object.values((await sql<Record<string, number>>`pragma page_count`.execute(db)).rows[0])[0]);
+      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+      // No room for another page: SQLite answers SQLITE_FULL, as on a full disk.
+      await sql.raw(`pragma max_page_count = ${await pages()}`).execute(db);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const res = await fetch(`${ctx.server.url}/client/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(largestRegistration()) });
+          const text = await res.text();
+          assert.equal(res.status, 500, text);
+          assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'InternalServerException');
+          assert.deepEqual(Object.keys(JSON.parse(text)).sort(), ['error', 'error_description']);
+          assert.equal(JSON.parse(text).error, 'server_error');
+          assert.doesNotMatch(text, /SQLITE|at .*\.js|full/i, 'nothing of the cause or the code');
+        }
+        await rejects(register(ctx, largestRegistration()), 'InternalServerException', 500, 'server_error');
+      } finally {
+        await sql.raw('pragma max_page_count = 1073741823').execute(db);
+      }
+      assert.equal(lines.length, 4, 'one line per refused request');
+      for (const [fields, message] of lines) {
+        assert.equal(message, 'database storage is full: writes fail until space is freed');
+        assert.deepEqual(Object.keys(fields as object).sort(), ['code', 'requestId'], 'the cause, no stack');
+      }
+      // Space again: the same server, without a restart, registers and issues device codes.
+      const reg = await register(ctx, largestRegistration());
+      const auth = await startDevice(ctx, reg);
+      assert.match(auth.userCode!, /^[A-Z]{4}-[A-Z]{4}$/);
+    });
+  });
+
+  describe('the cap on registered clients', () => {
+    const ctx = useServerWithLimits({ maxRegisteredClients: 3 });
+
+    test('at the cap, expired clients are deleted, never-used ones first; with none expired, SlowDownException', async () => {
+      const db = ctx.server.app.storage.db;
+      const raw = await signedIn(ctx);
+      const used = await register(ctx);
+      const auth = await startDevice(ctx, used);
+      await approveDevice(raw, auth.userCode!);
+      await pollDevice(ctx, used, auth);
+      const unused = await register(ctx);
+      const live = await register(ctx);
+      const err = await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+      assert.match(err.error_description!, /Too many registered clients/);
+
+      // Both first clients expire (as if 90 days had passed); the used one was used more recently than the other.
+      await db.updateTable('oidc_clients').set({ expires_at: Date.now() - 1 }).where('client_id', 'in', [used.clientId!, unused.clientId!]).execute();
+      const ids = async () => (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
+      const fourth = await register(ctx);
+      assert.deepEqual(new Set(await ids()), new Set([used.clientId, live.clientId, fourth.clientId]), 'the never-used expired client went first');
+      const fifth = await register(ctx);
+      assert.deepEqual(new Set(await ids()), new Set([live.clientId, fourth.clientId, fifth.clientId]), 'then the used one');
+      await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+    });
+  });
+});
+
+describe('abuse: an anonymous flood of registrations and device authorizations', { timeout: 60_000 }, () => {
+  const ctx = useServer();
+
+  test('the database grows less than 5 MB in 4 s of flooding, and a legitimate client is answered correctly throughout', async (t) => {
+    const { url } = ctx.server;
+    const before = await databaseBytes(ctx.server);
+    const attacker = new Agent({ localAddress: '127.0.0.2', keepAlive: true, maxSockets: 8 });
+    const body = JSON.stringify(largestRegistration());
+    const first = await rawPost(url, '/client/register', body, attacker);
+    assert.equal(first.status, 200, 'the flood uses the largest registration the server accepts');
+    const { clientId, clientSecret } = JSON.parse(first.body) as { clientId: string; clientSecret: string };
+    const deviceBody = JSON.stringify({ clientId, clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2000)}` });
+
+    const until = Date.now() + 4000;
+    const statuses = new Map<string, number>();
+    const flood = async (path: string, payload: string) => {
+      while (Date.now() < until) {
+        const res = await rawPost(url, path, payload, attacker);
+        const key = `${path} ${res.status}`;
+        statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      }
+    };
+    const legitimate = async () => {
+      const raw = await signedIn(ctx);
+      let rounds = 0;
+      // The device page allows ten code entries per address in ten minutes; a few rounds are plenty.
+      while (Date.now() < until && rounds < 5) {
+        const tokens = await deviceTokens(ctx, raw);
+        const out = await ctx.portal.send(new ListAccountsCommand({ accessToken: tokens.accessToken! }));
+        assert.ok(Array.isArray(out.accountList));
+        rounds++;
+      }
+      return rounds;
+    };
+    const [rounds] = await Promise.all([
+      legitimate(),
+      ...Array.from({ length: 3 }, () => flood('/client/register', body)),
+      ...Array.from({ length: 3 }, () => flood('/device_authorization', deviceBody)),
+    ]);
+    attacker.destroy();
+    assert.ok(rounds >= 1, 'the legitimate client got through at least once');
+    const accepted = (statuses.get('/client/register 200') ?? 0) + (statuses.get('/device_authorization 200') ?? 0);
+    const refused = (statuses.get('/client/register 400') ?? 0) + (statuses.get('/device_authorization 400') ?? 0);
+    assert.ok(refused > accepted, `most of the flood is refused: ${JSON.stringify([...statuses])}`);
+    assert.deepEqual([...statuses.keys()].filter((k) => !/ (200|400)$/.test(k)), [], 'no other answers');
+    const grown = (await databaseBytes(ctx.server)) - before;
+    t.diagnostic(`grew ${(grown / 1048576).toFixed(2)} MB; legitimate rounds ${rounds}; ${JSON.stringify([...statuses])}`);
+    assert.ok(grown < 5 * 1024 * 1024, `the database grew by ${(grown / 1048576).toFixed(2)} MB`);
+  });
+});
