@@ -61,7 +61,43 @@ export interface Config {
     userCodeAttemptsPerSource: number;
     userCodeAttemptsGlobal: number;
   };
+  /** What one server process lets a client hold while a request arrives (docs/deployment.md, "HTTP limits"). */
+  http: HttpLimits;
 }
+
+export interface HttpLimits {
+  /** Open connections per process; Node closes any beyond this at once. */
+  maxConnections: number;
+  /** Request body bytes held at once per process, over all requests; bodies beyond it are answered with throttling. */
+  maxInFlightBodyBytes: number;
+  /** Time to receive a request's headers. */
+  headersTimeoutSeconds: number;
+  /** Time to receive a whole request, headers and body. */
+  requestTimeoutSeconds: number;
+  /** Longest pause between two pieces of a request body. */
+  bodyIdleTimeoutSeconds: number;
+  /**
+   * Largest request body per service (model id, or `web` for the sign-in pages' forms); a key given here replaces
+   * the default figure for that service only.
+   */
+  maxBodyBytes: Record<string, number>;
+}
+
+/**
+ * The largest body each service's model can carry, with room: identitystore's largest input (CreateUser, every
+ * string at its maximum) is under 240 KB even with every character written as a six-byte JSON escape; sso-admin's
+ * largest is PutInlinePolicyToPermissionSet (a 32,768-character policy: under 200 KB as escapes). sso-oidc's inputs
+ * are a few identifiers, tokens and URIs, sso (the portal API) and STS GetCallerIdentity carry nothing that needs a
+ * body, and the sign-in pages' forms hold a few short fields.
+ */
+export const DEFAULT_MAX_BODY_BYTES: Record<string, number> = {
+  identitystore: 256 * 1024,
+  'sso-admin': 256 * 1024,
+  'sso-oidc': 64 * 1024,
+  sso: 4 * 1024,
+  sts: 4 * 1024,
+  web: 16 * 1024,
+};
 
 export interface ConfigOverrides {
   host?: string;
@@ -103,6 +139,14 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     createTokenPerClientPerSecond: 80,
     userCodeAttemptsPerSource: 10,
     userCodeAttemptsGlobal: 1000,
+  },
+  http: {
+    maxConnections: 1024,
+    maxInFlightBodyBytes: 32 * 1024 * 1024,
+    headersTimeoutSeconds: 10,
+    requestTimeoutSeconds: 30,
+    bodyIdleTimeoutSeconds: 10,
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   },
 };
 
@@ -148,6 +192,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     adminAccessKeys: file.adminAccessKeys ?? [],
     limits: { ...DEFAULTS.limits, ...(file.limits ?? {}) },
     signIn: { ...DEFAULTS.signIn, ...(file.signIn ?? {}) },
+    http: { ...DEFAULTS.http, ...(file.http ?? {}), maxBodyBytes: { ...DEFAULTS.http.maxBodyBytes, ...(file.http?.maxBodyBytes ?? {}) } },
     workers:
       flags.workers !== undefined
         ? workerCount(flags.workers, '--workers')
@@ -179,11 +224,25 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
     config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
   }
+  checkHttpLimits(config.http);
   if (flags.host !== undefined) config.host = flags.host;
   if (flags.port !== undefined) config.port = flags.port;
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
   config.dataDir = resolve(config.dataDir);
   return config;
+}
+
+/** Node refuses a headers timeout longer than the request's, and a zero would turn a limit off. */
+function checkHttpLimits(http: HttpLimits): void {
+  for (const key of ['maxConnections', 'maxInFlightBodyBytes', 'headersTimeoutSeconds', 'requestTimeoutSeconds', 'bodyIdleTimeoutSeconds'] as const) {
+    if (typeof http[key] !== 'number' || !(http[key] > 0)) throw new Error(`http.${key} must be a number above 0, got '${String(http[key])}'`);
+  }
+  for (const [service, bytes] of Object.entries(http.maxBodyBytes)) {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`http.maxBodyBytes.${service} must be a whole number of bytes, got '${String(bytes)}'`);
+  }
+  if (http.headersTimeoutSeconds > http.requestTimeoutSeconds) {
+    throw new Error('http.headersTimeoutSeconds must not exceed http.requestTimeoutSeconds');
+  }
 }
 
 export { portNumber };
