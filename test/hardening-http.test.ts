@@ -213,6 +213,28 @@ describe('the bytes held at once, and slow requests', () => {
   });
 });
 
+describe('open connections per process', () => {
+  test('a connection beyond http.maxConnections is closed at once; the open ones are served', async () => {
+    const dataDir = tempDataDir();
+    const server = await startGatehouse({ dataDir, env: { GATEHOUSE_CONFIG: configFile(dataDir, { http: { maxConnections: 2 } }) } });
+    const { hostname, port } = new URL(server.url);
+    const open = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => { const s = connect(Number(port), hostname, () => resolve(s)); })));
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const third = await raw(server.url, `GET /signin HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`, { waitMs: 3000 });
+      assert.equal(third.closed, true);
+      assert.equal(third.status, 0, 'no answer: the connection was dropped');
+      open[0].write(`GET /signin HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`);
+      const first = await new Promise<string>((resolve) => open[0].once('data', (d) => resolve(String(d))));
+      assert.match(first, /^HTTP\/1\.1 200/);
+    } finally {
+      for (const s of open) s.destroy();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SigV4 strictness', () => {
   let server: TestServer;
   before(async () => {
