@@ -145,8 +145,12 @@ function bodiesThrottled(service: ServiceDefinition | undefined): ServiceError {
   switch (service?.model.protocol) {
     case 'query':
       return new ServiceError('Throttling', 'Rate exceeded', {}, { status: 400 });
-    case 'json':
-      return new ServiceError('ThrottlingException', message, { RetryAfterSeconds: 1 }, { status: 429 });
+    case 'json': {
+      // identitystore's ThrottlingException says when to retry; sso-admin's has no such member.
+      const shape = service!.model.shapes.ThrottlingException;
+      const retry = shape?.type === 'structure' && 'RetryAfterSeconds' in shape.members ? { RetryAfterSeconds: 1 } : {};
+      return new ServiceError('ThrottlingException', message, retry, { status: 429 });
+    }
     default:
       return new ServiceError('TooManyRequestsException', message, {}, { status: 429 });
   }

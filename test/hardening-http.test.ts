@@ -167,6 +167,7 @@ describe('the bytes held at once, and slow requests', () => {
     const json = await post(server.url, '/', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers' }, Buffer.alloc(2000, ' '));
     assert.equal(json.status, 429);
     assert.equal(json.headers['x-amzn-errortype'], 'ThrottlingException');
+    assert.equal(JSON.parse(json.text).RetryAfterSeconds, 1);
     const sts = await post(server.url, '/', { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(`Action=GetCallerIdentity&Version=2011-06-15${' '.repeat(1500)}`));
     assert.match(sts.text, /<Code>Throttling<\/Code>/);
     await holding;
