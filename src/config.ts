@@ -96,7 +96,43 @@ export interface Config {
     clientMaxRedirectUris: number;
     clientMaxUriLength: number;
   };
+  /** What one server process lets a client hold while a request arrives (docs/deployment.md, "HTTP limits"). */
+  http: HttpLimits;
 }
+
+export interface HttpLimits {
+  /** Open connections per process; Node closes any beyond this at once. */
+  maxConnections: number;
+  /** Request body bytes held at once per process, over all requests; bodies beyond it are answered with throttling. */
+  maxInFlightBodyBytes: number;
+  /** Time to receive a request's headers. */
+  headersTimeoutSeconds: number;
+  /** Time to receive a whole request, headers and body. */
+  requestTimeoutSeconds: number;
+  /** Longest pause between two pieces of a request body. */
+  bodyIdleTimeoutSeconds: number;
+  /**
+   * Largest request body per service (model id, or `web` for the sign-in pages' forms); a key given here replaces
+   * the default figure for that service only.
+   */
+  maxBodyBytes: Record<string, number>;
+}
+
+/**
+ * The largest body each service's model can carry, with room: identitystore's largest input (CreateUser, every
+ * string at its maximum) is under 240 KB even with every character written as a six-byte JSON escape; sso-admin's
+ * largest is PutInlinePolicyToPermissionSet (a 32,768-character policy: under 200 KB as escapes). sso-oidc's inputs
+ * are a few identifiers, tokens and URIs, sso (the portal API) and STS GetCallerIdentity carry nothing that needs a
+ * body, and the sign-in pages' forms hold a few short fields.
+ */
+export const DEFAULT_MAX_BODY_BYTES: Record<string, number> = {
+  identitystore: 256 * 1024,
+  'sso-admin': 256 * 1024,
+  'sso-oidc': 64 * 1024,
+  sso: 4 * 1024,
+  sts: 4 * 1024,
+  web: 16 * 1024,
+};
 
 export interface ConfigOverrides {
   host?: string;
@@ -157,6 +193,14 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     clientMaxRedirectUris: 5,
     clientMaxUriLength: 2048,
   },
+  http: {
+    maxConnections: 1024,
+    maxInFlightBodyBytes: 32 * 1024 * 1024,
+    headersTimeoutSeconds: 10,
+    requestTimeoutSeconds: 30,
+    bodyIdleTimeoutSeconds: 10,
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  },
 };
 
 function fromFile(path: string): Partial<Config> {
@@ -202,6 +246,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     limits: { ...DEFAULTS.limits, ...(file.limits ?? {}) },
     signIn: { ...DEFAULTS.signIn, ...(file.signIn ?? {}) },
     janitor: { ...DEFAULTS.janitor, ...(file.janitor ?? {}) },
+    http: { ...DEFAULTS.http, ...(file.http ?? {}), maxBodyBytes: { ...DEFAULTS.http.maxBodyBytes, ...(file.http?.maxBodyBytes ?? {}) } },
     workers:
       flags.workers !== undefined
         ? workerCount(flags.workers, '--workers')
@@ -236,11 +281,25 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   }
   for (const key of ['intervalSeconds', 'graceSeconds'] as const) wholeNumber(String(config.janitor[key]), `janitor.${key}`);
   if (wholeNumber(String(config.janitor.batchSize), 'janitor.batchSize') < 1) throw new Error(`janitor.batchSize must be at least 1, got '${config.janitor.batchSize}'`);
+  checkHttpLimits(config.http);
   if (flags.host !== undefined) config.host = flags.host;
   if (flags.port !== undefined) config.port = flags.port;
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
   config.dataDir = resolve(config.dataDir);
   return config;
+}
+
+/** Node refuses a headers timeout longer than the request's, and a zero would turn a limit off. */
+function checkHttpLimits(http: HttpLimits): void {
+  for (const key of ['maxConnections', 'maxInFlightBodyBytes', 'headersTimeoutSeconds', 'requestTimeoutSeconds', 'bodyIdleTimeoutSeconds'] as const) {
+    if (typeof http[key] !== 'number' || !(http[key] > 0)) throw new Error(`http.${key} must be a number above 0, got '${String(http[key])}'`);
+  }
+  for (const [service, bytes] of Object.entries(http.maxBodyBytes)) {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`http.maxBodyBytes.${service} must be a whole number of bytes, got '${String(bytes)}'`);
+  }
+  if (http.headersTimeoutSeconds > http.requestTimeoutSeconds) {
+    throw new Error('http.headersTimeoutSeconds must not exceed http.requestTimeoutSeconds');
+  }
 }
 
 export { portNumber };

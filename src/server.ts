@@ -1,5 +1,5 @@
 // The HTTP server and the request pipeline. Every API request takes the same path, top to bottom:
-//   read → route → authenticate → decode and validate → invoke → serialize   (errors: serialize the error)
+//   route → read the body → authenticate → decode and validate → invoke → serialize   (errors: serialize the error)
 // and leaves one log line. The routing rules are those of docs/wire.md: awsJson by X-Amz-Target, restJson by
 // method and path, the query protocol (STS) by a form-encoded POST.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { adminSecretLookup } from './admin-keys.js';
 import type { App, Context, ServiceDefinition } from './services/service.js';
 import { allServices } from './services/index.js';
-import { internalError, missingAuthentication, ServiceError, serialization, unknownOperation } from './wire/errors.js';
+import { internalError, missingAuthentication, ServiceError, unknownOperation } from './wire/errors.js';
 import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjson.js';
 import { awsJson } from './wire/awsjson.js';
 import type { IncomingCall, Protocol } from './wire/protocol.js';
@@ -18,9 +18,9 @@ import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 import { logRequest } from './log.js';
 import { isOutOfSpace } from './storage/storage.js';
-
-/** The largest request body accepted; AWS's JSON APIs stay well below it. */
-const MAX_BODY = 6 * 1024 * 1024;
+import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, readBody, type ReadBody } from './body.js';
+import { DEFAULT_MAX_BODY_BYTES } from './config.js';
+import { ListeningHosts } from './hosts.js';
 
 /** What a request without a query string or a body has; nothing writes to either. */
 const NO_QUERY = new URLSearchParams();
@@ -29,6 +29,8 @@ const NO_BODY = Buffer.alloc(0);
 interface Routed {
   service: ServiceDefinition;
   operation: string;
+  /** The query protocol's Action travels in the body: known once the body is read (Router.queryAction). */
+  actionInBody?: boolean;
 }
 
 export class Router {
@@ -48,7 +50,10 @@ export class Router {
     }
   }
 
-  /** The service and operation a request names; undefined when it names no API at all (a web page, perhaps). */
+  /**
+   * The service and operation a request names, from its method, path and headers alone (the body is read only once
+   * the route is known); undefined when it names no API at all (a web page, perhaps).
+   */
   route(call: IncomingCall): Routed | undefined {
     const target = call.headers['x-amz-target'];
     if (call.method === 'POST' && call.path === '/' && typeof target === 'string') {
@@ -65,11 +70,7 @@ export class Router {
     }
     const ct = String(call.headers['content-type'] ?? '');
     if (this.query && call.path === '/' && ((call.method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) || call.query.has('Action'))) {
-      const action = queryParams(call).get('Action') ?? '';
-      if (!Object.hasOwn(this.query.model.operations, action)) {
-        throw Object.assign(new ServiceError('InvalidAction', `Could not find operation ${action} for version ${this.query.model.apiVersion}`), { service: this.query });
-      }
-      return { service: this.query, operation: action };
+      return { service: this.query, operation: '', actionInBody: true };
     }
     const match = matchRoute(this.routes, call.method, call.path, call.query);
     if (match) {
@@ -77,6 +78,16 @@ export class Router {
       return { service: this.byId.get(match.route.service)!, operation: match.route.operation };
     }
     return undefined;
+  }
+
+  /** The operation a query-protocol request names, once its body is read. */
+  queryAction(call: IncomingCall): Routed {
+    const query = this.query!;
+    const action = queryParams(call).get('Action') ?? '';
+    if (!Object.hasOwn(query.model.operations, action)) {
+      throw Object.assign(new ServiceError('InvalidAction', `Could not find operation ${action} for version ${query.model.apiVersion}`), { service: query });
+    }
+    return { service: query, operation: action };
   }
 
   /** The protocol to answer in when a request names no service: the one its shape suggests. */
@@ -106,23 +117,62 @@ export function origin(app: App, req: IncomingMessage): string {
   return app.config.publicUrl ?? `http://${req.headers.host ?? `${app.config.host}:${app.config.port}`}`;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(serialization('The request body is too large.'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on('error', reject);
+/** One Host header, and (without a public URL) one the server listens on; else 400 (RFC 9112 §3.2). */
+function checkHost(req: IncomingMessage, hosts: ListeningHosts | undefined): void {
+  // (A request handed over by something other than node:http, as the in-process benchmark does, may have no raw list.)
+  const rawHeaders = req.rawHeaders ?? [];
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
+  if (count > 1) throw badRequest('A request must carry exactly one Host header.');
+  const host = req.headers.host;
+  if (hosts && host !== undefined && !hosts.allows(host)) {
+    throw badRequest(`The Host header names no address this server listens on: '${host.length > 256 ? `${host.slice(0, 256)}…` : host}'.`);
+  }
+}
+
+const badRequest = (message: string) => new ServiceError('BadRequestException', message, {}, { status: 400 });
+
+/** What a body too large for its route is answered with, per protocol (docs/behaviour.md, "Request limits"). */
+function bodyTooLarge(service: ServiceDefinition | undefined, limit: number): ServiceError {
+  const message = `Request must be smaller than ${limit + 1} bytes for this operation.`;
+  return service?.model.protocol === 'query'
+    ? new ServiceError('RequestEntityTooLarge', message, {}, { status: 413 })
+    : new ServiceError('RequestEntityTooLargeException', message, {}, { status: 413 });
+}
+
+/** What a body is answered with while the process holds as many body bytes as it may: a retryable throttle. */
+function bodiesThrottled(service: ServiceDefinition | undefined): ServiceError {
+  const message = 'Too many requests are being received at once; retry shortly.';
+  switch (service?.model.protocol) {
+    case 'query':
+      return new ServiceError('Throttling', 'Rate exceeded', {}, { status: 400 });
+    case 'json': {
+      // identitystore's ThrottlingException says when to retry; sso-admin's has no such member.
+      const shape = service!.model.shapes.ThrottlingException;
+      const retry = shape?.type === 'structure' && 'RetryAfterSeconds' in shape.members ? { RetryAfterSeconds: 1 } : {};
+      return new ServiceError('ThrottlingException', message, retry, { status: 429 });
+    }
+    default:
+      return new ServiceError('TooManyRequestsException', message, {}, { status: 429 });
+  }
+}
+
+/** How long a connection being closed may take to send its last answer. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Answers with `Connection: close`, then closes: a client that is still sending, or never reads, cannot hold it open. */
+function closeAfterAnswer(res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  const socket = res.socket;
+  res.once('finish', () => {
+    socket?.end(() => socket.destroy());
+    if (socket) setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   });
 }
+
+const bodyTimedOut = () => new ServiceError('RequestTimeoutException', 'The request body did not arrive in time.', {}, { status: 408 });
+
+const AWSJSON_SIGNED_HEADERS = ['x-amz-target'];
 
 /** STS names the signature errors in its own words (query protocol codes). */
 const STS_AUTH_ERRORS: Record<string, string> = {
@@ -154,7 +204,13 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
         const admin = adminSecretLookup(app, id);
         return admin instanceof Promise ? admin.then((found) => found ?? roleLookup(id, token)) : admin;
       },
-      { service: service.model.signingName, now: ctx.now },
+      {
+        service: service.model.signingName,
+        now: ctx.now,
+        region: app.config.region,
+        // Every SDK signs X-Amz-Target, the header that names the operation of an awsJson call.
+        signedHeaders: service.model.protocol === 'json' ? AWSJSON_SIGNED_HEADERS : undefined,
+      },
     );
   } catch (err) {
     if (service.model.protocol === 'query' && err instanceof ServiceError && STS_AUTH_ERRORS[err.code]) {
@@ -165,9 +221,19 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
   }
 }
 
-export function createHandler(app: App, services: ServiceDefinition[] = allServices()) {
+/** What the request path is given besides the app: the body limits and, without publicUrl, the hosts it answers to. */
+export interface HandlerLimits {
+  budget: BodyBudget;
+  /** Undefined: any Host is taken (a handler driven without a listening server, or with publicUrl set). */
+  hosts?: ListeningHosts;
+}
+
+export function createHandler(app: App, services: ServiceDefinition[] = allServices(), limits: HandlerLimits = { budget: new BodyBudget(app.config.http.maxInFlightBodyBytes) }) {
   const router = new Router(services);
   const web = createWebHandler(app);
+  const http = app.config.http;
+  const idleMs = http.bodyIdleTimeoutSeconds * 1000;
+  const maxBody = (id: string) => http.maxBodyBytes[id] ?? DEFAULT_MAX_BODY_BYTES[id] ?? 0;
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     // The request id goes into each answer's header list (a header set beforehand sends Node down its slow path).
@@ -182,21 +248,47 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       headers: req.headers,
       body: NO_BODY,
     };
-    const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
     let routed: Routed | undefined;
     let webPage = false;
     let errorCode: string | undefined;
+    let held: ReadBody | undefined;
+    let aborted = false;
     try {
-      call.body = await readBody(req);
       routed = router.route(call);
+      checkHost(req, limits.hosts);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
-      if (!routed && (call.method === 'GET' || call.method === 'POST')) {
-        res.setHeader('x-amzn-RequestId', requestId);
-        webPage = await web(req, res, call);
-        if (webPage) return;
+      webPage = !routed && (call.method === 'GET' || call.method === 'POST') && web.answers(call);
+      if (!routed && !webPage) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
+      const limit = maxBody(routed ? routed.service.model.id : 'web');
+      try {
+        held = await readBody(req, limit, limits.budget, idleMs);
+        call.body = held.body;
+      } catch (err) {
+        if (!(err instanceof BodyRefused)) throw err;
+        if (err.reason === 'aborted') {
+          // The client went away (or a server timeout cut it off): nothing to answer, and nothing went wrong here.
+          app.log.info({ requestId, method: call.method, path: call.path, received: err.received }, 'request body aborted');
+          aborted = true;
+          return;
+        }
+        if (err.reason === 'idle') {
+          closeAfterAnswer(res);
+          throw bodyTimedOut();
+        }
+        // Too large or too busy: answered while the rest is thrown away, so that the client reads the answer.
+        if ((declaredLength(req) ?? 0) > DISCARD_MAX) closeAfterAnswer(res);
+        else discardBody(req, idleMs);
+        if (webPage) call.refused = err.reason;
+        else throw err.reason === 'too-large' ? bodyTooLarge(routed?.service, limit) : bodiesThrottled(routed?.service);
       }
-      if (!routed) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
-      const { service, operation } = routed;
+      if (webPage) {
+        res.setHeader('x-amzn-RequestId', requestId);
+        await web.answer(req, res, call);
+        return;
+      }
+      if (routed!.actionInBody) routed = router.queryAction(call);
+      const { service, operation } = routed!;
+      const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
       await authenticate(app, service, call, ctx);
       const handler = service.handlers[operation];
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
@@ -216,16 +308,19 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
         protocol.writeError(service, err, requestId, res);
       } else res.end();
     } finally {
-      logRequest(app.log, {
-        requestId,
-        service: webPage ? 'web' : routed?.service.model.id,
-        operation: routed?.operation,
-        method: call.method,
-        path: call.path,
-        status: res.statusCode,
-        error: errorCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      });
+      held?.release();
+      if (!aborted) {
+        logRequest(app.log, {
+          requestId,
+          service: webPage ? 'web' : routed?.service.model.id,
+          operation: routed?.operation || undefined,
+          method: call.method,
+          path: call.path,
+          status: res.statusCode,
+          error: errorCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        });
+      }
     }
   };
 }
@@ -237,24 +332,55 @@ export interface RunningServer {
 }
 
 export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
-  const handler = createHandler(app);
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handler(req, res));
+  const http = app.config.http;
+  const limits: HandlerLimits = { budget: new BodyBudget(http.maxInFlightBodyBytes) };
+  const handler = createHandler(app, allServices(), limits);
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      headersTimeout: http.headersTimeoutSeconds * 1000,
+      requestTimeout: http.requestTimeoutSeconds * 1000,
+      // Node looks for requests past those timeouts this often (its default, 30 s, would stretch a 10 s timeout).
+      connectionsCheckingInterval: Math.min(1000, http.headersTimeoutSeconds * 500),
+    },
+    (req, res) => void handler(req, res),
+  );
+  server.maxConnections = http.maxConnections;
+  let refusedConnections = 0;
+  server.on('drop', () => {
+    // One line per burst, not per refused connection: a flood would otherwise fill the log.
+    if (refusedConnections++ === 0) {
+      app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open');
+      setTimeout(() => (refusedConnections = 0), 10_000).unref();
+    }
+  });
   // Requests Node's HTTP parser refuses (oversized headers, a garbage request line) still get AWS's headers.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify({ message: tooLarge ? 'Request headers are too large' : 'Bad request' });
+    // An answer already under way on this connection (a refused body being thrown away) cannot take another.
+    const answering = (socket as { _httpMessage?: ServerResponse })._httpMessage?.headersSent;
+    if (!socket.writable || answering) return socket.destroy();
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? ['431 Request Header Fields Too Large', 'SerializationException', 'Request headers are too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['408 Request Timeout', 'RequestTimeoutException', 'The request did not arrive in time.']
+          : ['400 Bad Request', 'SerializationException', 'Bad request'];
+    const body = JSON.stringify({ message });
+    // Closed outright once written: a client that never reads would otherwise hold the half-closed connection open.
     socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-        `x-amzn-RequestId: ${newRequestId()}\r\nDate: ${new Date().toUTCString()}\r\nx-amzn-ErrorType: SerializationException\r\n` +
+      `HTTP/1.1 ${status}\r\n` +
+        `x-amzn-RequestId: ${newRequestId()}\r\nDate: ${new Date().toUTCString()}\r\nx-amzn-ErrorType: ${code}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
+  if (!app.config.publicUrl) limits.hosts = new ListeningHosts(addr);
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     server,

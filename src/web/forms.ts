@@ -5,16 +5,15 @@ import type { IncomingCall } from '../wire/protocol.js';
 import { csrfCookieName, newPreSession, preSessionCookie, preSessionValue } from './cookies.js';
 import { WebError, type WebRequest } from './context.js';
 
-/** Forms here hold a few short fields; anything bigger is not one of ours. */
-export const MAX_FORM_BYTES = 16 * 1024;
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The fields of an `application/x-www-form-urlencoded` body. */
 export function readForm(call: IncomingCall): URLSearchParams {
   const type = String(call.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new WebError(415, 'Unsupported form', 'This page accepts only forms sent by a browser.');
-  if (call.body.length > MAX_FORM_BYTES) throw new WebError(413, 'Form too large', 'The form sent is larger than any form on this site.');
+  // The server reads a page's body only up to http.maxBodyBytes.web: forms here hold a few short fields.
+  if (call.refused === 'too-large') throw new WebError(413, 'Form too large', 'The form sent is larger than any form on this site.');
+  if (call.refused === 'busy') throw new WebError(503, 'Busy', 'Gatehouse is receiving too many requests at once. Try again in a moment.');
   let text: string;
   try {
     text = utf8.decode(call.body);

@@ -69,36 +69,37 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 const INTERNAL = new WebError(500, 'Something went wrong', 'Gatehouse could not finish this request. Try again in a moment.');
 
-/** The web pages' handler: answers (and returns true) for a page's method and path, else leaves the request alone. */
+/** The web pages' handler: whether a method and path is a page's (decided before the body is read), and its answer. */
 export function createWebHandler(app: App) {
   const secureCookies = app.config.publicUrl?.startsWith('https://') ?? false;
   const publicOrigin = app.config.publicUrl ? new URL(app.config.publicUrl).origin : undefined;
-  return async function web(req: IncomingMessage, res: ServerResponse, call: IncomingCall): Promise<boolean> {
-    const route = ROUTES[`${call.method} ${call.path}`];
-    if (!route) return false;
-    const request: WebRequest = {
-      app,
-      method: call.method as 'GET' | 'POST',
-      path: call.path,
-      query: call.query,
-      headers: call.headers,
-      sourceIp: clientAddress(app, req),
-      now: Date.now(),
-      cookies: readCookies(call.headers),
-      form: new URLSearchParams(),
-      setCookies: [],
-      secureCookies,
-    };
-    let reply: Reply;
-    try {
-      reply = await answer(route, request, call, publicOrigin);
-    } catch (err) {
-      if (isOutOfSpace(err)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), code: (err as { code?: string }).code }, 'database storage is full: writes fail until space is freed');
-      else if (!(err instanceof WebError)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), err }, 'web page failed');
-      reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
-    }
-    write(res, request, reply);
-    return true;
+  return {
+    answers: (call: IncomingCall) => Object.hasOwn(ROUTES, `${call.method} ${call.path}`),
+    async answer(req: IncomingMessage, res: ServerResponse, call: IncomingCall): Promise<void> {
+      const route = ROUTES[`${call.method} ${call.path}`];
+      const request: WebRequest = {
+        app,
+        method: call.method as 'GET' | 'POST',
+        path: call.path,
+        query: call.query,
+        headers: call.headers,
+        sourceIp: clientAddress(app, req),
+        now: Date.now(),
+        cookies: readCookies(call.headers),
+        form: new URLSearchParams(),
+        setCookies: [],
+        secureCookies,
+      };
+      let reply: Reply;
+      try {
+        reply = await answer(route, request, call, publicOrigin);
+      } catch (err) {
+        if (isOutOfSpace(err)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), code: (err as { code?: string }).code }, 'database storage is full: writes fail until space is freed');
+        else if (!(err instanceof WebError)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), err }, 'web page failed');
+        reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
+      }
+      write(res, request, reply);
+    },
   };
 }
 

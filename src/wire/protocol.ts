@@ -14,6 +14,8 @@ export interface IncomingCall {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** Set when the body was not read: larger than its route takes, or more than the process may hold right now. */
+  refused?: 'too-large' | 'busy';
   /** URI labels of a restJson route, set by the router. */
   labels?: Record<string, string>;
 }

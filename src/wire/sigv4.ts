@@ -56,11 +56,16 @@ interface Claim {
   expires?: number;
 }
 
-export async function verifySigV4(
-  req: SignedRequest,
-  lookup: SecretLookup,
-  opts: { service: string; now?: number },
-): Promise<VerifiedCaller> {
+export interface VerifyOptions {
+  service: string;
+  now?: number;
+  /** The region the server answers for; a credential scoped to another is refused, as AWS refuses it. Unset: any. */
+  region?: string;
+  /** Headers that must be among the signed ones besides Host (awsJson: X-Amz-Target, which names the operation). */
+  signedHeaders?: string[];
+}
+
+export async function verifySigV4(req: SignedRequest, lookup: SecretLookup, opts: VerifyOptions): Promise<VerifiedCaller> {
   const now = opts.now ?? Date.now();
   const { path, query } = splitTarget(req.url);
   const params = parseQuery(query);
@@ -98,8 +103,14 @@ export async function verifySigV4(
   if (!signedHeaders.includes('host')) {
     throw incompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
+  for (const name of opts.signedHeaders ?? []) {
+    if (!signedHeaders.includes(name)) throw incompleteSignature(`'${SHOWN_HEADER_NAMES[name] ?? name}' must be a 'SignedHeader' in the AWS Authorization.`);
+  }
   if (service !== opts.service) {
     throw invalidSignature(`Credential should be scoped to correct service: '${opts.service}'. `);
+  }
+  if (opts.region !== undefined && region !== opts.region) {
+    throw invalidSignature(`Credential should be scoped to a valid region, not '${clip(region)}'. `);
   }
   if (scopeDate !== claim.amzDate.slice(0, 8)) {
     throw invalidSignature(
@@ -124,6 +135,11 @@ export async function verifySigV4(
   // so the signature only covers the body if we also check the declared hash against the bytes received.
   const bodyHash = sha256Hex(req.body);
   const declaredHash = headerValue(req.headers, 'x-amz-content-sha256');
+  // S3 alone lets a signature leave the body out; here it would let anyone who saw one signed request replay its
+  // headers with a body of their own choosing.
+  if (declaredHash === UNSIGNED_PAYLOAD) {
+    throw invalidSignature("The 'x-amz-content-sha256' header value UNSIGNED-PAYLOAD is not accepted by this service: the signature must cover the payload.");
+  }
   const payloadHash = declaredHash ?? bodyHash;
 
   // Step 1: canonical request.
@@ -139,11 +155,14 @@ export async function verifySigV4(
   const expected = hmacHex(signingKey(secret, credentialScope, scopeDate, region, service), stringToSign);
   if (!HEX_SIGNATURE.test(claim.signature) || !equalHex(claim.signature, expected)) throw invalidSignature(MISMATCH);
 
-  if (declaredHash !== undefined && declaredHash !== UNSIGNED_PAYLOAD && declaredHash !== bodyHash) {
+  if (declaredHash !== undefined && declaredHash !== bodyHash) {
     throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
   return { accessKeyId, region, service };
 }
+
+/** Header names as AWS's messages write them. */
+const SHOWN_HEADER_NAMES: Record<string, string> = { 'x-amz-target': 'X-Amz-Target' };
 
 // ---- parsing the claim ------------------------------------------------------------------------------------------
 
