@@ -428,7 +428,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
   describe('the cap on registered clients', () => {
     const ctx = useServerWithLimits({ maxRegisteredClients: 3 });
 
-    test('at the cap, expired clients are deleted, never-used ones first; with none expired, SlowDownException', async () => {
+    test('at the cap, expired clients are deleted, never-used ones first; with none expired, never-used ones older than a device code; else SlowDownException', async () => {
       const db = ctx.server.app.storage.db;
       const raw = await signedIn(ctx);
       const used = await register(ctx);
@@ -447,6 +447,15 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       assert.deepEqual(new Set(await ids()), new Set([used.clientId, live.clientId, fourth.clientId]), 'the never-used expired client went first');
       const fifth = await register(ctx);
       assert.deepEqual(new Set(await ids()), new Set([live.clientId, fourth.clientId, fifth.clientId]), 'then the used one');
+      await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+
+      // Nobody can hold the cap with clients nobody uses: once a never-used client is older than a device code lives,
+      // it makes room, though it has not expired. A used one of the same age stays.
+      const longAgo = Date.now() - ctx.server.app.config.signIn.deviceCodeSeconds * 1000 - 1000;
+      await db.updateTable('oidc_clients').set({ issued_at: longAgo }).where('client_id', 'in', [live.clientId!, fourth.clientId!]).execute();
+      await db.updateTable('oidc_clients').set({ last_used_at: longAgo }).where('client_id', '=', fourth.clientId!).execute();
+      const sixth = await register(ctx);
+      assert.deepEqual(new Set(await ids()), new Set([fourth.clientId, fifth.clientId, sixth.clientId]), 'the old never-used client made room');
       await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
     });
   });

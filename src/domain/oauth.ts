@@ -104,8 +104,12 @@ export const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
 /**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
- * that never called CreateToken first, then the longest unused (their device authorizations go with them). False when
- * there are not enough. Concurrent registrations may each see room, so the cap can be passed by a few.
+ * that never called CreateToken first, then the longest unused (their device authorizations go with them). When that
+ * is not enough, clients that never called CreateToken and were registered longer ago than a device code lives go
+ * too, oldest first: registration is anonymous, so filling the table with clients nobody uses must not lock out
+ * everybody else for the 90 days a registration lasts. Such a client could no longer finish the device flow it
+ * started anyway. False when there are still not enough (the table is full of clients registered within the last
+ * device code lifetime, or used). Concurrent registrations may each see room, so the cap can be passed by a few.
  */
 async function roomForClient(storage: Storage, config: Config, now: number): Promise<boolean> {
   const counted = await storage.db.selectFrom('oidc_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
@@ -118,8 +122,17 @@ async function roomForClient(storage: Storage, config: Config, now: number): Pro
     .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
     .orderBy(sql`coalesce(last_used_at, issued_at)`)
     .limit(excess);
-  const deleted = await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst();
-  return Number(deleted.numDeletedRows) >= excess;
+  const deleted = Number((await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
+  if (deleted >= excess) return true;
+  const neverUsed = storage.db
+    .selectFrom('oidc_clients')
+    .select('client_id')
+    .where('last_used_at', 'is', null)
+    .where('issued_at', '<=', now - config.signIn.deviceCodeSeconds * 1000)
+    .orderBy('issued_at')
+    .limit(excess - deleted);
+  const reclaimed = Number((await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
+  return deleted + reclaimed >= excess;
 }
 
 export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now(), onFull?: () => void) {

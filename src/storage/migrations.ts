@@ -437,6 +437,8 @@ const migrations: Record<string, Migration> = {
       // that never called CreateToken first. The index on expiry finds them, and counts clients without reading rows.
       await db.schema.alterTable('oidc_clients').addColumn('last_used_at', 'bigint').execute();
       await db.schema.createIndex('oidc_clients_expiry').on('oidc_clients').column('expires_at').execute();
+      // When no expired client makes room, the oldest never-used ones do.
+      await db.schema.createIndex('oidc_clients_unused').on('oidc_clients').columns(['last_used_at', 'issued_at']).execute();
       // StartDeviceAuthorization deletes long-expired device authorizations as it adds one.
       await db.schema.createIndex('device_authorizations_expiry').on('device_authorizations').column('expires_at').execute();
     },
