@@ -3,7 +3,7 @@
 // is built from it; and the stricter SigV4 rules (signed payload and X-Amz-Target, the server's region, one Host).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { request } from 'node:http';
@@ -13,6 +13,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ADMIN, REGION, spawnGatehouse, startGatehouse, tempDataDir, type ChildServer, type TestServer } from './helpers/gatehouse.js';
 import { Sha256 } from './helpers/sign.js';
+import { awsJsonHead, treeRss } from './helpers/abuse.js';
 import { ListeningHosts } from '../src/hosts.js';
 
 /** A config file in a data directory, for settings that have no environment variable. */
@@ -69,11 +70,6 @@ function raw(url: string, head: string, opts: { parts?: string[]; gapMs?: number
     next();
   });
 }
-
-const awsJsonHead = (url: string, target: string, length: number | 'chunked', extra = '') =>
-  `POST / HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${target}\r\n` +
-  (length === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : `Content-Length: ${length}\r\n`) +
-  `${extra}\r\n`;
 
 /** A POST through node:http with the whole body written at once, as SDKs send it: the answer must arrive intact. */
 function post(url: string, path: string, headers: Record<string, string>, body: Buffer) {
@@ -358,32 +354,6 @@ describe('URLs handed out are built from a Host the server listens on', () => {
     assert.ok(!bound.allows('localhost:80'));
   });
 });
-
-/** The resident memory of a process and all its descendants, in bytes (Linux /proc). */
-function treeRss(pid: number): number {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  let total = 0;
-  const visit = (p: number) => {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch {
-      /* gone meanwhile */
-    }
-    for (const c of children.get(p) ?? []) visit(c);
-  };
-  visit(pid);
-  return total;
-}
 
 describe('slow unauthenticated uploads against the real command', () => {
   let server: ChildServer;

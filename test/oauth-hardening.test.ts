@@ -5,8 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -21,7 +21,8 @@ import {
 } from '@aws-sdk/client-sso-oidc';
 import { GetRoleCredentialsCommand, ListAccountsCommand, LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
 import { REGION, startGatehouse, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
-import { cliAuthorizeUrl, createPerson, pkce, RawClient, START_URL, type Person } from './web/helpers.js';
+import { approveDevice, cliAuthorizeUrl, confirmPage, createPerson, pkce, RawClient, signedInBrowser, START_URL, type Person } from './web/helpers.js';
+import { databaseBytes, largestRegistration, rawPost } from './helpers/abuse.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PORTAL_SCOPE = 'sso:account:access';
@@ -78,33 +79,7 @@ const startDevice = (ctx: Ctx, reg: RegisterClientCommandOutput) =>
 const pollDevice = (ctx: Ctx, reg: RegisterClientCommandOutput, auth: StartDeviceAuthorizationCommandOutput) =>
   ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
 
-/** A browser (cookies, no redirects followed) signed in through the form. */
-async function signedIn(ctx: Ctx): Promise<RawClient> {
-  const raw = new RawClient(ctx.server.url);
-  const page = await raw.request('/signin');
-  const res = await raw.request('/signin', { form: { csrf: RawClient.field(page.body, 'csrf'), next: '/', UserName: ctx.person.userName, password: ctx.person.password } });
-  assert.equal(res.status, 303, 'signed in');
-  return raw;
-}
-
-/** The device pages as a person uses them: enter the code, see the confirm page; returns that page and its ticket. */
-async function confirmPage(raw: RawClient, userCode: string) {
-  const entry = await raw.request('/device');
-  const sent = await raw.request('/device', { form: { csrf: RawClient.field(entry.body, 'csrf'), user_code: userCode } });
-  assert.equal(sent.status, 303, 'the code is accepted');
-  const confirm = await raw.request(sent.location!);
-  assert.equal(confirm.status, 200);
-  return confirm;
-}
-
-async function approveDevice(raw: RawClient, userCode: string) {
-  const confirm = await confirmPage(raw, userCode);
-  const decided = await raw.request('/device/confirm', {
-    form: { csrf: RawClient.field(confirm.body, 'csrf'), user_code: userCode, ticket: RawClient.field(confirm.body, 'ticket'), action: 'allow' },
-  });
-  assert.equal(decided.status, 200);
-  assert.match(decided.body, /Device allowed/);
-}
+const signedIn = (ctx: Ctx) => signedInBrowser(ctx.server.url, ctx.person);
 
 async function signOut(raw: RawClient) {
   const page = await raw.request('/signout');
@@ -272,52 +247,13 @@ function useServerWithLimits(limits: Record<string, number>, signIn: Record<stri
   return useServer({ GATEHOUSE_CONFIG: file });
 }
 
-/** The largest registration the default limits accept: every field at its longest, every list at its longest. */
-function largestRegistration(): RegisterClientCommandInput {
-  const long = (prefix: string, n: number) => prefix + 'x'.repeat(n - prefix.length);
-  return {
-    clientName: long('flood-', 256),
-    clientType: 'public',
-    scopes: Array.from({ length: 25 }, (_, i) => long(`scope${i}:`, 256)),
-    redirectUris: Array.from({ length: 5 }, (_, i) => long(`https://evil${i}.example/`, 2048)),
-    grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'],
-    issuerUrl: long('https://issuer.example/', 2048),
-  };
-}
-
-/** What the database takes on disk: the SQLite file and its WAL after a checkpoint, or PostgreSQL's database size. */
-async function databaseBytes(server: TestServer): Promise<number> {
-  const db = server.app.storage.db;
-  if (TEST_POSTGRES) {
-    const { rows } = await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(db);
-    return Number(rows[0].n);
-  }
-  await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
-  const file = join(server.dataDir, 'gatehouse.db');
-  return [file, `${file}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
-}
-
-/** A raw restJson POST from a chosen local address (127.0.0.0/8 all reach the loopback listener on Linux). */
-function rawPost(url: string, path: string, body: string, agent: Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 60_000 }, () => {
   describe('with the default settings', () => {
     const ctx = useServer();
 
     test('every field of a registration has a size limit, with the error AWS names for that field', async () => {
       const big = largestRegistration();
-      const before = await databaseBytes(ctx.server);
+      const before = await databaseBytes(ctx.server.app.storage, ctx.server.dataDir);
       const cases: [Partial<RegisterClientCommandInput>, string, string][] = [
         [{ scopes: [...big.scopes!, 'one:more'] }, 'InvalidScopeException', 'invalid_scope'],
         [{ scopes: ['x'.repeat(257)] }, 'InvalidScopeException', 'invalid_scope'],
@@ -335,7 +271,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
         const err = await rejects(register(ctx, { ...big, ...input }), name, 400, oauth);
         assert.ok(err.message.length < 300, `a short message: ${err.message.slice(0, 100)}`);
       }
-      assert.ok((await databaseBytes(ctx.server)) - before < 256 * 1024, 'nothing of the refused registrations was stored');
+      assert.ok((await databaseBytes(ctx.server.app.storage, ctx.server.dataDir)) - before < 256 * 1024, 'nothing of the refused registrations was stored');
       // The largest accepted one is accepted, and a device authorization with the longest start URL.
       const reg = await register(ctx, big);
       await ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048 - 24)}` }));
@@ -466,7 +402,7 @@ describe('abuse: an anonymous flood of registrations and device authorizations',
 
   test('the database grows less than 5 MB in 4 s of flooding, and a legitimate client is answered correctly throughout', async (t) => {
     const { url } = ctx.server;
-    const before = await databaseBytes(ctx.server);
+    const before = await databaseBytes(ctx.server.app.storage, ctx.server.dataDir);
     const attacker = new Agent({ localAddress: '127.0.0.2', keepAlive: true, maxSockets: 8 });
     const body = JSON.stringify(largestRegistration());
     const first = await rawPost(url, '/client/register', body, attacker);
@@ -506,7 +442,7 @@ describe('abuse: an anonymous flood of registrations and device authorizations',
     const refused = (statuses.get('/client/register 400') ?? 0) + (statuses.get('/device_authorization 400') ?? 0);
     assert.ok(refused > accepted, `most of the flood is refused: ${JSON.stringify([...statuses])}`);
     assert.deepEqual([...statuses.keys()].filter((k) => !/ (200|400)$/.test(k)), [], 'no other answers');
-    const grown = (await databaseBytes(ctx.server)) - before;
+    const grown = (await databaseBytes(ctx.server.app.storage, ctx.server.dataDir)) - before;
     t.diagnostic(`grew ${(grown / 1048576).toFixed(2)} MB; legitimate rounds ${rounds}; ${JSON.stringify([...statuses])}`);
     assert.ok(grown < 5 * 1024 * 1024, `the database grew by ${(grown / 1048576).toFixed(2)} MB`);
   });

@@ -153,3 +153,31 @@ export class RawClient {
     return /role="alert"[^>]*>([^<]*)</.exec(body)?.[1];
   }
 }
+
+/** A browser (cookies, no redirects followed) signed in through the form. */
+export async function signedInBrowser(url: string, person: Pick<Person, 'userName' | 'password'>): Promise<RawClient> {
+  const raw = new RawClient(url);
+  const page = await raw.request('/signin');
+  const res = await raw.request('/signin', { form: { csrf: RawClient.field(page.body, 'csrf'), next: '/', UserName: person.userName, password: person.password } });
+  assert.equal(res.status, 303, 'signed in');
+  return raw;
+}
+
+/** The device pages as a person uses them: enter the code, see the confirm page; returns that page and its ticket. */
+export async function confirmPage(raw: RawClient, userCode: string) {
+  const entry = await raw.request('/device');
+  const sent = await raw.request('/device', { form: { csrf: RawClient.field(entry.body, 'csrf'), user_code: userCode } });
+  assert.equal(sent.status, 303, 'the code is accepted');
+  const confirm = await raw.request(sent.location!);
+  assert.equal(confirm.status, 200);
+  return confirm;
+}
+
+export async function approveDevice(raw: RawClient, userCode: string) {
+  const confirm = await confirmPage(raw, userCode);
+  const decided = await raw.request('/device/confirm', {
+    form: { csrf: RawClient.field(confirm.body, 'csrf'), user_code: userCode, ticket: RawClient.field(confirm.body, 'ticket'), action: 'allow' },
+  });
+  assert.equal(decided.status, 200);
+  assert.match(decided.body, /Device allowed/);
+}
