@@ -331,6 +331,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A log line that a flood would repeat thousands of times, written once per 10 s burst. */
+function oncePerBurst(write: () => void): () => void {
+  let quiet = true;
+  return () => {
+    if (!quiet) return;
+    quiet = false;
+    write();
+    setTimeout(() => (quiet = true), 10_000).unref();
+  };
+}
+
 export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const http = app.config.http;
   const limits: HandlerLimits = { budget: new BodyBudget(http.maxInFlightBodyBytes) };
@@ -346,19 +357,17 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
     (req, res) => void handler(req, res),
   );
   server.maxConnections = http.maxConnections;
-  let refusedConnections = 0;
-  server.on('drop', () => {
-    // One line per burst, not per refused connection: a flood would otherwise fill the log.
-    if (refusedConnections++ === 0) {
-      app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open');
-      setTimeout(() => (refusedConnections = 0), 10_000).unref();
-    }
-  });
+  const connectionsRefused = oncePerBurst(() => app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open'));
+  server.on('drop', connectionsRefused);
+  const requestsTimedOut = oncePerBurst(() =>
+    app.log.warn({ headersTimeoutSeconds: http.headersTimeoutSeconds, requestTimeoutSeconds: http.requestTimeoutSeconds }, 'request timed out: headers or the whole request arrived too slowly'),
+  );
   // Requests Node's HTTP parser refuses (oversized headers, a garbage request line) still get AWS's headers.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // An answer already under way on this connection (a refused body being thrown away) cannot take another.
     const answering = (socket as { _httpMessage?: ServerResponse })._httpMessage?.headersSent;
     if (!socket.writable || answering) return socket.destroy();
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') requestsTimedOut();
     const [status, code, message] =
       err.code === 'HPE_HEADER_OVERFLOW'
         ? ['431 Request Header Fields Too Large', 'SerializationException', 'Request headers are too large']

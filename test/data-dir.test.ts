@@ -62,7 +62,7 @@ describe('data directory permissions', () => {
     for (const f of ['gatehouse.db', 'encryption.key']) chmodSync(join(dir, f), 0o644);
     const second = await spawnGatehouse(dir, ENV);
     servers.push(second);
-    for (const f of ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm']) assert.equal(modeOf(join(dir, f)), '0600', f);
+    for (const f of ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'encryption.key']) assert.equal(modeOf(join(dir, f)), '0600', f);
     await second.stop();
   });
 

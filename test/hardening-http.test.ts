@@ -176,10 +176,15 @@ describe('the bytes held at once, and slow requests', () => {
     assert.equal(answer.closed, true);
   });
 
-  test('headers that never finish are cut off by the headers timeout', async () => {
+  test('headers that never finish are cut off by the headers timeout, and the operator sees one line', async () => {
+    logged.length = 0;
     const answer = await raw(server.url, `POST / HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nX-Slow: `, { waitMs: 4000 });
     assert.equal(answer.closed, true, 'the server closed the connection');
     assert.equal(answer.status, 408, answer.head);
+    assert.deepEqual(
+      logged.filter((l) => l.level === 40).map((l) => l.msg),
+      ['request timed out: headers or the whole request arrived too slowly'],
+    );
   });
 
   test('a body that keeps trickling is cut off by the request timeout', async () => {

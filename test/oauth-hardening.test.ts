@@ -232,6 +232,18 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const page = await confirmPage(raw, auth.userCode!);
       assert.match(page.body, /botocore-client-prod<\/strong> <span class="small">\(the name it gave itself; not verified by Gatehouse\)/);
       assert.match(page.body, /class="alert error" role="alert">This application calls itself <strong>botocore-client-prod<\/strong>.*evil\.example/);
+      assert.doesNotMatch(page.body, /This request was started from/, 'the device and the browser share an address');
+    });
+
+    test('the device approval page says so when the device asked from another address than the browser is at', async () => {
+      const raw = await signedIn(ctx);
+      // A device flow started from elsewhere: the AWS CLI's own name, nothing registered that the page could catch.
+      const remote = new Agent({ localAddress: '127.0.0.2' });
+      const reg = JSON.parse((await rawPost(ctx.server.url, '/client/register', JSON.stringify({ clientName: 'botocore-client-remote', clientType: 'public' }), remote)).body);
+      const started = await rawPost(ctx.server.url, '/device_authorization', JSON.stringify({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }), remote);
+      remote.destroy();
+      const page = await confirmPage(raw, JSON.parse(started.body).userCode);
+      assert.match(page.body, /role="alert">This request was started from <strong class="mono">127\.0\.0\.2<\/strong>, and you are at <strong class="mono">127\.0\.0\.1<\/strong>/);
     });
   });
 });

@@ -5,6 +5,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { randomBytesPooled } from './random.js';
 import { chmodSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { narrow } from '../storage/data-dir.js';
 
 export class SecretBox {
   constructor(private readonly key: Buffer) {
@@ -70,5 +71,7 @@ export function loadSecretBox(dataDir: string, fromEnv = process.env.GATEHOUSE_E
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+  // A key file an earlier version wrote under a wider umask is narrowed like the database's files.
+  narrow(file);
   return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
 }

@@ -52,7 +52,7 @@ export function isLoopbackUri(uri: string): boolean {
  * SDKs similar names). Names are never verified; such a name on a client that sends people elsewhere than their own
  * computer is what a phishing registration looks like, so the pages warn about it.
  */
-export const claimsAwsName = (name: string) => /\b(aws|amazon|botocore)\b|^botocore-client-/i.test(name);
+export const claimsAwsName = (name: string) => /(^|[^a-z])(aws|amazon|botocore)|^botocore-client-/i.test(name);
 
 /** Whether a client sends browsers to an address that is not the person's own computer. */
 export const redirectsAway = (client: OidcClientTable) => list(client.redirect_uris).some((u) => !isLoopbackUri(u));

@@ -119,9 +119,10 @@ export async function revokeSession(storage: Storage, sessionHash: string, now =
 
 /**
  * Sets a user's password and ends everything the old one opened: the user's browser sessions, every grant (so its
- * access tokens stop working at the portal and its refresh tokens are refused), device requests approved but not yet
- * collected, and authorization codes not yet redeemed. Whoever knew the old password keeps nothing. One transaction:
- * the new password never takes effect with the old sessions still alive.
+ * access tokens stop working at the portal and its refresh tokens are refused), and with the sessions the device
+ * requests approved but not yet collected and the authorization codes not yet redeemed: a grant is made only for a
+ * live session, so they get InvalidGrantException, as after signing out. Whoever knew the old password keeps nothing.
+ * One transaction: the new password never takes effect with the old sessions still alive.
  */
 export async function setPassword(storage: Storage, userId: string, passwordHash: string, now = Date.now()) {
   return storage.transaction(async (trx) => {
@@ -132,8 +133,6 @@ export async function setPassword(storage: Storage, userId: string, passwordHash
       .execute();
     const sessions = await trx.updateTable('web_sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
     const grants = await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-    await trx.updateTable('device_authorizations').set({ status: 'DENIED' }).where('user_id', '=', userId).where('status', '=', 'APPROVED').execute();
-    await trx.updateTable('authorization_codes').set({ expires_at: now }).where('user_id', '=', userId).where('redeemed_at', 'is', null).where('expires_at', '>', now).execute();
     return { sessionsEnded: Number(sessions.numUpdatedRows), grantsRevoked: Number(grants.numUpdatedRows) };
   });
 }

@@ -1,6 +1,7 @@
 // Limits that strangers cannot turn against other people, login CSRF by a page on another port of the same host, and
 // what a password change ends. Sources are told apart by X-Forwarded-For from a trusted proxy (127.0.0.1 here).
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -152,6 +153,12 @@ describe('sign-in limits: nobody can lock out a user they know the name of', { t
         ],
       );
       assert.ok(!JSON.stringify(log.lines()).includes(target.password));
+      // A name that is no user's (a password typed into the name field, say) is not logged.
+      const typedPassword = `pw-in-the-name-field-${randomUUID().slice(0, 8)}`;
+      for (let i = 0; i < 4; i++) await signInFrom('203.0.113.9', typedPassword, 'nope-nope');
+      const unknown = log.lines().filter((l) => l.msg === 'sign-in limit reached' && l.sourceIp === '203.0.113.9');
+      assert.deepEqual(unknown.map((l) => [l.limit, l.userName]), [['user-and-source', undefined]]);
+      assert.ok(!JSON.stringify(log.lines()).includes(typedPassword));
     } finally {
       log.restore();
       Object.assign(limits, saved);
@@ -275,7 +282,7 @@ describe('a password change ends the other sessions', { timeout: 60_000 }, () =>
       );
       await assert.rejects(
         oidc.send(new CreateTokenCommand({ clientId: second.reg.clientId, clientSecret: second.reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: second.auth.deviceCode })),
-        { name: 'AccessDeniedException' },
+        { name: 'InvalidGrantException' },
       );
       assert.equal((await signInFrom('192.0.2.30', person.userName, person.password)).status, 400, 'the old password is gone');
       assert.equal((await signInFrom('192.0.2.30', person.userName, newPassword)).status, 303);

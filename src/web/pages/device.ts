@@ -149,6 +149,10 @@ export async function showDeviceConfirm(req: WebRequest): Promise<Reply> {
   if (!found.device) return found.reply;
   const { device } = found;
   const user = req.session!;
+  // RFC 8628 §5.4: a code someone else started and sent to the person is the remote phishing the grant is open to. A
+  // client name proves nothing (anyone can register as the AWS CLI), but a request from another address than the
+  // browser's is worth a plain word; a person approving a device on their own computer sees none.
+  const elsewhere = device.sourceIp !== null && displayIp(device.sourceIp) !== displayIp(req.sourceIp);
   return page(
     req,
     200,
@@ -157,6 +161,7 @@ export async function showDeviceConfirm(req: WebRequest): Promise<Reply> {
 <p class="lead">An application wants to use your Gatehouse sign-in to reach your AWS accounts.</p>
 <div class="alert warn">Allow only if you started this yourself just now, and the code below is the one your device shows. If someone sent you this link, choose Deny.</div>
 ${device.awayHosts.length && claimsAwsName(device.clientName) ? html`<div class="alert error" role="alert">This application calls itself <strong>${device.clientName}</strong>, but it registered to send people to <strong class="mono">${device.awayHosts.join(', ')}</strong>, which AWS tools never do. Unless you know that site, choose Deny.</div>` : ''}
+${elsewhere ? html`<div class="alert error" role="alert">This request was started from <strong class="mono">${displayIp(device.sourceIp)}</strong>, and you are at <strong class="mono">${displayIp(req.sourceIp)}</strong>. If you did not start it on a device of your own elsewhere, someone else did: choose Deny.</div>` : ''}
 <dl class="facts">
 <dt>Application</dt><dd><strong>${device.clientName}</strong> <span class="small">(the name it gave itself; ${UNVERIFIED})</span></dd>
 <dt>Asked</dt><dd>${relativeTime(device.createdAt, req.now)} <span class="small">(<time datetime="${new Date(device.createdAt).toISOString()}">${absoluteTime(device.createdAt)}</time>)</span></dd>

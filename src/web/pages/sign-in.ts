@@ -64,7 +64,10 @@ export async function submitSignIn(req: WebRequest): Promise<Reply> {
   if (!result.ok) {
     if (result.reason === 'throttled') {
       // For the operator: which limit, and whose. The user name is logged only as typed, never the password.
-      req.app.log.warn({ limit: result.limit, sourceIp: req.sourceIp, ...(result.limit === 'source' ? {} : { userName }) }, 'sign-in limit reached');
+      // The name is logged only when it is a user's: people type their password into the name field now and then.
+      const known =
+        result.limit === 'source' ? undefined : await storage.db.selectFrom('users').select('user_name').where('user_name_key', '=', userName.toLowerCase()).executeTakeFirst();
+      req.app.log.warn({ limit: result.limit, sourceIp: req.sourceIp, ...(known ? { userName: known.user_name } : {}) }, 'sign-in limit reached');
       return signInForm(req, 429, { next, userName, error: THROTTLED });
     }
     // One message for an unknown user and a wrong password: the page must not tell which user names exist.
