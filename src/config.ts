@@ -282,6 +282,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   for (const key of ['intervalSeconds', 'graceSeconds'] as const) wholeNumber(String(config.janitor[key]), `janitor.${key}`);
   if (wholeNumber(String(config.janitor.batchSize), 'janitor.batchSize') < 1) throw new Error(`janitor.batchSize must be at least 1, got '${config.janitor.batchSize}'`);
   checkHttpLimits(config.http);
+  checkLimits(config.limits);
   if (flags.host !== undefined) config.host = flags.host;
   if (flags.port !== undefined) config.port = flags.port;
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
@@ -290,6 +291,15 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
 }
 
 /** Node refuses a headers timeout longer than the request's, and a zero would turn a limit off. */
+/** Every limit counts requests, failures, things or seconds: 0 or a fraction would refuse everything or end no window. */
+function checkLimits(limits: Config['limits']): void {
+  for (const [key, value] of Object.entries(limits)) {
+    // An old config file may still set it; it is no longer a limit (docs/deployment.md).
+    if (key === 'userCodeAttemptsGlobal') continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`limits.${key} must be a whole number from 1, got '${String(value)}'`);
+  }
+}
+
 function checkHttpLimits(http: HttpLimits): void {
   for (const key of ['maxConnections', 'maxInFlightBodyBytes', 'headersTimeoutSeconds', 'requestTimeoutSeconds', 'bodyIdleTimeoutSeconds'] as const) {
     if (typeof http[key] !== 'number' || !(http[key] > 0)) throw new Error(`http.${key} must be a number above 0, got '${String(http[key])}'`);
