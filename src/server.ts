@@ -17,7 +17,7 @@ import { roleSecret } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 import { logRequest } from './log.js';
-import { isOutOfSpace } from './storage/storage.js';
+import { logFault } from './faults.js';
 import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, readBody, type ReadBody } from './body.js';
 import { DEFAULT_MAX_BODY_BYTES } from './config.js';
 import { ListeningHosts } from './hosts.js';
@@ -297,10 +297,9 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       service.protocol.writeOutput(service, service.model.operations[operation], output, requestId, res);
     } catch (caught) {
       const err = caught instanceof ServiceError ? caught : internalError();
-      // A full disk is the operator's to fix, and passes when space is freed: one clear line, no stack. The client
-      // gets the same InternalServerException as for any fault (retryable, and nothing about the server's state).
-      if (isOutOfSpace(caught)) app.log.error({ requestId, code: (caught as { code?: string }).code }, 'database storage is full: writes fail until space is freed');
-      else if (!(caught instanceof ServiceError)) app.log.error({ requestId, err: caught }, 'unhandled error');
+      // The client gets the same InternalServerException for a full disk as for any fault (retryable, and nothing
+      // about the server's state); the log tells the two apart.
+      if (!(caught instanceof ServiceError)) logFault(app.log, requestId, caught, 'unhandled error');
       errorCode = err.code;
       const service = routed?.service ?? (caught as { service?: ServiceDefinition }).service;
       if (!res.headersSent) {

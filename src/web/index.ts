@@ -10,7 +10,7 @@ import { clientAddress } from '../server.js';
 import { readCookies, sessionCookieName } from './cookies.js';
 import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
 import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
-import { isOutOfSpace } from '../storage/storage.js';
+import { logFault } from '../faults.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
 import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
 import { home, showCredentials } from './pages/home.js';
@@ -94,8 +94,7 @@ export function createWebHandler(app: App) {
       try {
         reply = await answer(route, request, call, publicOrigin);
       } catch (err) {
-        if (isOutOfSpace(err)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), code: (err as { code?: string }).code }, 'database storage is full: writes fail until space is freed');
-        else if (!(err instanceof WebError)) app.log.error({ requestId: res.getHeader('x-amzn-RequestId'), err }, 'web page failed');
+        if (!(err instanceof WebError)) logFault(app.log, res.getHeader('x-amzn-RequestId'), err, 'web page failed');
         reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
       }
       write(res, request, reply);
