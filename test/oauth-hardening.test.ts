@@ -397,6 +397,33 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
   });
 });
 
+describe('failed CreateToken calls do not mark a client as used', { timeout: 60_000 }, () => {
+  const ctx = useServerWithLimits({ maxRegisteredClients: 2 });
+
+  test('a client whose every CreateToken failed (made-up and pending device code, made-up code and refresh token) is reclaimed as never used at the cap', async () => {
+    const db = ctx.server.app.storage.db;
+    const callback = 'http://127.0.0.1/oauth/callback';
+    const idle = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'], redirectUris: [callback] });
+    const token = (input: Record<string, string>) => ctx.oidc.send(new CreateTokenCommand({ clientId: idle.clientId, clientSecret: idle.clientSecret, grantType: DEVICE_GRANT, ...input }));
+    await rejects(token({ deviceCode: 'gdc_made-up' }), 'InvalidGrantException', 400, 'invalid_grant');
+    const auth = await startDevice(ctx, idle);
+    await rejects(token({ deviceCode: auth.deviceCode! }), 'AuthorizationPendingException', 400, 'authorization_pending');
+    await rejects(token({ grantType: 'authorization_code', code: 'gac_made-up', redirectUri: callback, codeVerifier: 'v'.repeat(43) }), 'InvalidGrantException', 400, 'invalid_grant');
+    await rejects(token({ grantType: 'refresh_token', refreshToken: 'aor_made-up' }), 'InvalidGrantException', 400, 'invalid_grant');
+    const row = await db.selectFrom('oidc_clients').select('last_used_at').where('client_id', '=', idle.clientId!).executeTakeFirstOrThrow();
+    assert.equal(row.last_used_at, null, 'no tokens, so not used');
+
+    const other = await register(ctx);
+    await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+    // Older than a device code lives: the idle client makes room as any never-used one does.
+    const longAgo = Date.now() - ctx.server.app.config.signIn.deviceCodeSeconds * 1000 - 1000;
+    await db.updateTable('oidc_clients').set({ issued_at: longAgo }).where('client_id', '=', idle.clientId!).execute();
+    const third = await register(ctx);
+    const ids = (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
+    assert.deepEqual(new Set(ids), new Set([other.clientId, third.clientId]), 'the idle client made room');
+  });
+});
+
 describe('abuse: an anonymous flood of registrations and device authorizations', { timeout: 60_000 }, () => {
   const ctx = useServer();
 
