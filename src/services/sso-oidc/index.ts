@@ -2,7 +2,7 @@
 // authorization code (PKCE) and refresh token grants. The rules live in src/domain/oauth.ts, shared with the pages.
 import { ssoOidcModel, type SsoOidcOperations } from '../../generated/sso-oidc.js';
 import { authenticateClient, createToken, oauthError, registerClient, startDeviceAuthorization } from '../../domain/oauth.js';
-import { attempt } from '../../domain/rate-limit.js';
+import { attempt, sourceKey } from '../../domain/rate-limit.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Handlers } from '../service.js';
@@ -30,7 +30,7 @@ const handlers: Handlers<SsoOidcOperations> = {
   async RegisterClient(input, ctx) {
     const { storage, config } = ctx.app;
     // Anonymous, and each call stores a client: limited per source address, as AWS does (20 per second).
-    if (!(await attempt(storage, `register-client:${ctx.sourceIp}`, { max: config.limits.registerClientPerSourcePerSecond, windowMs: 1000 }, ctx.now))) {
+    if (!(await attempt(storage, `register-client:${sourceKey(ctx.sourceIp)}`, { max: config.limits.registerClientPerSourcePerSecond, windowMs: 1000 }, ctx.now))) {
       throw oauthError('SlowDownException', 'Too many client registrations from this address; slow down');
     }
     const r = await registerClient(storage, config, input, ctx.now, () =>
@@ -51,7 +51,7 @@ const handlers: Handlers<SsoOidcOperations> = {
     // Each call stores a pending authorization: limited per source address, and per client once it is authenticated
     // (AWS: 80 per second per client), so that knowing a client id is not enough to throttle it.
     const limit = (max: number) => ({ max, windowMs: 1000 });
-    if (!(await attempt(storage, `start-device-source:${ctx.sourceIp}`, limit(config.limits.startDeviceAuthorizationPerSourcePerSecond), ctx.now))) {
+    if (!(await attempt(storage, `start-device-source:${sourceKey(ctx.sourceIp)}`, limit(config.limits.startDeviceAuthorizationPerSourcePerSecond), ctx.now))) {
       throw oauthError('SlowDownException', 'Too many device authorizations from this address; slow down');
     }
     const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, ctx.now);
