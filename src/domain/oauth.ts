@@ -189,17 +189,19 @@ export const clientScopes = (client: OidcClientTable) => {
 /** Legacy clients (registered without scopes or the refresh grant) get no refresh token, as AWS does. */
 const issuesRefreshTokens = (client: OidcClientTable) => list(client.scopes).length > 0 || list(client.grant_types).includes(GRANT_REFRESH_TOKEN);
 
-const STALE_DEVICE_MS = 3600_000;
 const STALE_DEVICE_BATCH = 4;
 
 export async function startDeviceAuthorization(storage: Storage, config: Config, client: OidcClientTable, startUrl: string, sourceIp: string, origin: string, now = Date.now()) {
   if (!list(client.grant_types).includes(GRANT_DEVICE_CODE)) throw oauthError('UnauthorizedClientException', 'The client is not registered for the device code grant');
   const deviceCode = newToken('gdc_');
-  // Each call stores a row, so each also deletes a few long-expired ones: the table holds about what the rate limits
-  // let in during a code's lifetime, not everything ever started. An hour's grace keeps ExpiredTokenException the
-  // answer for a client still polling a code that just expired.
-  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - STALE_DEVICE_MS).limit(STALE_DEVICE_BATCH);
+  // Each call stores a row, so each also deletes a few dead ones (as the janitor does, between its sweeps). The grace
+  // keeps ExpiredTokenException the answer for a client still polling a code that just expired; a code never polled
+  // in its lifetime has nobody waiting for that answer, so it goes as soon as it expires. Two statements, each one
+  // index range (migration 0012 indexes the never-polled ones).
+  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - config.janitor.graceSeconds * 1000).limit(STALE_DEVICE_BATCH);
   await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', stale).execute();
+  const unpolled = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now).limit(STALE_DEVICE_BATCH);
+  await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', unpolled).execute();
   // A fresh user code; the unique index makes a collision with a live code fail, and then another is drawn.
   for (let attemptNo = 0; ; attemptNo++) {
     const userCode = newUserCode();

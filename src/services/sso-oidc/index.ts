@@ -2,7 +2,7 @@
 // authorization code (PKCE) and refresh token grants. The rules live in src/domain/oauth.ts, shared with the pages.
 import { ssoOidcModel, type SsoOidcOperations } from '../../generated/sso-oidc.js';
 import { authenticateClient, createToken, oauthError, registerClient, startDeviceAuthorization } from '../../domain/oauth.js';
-import { attempt, sourceKey } from '../../domain/rate-limit.js';
+import { attempt, count, sourceKey } from '../../domain/rate-limit.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Handlers } from '../service.js';
@@ -57,6 +57,19 @@ const handlers: Handlers<SsoOidcOperations> = {
     const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, ctx.now);
     if (!(await attempt(storage, `start-device:${client.client_id}`, limit(config.limits.startDeviceAuthorizationPerClientPerSecond), ctx.now))) {
       throw oauthError('SlowDownException', 'Too many device authorizations for this client; slow down');
+    }
+    // Each row lives a code's lifetime (longer once polled): so many per source per lifetime bound what one source
+    // keeps stored, whatever the per-second rates. Logged once per source and window, not for every refused call.
+    const perLifetime = { max: config.limits.deviceAuthorizationsPerSource, windowMs: Math.max(1, config.signIn.deviceCodeSeconds) * 1000 };
+    const started = await count(storage, `device-authorizations-source:${sourceKey(ctx.sourceIp)}`, perLifetime, ctx.now);
+    if (started > perLifetime.max) {
+      if (started === perLifetime.max + 1) {
+        ctx.app.log.warn(
+          { requestId: ctx.requestId, sourceIp: ctx.sourceIp, deviceAuthorizationsPerSource: perLifetime.max, windowSeconds: config.signIn.deviceCodeSeconds },
+          'device authorization limit reached: StartDeviceAuthorization refused for this source until the window ends',
+        );
+      }
+      throw oauthError('SlowDownException', 'Too many device authorizations from this address; try again later');
     }
     // Any start URL names this server's portal: clients insist on AWS-looking ones (https://d-….awsapps.com/start).
     return startDeviceAuthorization(ctx.app.storage, ctx.app.config, client, input.startUrl, ctx.sourceIp, ctx.origin, ctx.now);
