@@ -88,6 +88,11 @@ export interface Config {
     /** StartDeviceAuthorization calls per client (AWS: 80) and per source address per second before SlowDownException. */
     startDeviceAuthorizationPerClientPerSecond: number;
     startDeviceAuthorizationPerSourcePerSecond: number;
+    /**
+     * Device authorizations started per source address (an IPv6 address by its /64) per device code lifetime, before
+     * SlowDownException: each is a stored row, so this with the lifetime bounds what one address keeps in the table.
+     */
+    deviceAuthorizationsPerSource: number;
     /** Registered clients kept at once; at the cap expired ones are deleted, and if none are, RegisterClient is refused. */
     maxRegisteredClients: number;
     /** Sizes of a registration: scopes (count, characters each), redirect URIs (count), and characters of any URI. */
@@ -187,6 +192,7 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     registerClientPerSourcePerSecond: 20,
     startDeviceAuthorizationPerClientPerSecond: 80,
     startDeviceAuthorizationPerSourcePerSecond: 80,
+    deviceAuthorizationsPerSource: 100,
     maxRegisteredClients: 10_000,
     clientMaxScopes: 25,
     clientMaxScopeLength: 256,

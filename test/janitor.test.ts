@@ -103,8 +103,11 @@ describe('janitor', () => {
     // An access token of that grant past its end goes, though the grant stays.
     const staleAccess = `aoa${randomBytes(16).toString('hex')}`;
     await storage.db.insertInto('access_tokens').values({ token_hash: hashToken(staleAccess), grant_id: liveGrant, created_at: now - 2 * HOUR, expires_at: now - HOUR }).execute();
-    // A device code that expired half an hour ago: within the grace, a poll still hears ExpiredTokenException.
-    const recentDevice = await startDeviceAuthorization(storage, config, await clientRow(reg.clientId!), START_URL, '127.0.0.1', server.url, now - config.signIn.deviceCodeSeconds * 1000 - HOUR / 2);
+    // A device code polled while it lived that expired half an hour ago: within the grace, a poll still hears
+    // ExpiredTokenException.
+    const recentStart = now - config.signIn.deviceCodeSeconds * 1000 - HOUR / 2;
+    const recentDevice = await startDeviceAuthorization(storage, config, await clientRow(reg.clientId!), START_URL, '127.0.0.1', server.url, recentStart);
+    await rejectsWith(createToken(storage, config, { clientId: reg.clientId!, clientSecret: reg.clientSecret!, grantType: DEVICE_GRANT, deviceCode: recentDevice.deviceCode }, recentStart + 1000), 'AuthorizationPendingException');
     // A code redeemed two hours ago whose grant lives: replaying it must still revoke that grant.
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -119,8 +122,10 @@ describe('janitor', () => {
       .execute();
     await storage.db.insertInto('rate_limits').values({ bucket: 'signin-source:192.0.2.2', window_start: now - HOUR, hits: 3 }).execute();
 
-    // Made last: a StartDeviceAuthorization removes a few long-expired device codes itself, so this one is left for the sweep.
+    // Made last: a StartDeviceAuthorization removes a few dead device codes itself, so these are left for the sweep.
     const oldPending = await startDeviceAuthorization(storage, config, await clientRow(oldClient.clientId), START_URL, '127.0.0.1', server.url, past);
+    // Never polled, expired half an hour ago: nobody waits for its ExpiredTokenException, so the grace does not keep it.
+    const unpolledDevice = await startDeviceAuthorization(storage, config, await clientRow(reg.clientId!), START_URL, '127.0.0.1', server.url, recentStart);
 
     const removed = await server.app.janitor.sweep();
     assert.ok(removed, 'the sweep ran');
@@ -135,6 +140,7 @@ describe('janitor', () => {
     assert.equal(await count(storage, 'access_tokens', hashToken(staleAccess)), 0, 'an expired access token of a live grant');
     assert.equal(await has('device_authorizations', 'device_code_hash', hashToken(oldDevice.deviceCode)), false, 'a redeemed device code long expired');
     assert.equal(await has('device_authorizations', 'device_code_hash', hashToken(oldPending.deviceCode)), false, 'a pending device code long expired');
+    assert.equal(await has('device_authorizations', 'device_code_hash', hashToken(unpolledDevice.deviceCode)), false, 'a device code never polled, expired within the grace');
     assert.equal(await has('authorization_codes', 'code_hash', hashToken(oldCode)), false, 'an unredeemed code long expired');
     assert.equal(await has('oidc_clients', 'client_id', ancientClient.clientId), false, 'an expired client without grants');
     assert.equal(await has('rate_limits', 'bucket', 'signin-source:192.0.2.1'), false, 'a rate-limit window a day old');

@@ -23,6 +23,7 @@ import { GetRoleCredentialsCommand, ListAccountsCommand, LogoutCommand, SSOClien
 import { REGION, startGatehouse, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
 import { approveDevice, cliAuthorizeUrl, confirmPage, createPerson, pkce, RawClient, signedInBrowser, START_URL, type Person } from './web/helpers.js';
 import { databaseBytes, largestRegistration, rawPost } from './helpers/abuse.js';
+import { hashToken } from '../src/domain/tokens.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PORTAL_SCOPE = 'sso:account:access';
@@ -250,13 +251,26 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
 
 // ---- bounded registration ----
 
-/** A server with some limits set in its config file (the limits have no environment variables). */
-function useServerWithLimits(limits: Record<string, number>, signIn: Record<string, number> = {}): Ctx {
+/** A server with these settings in its config file. */
+function useServerWithConfig(config: Record<string, unknown>): Ctx {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
   const file = join(dir, 'gatehouse.json');
-  writeFileSync(file, JSON.stringify({ limits, signIn }));
+  writeFileSync(file, JSON.stringify(config));
   after(() => rmSync(dir, { recursive: true, force: true }));
   return useServer({ GATEHOUSE_CONFIG: file });
+}
+
+/** A server with some limits set in its config file (the limits have no environment variables). */
+const useServerWithLimits = (limits: Record<string, number>, signIn: Record<string, number> = {}): Ctx => useServerWithConfig({ limits, signIn });
+
+/** Collects the server's warn lines until the test ends. */
+function warnings(ctx: Ctx, t: { after: (fn: () => void) => void }): [Record<string, unknown>, string][] {
+  const log = ctx.server.app.log;
+  const lines: [Record<string, unknown>, string][] = [];
+  const original = log.warn;
+  log.warn = ((fields: Record<string, unknown>, message: string) => void lines.push([fields, message])) as typeof log.warn;
+  t.after(() => void (log.warn = original));
+  return lines;
 }
 
 describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 60_000 }, () => {
@@ -295,18 +309,22 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       );
     });
 
-    test('StartDeviceAuthorization deletes device authorizations expired over an hour ago, a few at a time', async () => {
+    test('StartDeviceAuthorization deletes device authorizations expired past the grace, and never-polled ones as soon as they expire, a few at a time', async () => {
       const db = ctx.server.app.storage.db;
       const reg = await register(ctx);
       const old = await Promise.all([0, 1, 2].map(() => startDevice(ctx, reg)));
-      const recent = await startDevice(ctx, reg);
+      const polled = await startDevice(ctx, reg);
+      const unpolled = await startDevice(ctx, reg);
+      // The client polled this one while it lived.
+      await rejects(pollDevice(ctx, reg, polled), 'AuthorizationPendingException', 400, 'authorization_pending');
       const codes = (auths: StartDeviceAuthorizationCommandOutput[]) => auths.map((a) => a.userCode!.replace('-', ''));
-      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 2 * 3600_000 }).where('user_code', 'in', codes(old)).execute();
-      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 60_000 }).where('user_code', 'in', codes([recent])).execute();
+      const grace = ctx.server.app.config.janitor.graceSeconds * 1000;
+      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - grace - 3600_000 }).where('user_code', 'in', codes(old)).execute();
+      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 60_000 }).where('user_code', 'in', codes([polled, unpolled])).execute();
       await startDevice(ctx, reg);
-      const left = (await db.selectFrom('device_authorizations').select('user_code').where('user_code', 'in', [...codes(old), ...codes([recent])]).execute()).map((r) => r.user_code);
-      assert.deepEqual(left, codes([recent]), 'the long-expired ones are gone; the one expired a minute ago still answers ExpiredTokenException');
-      await rejects(pollDevice(ctx, reg, recent), 'ExpiredTokenException', 400, 'expired_token');
+      const left = (await db.selectFrom('device_authorizations').select('user_code').where('user_code', 'in', [...codes(old), ...codes([polled, unpolled])]).execute()).map((r) => r.user_code);
+      assert.deepEqual(left, codes([polled]), 'the long-expired ones and the never-polled one are gone; the polled one expired a minute ago still answers ExpiredTokenException');
+      await rejects(pollDevice(ctx, reg, polled), 'ExpiredTokenException', 400, 'expired_token');
     });
 
     test('RegisterClient is limited per source address: SlowDownException, while another address still registers', async () => {
@@ -406,6 +424,88 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       assert.deepEqual(new Set(await ids()), new Set([fourth.clientId, fifth.clientId, sixth.clientId]), 'the old never-used client made room');
       await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
     });
+  });
+});
+
+describe('device authorizations per source address per device code lifetime', { timeout: 60_000 }, () => {
+  // An hour's code lifetime is the window: a window boundary falling inside the test is then unlikely enough.
+  const ctx = useServerWithLimits({ deviceAuthorizationsPerSource: 3 }, { deviceCodeSeconds: 3600 });
+
+  test('past the limit every client from that address hears SlowDownException, with one log line; another address is still served', async (t) => {
+    const lines = warnings(ctx, t);
+    const [a, b] = [await register(ctx), await register(ctx)];
+    await startDevice(ctx, a);
+    await startDevice(ctx, a);
+    await startDevice(ctx, b);
+    for (const reg of [a, b, a]) {
+      const err = await rejects(startDevice(ctx, reg), 'SlowDownException', 400, 'slow_down');
+      assert.match(err.error_description!, /Too many device authorizations from this address/);
+    }
+    const limitLines = lines.filter(([, message]) => /device authorization limit reached/.test(message));
+    assert.equal(limitLines.length, 1, `one line however many calls are refused: ${JSON.stringify(lines)}`);
+    const [fields, message] = limitLines[0];
+    assert.equal(message, 'device authorization limit reached: StartDeviceAuthorization refused for this source until the window ends');
+    assert.equal(fields.sourceIp, '127.0.0.1');
+    assert.equal(fields.deviceAuthorizationsPerSource, 3);
+    assert.equal(fields.windowSeconds, 3600);
+    assert.doesNotMatch(JSON.stringify(fields), /gcs_|clientSecret/, 'no secret');
+
+    const other = new Agent({ localAddress: '127.0.0.2' });
+    try {
+      const res = await rawPost(ctx.server.url, '/device_authorization', JSON.stringify({ clientId: a.clientId, clientSecret: a.clientSecret, startUrl: START_URL }), other);
+      assert.equal(res.status, 200, res.body);
+    } finally {
+      other.destroy();
+    }
+  });
+});
+
+describe('per-source limits count an IPv6 address by its /64', { timeout: 60_000 }, () => {
+  const ctx = useServerWithConfig({ trustedProxies: ['127.0.0.1'], limits: { deviceAuthorizationsPerSource: 2, registerClientPerSourcePerSecond: 1000 }, signIn: { deviceCodeSeconds: 3600 } });
+
+  test('addresses of one /64 share the allowance; another /64 has its own; the stored address stays exact', async () => {
+    const post = async (path: string, body: unknown, from: string) => {
+      const res = await fetch(`${ctx.server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, string> };
+    };
+    const reg = (await post('/client/register', { clientName: 'v6', clientType: 'public' }, '2001:db8:0:1::1')).body;
+    const start = (from: string) => post('/device_authorization', { clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }, from);
+    assert.equal((await start('2001:db8:0:1::1')).status, 200);
+    const second = await start('2001:db8:0:1:ffff::2');
+    assert.equal(second.status, 200);
+    const third = await start('2001:0db8:0000:0001::3');
+    assert.equal(third.status, 400, 'the same /64, however written');
+    assert.equal(third.body.error, 'slow_down');
+    assert.equal((await start('2001:db8:0:2::1')).status, 200, 'the next /64');
+    const row = await ctx.server.app.storage.db.selectFrom('device_authorizations').select('source_ip').where('device_code_hash', '=', hashToken(second.body.deviceCode)).executeTakeFirstOrThrow();
+    assert.equal(row.source_ip, '2001:db8:0:1:ffff::2');
+  });
+});
+
+describe('failed CreateToken calls do not mark a client as used', { timeout: 60_000 }, () => {
+  const ctx = useServerWithLimits({ maxRegisteredClients: 2 });
+
+  test('a client whose every CreateToken failed (made-up and pending device code, made-up code and refresh token) is reclaimed as never used at the cap', async () => {
+    const db = ctx.server.app.storage.db;
+    const callback = 'http://127.0.0.1/oauth/callback';
+    const idle = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'], redirectUris: [callback] });
+    const token = (input: Record<string, string>) => ctx.oidc.send(new CreateTokenCommand({ clientId: idle.clientId, clientSecret: idle.clientSecret, grantType: DEVICE_GRANT, ...input }));
+    await rejects(token({ deviceCode: 'gdc_made-up' }), 'InvalidGrantException', 400, 'invalid_grant');
+    const auth = await startDevice(ctx, idle);
+    await rejects(token({ deviceCode: auth.deviceCode! }), 'AuthorizationPendingException', 400, 'authorization_pending');
+    await rejects(token({ grantType: 'authorization_code', code: 'gac_made-up', redirectUri: callback, codeVerifier: 'v'.repeat(43) }), 'InvalidGrantException', 400, 'invalid_grant');
+    await rejects(token({ grantType: 'refresh_token', refreshToken: 'aor_made-up' }), 'InvalidGrantException', 400, 'invalid_grant');
+    const row = await db.selectFrom('oidc_clients').select('last_used_at').where('client_id', '=', idle.clientId!).executeTakeFirstOrThrow();
+    assert.equal(row.last_used_at, null, 'no tokens, so not used');
+
+    const other = await register(ctx);
+    await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+    // Older than a device code lives: the idle client makes room as any never-used one does.
+    const longAgo = Date.now() - ctx.server.app.config.signIn.deviceCodeSeconds * 1000 - 1000;
+    await db.updateTable('oidc_clients').set({ issued_at: longAgo }).where('client_id', '=', idle.clientId!).execute();
+    const third = await register(ctx);
+    const ids = (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
+    assert.deepEqual(new Set(ids), new Set([other.clientId, third.clientId]), 'the idle client made room');
   });
 });
 

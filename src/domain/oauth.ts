@@ -104,8 +104,8 @@ export const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
 /**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
- * that never called CreateToken first, then the longest unused (their device authorizations go with them). When that
- * is not enough, clients that never called CreateToken and were registered longer ago than a device code lives go
+ * never given tokens first, then the longest unused (their device authorizations go with them). When that is not
+ * enough, clients never given tokens (markUsed) and registered longer ago than a device code lives go
  * too, oldest first: registration is anonymous, so filling the table with clients nobody uses must not lock out
  * everybody else for the 90 days a registration lasts. Such a client could no longer finish the device flow it
  * started anyway. False when there are still not enough (the table is full of clients registered within the last
@@ -189,17 +189,19 @@ export const clientScopes = (client: OidcClientTable) => {
 /** Legacy clients (registered without scopes or the refresh grant) get no refresh token, as AWS does. */
 const issuesRefreshTokens = (client: OidcClientTable) => list(client.scopes).length > 0 || list(client.grant_types).includes(GRANT_REFRESH_TOKEN);
 
-const STALE_DEVICE_MS = 3600_000;
 const STALE_DEVICE_BATCH = 4;
 
 export async function startDeviceAuthorization(storage: Storage, config: Config, client: OidcClientTable, startUrl: string, sourceIp: string, origin: string, now = Date.now()) {
   if (!list(client.grant_types).includes(GRANT_DEVICE_CODE)) throw oauthError('UnauthorizedClientException', 'The client is not registered for the device code grant');
   const deviceCode = newToken('gdc_');
-  // Each call stores a row, so each also deletes a few long-expired ones: the table holds about what the rate limits
-  // let in during a code's lifetime, not everything ever started. An hour's grace keeps ExpiredTokenException the
-  // answer for a client still polling a code that just expired.
-  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - STALE_DEVICE_MS).limit(STALE_DEVICE_BATCH);
+  // Each call stores a row, so each also deletes a few dead ones (as the janitor does, between its sweeps). The grace
+  // keeps ExpiredTokenException the answer for a client still polling a code that just expired; a code never polled
+  // in its lifetime has nobody waiting for that answer, so it goes as soon as it expires. Two statements, each one
+  // index range (migration 0012 indexes the never-polled ones).
+  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - config.janitor.graceSeconds * 1000).limit(STALE_DEVICE_BATCH);
   await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', stale).execute();
+  const unpolled = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now).limit(STALE_DEVICE_BATCH);
+  await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', unpolled).execute();
   // A fresh user code; the unique index makes a collision with a live code fail, and then another is drawn.
   for (let attemptNo = 0; ; attemptNo++) {
     const userCode = newUserCode();
@@ -364,6 +366,16 @@ async function newGrant(trx: Db, config: Config, client: OidcClientTable, userId
   return grant;
 }
 
+/**
+ * Records that a client was given tokens: a client in use is reclaimed last at the cap (roomForClient). Only issuing
+ * counts, in the transaction that issues, so that failed calls (a made-up device code, a pending one) cannot mark a
+ * client as used and so keep it from being reclaimed. To the hour is enough, so most redemptions write nothing more.
+ */
+async function markUsed(trx: Db, client: OidcClientTable, now: number) {
+  if (client.last_used_at !== null && now - Number(client.last_used_at) <= 3600_000) return;
+  await trx.updateTable('oidc_clients').set({ last_used_at: now }).where('client_id', '=', client.client_id).execute();
+}
+
 /** Whether the browser session an approval was given in is still live (not signed out of, revoked or expired). */
 async function sessionLasts(trx: Db, sessionHash: string | null, now: number): Promise<boolean> {
   if (sessionHash === null) return true;
@@ -406,11 +418,6 @@ export async function createToken(storage: Storage, config: Config, input: Creat
   const requested = input.scope ?? [];
   if (requested.some((s) => !clientScopes(client).includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not registered by the client');
 
-  // A client in use is reclaimed last at the cap; to the hour is enough, so most calls write nothing more. Written
-  // before any token is issued, so that a failure here cannot lose tokens already committed.
-  if (client.last_used_at === null || now - Number(client.last_used_at) > 3600_000) {
-    await storage.db.updateTable('oidc_clients').set({ last_used_at: now }).where('client_id', '=', client.client_id).execute();
-  }
   switch (input.grantType) {
     case GRANT_DEVICE_CODE:
       return redeemDeviceCode(storage, config, client, input, now);
@@ -448,6 +455,7 @@ async function redeemDeviceCode(storage: Storage, config: Config, client: OidcCl
     const redeemed = await trx.updateTable('device_authorizations').set({ status: 'REDEEMED' }).where('device_code_hash', '=', hash).where('status', '=', 'APPROVED').executeTakeFirst();
     if (Number(redeemed.numUpdatedRows) !== 1) return { error: oauthError('InvalidGrantException', 'The device code has already been used') };
     const grant = await newGrant(trx, config, client, device.user_id!, device.session_hash, input.scope?.length ? input.scope : clientScopes(client), now);
+    await markUsed(trx, client, now);
     return { issued: await issueTokens(trx, config, grant, issuesRefreshTokens(client), now) };
   });
   if ('error' in outcome) throw outcome.error!;
@@ -480,6 +488,7 @@ async function redeemAuthorizationCode(storage: Storage, config: Config, client:
     }
     const grant = await newGrant(trx, config, client, code.user_id, code.session_hash, list(code.scopes), now);
     await trx.updateTable('authorization_codes').set({ redeemed_at: now, grant_id: grant.grant_id }).where('code_hash', '=', hash).execute();
+    await markUsed(trx, client, now);
     return { issued: await issueTokens(trx, config, grant, issuesRefreshTokens(client), now) };
   });
   // Errors are returned rather than thrown so that the revocation above commits.
@@ -507,6 +516,7 @@ async function refresh(storage: Storage, config: Config, client: OidcClientTable
     if (Number(row.expires_at) <= now) return { error: oauthError('InvalidGrantException', 'The session has expired; sign in again') };
     const retired = await trx.updateTable('refresh_tokens').set({ retired_at: now }).where('token_hash', '=', hash).where('retired_at', 'is', null).executeTakeFirst();
     if (Number(retired.numUpdatedRows) !== 1) return { error: oauthError('InvalidGrantException', 'Invalid refresh token') };
+    await markUsed(trx, client, now);
     // Every refresh response carries a new refresh token: the SDKs overwrite their cached one with it.
     return { issued: await issueTokens(trx, config, { grant_id: row.grant_id, expires_at: Number(row.expires_at) }, true, now) };
   });

@@ -1,4 +1,5 @@
 // Fixed-window rate limits kept in the database, so that every process sharing it counts against the same limit.
+import { isIPv6 } from 'node:net';
 import { preparedQuery } from '../storage/prepared.js';
 import type { Db, Storage } from '../storage/storage.js';
 
@@ -59,4 +60,25 @@ export async function uncount(storage: Storage, bucket: string, limit: Limit, no
 /** Forgets a bucket (a successful sign-in clears that account's failures). */
 export async function reset(storage: Storage, bucket: string) {
   await storage.db.deleteFrom('rate_limits').where('bucket', '=', bucket).execute();
+}
+
+/**
+ * The part of a source address that per-source limits count by: an IPv4 address whole, an IPv6 address by its /64.
+ * One host, or one customer of an ISP, is usually given a whole /64 and may send from any address in it, so counting
+ * by full IPv6 address would leave such a host unlimited. IPv4-mapped addresses (::ffff:a.b.c.d) are IPv4 hosts and
+ * stay whole, as does anything that is not an IPv6 address. Only limits use this; stored and shown addresses stay exact.
+ */
+export function sourceKey(ip: string): string {
+  const address = ip.split('%')[0]; // without a zone (fe80::1%eth0)
+  if (!isIPv6(address)) return ip;
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const front = groups(head);
+  const back = groups(tail);
+  const hextets = [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back].map((g) => parseInt(g, 16));
+  if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) return ip;
+  return `${hextets
+    .slice(0, 4)
+    .map((h) => h.toString(16))
+    .join(':')}::/64`;
 }

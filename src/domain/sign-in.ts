@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../crypto/passwords.js';
 import type { Storage } from '../storage/storage.js';
 import { hashToken, newToken } from './tokens.js';
-import { count, reset, uncount, type Limit } from './rate-limit.js';
+import { count, reset, sourceKey, uncount, type Limit } from './rate-limit.js';
 
 /** A hash of a password nobody knows: unknown users cost the same time as known ones (no user enumeration). */
 let dummyHash: Promise<string> | undefined;
@@ -42,8 +42,8 @@ export async function signIn(storage: Storage, limits: SignInLimits, userName: s
   const windowMs = limits.signInWindowSeconds * 1000;
   const name = userName.toLowerCase();
   const buckets = {
-    source: { bucket: `signin-source:${sourceIp}`, limit: { max: limits.signInFailuresPerSource, windowMs } },
-    'user-and-source': { bucket: `signin-user-source:${sourceIp} ${name}`, limit: { max: limits.signInFailuresPerUserPerSource, windowMs } },
+    source: { bucket: `signin-source:${sourceKey(sourceIp)}`, limit: { max: limits.signInFailuresPerSource, windowMs } },
+    'user-and-source': { bucket: `signin-user-source:${sourceKey(sourceIp)} ${name}`, limit: { max: limits.signInFailuresPerUserPerSource, windowMs } },
     user: { bucket: `signin-user:${name}`, limit: { max: limits.signInFailuresPerUser, windowMs } },
   } satisfies Record<SignInLimit, { bucket: string; limit: Limit }>;
   const counted: SignInLimit[] = [];

@@ -473,6 +473,14 @@ const migrations: Record<string, Migration> = {
       for (const [name, table, column] of indexes) await db.schema.createIndex(name).on(table).column(column).execute();
     },
   },
+
+  '0012_unpolled_device_authorizations': {
+    async up(db: Kysely<any>) {
+      // A device authorization never polled goes as soon as it expires (src/domain/janitor.ts, startDeviceAuthorization):
+      // this finds those as one index range (last_poll_at null, expires_at below now), past the polled ones kept longer.
+      await db.schema.createIndex('device_authorizations_unpolled').on('device_authorizations').columns(['last_poll_at', 'expires_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,7 +2,7 @@
 // authorization code (PKCE) and refresh token grants. The rules live in src/domain/oauth.ts, shared with the pages.
 import { ssoOidcModel, type SsoOidcOperations } from '../../generated/sso-oidc.js';
 import { authenticateClient, createToken, oauthError, registerClient, startDeviceAuthorization } from '../../domain/oauth.js';
-import { attempt } from '../../domain/rate-limit.js';
+import { attempt, count, sourceKey } from '../../domain/rate-limit.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Handlers } from '../service.js';
@@ -30,7 +30,7 @@ const handlers: Handlers<SsoOidcOperations> = {
   async RegisterClient(input, ctx) {
     const { storage, config } = ctx.app;
     // Anonymous, and each call stores a client: limited per source address, as AWS does (20 per second).
-    if (!(await attempt(storage, `register-client:${ctx.sourceIp}`, { max: config.limits.registerClientPerSourcePerSecond, windowMs: 1000 }, ctx.now))) {
+    if (!(await attempt(storage, `register-client:${sourceKey(ctx.sourceIp)}`, { max: config.limits.registerClientPerSourcePerSecond, windowMs: 1000 }, ctx.now))) {
       throw oauthError('SlowDownException', 'Too many client registrations from this address; slow down');
     }
     const r = await registerClient(storage, config, input, ctx.now, () =>
@@ -51,12 +51,25 @@ const handlers: Handlers<SsoOidcOperations> = {
     // Each call stores a pending authorization: limited per source address, and per client once it is authenticated
     // (AWS: 80 per second per client), so that knowing a client id is not enough to throttle it.
     const limit = (max: number) => ({ max, windowMs: 1000 });
-    if (!(await attempt(storage, `start-device-source:${ctx.sourceIp}`, limit(config.limits.startDeviceAuthorizationPerSourcePerSecond), ctx.now))) {
+    if (!(await attempt(storage, `start-device-source:${sourceKey(ctx.sourceIp)}`, limit(config.limits.startDeviceAuthorizationPerSourcePerSecond), ctx.now))) {
       throw oauthError('SlowDownException', 'Too many device authorizations from this address; slow down');
     }
     const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, ctx.now);
     if (!(await attempt(storage, `start-device:${client.client_id}`, limit(config.limits.startDeviceAuthorizationPerClientPerSecond), ctx.now))) {
       throw oauthError('SlowDownException', 'Too many device authorizations for this client; slow down');
+    }
+    // Each row lives a code's lifetime (longer once polled): so many per source per lifetime bound what one source
+    // keeps stored, whatever the per-second rates. Logged once per source and window, not for every refused call.
+    const perLifetime = { max: config.limits.deviceAuthorizationsPerSource, windowMs: Math.max(1, config.signIn.deviceCodeSeconds) * 1000 };
+    const started = await count(storage, `device-authorizations-source:${sourceKey(ctx.sourceIp)}`, perLifetime, ctx.now);
+    if (started > perLifetime.max) {
+      if (started === perLifetime.max + 1) {
+        ctx.app.log.warn(
+          { requestId: ctx.requestId, sourceIp: ctx.sourceIp, deviceAuthorizationsPerSource: perLifetime.max, windowSeconds: config.signIn.deviceCodeSeconds },
+          'device authorization limit reached: StartDeviceAuthorization refused for this source until the window ends',
+        );
+      }
+      throw oauthError('SlowDownException', 'Too many device authorizations from this address; try again later');
     }
     // Any start URL names this server's portal: clients insist on AWS-looking ones (https://d-….awsapps.com/start).
     return startDeviceAuthorization(ctx.app.storage, ctx.app.config, client, input.startUrl, ctx.sourceIp, ctx.origin, ctx.now);

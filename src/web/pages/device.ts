@@ -3,7 +3,7 @@
 import { claimsAwsName, decideDevice, findPendingDevice } from '../../domain/oauth.js';
 import { UNVERIFIED } from './authorize.js';
 type PendingDevice = NonNullable<Awaited<ReturnType<typeof findPendingDevice>>>;
-import { attempt } from '../../domain/rate-limit.js';
+import { attempt, sourceKey } from '../../domain/rate-limit.js';
 import { formatUserCode, normalizeUserCode } from '../../domain/tokens.js';
 import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
 import { formToken, preSession } from '../forms.js';
@@ -79,7 +79,7 @@ async function codeEntryAllowed(req: WebRequest): Promise<boolean> {
   const { storage, config, log } = req.app;
   const user = req.session!;
   let limit: 'source' | 'user' | undefined;
-  if (!(await attempt(storage, `user-code-source:${req.sourceIp}`, { max: config.limits.userCodeAttemptsPerSource, windowMs: WINDOW_MS }, req.now))) limit = 'source';
+  if (!(await attempt(storage, `user-code-source:${sourceKey(req.sourceIp)}`, { max: config.limits.userCodeAttemptsPerSource, windowMs: WINDOW_MS }, req.now))) limit = 'source';
   else if (!(await attempt(storage, `user-code-user:${user.userId}`, { max: config.limits.userCodeAttemptsPerUser, windowMs: WINDOW_MS }, req.now))) limit = 'user';
   if (!limit) return true;
   log.warn({ limit, sourceIp: req.sourceIp, userName: user.userName }, 'user code entry limit reached');
