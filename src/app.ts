@@ -43,7 +43,7 @@ export async function openApp(config: Config): Promise<OpenedApp> {
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
   const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)));
   worker.start();
-  const janitor = new Janitor(storage, config.janitor, config.signIn, log);
+  const janitor = new Janitor(storage, config.janitor, config.signIn, config.limits, log);
   janitor.start();
   const app: App = {
     config,

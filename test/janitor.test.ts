@@ -177,6 +177,24 @@ describe('janitor', () => {
     await rejectsWith(token({ deviceCode: recentDevice.deviceCode }), 'ExpiredTokenException');
   });
 
+  test('a rate-limit row stays while a configured window longer than a day could still be counting it', async () => {
+    const { storage, config } = server.app;
+    const saved = config.limits.signInWindowSeconds;
+    const bucket = 'signin-source:192.0.2.77';
+    const present = async () => (await storage.db.selectFrom('rate_limits').select('bucket').where('bucket', '=', bucket).execute()).length;
+    await storage.db.insertInto('rate_limits').values({ bucket, window_start: Date.now() - 30 * HOUR, hits: 5 }).execute();
+    try {
+      config.limits.signInWindowSeconds = 2 * 24 * 3600;
+      await server.app.janitor.sweep();
+      assert.equal(await present(), 1, 'within a two-day window');
+      config.limits.signInWindowSeconds = saved;
+      await server.app.janitor.sweep();
+      assert.equal(await present(), 0, 'past a day with the default window');
+    } finally {
+      config.limits.signInWindowSeconds = saved;
+    }
+  });
+
   test('a sweep while another process holds the lease removes nothing; a lapsed lease is taken over', async () => {
     const other = await openTestStorage(server.dataDir);
     try {

@@ -15,8 +15,12 @@ import type { Db, Storage } from '../storage/storage.js';
 
 /** How long a claimed lease holds without being renewed: a stopped process's lease lapses after this. */
 const LEASE_MS = 60_000;
-/** Rate-limit windows are at most 15 minutes; a row whose window started a day ago is over whatever its window. */
-const RATE_LIMIT_RETENTION_MS = 24 * 3600_000;
+/**
+ * A rate-limit row is kept a day after its window started, or longer when a configured window is longer: the longest
+ * are the sign-in window (15 minutes by default) and a device code's lifetime (the device authorizations per source).
+ */
+const rateLimitRetentionMs = (limits: Config['limits'], signIn: Config['signIn']) =>
+  Math.max(24 * 3600_000, 2 * 1000 * Math.max(limits.signInWindowSeconds, signIn.deviceCodeSeconds));
 const LEASE = 'janitor';
 
 export interface JanitorSettings {
@@ -46,6 +50,7 @@ export class Janitor {
     private readonly storage: Storage,
     private readonly settings: JanitorSettings,
     private readonly signIn: Config['signIn'],
+    private readonly limits: Config['limits'],
     private readonly log: Logger,
   ) {}
 
@@ -231,7 +236,7 @@ export class Janitor {
       ],
       [
         'rate_limits',
-        (db, n) => db.deleteFrom('rate_limits').where('bucket', 'in', db.selectFrom('rate_limits').select('bucket').where('window_start', '<', now - RATE_LIMIT_RETENTION_MS).limit(n)).executeTakeFirst().then(deleted),
+        (db, n) => db.deleteFrom('rate_limits').where('bucket', 'in', db.selectFrom('rate_limits').select('bucket').where('window_start', '<', now - rateLimitRetentionMs(this.limits, this.signIn)).limit(n)).executeTakeFirst().then(deleted),
       ],
     ];
 

@@ -33,15 +33,16 @@ export function redirectUriMatches(registered: string, presented: string): boole
   } catch {
     return false;
   }
-  const loopback = (u: URL) => u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
-  return loopback(r) && loopback(p) && r.hostname === p.hostname && r.pathname === p.pathname && r.search === p.search && r.hash === p.hash;
+  return isLoopback(r) && isLoopback(p) && r.hostname === p.hostname && r.pathname === p.pathname && r.search === p.search && r.hash === p.hash;
 }
+
+/** An http URL on a loopback address: the only http redirect URIs allowed (RFC 8252 §7.3, §8.3). */
+export const isLoopback = (u: URL) => u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
 
 /** A redirect URI on the person's own computer (RFC 8252 §7.3): what the AWS CLI and SDKs register. */
 export function isLoopbackUri(uri: string): boolean {
   try {
-    const u = new URL(uri);
-    return u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+    return isLoopback(new URL(uri));
   } catch {
     return false;
   }
@@ -62,8 +63,7 @@ function acceptableRedirectUri(uri: string): boolean {
   try {
     const u = new URL(uri);
     if (u.hash) return false;
-    if (u.protocol === 'https:') return true;
-    return u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+    return u.protocol === 'https:' || isLoopback(u);
   } catch {
     return false;
   }

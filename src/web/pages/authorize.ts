@@ -1,7 +1,7 @@
 // The authorization endpoint (RFC 6749 §3.1, §4.1) as AWS CLI ≥ 2.22 uses it: GET /authorize checks the request and
 // shows a consent page; its POST re-checks the same parameters and sends the browser back to the client's loopback
 // listener with a code (RFC 7636 PKCE, RFC 8252 §7.3) or with error=access_denied.
-import { checkAuthorizationRequest, claimsAwsName, createAuthorizationCode, isLoopbackUri } from '../../domain/oauth.js';
+import { checkAuthorizationRequest, claimsAwsName, createAuthorizationCode, isLoopback, isLoopbackUri } from '../../domain/oauth.js';
 import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName } from '../html.js';
 
@@ -48,7 +48,7 @@ const SCOPE_TEXT: Record<string, string> = {
 /** Who the browser returns to after the choice: loopback means an application on this computer. */
 function destination(redirectUri: string): string {
   const u = new URL(redirectUri);
-  if (u.hostname === '127.0.0.1' || u.hostname === '[::1]') return `an application on this computer (port ${u.port || '80'})`;
+  if (isLoopback(u)) return `an application on this computer (port ${u.port || '80'})`;
   return u.host;
 }
 
@@ -60,9 +60,13 @@ export const UNVERIFIED = 'not verified by Gatehouse';
  */
 export function awayWarning(clientName: string, host: string) {
   return claimsAwsName(clientName)
-    ? html`<div class="alert error" role="alert">This application calls itself <strong>${clientName}</strong>, but AWS tools never send you to another site. It would send you to <strong class="mono">${host}</strong>. Unless you know that site, choose Deny.</div>`
+    ? awsNameWarning(clientName, host)
     : html`<div class="alert warn" role="alert">This application is not on your computer: after you choose, your browser goes to <strong class="mono">${host}</strong>. Allow only if you know and trust that site.</div>`;
 }
+
+/** The strongest warning: a client named after an AWS tool that registered to send people to another site. */
+export const awsNameWarning = (clientName: string, hosts: string) =>
+  html`<div class="alert error" role="alert">This application calls itself <strong>${clientName}</strong>, but it registered to send people to <strong class="mono">${hosts}</strong>, which AWS tools never do. Unless you know that site, choose Deny.</div>`;
 
 /** GET /authorize */
 export async function authorize(req: WebRequest): Promise<Reply> {

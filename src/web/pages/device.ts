@@ -1,7 +1,7 @@
 // The device authorization grant's pages (RFC 8628 §3.3): a person types the user code their device shows, signs in,
 // checks what is asking, and allows or denies it. A code is looked up only for someone signed in.
 import { claimsAwsName, decideDevice, findPendingDevice } from '../../domain/oauth.js';
-import { UNVERIFIED } from './authorize.js';
+import { awsNameWarning, UNVERIFIED } from './authorize.js';
 type PendingDevice = NonNullable<Awaited<ReturnType<typeof findPendingDevice>>>;
 import { attempt, sourceKey } from '../../domain/rate-limit.js';
 import { formatUserCode, normalizeUserCode } from '../../domain/tokens.js';
@@ -160,7 +160,7 @@ export async function showDeviceConfirm(req: WebRequest): Promise<Reply> {
     html`<h1>A device is asking for access</h1>
 <p class="lead">An application wants to use your Gatehouse sign-in to reach your AWS accounts.</p>
 <div class="alert warn">Allow only if you started this yourself just now, and the code below is the one your device shows. If someone sent you this link, choose Deny.</div>
-${device.awayHosts.length && claimsAwsName(device.clientName) ? html`<div class="alert error" role="alert">This application calls itself <strong>${device.clientName}</strong>, but it registered to send people to <strong class="mono">${device.awayHosts.join(', ')}</strong>, which AWS tools never do. Unless you know that site, choose Deny.</div>` : ''}
+${device.awayHosts.length && claimsAwsName(device.clientName) ? awsNameWarning(device.clientName, device.awayHosts.join(', ')) : ''}
 ${elsewhere ? html`<div class="alert error" role="alert">This request was started from <strong class="mono">${displayIp(device.sourceIp)}</strong>, and you are at <strong class="mono">${displayIp(req.sourceIp)}</strong>. If you did not start it on a device of your own elsewhere, someone else did: choose Deny.</div>` : ''}
 <dl class="facts">
 <dt>Application</dt><dd><strong>${device.clientName}</strong> <span class="small">(the name it gave itself; ${UNVERIFIED})</span></dd>
