@@ -174,6 +174,12 @@ const bodyTimedOut = () => new ServiceError('RequestTimeoutException', 'The requ
 
 const AWSJSON_SIGNED_HEADERS = ['x-amz-target'];
 
+function repeatedHeaders(req: IncomingMessage): Record<string, string[]> {
+  const repeated: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(req.headersDistinct)) if (values && values.length > 1) repeated[name] = values;
+  return repeated;
+}
+
 /** STS names the signature errors in its own words (query protocol codes). */
 const STS_AUTH_ERRORS: Record<string, string> = {
   UnrecognizedClientException: 'InvalidClientTokenId',
@@ -199,7 +205,7 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
       return role;
     };
     ctx.caller = await verifySigV4(
-      { method: call.method, url: call.url, headers: call.headers, body: call.body },
+      { method: call.method, url: call.url, headers: call.repeatedHeaders ? { ...call.headers, ...call.repeatedHeaders } : call.headers, body: call.body },
       (id, token) => {
         const admin = adminSecretLookup(app, id);
         return admin instanceof Promise ? admin.then((found) => found ?? roleLookup(id, token)) : admin;
@@ -248,6 +254,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       headers: req.headers,
       body: NO_BODY,
     };
+    if (req.rawHeaders.length !== 2 * Object.keys(req.headers).length) call.repeatedHeaders = repeatedHeaders(req);
     let routed: Routed | undefined;
     let webPage = false;
     let errorCode: string | undefined;

@@ -296,6 +296,26 @@ describe('SigV4 strictness', () => {
     for (const c of [store, sts, ok]) c.destroy();
   });
 
+  test('a signed header that the request repeats is signed as SigV4 joins it (a,b), not as Node does (a, b)', async () => {
+    const u = new URL(server.url);
+    const body = '{}';
+    const signer = new SignatureV4({ service: 'sso', region: REGION, credentials: ADMIN, sha256: Sha256 as never, applyChecksum: true });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: u.protocol,
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: '/',
+      headers: { host: u.host, 'content-type': 'application/x-amz-json-1.1', ...TARGET, 'x-gatehouse-repeated': 'first,second' },
+      body,
+    });
+    const lines = Object.entries(signed.headers as Record<string, string>).flatMap(([name, value]) =>
+      name === 'x-gatehouse-repeated' ? ['X-Gatehouse-Repeated: first', 'X-Gatehouse-Repeated: second'] : [`${name}: ${value}`],
+    );
+    const answer = await raw(server.url, `POST / HTTP/1.1\r\n${lines.join('\r\n')}\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { untilAnswer: true });
+    assert.equal(answer.status, 200, answer.body);
+  });
+
   test('a second Host header is answered 400', async () => {
     const host = new URL(server.url).host;
     const answer = await raw(server.url, `GET /signin HTTP/1.1\r\nHost: ${host}\r\nHost: ${host}\r\n\r\n`, { untilAnswer: true });

@@ -13,6 +13,11 @@ export interface IncomingCall {
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
+  /**
+   * The headers the request repeats, each with all its values: `headers` joins them with ', ' (or keeps only the
+   * first), while SigV4 signs them joined with ','. Set only for a request that repeats a header.
+   */
+  repeatedHeaders?: Record<string, string[]>;
   body: Buffer;
   /** Set when the body was not read: larger than its route takes, or more than the process may hold right now. */
   refused?: 'too-large' | 'busy';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../../src/config.js';
 
 function withConfigFile(config: object, fn: (file: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));

@@ -2,7 +2,7 @@
 // it) and an IPv4 address whole. The HTTP side of this is in oauth-hardening.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sourceKey } from '../src/domain/rate-limit.js';
+import { sourceKey } from '../../src/domain/rate-limit.js';
 
 describe('sourceKey', () => {
   test('IPv4 addresses, IPv4-mapped IPv6 addresses and anything that is not an address stay as they are', () => {
