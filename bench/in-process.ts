@@ -65,8 +65,10 @@ function runner(handle: Handle, request: CapturedRequest) {
   const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
   const body = Buffer.from(request.body);
   const socket = { remoteAddress: '127.0.0.1' };
+  // The header list as received, which node:http keeps beside the parsed headers (the server reads both).
+  const rawHeaders = Object.entries(request.headers).flatMap(([k, v]) => [k, String(v)]);
   return async function once(): Promise<void> {
-    const req = Object.assign(new EventEmitter(), { method: request.method, url: request.path, headers, socket });
+    const req = Object.assign(new EventEmitter(), { method: request.method, url: request.path, headers, rawHeaders, socket });
     let answer = '';
     const res = {
       statusCode: 200,

@@ -119,8 +119,7 @@ export function origin(app: App, req: IncomingMessage): string {
 
 /** One Host header, and (without a public URL) one the server listens on; else 400 (RFC 9112 §3.2). */
 function checkHost(req: IncomingMessage, hosts: ListeningHosts | undefined): void {
-  // (A request handed over by something other than node:http, as the in-process benchmark does, may have no raw list.)
-  const rawHeaders = req.rawHeaders ?? [];
+  const rawHeaders = req.rawHeaders;
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
   if (count > 1) throw badRequest('A request must carry exactly one Host header.');

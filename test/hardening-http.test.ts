@@ -245,9 +245,8 @@ describe('SigV4 strictness', () => {
   after(() => server.stop());
 
   /** Signs an awsJson ListInstances call; `sign` chooses the headers that are signed, `add` those added afterwards. */
-  async function signedCall(opts: { sign?: Record<string, string>; add?: Record<string, string>; region?: string; unsignedPayload?: boolean }) {
+  async function signedHeaders(opts: { sign?: Record<string, string>; region?: string; unsignedPayload?: boolean }, body: string) {
     const u = new URL(server.url);
-    const body = '{}';
     const signer = new SignatureV4({ service: 'sso', region: opts.region ?? REGION, credentials: ADMIN, sha256: Sha256 as never, applyChecksum: true });
     const signed = await signer.sign({
       method: 'POST',
@@ -258,7 +257,11 @@ describe('SigV4 strictness', () => {
       headers: { host: u.host, 'content-type': 'application/x-amz-json-1.1', ...(opts.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}), ...opts.sign },
       body,
     });
-    const res = await fetch(`${server.url}/`, { method: 'POST', headers: { ...(signed.headers as Record<string, string>), ...opts.add }, body });
+    return signed.headers as Record<string, string>;
+  }
+  async function signedCall(opts: { sign?: Record<string, string>; add?: Record<string, string>; region?: string; unsignedPayload?: boolean }) {
+    const body = '{}';
+    const res = await fetch(`${server.url}/`, { method: 'POST', headers: { ...(await signedHeaders(opts, body)), ...opts.add }, body });
     return { status: res.status, type: res.headers.get('x-amzn-errortype'), json: (await res.json()) as Record<string, string> };
   }
   const TARGET = { 'x-amz-target': 'SWBExternalService.ListInstances' };
@@ -297,19 +300,9 @@ describe('SigV4 strictness', () => {
   });
 
   test('a signed header that the request repeats is signed as SigV4 joins it (a,b), not as Node does (a, b)', async () => {
-    const u = new URL(server.url);
     const body = '{}';
-    const signer = new SignatureV4({ service: 'sso', region: REGION, credentials: ADMIN, sha256: Sha256 as never, applyChecksum: true });
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: Number(u.port),
-      path: '/',
-      headers: { host: u.host, 'content-type': 'application/x-amz-json-1.1', ...TARGET, 'x-gatehouse-repeated': 'first,second' },
-      body,
-    });
-    const lines = Object.entries(signed.headers as Record<string, string>).flatMap(([name, value]) =>
+    const signed = await signedHeaders({ sign: { ...TARGET, 'x-gatehouse-repeated': 'first,second' } }, body);
+    const lines = Object.entries(signed).flatMap(([name, value]) =>
       name === 'x-gatehouse-repeated' ? ['X-Gatehouse-Repeated: first', 'X-Gatehouse-Repeated: second'] : [`${name}: ${value}`],
     );
     const answer = await raw(server.url, `POST / HTTP/1.1\r\n${lines.join('\r\n')}\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { untilAnswer: true });
