@@ -1,7 +1,7 @@
 // Reading request bodies within limits. A body is read only once the request's route is known, up to the largest
 // body that route can carry, while the bytes every request of this process holds stay within one budget, and never
-// slower than the idle timeout allows. Whatever is refused is read on and thrown away (up to DISCARD_MAX), so the
-// client, still sending, gets to read the answer instead of a reset connection.
+// slower than the idle timeout allows (IdleWatch). Whatever is refused is read on and thrown away (up to
+// DISCARD_MAX), so the client, still sending, gets to read the answer instead of a reset connection.
 import type { IncomingMessage } from 'node:http';
 
 /** Why a body was not read. */
@@ -28,6 +28,39 @@ export class BodyBudget {
   constructor(readonly max: number) {}
 }
 
+/**
+ * The bodies still arriving, each failed once it has paused longer than the idle timeout. One timer looks at them
+ * all a few times per timeout, instead of a timer per request: under load, arming and clearing a timer for every
+ * request costs more than the check. The timer stops when a look finds nothing arriving.
+ */
+export class IdleWatch {
+  private readonly arriving = new Set<{ last: number; fail(): void }>();
+  private timer?: NodeJS.Timeout;
+  constructor(readonly idleMs: number) {}
+
+  add(read: { last: number; fail(): void }) {
+    this.arriving.add(read);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.look(), Math.max(50, Math.min(1000, this.idleMs / 4)));
+      this.timer.unref();
+    }
+  }
+
+  delete(read: { last: number; fail(): void }) {
+    this.arriving.delete(read);
+  }
+
+  private look() {
+    if (this.arriving.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const read of this.arriving) if (now - read.last > this.idleMs) read.fail();
+  }
+}
+
 /** A body that was read, with its share of the budget, given back once its request is answered. */
 export interface ReadBody {
   body: Buffer;
@@ -42,7 +75,7 @@ export function declaredLength(req: IncomingMessage): number | undefined {
   return text === undefined ? undefined : Number(text);
 }
 
-export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, idleMs: number): Promise<ReadBody> {
+export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, watch: IdleWatch): Promise<ReadBody> {
   const declared = declaredLength(req);
   // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3).
   if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Promise.resolve(nothingHeld);
@@ -58,11 +91,10 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
       released = true;
       budget.held -= size;
     };
-    const idle = setTimeout(() => fail('idle'), idleMs);
+    const watched = { last: Date.now(), fail: () => fail('idle') };
     const fail = (reason: BodyRefusal) => {
       if (settled) return;
       settled = true;
-      clearTimeout(idle);
       cleanup();
       release();
       chunks.length = 0;
@@ -74,12 +106,11 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
       if (size > limit) return fail('too-large');
       if (budget.held > budget.max) return fail('busy');
       chunks.push(c);
-      idle.refresh();
+      watched.last = Date.now();
     };
     const onEnd = () => {
       if (settled) return;
       settled = true;
-      clearTimeout(idle);
       cleanup();
       resolve({ body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), release });
     };
@@ -87,11 +118,13 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
     const onClose = () => fail('aborted');
     const onError = () => fail('aborted');
     const cleanup = () => {
+      watch.delete(watched);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
       req.off('error', onError);
     };
+    watch.add(watched);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('close', onClose);

@@ -18,7 +18,7 @@ import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 import { logRequest } from './log.js';
 import { logFault } from './faults.js';
-import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, readBody, type ReadBody } from './body.js';
+import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, IdleWatch, readBody, type ReadBody } from './body.js';
 import { DEFAULT_MAX_BODY_BYTES } from './config.js';
 import { ListeningHosts } from './hosts.js';
 
@@ -238,6 +238,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
   const web = createWebHandler(app);
   const http = app.config.http;
   const idleMs = http.bodyIdleTimeoutSeconds * 1000;
+  const watch = new IdleWatch(idleMs);
   const maxBody = (id: string) => http.maxBodyBytes[id] ?? DEFAULT_MAX_BODY_BYTES[id] ?? 0;
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
@@ -267,7 +268,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       if (!routed && !webPage) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
       const limit = maxBody(routed ? routed.service.model.id : 'web');
       try {
-        held = await readBody(req, limit, limits.budget, idleMs);
+        held = await readBody(req, limit, limits.budget, watch);
         call.body = held.body;
       } catch (err) {
         if (!(err instanceof BodyRefused)) throw err;
