@@ -75,7 +75,8 @@ export function declaredLength(req: IncomingMessage): number | undefined {
   return text === undefined ? undefined : Number(text);
 }
 
-export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, watch: IdleWatch): Promise<ReadBody> {
+/** `accept` runs when the body is going to be read: a client that sent `Expect: 100-continue` is told to send it then. */
+export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, watch: IdleWatch, accept?: () => void): Promise<ReadBody> {
   const declared = declaredLength(req);
   // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3).
   if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Promise.resolve(nothingHeld);
@@ -125,6 +126,7 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
       req.off('error', onError);
     };
     watch.add(watched);
+    accept?.();
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('close', onClose);

@@ -268,7 +268,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       if (!routed && !webPage) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
       const limit = maxBody(routed ? routed.service.model.id : 'web');
       try {
-        held = await readBody(req, limit, limits.budget, watch);
+        held = await readBody(req, limit, limits.budget, watch, req.headers.expect === undefined ? undefined : () => res.writeContinue());
         call.body = held.body;
       } catch (err) {
         if (!(err instanceof BodyRefused)) throw err;
@@ -362,6 +362,9 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
     },
     (req, res) => void handler(req, res),
   );
+  // Expect: 100-continue is answered by the handler, once it knows the body is wanted: a body over the route's cap is
+  // refused before the client sends any of it (Node would otherwise invite every body at once).
+  server.on('checkContinue', (req, res) => void handler(req, res));
   server.maxConnections = http.maxConnections;
   const connectionsRefused = oncePerBurst(() => app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open'));
   server.on('drop', connectionsRefused);

@@ -100,6 +100,14 @@ describe('request bodies are read after routing, within what the route can carry
     assert.match(JSON.parse(answer.body).message, /^Request must be smaller than 262145 bytes/);
   });
 
+  test('Expect: 100-continue: a body over the cap is refused before it is sent; one within it is asked for', async () => {
+    const refused = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 300 * 1024, 'Expect: 100-continue\r\n'), { untilAnswer: true });
+    assert.match(refused.head, /^HTTP\/1\.1 413 /, refused.head);
+    const body = JSON.stringify({ IdentityStoreId: 'd-1234567890' });
+    const invited = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', body.length, 'Expect: 100-continue\r\n'), { waitMs: 1000 });
+    assert.match(invited.head, /^HTTP\/1\.1 100 Continue/, invited.head);
+  });
+
   test('a large body sent at once gets its 413 intact (awsJson and restJson), not a reset connection', async () => {
     const big = Buffer.alloc(1024 * 1024, 'a');
     const json = await post(server.url, '/', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'SWBExternalService.ListInstances' }, big);
