@@ -16,3 +16,8 @@ export function allServices(): ServiceDefinition[] {
     sts(),
   ];
 }
+
+/** The operations each service answers (by its model id), as the models name them: what the tests check coverage of. */
+export function implementedOperations(): Record<string, string[]> {
+  return Object.fromEntries(allServices().map((s) => [s.model.id, Object.keys(s.handlers).sort()]));
+}

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { clientEnv, ROOT } from './gatehouse.js';
+import { implementedOperations } from '../../src/services/index.js';
 
 export interface PythonResult {
   status: number | null;
@@ -15,7 +16,8 @@ export function runPython(script: string, url: string, extraEnv: NodeJS.ProcessE
     // and find Python's own `test` package instead.
     const child = spawn('python3', ['-m', 'unittest', '-v', script], {
       cwd: join(ROOT, 'test', 'python'),
-      env: { ...clientEnv(url), PYTHONDONTWRITEBYTECODE: '1', ...extraEnv },
+      // The operations the services answer, from their definitions, for the scripts' coverage checks.
+      env: { ...clientEnv(url), PYTHONDONTWRITEBYTECODE: '1', GATEHOUSE_IMPLEMENTED_OPERATIONS: JSON.stringify(implementedOperations()), ...extraEnv },
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
