@@ -31,8 +31,9 @@ export interface OpenedApp {
 }
 
 export async function openApp(config: Config): Promise<OpenedApp> {
-  // With PostgreSQL the data directory still holds encryption.key, unless the key comes from the environment.
-  if (!process.env.GATEHOUSE_ENCRYPTION_KEY) secureDataDir(config.dataDir, config.allowSharedDataDir);
+  // With PostgreSQL the data directory still holds encryption.key, unless the key comes from the environment (with
+  // SQLite, openStorage checks it).
+  if (config.databaseUrl && !process.env.GATEHOUSE_ENCRYPTION_KEY) secureDataDir(config.dataDir, config.allowSharedDataDir);
   const storage = await openStorage(config);
   const secrets = loadSecretBox(config.dataDir);
   const { pageTokenKey, managementAccountId } = await bootstrap(storage, config);

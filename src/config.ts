@@ -130,7 +130,7 @@ export interface HttpLimits {
  * are a few identifiers, tokens and URIs, sso (the portal API) and STS GetCallerIdentity carry nothing that needs a
  * body, and the sign-in pages' forms hold a few short fields.
  */
-export const DEFAULT_MAX_BODY_BYTES: Record<string, number> = {
+const DEFAULT_MAX_BODY_BYTES: Record<string, number> = {
   identitystore: 256 * 1024,
   'sso-admin': 256 * 1024,
   'sso-oidc': 64 * 1024,
@@ -296,7 +296,6 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   return config;
 }
 
-/** Node refuses a headers timeout longer than the request's, and a zero would turn a limit off. */
 /** Every limit counts requests, failures, things or seconds: 0 or a fraction would refuse everything or end no window. */
 function checkLimits(limits: Config['limits']): void {
   for (const [key, value] of Object.entries(limits)) {
@@ -306,6 +305,7 @@ function checkLimits(limits: Config['limits']): void {
   }
 }
 
+/** Node refuses a headers timeout longer than the request's, and a zero would turn a limit off. */
 function checkHttpLimits(http: HttpLimits): void {
   for (const key of ['maxConnections', 'maxInFlightBodyBytes', 'headersTimeoutSeconds', 'requestTimeoutSeconds', 'bodyIdleTimeoutSeconds'] as const) {
     if (typeof http[key] !== 'number' || !(http[key] > 0)) throw new Error(`http.${key} must be a number above 0, got '${String(http[key])}'`);

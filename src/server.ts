@@ -19,7 +19,6 @@ import { createWebHandler } from './web/index.js';
 import { logRequest } from './log.js';
 import { logFault } from './faults.js';
 import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, IdleWatch, readBody, type ReadBody } from './body.js';
-import { DEFAULT_MAX_BODY_BYTES } from './config.js';
 import { ListeningHosts } from './hosts.js';
 
 /** What a request without a query string or a body has; nothing writes to either. */
@@ -118,12 +117,10 @@ export function origin(app: App, req: IncomingMessage): string {
 }
 
 /** One Host header, and (without a public URL) one the server listens on; else 400 (RFC 9112 §3.2). */
-function checkHost(req: IncomingMessage, hosts: ListeningHosts | undefined): void {
-  const rawHeaders = req.rawHeaders;
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
-  if (count > 1) throw badRequest('A request must carry exactly one Host header.');
-  const host = req.headers.host;
+function checkHost(call: IncomingCall, hosts: ListeningHosts | undefined): void {
+  // node:http keeps one Host of several: the request's repeated headers (found for SigV4) tell.
+  if (call.repeatedHeaders?.host) throw badRequest('A request must carry exactly one Host header.');
+  const host = call.headers.host;
   if (hosts && host !== undefined && !hosts.allows(host)) {
     throw badRequest(`The Host header names no address this server listens on: '${host.length > 256 ? `${host.slice(0, 256)}…` : host}'.`);
   }
@@ -239,7 +236,8 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
   const http = app.config.http;
   const idleMs = http.bodyIdleTimeoutSeconds * 1000;
   const watch = new IdleWatch(idleMs);
-  const maxBody = (id: string) => http.maxBodyBytes[id] ?? DEFAULT_MAX_BODY_BYTES[id] ?? 0;
+  // loadConfig has merged the defaults in: a service without a figure takes no body.
+  const maxBody = (id: string) => http.maxBodyBytes[id] ?? 0;
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     // The request id goes into each answer's header list (a header set beforehand sends Node down its slow path).
@@ -262,7 +260,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
     let aborted = false;
     try {
       routed = router.route(call);
-      checkHost(req, limits.hosts);
+      checkHost(call, limits.hosts);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
       webPage = !routed && (call.method === 'GET' || call.method === 'POST') && web.answers(call);
       if (!routed && !webPage) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });

@@ -10,9 +10,8 @@ import { request } from 'node:http';
 import { IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import { CreatePermissionSetCommand, PutInlinePolicyToPermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { ADMIN, REGION, spawnGatehouse, startGatehouse, tempDataDir, type ChildServer, type TestServer } from './helpers/gatehouse.js';
-import { Sha256 } from './helpers/sign.js';
+import { signPost } from './helpers/sign.js';
 import { awsJsonHead, treeRss } from './helpers/abuse.js';
 import { ListeningHosts } from '../src/hosts.js';
 
@@ -253,20 +252,11 @@ describe('SigV4 strictness', () => {
   after(() => server.stop());
 
   /** Signs an awsJson ListInstances call; `sign` chooses the headers that are signed, `add` those added afterwards. */
-  async function signedHeaders(opts: { sign?: Record<string, string>; region?: string; unsignedPayload?: boolean }, body: string) {
-    const u = new URL(server.url);
-    const signer = new SignatureV4({ service: 'sso', region: opts.region ?? REGION, credentials: ADMIN, sha256: Sha256 as never, applyChecksum: true });
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: Number(u.port),
-      path: '/',
-      headers: { host: u.host, 'content-type': 'application/x-amz-json-1.1', ...(opts.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}), ...opts.sign },
-      body,
+  const signedHeaders = (opts: { sign?: Record<string, string>; region?: string; unsignedPayload?: boolean }, body: string) =>
+    signPost(server.url, 'sso', { 'content-type': 'application/x-amz-json-1.1', ...(opts.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}), ...opts.sign }, body, {
+      region: opts.region,
+      applyChecksum: true,
     });
-    return signed.headers as Record<string, string>;
-  }
   async function signedCall(opts: { sign?: Record<string, string>; add?: Record<string, string>; region?: string; unsignedPayload?: boolean }) {
     const body = '{}';
     const res = await fetch(`${server.url}/`, { method: 'POST', headers: { ...(await signedHeaders(opts, body)), ...opts.add }, body });

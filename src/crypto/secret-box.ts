@@ -3,7 +3,7 @@
 // seals what Gatehouse hands out and must recognise later without storing it (role credentials' session tokens).
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { randomBytesPooled } from './random.js';
-import { chmodSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { narrow } from '../storage/data-dir.js';
 
@@ -65,7 +65,6 @@ export function loadSecretBox(dataDir: string, fromEnv = process.env.GATEHOUSE_E
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     try {
       writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
     } catch (err) {
       // Another process created it first; use theirs.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -23,7 +23,7 @@ const rateLimitRetentionMs = (limits: Config['limits'], signIn: Config['signIn']
   Math.max(24 * 3600_000, 2 * 1000 * Math.max(limits.signInWindowSeconds, signIn.deviceCodeSeconds));
 const LEASE = 'janitor';
 
-export interface JanitorSettings {
+interface JanitorSettings {
   /** Seconds between sweeps across all processes; 0 runs none on a timer. */
   intervalSeconds: number;
   /** Rows per DELETE statement. */
@@ -39,6 +39,21 @@ export type Removed = Record<string, number>;
 type Batch = (db: Db, limit: number) => Promise<bigint>;
 
 const deleted = (r: { numDeletedRows: bigint }) => r.numDeletedRows;
+
+/** Device authorizations that expired before `cutoff`: a batch of at most `limit`. */
+export const expiredDevices = (db: Db, cutoff: number, limit: number) =>
+  db.deleteFrom('device_authorizations').where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', cutoff).limit(limit)).executeTakeFirst().then(deleted);
+
+/**
+ * Device authorizations never polled in their lifetime, once expired: no client waits for ExpiredTokenException, so
+ * they go at once. A range of migration 0012's index; an OR with `expiredDevices` could use neither index.
+ */
+export const unpolledDevices = (db: Db, now: number, limit: number) =>
+  db
+    .deleteFrom('device_authorizations')
+    .where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now).limit(limit))
+    .executeTakeFirst()
+    .then(deleted);
 
 export class Janitor {
   private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -196,21 +211,8 @@ export class Janitor {
             .executeTakeFirst()
             .then(deleted),
       ],
-      [
-        'device_authorizations',
-        (db, n) => db.deleteFrom('device_authorizations').where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', cutoff).limit(n)).executeTakeFirst().then(deleted),
-      ],
-      // A device code never polled in its lifetime has no client waiting for ExpiredTokenException: it goes at once
-      // (a range of migration 0012's index; an OR with the step above could use neither index).
-      [
-        'device_authorizations',
-        (db, n) =>
-          db
-            .deleteFrom('device_authorizations')
-            .where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now).limit(n))
-            .executeTakeFirst()
-            .then(deleted),
-      ],
+      ['device_authorizations', (db, n) => expiredDevices(db, cutoff, n)],
+      ['device_authorizations', (db, n) => unpolledDevices(db, now, n)],
       ...(['expires_at', 'revoked_at'] as const).map((column): [string, Batch] => [
         'web_sessions',
         (db, n) => db.deleteFrom('web_sessions').where('session_hash', 'in', db.selectFrom('web_sessions').select('session_hash').where(column, '<', sessionCutoff).limit(n)).executeTakeFirst().then(deleted),

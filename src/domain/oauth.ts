@@ -8,6 +8,7 @@ import type { Db, Storage } from '../storage/storage.js';
 import { ServiceError } from '../wire/errors.js';
 import { formatUserCode, hashToken, matchesHash, newToken, newUserCode, normalizeUserCode } from './tokens.js';
 import { preparedQuery } from '../storage/prepared.js';
+import { expiredDevices, unpolledDevices } from './janitor.js';
 import { sql } from 'kysely';
 
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -55,9 +56,6 @@ export function isLoopbackUri(uri: string): boolean {
  */
 export const claimsAwsName = (name: string) => /(^|[^a-z])(aws|amazon|botocore)|^botocore-client-/i.test(name);
 
-/** Whether a client sends browsers to an address that is not the person's own computer. */
-export const redirectsAway = (client: OidcClientTable) => list(client.redirect_uris).some((u) => !isLoopbackUri(u));
-
 /** Redirect URIs a public client may register: https, or http on a loopback address (RFC 8252 §7.3, §8.3). */
 function acceptableRedirectUri(uri: string): boolean {
   try {
@@ -100,7 +98,7 @@ function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) 
 }
 
 /** Thrown when the cap on registered clients is reached and no expired client can make room. */
-export const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
+const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
 /**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
@@ -196,12 +194,9 @@ export async function startDeviceAuthorization(storage: Storage, config: Config,
   const deviceCode = newToken('gdc_');
   // Each call stores a row, so each also deletes a few dead ones (as the janitor does, between its sweeps). The grace
   // keeps ExpiredTokenException the answer for a client still polling a code that just expired; a code never polled
-  // in its lifetime has nobody waiting for that answer, so it goes as soon as it expires. Two statements, each one
-  // index range (migration 0012 indexes the never-polled ones).
-  const stale = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', now - config.janitor.graceSeconds * 1000).limit(STALE_DEVICE_BATCH);
-  await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', stale).execute();
-  const unpolled = storage.db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now).limit(STALE_DEVICE_BATCH);
-  await storage.db.deleteFrom('device_authorizations').where('device_code_hash', 'in', unpolled).execute();
+  // in its lifetime has nobody waiting for that answer, so it goes as soon as it expires.
+  await expiredDevices(storage.db, now - config.janitor.graceSeconds * 1000, STALE_DEVICE_BATCH);
+  await unpolledDevices(storage.db, now, STALE_DEVICE_BATCH);
   // A fresh user code; the unique index makes a collision with a live code fail, and then another is drawn.
   for (let attemptNo = 0; ; attemptNo++) {
     const userCode = newUserCode();

@@ -34,20 +34,27 @@ export interface RawResponse {
   json(): any;
 }
 
+/**
+ * The headers of a SigV4-signed POST to `${url}/`: `headers` are signed along with Host. `applyChecksum` adds (and
+ * signs) x-amz-content-sha256, unless the caller gives it.
+ */
+export async function signPost(
+  url: string,
+  service: string,
+  headers: Record<string, string>,
+  body: string | Buffer,
+  opts: { credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string; applyChecksum?: boolean } = {},
+): Promise<Record<string, string>> {
+  const u = new URL(url);
+  const signer = new SignatureV4({ service, region: opts.region ?? REGION, credentials: opts.credentials ?? ADMIN, sha256: Sha256 as never, applyChecksum: opts.applyChecksum ?? false });
+  const signed = await signer.sign({ method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', headers: { host: u.host, ...headers }, body });
+  return signed.headers as Record<string, string>;
+}
+
 /** Sends a SigV4-signed POST to `${url}/` with the given headers and body (string or bytes). */
 export async function signedPost(url: string, service: string, headers: Record<string, string>, body: string | Buffer, credentials = ADMIN): Promise<RawResponse> {
-  const u = new URL(url);
-  const signer = new SignatureV4({ service, region: REGION, credentials, sha256: Sha256 as never });
-  const signed = await signer.sign({
-    method: 'POST',
-    protocol: u.protocol,
-    hostname: u.hostname,
-    port: Number(u.port),
-    path: '/',
-    headers: { host: u.host, ...headers },
-    body,
-  });
-  const res = await fetch(`${url}/`, { method: 'POST', headers: signed.headers as Record<string, string>, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const signed = await signPost(url, service, headers, body, { credentials });
+  const res = await fetch(`${url}/`, { method: 'POST', headers: signed, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
 }

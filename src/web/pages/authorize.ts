@@ -58,7 +58,7 @@ export const UNVERIFIED = 'not verified by Gatehouse';
  * Shown when the browser would leave this computer after the choice. The AWS CLI and SDKs always come back to a
  * loopback address, so a client that names itself after them and returns elsewhere gets the strongest warning.
  */
-export function awayWarning(clientName: string, host: string) {
+function awayWarning(clientName: string, host: string) {
   return claimsAwsName(clientName)
     ? awsNameWarning(clientName, host)
     : html`<div class="alert warn" role="alert">This application is not on your computer: after you choose, your browser goes to <strong class="mono">${host}</strong>. Allow only if you know and trust that site.</div>`;
