@@ -53,16 +53,15 @@ export async function signIn(storage: Storage, limits: SignInLimits, userName: s
     return { ok: false, reason: 'throttled', limit };
   };
 
-  const bySource = await count(storage, buckets.source.bucket, buckets.source.limit, now);
-  counted.push('source');
-  if (bySource > buckets.source.limit.max) return refuse('source');
-  const byUserAndSource = await count(storage, buckets['user-and-source'].bucket, buckets['user-and-source'].limit, now);
-  counted.push('user-and-source');
-  if (byUserAndSource > buckets['user-and-source'].limit.max) return refuse('user-and-source');
-  const byUser = await count(storage, buckets.user.bucket, buckets.user.limit, now);
-  counted.push('user');
-  // This attempt is the first from this source for this name in the window: it may still try (see above).
-  if (byUser > buckets.user.limit.max && byUserAndSource > 1) return refuse('user');
+  const counts: Partial<Record<SignInLimit, number>> = {};
+  for (const limit of ['source', 'user-and-source', 'user'] as const) {
+    const n = (counts[limit] = await count(storage, buckets[limit].bucket, buckets[limit].limit, now));
+    counted.push(limit);
+    // Past the per-user limit, an attempt that is the first from its source for this name in the window may still
+    // try (see above).
+    const firstFromSource = limit === 'user' && counts['user-and-source'] === 1;
+    if (n > buckets[limit].limit.max && !firstFromSource) return refuse(limit);
+  }
 
   const row = await storage.db
     .selectFrom('users as u')
