@@ -2,7 +2,6 @@
 // from GATEHOUSE_ENCRYPTION_KEY, or from a key file created once in the data directory with mode 0600. The same key
 // seals what Gatehouse hands out and must recognise later without storing it (role credentials' session tokens).
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { randomBytesPooled } from './random.js';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { narrow } from '../storage/data-dir.js';
@@ -21,7 +20,7 @@ export class SecretBox {
 
   /** AES-256-GCM of bytes as one buffer: 12 bytes of IV, 16 of tag, then the ciphertext. */
   sealBytes(plaintext: Buffer): Buffer {
-    const iv = randomBytesPooled(12);
+    const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = cipher.update(plaintext);
     cipher.final();
