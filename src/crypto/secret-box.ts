@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { narrow } from '../storage/data-dir.js';
 
 export class SecretBox {
+  /** Keys derived for other purposes, by purpose: each derived once (the purposes are a few fixed strings). */
+  private readonly derived = new Map<string, Buffer>();
+
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('the encryption key must be 32 bytes');
   }
@@ -39,9 +42,14 @@ export class SecretBox {
     }
   }
 
-  /** A key for another purpose, derived from this one (HKDF-SHA256), so one configured key serves every use. */
+  /**
+   * A key for another purpose, derived from this one (HKDF-SHA256), so one configured key serves every use. The same
+   * buffer comes back for a purpose on every call: it is a key to use, never to write to.
+   */
   derive(purpose: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32));
+    let key = this.derived.get(purpose);
+    if (!key) this.derived.set(purpose, (key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32))));
+    return key;
   }
 
   open(sealed: string): string {
