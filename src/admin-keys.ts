@@ -13,31 +13,43 @@ export function newAccessKey(): { accessKeyId: string; secretAccessKey: string }
 }
 
 /**
- * Stored keys once read and decrypted, per App. Admin keys are only ever added (never changed), so a key found stays
- * valid; a key not found is looked up again on every request, so one added by another process works at once.
+ * The admin keys a process has found, held by its App: the configured ones, and stored ones once read and decrypted.
+ * Admin keys are only ever added (never changed), so a key found stays valid; a key not found is looked up again on
+ * every request, so one added by another process works at once. Each key is one object for the life of the process,
+ * which lets SigV4 keep its signing key in it.
  */
-const storedKeys = new WeakMap<App, Map<string, SigningSecret>>();
+export class AdminKeys {
+  private readonly known = new Map<string, SigningSecret>();
 
-export function adminSecretLookup(app: App, accessKeyId: string): SigningSecret | Promise<SigningSecret | undefined> {
-  const configured = app.config.adminAccessKeys.find((k) => k.accessKeyId === accessKeyId);
-  // The configured key itself: the same object on every call, which lets SigV4 keep its signing key beside it.
-  if (configured) return configured;
-  let known = storedKeys.get(app);
-  if (!known) storedKeys.set(app, (known = new Map()));
-  // A key already known is answered at once, without a turn of the event loop.
-  return known.get(accessKeyId) ?? readStoredKey(app, known, accessKeyId);
+  constructor(
+    configured: readonly { accessKeyId: string; secretAccessKey: string }[],
+    private readonly storage: Storage,
+    private readonly secrets: SecretBox,
+  ) {
+    // The first of a repeated id wins, and a configured key wins over a stored one of the same id.
+    for (const k of configured) if (!this.known.has(k.accessKeyId)) this.known.set(k.accessKeyId, { secretAccessKey: k.secretAccessKey, signingKey: undefined });
+  }
+
+  /** A key already known is answered at once, without a turn of the event loop. */
+  lookup(accessKeyId: string): SigningSecret | Promise<SigningSecret | undefined> {
+    return this.known.get(accessKeyId) ?? this.readStored(accessKeyId);
+  }
+
+  private async readStored(accessKeyId: string): Promise<SigningSecret | undefined> {
+    const row = await this.storage.db
+      .selectFrom('access_keys')
+      .select('secret_ciphertext')
+      .where('access_key_id', '=', accessKeyId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const secret: SigningSecret = { secretAccessKey: this.secrets.open(row.secret_ciphertext), signingKey: undefined };
+    this.known.set(accessKeyId, secret);
+    return secret;
+  }
 }
 
-async function readStoredKey(app: App, known: Map<string, SigningSecret>, accessKeyId: string): Promise<SigningSecret | undefined> {
-  const row = await app.storage.db
-    .selectFrom('access_keys')
-    .select('secret_ciphertext')
-    .where('access_key_id', '=', accessKeyId)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const secret = { secretAccessKey: app.secrets.open(row.secret_ciphertext) };
-  known.set(accessKeyId, secret);
-  return secret;
+export function adminSecretLookup(app: App, accessKeyId: string): SigningSecret | Promise<SigningSecret | undefined> {
+  return app.adminKeys.lookup(accessKeyId);
 }
 
 /** Generates and stores an admin key when neither the configuration nor the database has one. */

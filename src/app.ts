@@ -1,6 +1,6 @@
 // Assembles the long-lived parts of a Gatehouse process: configuration, storage, keys and logger.
 import { join } from 'node:path';
-import { ensureAdminKey } from './admin-keys.js';
+import { AdminKeys, ensureAdminKey } from './admin-keys.js';
 import { bootstrap } from './bootstrap.js';
 import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/secret-box.js';
@@ -50,6 +50,7 @@ export async function openApp(config: Config): Promise<OpenedApp> {
     config,
     storage,
     secrets,
+    adminKeys: new AdminKeys(config.adminAccessKeys, storage, secrets),
     log,
     pageTokens: new PageTokens(pageTokenKey),
     managementAccountId,

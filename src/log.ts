@@ -26,8 +26,12 @@ interface LineWriter {
   write: (line: string) => void;
 }
 
-/** Loggers made by createLogger, with the stream their lines go to. */
-const writers = new WeakMap<Logger, LineWriter>();
+/** Where a logger made by createLogger keeps the stream its lines go to: on the logger itself. */
+const LINE_WRITER = Symbol('line writer');
+
+interface RequestLogger extends Logger {
+  [LINE_WRITER]?: LineWriter;
+}
 
 export function createLogger(level: string): Logger {
   const time = isoTimeOncePerMillisecond();
@@ -35,7 +39,7 @@ export function createLogger(level: string): Logger {
   // whole lines of at most PIPE_BUF (4 KiB), which a pipe keeps whole while other worker processes write to it too.
   const destination = pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
   const logger = pino({ level, base: undefined, timestamp: time }, destination);
-  writers.set(logger, { time, write: (line) => destination.write(line) });
+  (logger as RequestLogger)[LINE_WRITER] = { time, write: (line) => destination.write(line) };
   return logger;
 }
 
@@ -59,7 +63,8 @@ const INFO = 30;
  * would write it. A logger made elsewhere (a test's) gets the same fields through pino.
  */
 export function logRequest(log: Logger, line: RequestLine): void {
-  const writer = writers.get(log);
+  // Its own only: a child logger (pino makes them with Object.create) would reach its parent's, without its bindings.
+  const writer = Object.hasOwn(log, LINE_WRITER) ? (log as RequestLogger)[LINE_WRITER] : undefined;
   if (!writer) {
     log.info(line, 'request');
     return;

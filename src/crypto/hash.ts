@@ -1,5 +1,5 @@
-// SHA-256 as hex, the digest every token lookup and every SigV4 check computes, and HMAC-SHA256 made of it. The
-// one-shot `crypto.hash` (Node ≥ 20.12) skips building a Hash object per call; older Node takes the long way.
+// SHA-256 as hex, the digest every token lookup and every SigV4 check computes, and SigV4's HMAC-SHA256 made of it.
+// The one-shot `crypto.hash` (Node ≥ 20.12) skips building a Hash object per call; older Node takes the long way.
 import * as cryptoModule from 'node:crypto';
 import { createHash } from 'node:crypto';
 
@@ -12,7 +12,8 @@ export function sha256Hex(data: string | Buffer): string {
 /**
  * A key as HMAC-SHA256 uses it (RFC 2104): the key XOR the inner pad, and the key XOR the outer pad followed by
  * room for the inner digest. Made once per key, so that an HMAC is two one-shot SHA-256 digests, where `createHmac`
- * builds a keyed context, and a native object around it, on every call: a SigV4 signature, a role's secret key.
+ * builds a keyed context, and a native object around it, on every call. Only SigV4's signature, computed on every
+ * signed request, uses it (docs/performance.md has what it saves); every other HMAC is a plain `createHmac`.
  */
 export interface PaddedKey {
   inner: Buffer;

@@ -2,12 +2,14 @@
 // from GATEHOUSE_ENCRYPTION_KEY, or from a key file created once in the data directory with mode 0600. The same key
 // seals what Gatehouse hands out and must recognise later without storing it (role credentials' session tokens).
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { randomBytesPooled } from './random.js';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { narrow } from '../storage/data-dir.js';
 
 export class SecretBox {
+  /** Keys derived for other purposes, by purpose: each derived once (the purposes are a few fixed strings). */
+  private readonly derived = new Map<string, Buffer>();
+
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('the encryption key must be 32 bytes');
   }
@@ -21,7 +23,7 @@ export class SecretBox {
 
   /** AES-256-GCM of bytes as one buffer: 12 bytes of IV, 16 of tag, then the ciphertext. */
   sealBytes(plaintext: Buffer): Buffer {
-    const iv = randomBytesPooled(12);
+    const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = cipher.update(plaintext);
     cipher.final();
@@ -40,9 +42,14 @@ export class SecretBox {
     }
   }
 
-  /** A key for another purpose, derived from this one (HKDF-SHA256), so one configured key serves every use. */
+  /**
+   * A key for another purpose, derived from this one (HKDF-SHA256), so one configured key serves every use. The same
+   * buffer comes back for a purpose on every call: it is a key to use, never to write to.
+   */
   derive(purpose: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32));
+    let key = this.derived.get(purpose);
+    if (!key) this.derived.set(purpose, (key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32))));
+    return key;
   }
 
   open(sealed: string): string {

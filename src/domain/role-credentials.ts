@@ -5,9 +5,7 @@
 // neither read nor altered by its holder. The secret access key is an HMAC of the access key id under a key derived
 // from the same server key, so whoever holds the server key recomputes it and nobody else can. Any process sharing
 // the key (GATEHOUSE_ENCRYPTION_KEY) recognises the credentials, and issuing them costs no database write.
-import { createHash } from 'node:crypto';
-import { hmacHex, padKey, type PaddedKey } from '../crypto/hash.js';
-import { randomBytesPooled } from '../crypto/random.js';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { base32, secretKeyText } from '../ids.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Storage } from '../storage/storage.js';
@@ -47,13 +45,8 @@ interface SealedSession {
 /** STS session tokens start this way (the base64 of a fixed header); the SDKs treat the rest as opaque. */
 const TOKEN_PREFIX = 'IQoJb3JpZ2luX2Vj';
 
-/** The key the secret access keys are derived with, per SecretBox (derived once). */
-const secretKeys = new WeakMap<SecretBox, PaddedKey>();
-
 function secretFor(secrets: SecretBox, accessKeyId: string): string {
-  let key = secretKeys.get(secrets);
-  if (!key) secretKeys.set(secrets, (key = padKey(secrets.derive('role credential secret access keys'))));
-  return secretKeyText(Buffer.from(hmacHex(key, accessKeyId), 'hex'));
+  return secretKeyText(createHmac('sha256', secrets.derive('role credential secret access keys')).update(accessKeyId).digest());
 }
 
 export function issueRoleCredentials(
@@ -62,7 +55,7 @@ export function issueRoleCredentials(
   now = Date.now(),
 ): IssuedCredentials {
   // The shape of STS temporary credentials: ASIA + 16 characters.
-  const accessKeyId = 'ASIA' + base32(randomBytesPooled(16));
+  const accessKeyId = 'ASIA' + base32(randomBytes(16));
   const expiration = now + session.lifetimeSeconds * 1000;
   const sealed: SealedSession = { k: accessKeyId, a: session.accountId, r: session.roleName, u: session.userName, e: expiration };
   const sessionToken = TOKEN_PREFIX + secrets.sealBytes(Buffer.from(JSON.stringify(sealed))).toString('base64');

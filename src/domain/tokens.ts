@@ -1,13 +1,12 @@
 // Random secrets and how they are stored. Every token Gatehouse hands out carries at least 256 bits of randomness
 // and is kept only as its SHA-256 (RFC 9700 §4.14 and the OAuth security notes): lookups hash what was presented.
-import { randomInt, timingSafeEqual } from 'node:crypto';
-import { randomBytesPooled } from '../crypto/random.js';
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { sha256Hex } from '../crypto/hash.js';
 
 export const hashToken = (token: string) => sha256Hex(token);
 
 /** A bearer secret: a short prefix naming its kind, then 32 random bytes. */
-export const newToken = (prefix: string) => `${prefix}${randomBytesPooled(32).toString('base64url')}`;
+export const newToken = (prefix: string) => `${prefix}${randomBytes(32).toString('base64url')}`;
 
 /** Constant-time comparison of a presented secret with a stored hash. */
 export function matchesHash(presented: string, storedHash: string): boolean {

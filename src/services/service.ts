@@ -1,4 +1,5 @@
 // What an operation handler is given, and how a service ties its handlers to its generated model.
+import type { AdminKeys } from '../admin-keys.js';
 import type { Config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Logger } from '../log.js';
@@ -17,6 +18,8 @@ export interface App {
   config: Config;
   storage: Storage;
   secrets: SecretBox;
+  /** The admin keys that may sign, as far as this process has found them (admin-keys.ts). */
+  adminKeys: AdminKeys;
   log: Logger;
   pageTokens: PageTokens;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */

@@ -3,8 +3,8 @@
 //
 // Durability: with `synchronous = NORMAL` (the default) a committed write survives the process being killed at any
 // moment, and the file is never corrupted; only a power loss or kernel crash can take back the last transactions
-// before it. `FULL` closes that gap at the price of an fsync per commit, which on a typical disk costs ten times the
-// rest of a write and, better-sqlite3 being synchronous, stalls every other request meanwhile.
+// before it. `FULL` closes that gap at the price of an fsync per commit, which costs many times the rest of a write
+// (docs/performance.md) and, better-sqlite3 being synchronous, stalls every other request meanwhile.
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type CompiledQuery, type DatabaseConnection } from 'kysely';
 import { mkdirSync } from 'node:fs';
@@ -20,7 +20,7 @@ const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * SQLite plans a query with the value bound to its LIMIT, and so prepares the statement anew whenever that parameter is
- * bound again, which better-sqlite3 does on every run: as much work as a simple query itself (10–15 µs here). A
+ * bound again, which better-sqlite3 does on every run: as much work as a simple query itself. A
  * trailing `limit ?` (and `offset ?`) of integers is written into the statement's text instead, one statement per
  * distinct limit; page sizes are few, and past the bound the bound parameters are used as before.
  */

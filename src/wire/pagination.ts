@@ -1,21 +1,16 @@
 // Opaque, tamper-evident page tokens. A token carries the keyset position after the last item of a page (so rows
 // inserted between pages neither repeat nor hide others) and is bound by HMAC to the list it came from.
-import { timingSafeEqual } from 'node:crypto';
-import { hmacHex, padKey, type PaddedKey } from '../crypto/hash.js';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ServiceError } from './errors.js';
 
 /** Characters of a base64url HMAC-SHA256. */
 const MAC_LENGTH = 43;
 
 export class PageTokens {
-  private readonly key: PaddedKey;
-
-  constructor(key: Buffer) {
-    this.key = padKey(key);
-  }
+  constructor(private readonly key: Buffer) {}
 
   private mac(scope: string, payload: string): string {
-    return Buffer.from(hmacHex(this.key, `${scope}\0${payload}`), 'hex').toString('base64url');
+    return createHmac('sha256', this.key).update(`${scope}\0${payload}`).digest('base64url');
   }
 
   /**

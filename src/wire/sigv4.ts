@@ -25,6 +25,11 @@ export interface SigningSecret {
   sessionToken?: string;
   /** Epoch milliseconds. */
   expiresAt?: number;
+  /**
+   * Where SigV4 keeps the signing key of the latest credential scope it checked this secret under, when the secret is
+   * a long-term key: a lookup that answers with the same object every time (an admin key) has it reused.
+   */
+  signingKey?: { scope: string; key: PaddedKey };
 }
 /** Finds the secret of an access key; `securityToken` is the session token the request carries (header or query). */
 export type SecretLookup = (accessKeyId: string, securityToken: string | undefined) => SigningSecret | undefined | Promise<SigningSecret | undefined>;
@@ -433,19 +438,19 @@ function equalStrings(a: string, b: string): boolean {
 
 // SigV4 step 3: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
 // It depends only on (secret, date, region, service). A secret the lookup answers with the same object every time (a
-// configured or stored admin key) keeps its latest signing key beside it; others go through a small LRU, whose map key
-// is a digest of the tuple, so that the cache holds no secret in clear. Either way four HMACs per request are saved.
+// configured or stored admin key) keeps its latest signing key in itself (SigningSecret.signingKey); others go
+// through a small LRU, whose map key is a digest of the tuple, so that the cache holds no secret in clear. Either
+// way four HMACs per request are saved.
 const KEY_CACHE_MAX = 1000;
 const keyCache = new Map<string, PaddedKey>();
-const keyBySecret = new WeakMap<SigningSecret, { scope: string; key: PaddedKey }>();
 
 /** `scope` is the credential scope the request names (date/region/service/aws4_request), made of the other three. */
 function signingKey(secret: SigningSecret, scope: string, date: string, region: string, service: string): PaddedKey {
-  const beside = keyBySecret.get(secret);
-  if (beside?.scope === scope) return beside.key;
+  const kept = secret.signingKey;
+  if (kept?.scope === scope) return kept.key;
   const key = cachedSigningKey(secret.secretAccessKey, date, region, service);
-  // Temporary credentials are made afresh for each request: nothing would ever be found beside them.
-  if (secret.sessionToken === undefined) keyBySecret.set(secret, { scope, key });
+  // Temporary credentials are made afresh for each request: a key kept in them would never be used again.
+  if (secret.sessionToken === undefined) secret.signingKey = { scope, key };
   return key;
 }
 
