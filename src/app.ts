@@ -13,7 +13,7 @@ import { openSqlite } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { secureDataDir } from './storage/data-dir.js';
 import { PageTokens } from './wire/pagination.js';
-import { describeUsers } from './services/identitystore/users.js';
+import { describeUsers } from './services/identitystore/user-json.js';
 
 export async function openStorage(config: Config): Promise<Storage> {
   if (config.databaseUrl) {
