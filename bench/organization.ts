@@ -7,7 +7,7 @@ import type { Config } from '../src/config.js';
 import { registerClient } from '../src/domain/oauth.js';
 import { hashToken, newToken } from '../src/domain/tokens.js';
 import type { Db, Storage } from '../src/storage/storage.js';
-import { shownJson } from '../src/services/identitystore/users.js';
+import { shownJson } from '../src/services/identitystore/user-json.js';
 
 export interface OrganizationSize {
   users: number;

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/secret-box.js';
 import { ProvisioningWorker } from './domain/provisioning.js';
 import { Janitor } from './domain/janitor.js';
+import { entitlementsOf } from './domain/entitlements.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -13,7 +14,7 @@ import { openSqlite } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { secureDataDir } from './storage/data-dir.js';
 import { PageTokens } from './wire/pagination.js';
-import { describeUsers } from './services/identitystore/users.js';
+import { describeUsers } from './services/identitystore/user-json.js';
 
 export async function openStorage(config: Config): Promise<Storage> {
   if (config.databaseUrl) {
@@ -53,6 +54,7 @@ export async function openApp(config: Config): Promise<OpenedApp> {
     adminKeys: new AdminKeys(config.adminAccessKeys, storage, secrets),
     log,
     pageTokens: new PageTokens(pageTokenKey),
+    entitlements: entitlementsOf(storage.db),
     managementAccountId,
     janitor,
     async close() {

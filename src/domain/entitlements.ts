@@ -76,18 +76,70 @@ class KeptAnswers {
   }
 }
 
-const keptByDb = new WeakMap<Db, KeptAnswers>();
-
 /**
- * `read()`'s answer, or the one kept for `key` (a JSON array, so that no two questions share one) if the entitlements
- * have not changed since it was read. Answers are shared between calls: callers must not modify them. A transaction
- * reads for itself.
+ * The entitlements read through one database handle, with the answers kept for it. The App holds the one of its
+ * storage (`app.entitlements`); the handle itself refers to it too, so that a caller holding only the handle shares
+ * the same kept answers.
  */
-function keptAnswer<T>(db: Db, key: string, read: () => Promise<T>, rowsOf: (answer: T) => number): Promise<T> {
-  if (db.isTransaction) return read();
-  let kept = keptByDb.get(db);
-  if (!kept) keptByDb.set(db, (kept = new KeptAnswers()));
-  return kept.get(db, key, read, rowsOf);
+export class Entitlements {
+  /** Absent for a transaction's handle: a transaction reads for itself. */
+  private readonly kept: KeptAnswers | undefined;
+
+  constructor(private readonly db: Db) {
+    this.kept = db.isTransaction ? undefined : new KeptAnswers();
+  }
+
+  /**
+   * `read()`'s answer, or the one kept for `key` (a JSON array, so that no two questions share one) if the
+   * entitlements have not changed since it was read. Answers are shared between calls: callers must not modify them.
+   */
+  private keptAnswer<T>(key: string, read: () => Promise<T>, rowsOf: (answer: T) => number): Promise<T> {
+    return this.kept ? this.kept.get(this.db, key, read, rowsOf) : read();
+  }
+
+  /** The user's entitlements, optionally in one account, ordered by account and role name. */
+  roles(userId: string, accountId?: string): Promise<Entitlement[]> {
+    return this.keptAnswer(JSON.stringify(['roles', userId, accountId]), () => readEntitlements(this.db, userId, accountId), (list) => list.length);
+  }
+
+  /** One entitlement: the role `roleName` in the account, when the user reaches it there. */
+  role(userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
+    return this.keptAnswer(
+      JSON.stringify(['role', userId, accountId, roleName]),
+      async () => {
+        const [r] = await roleQuery(this.db, userId, accountId, roleName);
+        return r && toEntitlement(r);
+      },
+      () => 1,
+    );
+  }
+
+  /** Up to `limit` of the accounts the user reaches, in account id order, after `after` (see readEntitledAccounts). */
+  accounts(userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
+    return this.keptAnswer(JSON.stringify(['accounts', userId, after, limit]), () => readEntitledAccounts(this.db, userId, after, limit), (list) => list.length);
+  }
+
+  /** Every account the user reaches, in account id order: the pages of `accounts` one after another. */
+  async allAccounts(userId: string): Promise<EntitledAccount[]> {
+    const all: EntitledAccount[] = [];
+    for (;;) {
+      const page = await this.accounts(userId, all.at(-1)?.account_id, ALL_ACCOUNTS_PAGE);
+      all.push(...page);
+      if (page.length < ALL_ACCOUNTS_PAGE) return all;
+    }
+  }
+}
+
+/** The page size in which `allAccounts` reads. */
+const ALL_ACCOUNTS_PAGE = 1000;
+
+const OWN_ENTITLEMENTS = Symbol('entitlements');
+
+/** The entitlements read through a database handle: the ones it refers to, made on first use. */
+export function entitlementsOf(db: Db): Entitlements {
+  if (db.isTransaction) return new Entitlements(db);
+  const handle = db as Db & { [OWN_ENTITLEMENTS]?: Entitlements };
+  return (handle[OWN_ENTITLEMENTS] ??= new Entitlements(db));
 }
 
 /** The user and the user's groups, as a subquery: the database reads the memberships itself. */
@@ -97,11 +149,6 @@ const principalIds = (db: Db, userId: string) =>
     .select('group_id as principal_id')
     .where('member_user_id', '=', userId)
     .unionAll(db.selectNoFrom(sql<string>`cast(${userId} as text)`.as('principal_id')));
-
-/** The user's entitlements, optionally in one account, ordered by account and role name. */
-export function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
-  return keptAnswer(db, JSON.stringify(['roles', userId, accountId]), () => readEntitlements(db, userId, accountId), (list) => list.length);
-}
 
 async function readEntitlements(db: Db, userId: string, accountId: string | undefined): Promise<Entitlement[]> {
   let q = db
@@ -124,6 +171,9 @@ export interface EntitledAccount {
   email: string;
 }
 
+/** One account, as the portal names it. */
+export const accountQuery = preparedQuery((db: Db, accountId: string) => db.selectFrom('accounts').selectAll().where('account_id', '=', accountId));
+
 const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, roleName: string) =>
   db
     .selectFrom('permission_sets as s')
@@ -144,17 +194,14 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
     .orderBy('s.permission_set_arn'),
 );
 
+/** The user's entitlements, optionally in one account, ordered by account and role name. */
+export function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
+  return entitlementsOf(db).roles(userId, accountId);
+}
+
 /** One entitlement: the role `roleName` in the account, when the user reaches it there. */
 export function entitlement(db: Db, userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
-  return keptAnswer(
-    db,
-    JSON.stringify(['role', userId, accountId, roleName]),
-    async () => {
-      const [r] = await roleQuery(db, userId, accountId, roleName);
-      return r && toEntitlement(r);
-    },
-    () => 1,
-  );
+  return entitlementsOf(db).role(userId, accountId, roleName);
 }
 
 /** The id of the n-th account (from 0) after `after`, in id order. */
@@ -193,7 +240,7 @@ const LAST_ACCOUNT_ID = '999999999999';
  * accounts among thousands reads all of theirs in a few rounds.
  */
 export function entitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
-  return keptAnswer(db, JSON.stringify(['accounts', userId, after, limit]), () => readEntitledAccounts(db, userId, after, limit), (list) => list.length);
+  return entitlementsOf(db).accounts(userId, after, limit);
 }
 
 async function readEntitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {

@@ -11,6 +11,7 @@ import type { JsonAnswer, Protocol, WireService } from '../wire/protocol.js';
 import type { VerifiedCaller } from '../wire/sigv4.js';
 import type { RoleSession } from '../domain/role-credentials.js';
 import type { Janitor } from '../domain/janitor.js';
+import type { Entitlements } from '../domain/entitlements.js';
 import { InputCodec } from '../wire/validate.js';
 
 /** Everything long-lived that handlers share. */
@@ -22,6 +23,8 @@ export interface App {
   adminKeys: AdminKeys;
   log: Logger;
   pageTokens: PageTokens;
+  /** What the portal's users reach, with the answers this process keeps (domain/entitlements.ts). */
+  entitlements: Entitlements;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
   managementAccountId: string;
   /** Removes expired sign-in state in the background; `sweep()` runs a sweep now. */

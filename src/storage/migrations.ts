@@ -411,7 +411,7 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       // Each user as DescribeUser and ListUsers show it (without extensions), in JSON, written with every change: a
       // page of users is then joined from stored text instead of parsed, assembled and serialized again on every read.
-      // Rows start empty; the server fills in any that are empty when it starts (src/services/identitystore/users.ts).
+      // Rows start empty; the server fills in any that are empty when it starts (src/services/identitystore/user-json.ts).
       await db.schema.alterTable('users').addColumn('shown_json', 'text').execute();
       // Only the rows still to describe: finding them at start costs nothing however many users are described.
       await db.schema.createIndex('users_to_describe').on('users').column('user_id').where(sql.ref('shown_json'), 'is', null).execute();

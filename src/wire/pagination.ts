@@ -63,5 +63,14 @@ interface Position {
   after: string;
 }
 
+/**
+ * The scope a list's page tokens are bound to: the service, the operation, and the input values that choose which
+ * rows the list holds (an absent one as empty), so that a token from one list, or from the same list under other
+ * filters, is refused by every other. The values are joined with NUL, which no validated input contains.
+ */
+export function pageScope(service: string, operation: string, ...filters: (string | undefined)[]): string {
+  return `${service}:${operation}:${filters.map((f) => f ?? '').join('\0')}`;
+}
+
 /** Page size: the caller's MaxResults, else the service default. */
 export const pageSize = (maxResults: number | undefined, fallback = 100) => maxResults ?? fallback;

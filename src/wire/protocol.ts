@@ -53,7 +53,7 @@ export function decodeAndValidate(service: WireService, shapeName: string | unde
 
 /**
  * An output a handler has already written as JSON, sent as it is: a page of users joined from the JSON stored with
- * each (src/services/identitystore/users.ts). The client's own deserializer is what checks it against the model.
+ * each (src/services/identitystore/user-json.ts). The client's own deserializer is what checks it against the model.
  */
 export class JsonAnswer {
   constructor(readonly json: string) {}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { identityStoreModel } from '../../src/generated/identitystore.js';
 import type { StringShape } from '../../src/wire/model.js';
 import { ServiceError } from '../../src/wire/errors.js';
-import { PageTokens, pageSize } from '../../src/wire/pagination.js';
+import { PageTokens, pageScope, pageSize } from '../../src/wire/pagination.js';
 import { compilePattern } from '../../src/wire/validate.js';
 
 const KEY = Buffer.alloc(32, 7);
@@ -129,5 +129,61 @@ describe('keyset pages', () => {
     assert.equal(pageSize(undefined), 100);
     assert.equal(pageSize(undefined, 20), 20);
     assert.equal(pageSize(7), 7);
+  });
+});
+
+describe('pageScope', () => {
+  const sealed = (scope: string) => tokens.seal(scope, { after: 'x' });
+
+  test('the same list under the same filters accepts its own token', () => {
+    const scope = pageScope('sso-admin', 'ListAccountAssignments', 'arn:aws:sso:::instance/ssoins-1', '111122223333', 'arn:aws:sso:::permissionSet/ssoins-1/ps-1');
+    assert.deepEqual(tokens.open(scope, sealed(scope)), { after: 'x' });
+    assert.equal(scope, pageScope('sso-admin', 'ListAccountAssignments', 'arn:aws:sso:::instance/ssoins-1', '111122223333', 'arn:aws:sso:::permissionSet/ssoins-1/ps-1'));
+  });
+
+  test('a token from another operation, or the same operation of another service, is refused', () => {
+    const token = sealed(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-1'));
+    assertRefused(() => tokens.open(pageScope('identitystore', 'ListGroupMembershipsForMember', 'd-1234567890', 'g-1'), token));
+    assertRefused(() => tokens.open(pageScope('sso-admin', 'ListGroupMemberships', 'd-1234567890', 'g-1'), token));
+  });
+
+  test('a token from the same list under another filter is refused', () => {
+    const token = sealed(pageScope('identitystore', 'ListUsers', 'd-1234567890', 'alice'));
+    assertRefused(() => tokens.open(pageScope('identitystore', 'ListUsers', 'd-1234567890', 'bob'), token));
+    assertRefused(() => tokens.open(pageScope('identitystore', 'ListUsers', 'd-1234567890', undefined), token));
+    assertRefused(() => tokens.open(pageScope('identitystore', 'ListUsers', 'd-0987654321', 'alice'), token));
+  });
+
+  test('filter values cannot be shifted from one member to another, even with the old separator in them', () => {
+    const scopes = [
+      pageScope('sso-admin', 'ListAccountAssignmentsForPrincipal', 'arn:aws:sso:::instance/ssoins-1', 'USER', 'u-1', undefined),
+      pageScope('sso-admin', 'ListAccountAssignmentsForPrincipal', 'arn:aws:sso:::instance/ssoins-1:USER', 'u-1', '', undefined),
+      pageScope('sso-admin', 'ListAccountAssignmentsForPrincipal', 'arn:aws:sso:::instance/ssoins-1', 'USER:u-1', '', undefined),
+      pageScope('sso-admin', 'ListAccountAssignmentsForPrincipal', 'arn:aws:sso:::instance/ssoins-1', 'USER', 'u-1', '111122223333'),
+    ];
+    assert.equal(new Set(scopes).size, scopes.length);
+    for (const a of scopes) for (const b of scopes) if (a !== b) assertRefused(() => tokens.open(b, sealed(a)));
+  });
+
+  test('an absent filter is the same list as an empty one', () => {
+    assert.equal(pageScope('sso-admin', 'ListPermissionSetProvisioningStatus', 'arn', undefined), pageScope('sso-admin', 'ListPermissionSetProvisioningStatus', 'arn', ''));
+  });
+
+  test('the identity store keeps the scope text of its earlier tokens', () => {
+    assert.equal(pageScope('identitystore', 'ListUsers', 'd-1234567890', undefined), 'identitystore:ListUsers:d-1234567890\0');
+    assert.equal(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-1'), 'identitystore:ListGroupMemberships:d-1234567890\0g-1');
+  });
+
+  test('keyset pages under the helper\'s scope refuse a token from another filter before anything is read', async () => {
+    const rows = Array.from({ length: 3 }, (_, i) => ({ id: `m${i}` }));
+    const fetch = async (after: string | undefined, limit: number) => rows.filter((r) => after === undefined || r.id > after).slice(0, limit);
+    const first = await tokens.page(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-1'), { MaxResults: 1 }, fetch, (r) => r.id);
+    assert.ok(first.NextToken);
+    let read = false;
+    await assert.rejects(
+      tokens.page(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-2'), { NextToken: first.NextToken }, async () => ((read = true), []), (r: { id: string }) => r.id),
+      { code: 'ValidationException' },
+    );
+    assert.equal(read, false);
   });
 });

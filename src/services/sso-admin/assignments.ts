@@ -3,8 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountAssignmentOperationStatus, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { AdminRequestKind, AdminRequestTable } from '../../storage/schema.js';
+import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
 import { notFound, requireInstance, requirePermissionSet, throttled } from './common.js';
+import { assignmentRequestsInFlight, assignmentsPage, findRequest, insertRequest, principalAssignmentKey, principalAssignmentsPage, requestsPage } from './store.js';
 
 export function assignmentStatus(row: AdminRequestTable): AccountAssignmentOperationStatus {
   return {
@@ -46,57 +48,64 @@ async function requestAssignmentChange(
     async (trx) => {
       await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
       // Identity Center allows a limited number of assignment operations in flight per instance.
-      const inFlight = await trx
-        .selectFrom('admin_requests')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('instance_arn', '=', input.InstanceArn)
-        .where('kind', 'in', ['CREATE_ASSIGNMENT', 'DELETE_ASSIGNMENT'])
-        .where('status', '=', 'IN_PROGRESS')
-        .executeTakeFirstOrThrow();
-      if (Number(inFlight.n) >= config.limits.assignmentOperationsInFlight) {
+      const inFlight = await assignmentRequestsInFlight(trx, input.InstanceArn);
+      if (inFlight >= config.limits.assignmentOperationsInFlight) {
         throw throttled(`Too many account assignment operations in progress (at most ${config.limits.assignmentOperationsInFlight}); retry after some complete.`);
       }
-      await trx.insertInto('admin_requests').values(row).execute();
+      await insertRequest(trx, row);
     },
     { lock: `assignments:${input.InstanceArn}` },
   );
   return row;
 }
 
-async function describeRequest(ctx: Context, instanceArn: string, requestId: string, kind: AdminRequestKind) {
+/** A request of a kind, which must belong to the instance. */
+export async function describeRequest(ctx: Context, instanceArn: string, requestId: string, kind: AdminRequestKind) {
   const db = ctx.app.storage.db;
   await requireInstance(db, instanceArn);
-  const row = await db
-    .selectFrom('admin_requests')
-    .selectAll()
-    .where('request_id', '=', requestId)
-    .where('instance_arn', '=', instanceArn)
-    .where('kind', '=', kind)
-    .executeTakeFirst();
+  const row = await findRequest(db, instanceArn, requestId, kind);
   if (!row) throw notFound(`Could not find request ${requestId}`);
   return row;
 }
 
-/** One page of requests of a kind, newest last, optionally only those with a status. */
-export async function listRequests(ctx: Context, kind: AdminRequestKind, input: { InstanceArn: string; MaxResults?: number; NextToken?: string; Filter?: { Status?: string } }) {
+/** The operation that lists the requests of each kind. */
+const LIST_OPERATION: Record<AdminRequestKind, string> = {
+  CREATE_ASSIGNMENT: 'ListAccountAssignmentCreationStatus',
+  DELETE_ASSIGNMENT: 'ListAccountAssignmentDeletionStatus',
+  PROVISION: 'ListPermissionSetProvisioningStatus',
+};
+
+/**
+ * One page of requests of a kind, in id order, optionally only those with a status: their status metadata in the
+ * output member `member`.
+ */
+export async function listRequests<M extends string>(
+  ctx: Context,
+  kind: AdminRequestKind,
+  input: { InstanceArn: string; MaxResults?: number; NextToken?: string; Filter?: { Status?: string } },
+  member: M,
+) {
   const db = ctx.app.storage.db;
   await requireInstance(db, input.InstanceArn);
   const status = input.Filter?.Status;
-  const scope = `sso-admin:${kind}:${input.InstanceArn}:${status ?? ''}`;
-  return ctx.app.pageTokens.page(
-    scope,
+  const { items, NextToken } = await ctx.app.pageTokens.page(
+    pageScope('sso-admin', LIST_OPERATION[kind], input.InstanceArn, status),
     input,
-    (after, limit) => {
-      let q = db.selectFrom('admin_requests').selectAll().where('instance_arn', '=', input.InstanceArn).where('kind', '=', kind);
-      if (status) q = q.where('status', '=', status as AdminRequestTable['status']);
-      if (after) q = q.where('request_id', '>', after);
-      return q.orderBy('request_id').limit(limit).execute();
-    },
+    (after, limit) => requestsPage(db, input.InstanceArn, kind, status, after, limit),
     (r) => r.request_id,
   );
+  return { [member]: items.map(statusMetadata), NextToken } as { [K in M]: ReturnType<typeof statusMetadata>[] } & { NextToken?: string };
 }
 
 const statusMetadata = (r: AdminRequestTable) => ({ Status: r.status, RequestId: r.request_id, CreatedDate: new Date(Number(r.created_at)) });
+
+/** An account assignment as the lists show it. */
+const assignment = (r: { account_id: string; permission_set_arn: string; principal_type: 'USER' | 'GROUP'; principal_id: string }) => ({
+  AccountId: r.account_id,
+  PermissionSetArn: r.permission_set_arn,
+  PrincipalType: r.principal_type,
+  PrincipalId: r.principal_id,
+});
 
 export const assignmentHandlers: Handlers<SsoAdminOperations> = {
   async CreateAccountAssignment(input, ctx) {
@@ -119,65 +128,31 @@ export const assignmentHandlers: Handlers<SsoAdminOperations> = {
     return { AccountAssignmentDeletionStatus: assignmentStatus(row) };
   },
 
-  async ListAccountAssignmentCreationStatus(input, ctx) {
-    const { items, NextToken } = await listRequests(ctx, 'CREATE_ASSIGNMENT', input);
-    return { AccountAssignmentsCreationStatus: items.map(statusMetadata), NextToken };
-  },
-
-  async ListAccountAssignmentDeletionStatus(input, ctx) {
-    const { items, NextToken } = await listRequests(ctx, 'DELETE_ASSIGNMENT', input);
-    return { AccountAssignmentsDeletionStatus: items.map(statusMetadata), NextToken };
-  },
+  ListAccountAssignmentCreationStatus: (input, ctx) => listRequests(ctx, 'CREATE_ASSIGNMENT', input, 'AccountAssignmentsCreationStatus'),
+  ListAccountAssignmentDeletionStatus: (input, ctx) => listRequests(ctx, 'DELETE_ASSIGNMENT', input, 'AccountAssignmentsDeletionStatus'),
 
   async ListAccountAssignments(input, ctx) {
     const db = ctx.app.storage.db;
     await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
-    const scope = `sso-admin:ListAccountAssignments:${input.InstanceArn}:${input.AccountId}:${input.PermissionSetArn}`;
     const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
+      pageScope('sso-admin', 'ListAccountAssignments', input.InstanceArn, input.AccountId, input.PermissionSetArn),
       input,
-      (after, limit) => {
-        let q = db
-      .selectFrom('account_assignments')
-      .selectAll()
-      .where('account_id', '=', input.AccountId)
-      .where('permission_set_arn', '=', input.PermissionSetArn);
-        if (after) q = q.where('principal_id', '>', after);
-        return q.orderBy('principal_id').limit(limit).execute();
-      },
+      (after, limit) => assignmentsPage(db, input.AccountId, input.PermissionSetArn, after, limit),
       (r) => r.principal_id,
     );
-    return { AccountAssignments: items.map((r) => ({ AccountId: r.account_id, PermissionSetArn: r.permission_set_arn, PrincipalType: r.principal_type, PrincipalId: r.principal_id })), NextToken };
+    return { AccountAssignments: items.map(assignment), NextToken };
   },
 
   async ListAccountAssignmentsForPrincipal(input, ctx) {
     const db = ctx.app.storage.db;
     await requireInstance(db, input.InstanceArn);
-    const accountFilter = input.Filter?.AccountId;
-    const scope = `sso-admin:ListAccountAssignmentsForPrincipal:${input.InstanceArn}:${input.PrincipalType}:${input.PrincipalId}:${accountFilter ?? ''}`;
+    const principal = { ...input, AccountId: input.Filter?.AccountId };
     const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
+      pageScope('sso-admin', 'ListAccountAssignmentsForPrincipal', input.InstanceArn, input.PrincipalType, input.PrincipalId, principal.AccountId),
       input,
-      (after, limit) => {
-        let q = db
-          .selectFrom('account_assignments')
-          .selectAll()
-          .where('instance_arn', '=', input.InstanceArn)
-          .where('principal_id', '=', input.PrincipalId)
-          .where('principal_type', '=', input.PrincipalType);
-        if (accountFilter) q = q.where('account_id', '=', accountFilter);
-        if (after) {
-          // Keyset over (account, permission set): the position is both, joined by a space neither contains.
-          const [account, ps] = after.split(' ');
-          q = q.where((eb) => eb.or([eb('account_id', '>', account), eb.and([eb('account_id', '=', account), eb('permission_set_arn', '>', ps)])]));
-        }
-        return q.orderBy('account_id').orderBy('permission_set_arn').limit(limit).execute();
-      },
-      (r) => `${r.account_id} ${r.permission_set_arn}`,
+      (after, limit) => principalAssignmentsPage(db, principal, after, limit),
+      principalAssignmentKey,
     );
-    return {
-      AccountAssignments: items.map((r) => ({ AccountId: r.account_id, PermissionSetArn: r.permission_set_arn, PrincipalType: r.principal_type, PrincipalId: r.principal_id })),
-      NextToken,
-    };
+    return { AccountAssignments: items.map(assignment), NextToken };
   },
 };

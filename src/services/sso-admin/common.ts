@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/storage.js';
 import { durationSeconds } from '../../domain/duration.js';
 import { ServiceError } from '../../wire/errors.js';
-import { preparedQuery } from '../../storage/prepared.js';
+import { instanceQuery, permissionSetDocumentsQuery, permissionSetQuery } from './store.js';
 
 export const notFound = (message: string) => new ServiceError('ResourceNotFoundException', message);
 export const conflict = (message: string) => new ServiceError('ConflictException', message);
@@ -12,11 +12,6 @@ export const invalid = (message: string) => new ServiceError('ValidationExceptio
 export const quotaExceeded = (message: string) => new ServiceError('ServiceQuotaExceededException', message);
 export const throttled = (message: string) => new ServiceError('ThrottlingException', message);
 
-const instanceQuery = preparedQuery((db: Db, instanceArn: string) => db.selectFrom('instances').selectAll().where('instance_arn', '=', instanceArn));
-/** A permission set's columns but its two policy documents (up to 32 KB each), which only their own operations read. */
-const PERMISSION_SET_COLUMNS = ['permission_set_arn', 'instance_arn', 'name', 'description', 'session_duration', 'relay_state', 'version', 'created_at', 'updated_at'] as const;
-const permissionSetQuery = preparedQuery((db: Db, permissionSetArn: string) => db.selectFrom('permission_sets').select(PERMISSION_SET_COLUMNS).where('permission_set_arn', '=', permissionSetArn));
-const permissionSetDocumentsQuery = preparedQuery((db: Db, permissionSetArn: string) => db.selectFrom('permission_sets').selectAll().where('permission_set_arn', '=', permissionSetArn));
 
 export async function requireInstance(db: Db, instanceArn: string) {
   const [row] = await instanceQuery(db, instanceArn);
@@ -40,15 +35,6 @@ async function belongingTo<R extends { instance_arn: string }>(db: Db, instanceA
     throw notFound(`Could not find PermissionSet with PermissionSetArn ${permissionSetArn}`);
   }
   return row;
-}
-
-/** Marks a change of content: accounts provisioned earlier now show LATEST_PERMISSION_SET_NOT_PROVISIONED. */
-export async function bumpVersion(trx: Db, permissionSetArn: string, now: number) {
-  await trx
-    .updateTable('permission_sets')
-    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
-    .where('permission_set_arn', '=', permissionSetArn)
-    .execute();
 }
 
 /** `ps-` and 16 hex characters, under the instance's id. */

@@ -18,9 +18,25 @@ import type {
 } from '../../generated/sso-admin.js';
 import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
-import type { Db } from '../../storage/storage.js';
+import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
+import {
+  abacConfiguration,
+  countInstances,
+  deleteAbacConfiguration,
+  deleteInstance,
+  earliestInstance,
+  insertAbacConfiguration,
+  insertInstance,
+  instancesPage,
+  inUse,
+  rememberedToken,
+  rememberToken,
+  renameInstance,
+  updateAbacConfiguration,
+  type RememberedToken,
+} from './store.js';
 import { putTags } from './tags.js';
 
 /** Instances a Gatehouse holds at most: the organization instance and nine account instances. */
@@ -39,9 +55,7 @@ const instanceMetadata = (row: InstanceTable): InstanceMetadata => ({
  * The organization instance is the first one created (by bootstrap). It cannot be deleted, so it stays the earliest;
  * CreateInstance keeps every account instance strictly later even if the clock steps back.
  */
-async function organizationInstance(db: Db) {
-  return db.selectFrom('instances').selectAll().orderBy('created_at').orderBy('instance_arn').limit(1).executeTakeFirstOrThrow();
-}
+const organizationInstance = earliestInstance;
 
 // ClientToken idempotency. The SDKs fill ClientToken with a fresh UUID when the caller gives none, so every request
 // carries one. A token is remembered in `settings` (the schema's only free-form store) with the instance it created
@@ -49,22 +63,10 @@ async function organizationInstance(db: Db) {
 // parameters answers the same InstanceArn; with other parameters it is a ConflictException (AWS documents an
 // "IdempotentParameterMismatch" error, which sso-admin's model does not define; ConflictException is the modeled
 // error closest to it).
-const CLIENT_TOKEN_PREFIX = 'sso-admin:CreateInstance:ClientToken:';
-
-interface RememberedToken {
-  InstanceArn: string;
-  Request: string;
-}
 
 function requestDigest(name: string | undefined, tags: Tag[] | undefined): string {
   const sorted = [...(tags ?? [])].sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0)).map((t) => [t.Key, t.Value]);
   return createHash('sha256').update(JSON.stringify([name ?? null, sorted])).digest('base64url');
-}
-
-async function forgetClientTokens(trx: Db, arn: string) {
-  const rows = await trx.selectFrom('settings').selectAll().where('key', 'like', `${CLIENT_TOKEN_PREFIX}%`).execute();
-  const keys = rows.filter((r) => (JSON.parse(r.value) as RememberedToken).InstanceArn === arn).map((r) => r.key);
-  if (keys.length) await trx.deleteFrom('settings').where('key', 'in', keys).execute();
 }
 
 /**
@@ -102,27 +104,21 @@ function checkAccessControlAttributes(attributes: AccessControlAttribute[]) {
 
 const abacNotFound = (arn: string) => notFound(`No attribute-based access control configuration exists for instance ${arn}`);
 
-async function abacConfiguration(db: Db, arn: string) {
-  return db.selectFrom('instance_access_control_attributes').selectAll().where('instance_arn', '=', arn).executeTakeFirst();
-}
-
 export const instanceHandlers: Handlers<SsoAdminOperations> = {
   async CreateInstance(input, ctx) {
     const { storage, managementAccountId } = ctx.app;
     const digest = requestDigest(input.Name, input.Tags);
-    const tokenKey = input.ClientToken !== undefined ? CLIENT_TOKEN_PREFIX + input.ClientToken : undefined;
+    const clientToken = input.ClientToken;
     const arn = await storage.transaction(
       async (trx) => {
-        if (tokenKey) {
-          const remembered = await trx.selectFrom('settings').select('value').where('key', '=', tokenKey).executeTakeFirst();
-          if (remembered) {
-            const earlier = JSON.parse(remembered.value) as RememberedToken;
+        if (clientToken !== undefined) {
+          const earlier = await rememberedToken(trx, clientToken);
+          if (earlier) {
             if (earlier.Request !== digest) throw conflict('The ClientToken was already used with different parameters (IdempotentParameterMismatch).');
             return earlier.InstanceArn;
           }
         }
-        const count = await trx.selectFrom('instances').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        if (Number(count.n) >= MAX_INSTANCES) {
+        if ((await countInstances(trx)) >= MAX_INSTANCES) {
           throw quotaExceeded(`Gatehouse holds at most ${MAX_INSTANCES} Identity Center instances; delete an account instance first.`);
         }
         const organization = await organizationInstance(trx);
@@ -135,11 +131,11 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
           status: 'ACTIVE',
           created_at: Math.max(ctx.now, Number(organization.created_at) + 1),
         };
-        await trx.insertInto('instances').values(row).execute();
+        await insertInstance(trx, row);
         if (input.Tags?.length) await putTags(trx, row.instance_arn, input.Tags);
-        if (tokenKey) {
+        if (clientToken !== undefined) {
           const remembered: RememberedToken = { InstanceArn: row.instance_arn, Request: digest };
-          await trx.insertInto('settings').values({ key: tokenKey, value: JSON.stringify(remembered) }).execute();
+          await rememberToken(trx, clientToken, remembered);
         }
         return row.instance_arn;
       },
@@ -159,7 +155,7 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
     const { storage } = ctx.app;
     await storage.transaction(async (trx) => {
       await requireInstance(trx, input.InstanceArn);
-      if (input.Name !== undefined) await trx.updateTable('instances').set({ name: input.Name }).where('instance_arn', '=', input.InstanceArn).execute();
+      if (input.Name !== undefined) await renameInstance(trx, input.InstanceArn, input.Name);
     });
     return {};
   },
@@ -177,38 +173,11 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
           throw conflict(`Instance ${arn} is the organization instance of this Gatehouse and cannot be deleted; only account instances can.`);
         }
         // As DeletePermissionSet: no permission set may go while accounts carry it or a request on it is running.
-        const assigned = await trx.selectFrom('account_assignments').select('account_id').where('instance_arn', '=', arn).limit(1).executeTakeFirst();
-        const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('instance_arn', '=', arn).limit(1).executeTakeFirst();
-        const pending = await trx
-          .selectFrom('admin_requests')
-          .select('request_id')
-          .where('instance_arn', '=', arn)
-          .where('status', '=', 'IN_PROGRESS')
-          .executeTakeFirst();
-        if (assigned || provisioned || pending) {
+        if (await inUse(trx, 'instance_arn', arn)) {
           throw conflict(`Instance ${arn} still has permission sets assigned or provisioned to accounts; remove its account assignments first.`);
         }
 
-        // The identity store and everything in it.
-        const store = instance.identity_store_id;
-        const usersOfStore = trx.selectFrom('users').select('user_id').where('identity_store_id', '=', store);
-        await trx.deleteFrom('user_credentials').where('user_id', 'in', usersOfStore).execute();
-        await trx.deleteFrom('group_memberships').where('identity_store_id', '=', store).execute();
-        await trx.deleteFrom('external_ids').where('identity_store_id', '=', store).execute();
-        await trx.deleteFrom('users').where('identity_store_id', '=', store).execute();
-        await trx.deleteFrom('groups').where('identity_store_id', '=', store).execute();
-
-        // Permission sets with their policies and tags, then the instance's own records.
-        const permissionSets = trx.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', arn);
-        await trx.deleteFrom('permission_set_managed_policies').where('permission_set_arn', 'in', permissionSets).execute();
-        await trx.deleteFrom('permission_set_customer_policies').where('permission_set_arn', 'in', permissionSets).execute();
-        await trx.deleteFrom('resource_tags').where('resource_arn', 'in', permissionSets).execute();
-        await trx.deleteFrom('permission_sets').where('instance_arn', '=', arn).execute();
-        await trx.deleteFrom('resource_tags').where('resource_arn', '=', arn).execute();
-        await trx.deleteFrom('admin_requests').where('instance_arn', '=', arn).execute();
-        await trx.deleteFrom('instance_access_control_attributes').where('instance_arn', '=', arn).execute();
-        await forgetClientTokens(trx, arn);
-        await trx.deleteFrom('instances').where('instance_arn', '=', arn).execute();
+        await deleteInstance(trx, arn, instance.identity_store_id);
       },
       // CreateAccountAssignment takes this lock too, so no assignment slips in between the check and the delete.
       { lock: `assignments:${arn}` },
@@ -217,17 +186,8 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
   },
 
   async ListInstances(input, ctx) {
-    const scope = 'sso-admin:ListInstances';
-    const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
-      input,
-      (after, limit) => {
-        let q = ctx.app.storage.db.selectFrom('instances').selectAll();
-        if (after) q = q.where('instance_arn', '>', after);
-        return q.orderBy('instance_arn').limit(limit).execute();
-      },
-      (r) => r.instance_arn,
-    );
+    const db = ctx.app.storage.db;
+    const { items, NextToken } = await ctx.app.pageTokens.page(pageScope('sso-admin', 'ListInstances'), input, (after, limit) => instancesPage(db, after, limit), (r) => r.instance_arn);
     return { Instances: items.map(instanceMetadata), NextToken };
   },
 
@@ -240,10 +200,7 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
       await storage.transaction(async (trx) => {
         await requireInstance(trx, input.InstanceArn);
         if (await abacConfiguration(trx, input.InstanceArn)) throw exists();
-        await trx
-          .insertInto('instance_access_control_attributes')
-          .values({ instance_arn: input.InstanceArn, status: 'ENABLED', attributes: JSON.stringify(attributes), updated_at: ctx.now })
-          .execute();
+        await insertAbacConfiguration(trx, input.InstanceArn, JSON.stringify(attributes), ctx.now);
       });
     } catch (err) {
       if (storage.isUniqueViolation(err)) throw exists();
@@ -269,11 +226,7 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
     // The list given replaces the whole configuration, as in AWS.
     await ctx.app.storage.transaction(async (trx) => {
       await requireInstance(trx, input.InstanceArn);
-      const updated = await trx
-        .updateTable('instance_access_control_attributes')
-        .set({ attributes: JSON.stringify(attributes), updated_at: ctx.now })
-        .where('instance_arn', '=', input.InstanceArn)
-        .executeTakeFirst();
+      const updated = await updateAbacConfiguration(trx, input.InstanceArn, JSON.stringify(attributes), ctx.now);
       if (Number(updated.numUpdatedRows) === 0) throw abacNotFound(input.InstanceArn);
     });
     return {};
@@ -282,7 +235,7 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
   async DeleteInstanceAccessControlAttributeConfiguration(input, ctx) {
     await ctx.app.storage.transaction(async (trx) => {
       await requireInstance(trx, input.InstanceArn);
-      const deleted = await trx.deleteFrom('instance_access_control_attributes').where('instance_arn', '=', input.InstanceArn).executeTakeFirst();
+      const deleted = await deleteAbacConfiguration(trx, input.InstanceArn);
       if (Number(deleted.numDeletedRows) === 0) throw abacNotFound(input.InstanceArn);
     });
     return {};

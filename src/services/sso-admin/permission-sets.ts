@@ -2,16 +2,11 @@
 // ListPermissionSets.
 import type { PermissionSet, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { PermissionSetTable } from '../../storage/schema.js';
+import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
-import { bumpVersion, checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet } from './common.js';
+import { checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet } from './common.js';
+import { bumpVersion, deletePermissionSet, insertPermissionSet, inUse, permissionSetsPage, updatePermissionSet } from './store.js';
 import { putTags } from './tags.js';
-import { preparedQuery } from '../../storage/prepared.js';
-import type { Db } from '../../storage/storage.js';
-
-/** A page of the instance's permission sets in ARN order after `after` ('' for the first page). */
-const permissionSetsPage = preparedQuery((db: Db, instanceArn: string, after: string, limit: number) =>
-  db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', instanceArn).where('permission_set_arn', '>', after).orderBy('permission_set_arn').limit(limit),
-);
 
 /** Identity Center's default session length for a permission set. */
 const DEFAULT_SESSION_DURATION = 'PT1H';
@@ -47,7 +42,7 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
     };
     try {
       await storage.transaction(async (trx) => {
-        await trx.insertInto('permission_sets').values(row).execute();
+        await insertPermissionSet(trx, row);
         if (input.Tags?.length) await putTags(trx, row.permission_set_arn, input.Tags);
       });
     } catch (err) {
@@ -73,7 +68,7 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
         ...(input.RelayState !== undefined ? { relay_state: input.RelayState } : {}),
       };
       if (Object.keys(changes).length > 0) {
-        await trx.updateTable('permission_sets').set(changes).where('permission_set_arn', '=', input.PermissionSetArn).execute();
+        await updatePermissionSet(trx, input.PermissionSetArn, changes);
       }
       await bumpVersion(trx, input.PermissionSetArn, ctx.now);
     });
@@ -84,26 +79,17 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
     const { storage } = ctx.app;
     await storage.transaction(async (trx) => {
       await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
-      const assigned = await trx.selectFrom('account_assignments').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).limit(1).executeTakeFirst();
-      const provisioned = await trx.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn).limit(1).executeTakeFirst();
-      const pending = await trx
-        .selectFrom('admin_requests')
-        .select('request_id')
-        .where('permission_set_arn', '=', input.PermissionSetArn)
-        .where('status', '=', 'IN_PROGRESS')
-        .executeTakeFirst();
-      if (assigned || provisioned || pending) {
+      if (await inUse(trx, 'permission_set_arn', input.PermissionSetArn)) {
         throw conflict(`PermissionSet ${input.PermissionSetArn} is still assigned or provisioned to accounts; remove its account assignments first.`);
       }
-      await trx.deleteFrom('resource_tags').where('resource_arn', '=', input.PermissionSetArn).execute();
-      await trx.deleteFrom('permission_sets').where('permission_set_arn', '=', input.PermissionSetArn).execute();
+      await deletePermissionSet(trx, input.PermissionSetArn);
     });
     return {};
   },
 
   async ListPermissionSets(input, ctx) {
     const db = ctx.app.storage.db;
-    const scope = `sso-admin:ListPermissionSets:${input.InstanceArn}`;
+    const scope = pageScope('sso-admin', 'ListPermissionSets', input.InstanceArn);
     const { items, NextToken } = await ctx.app.pageTokens.page(scope, input, (after, limit) => permissionSetsPage(db, input.InstanceArn, after ?? '', limit), (r) => r.permission_set_arn);
     // Permission sets found prove the instance exists; an empty page may mean it does not.
     if (items.length === 0) await requireInstance(db, input.InstanceArn);

@@ -5,8 +5,21 @@
 // earlier show LATEST_PERMISSION_SET_NOT_PROVISIONED until ProvisionPermissionSet runs.
 import type { CustomerManagedPolicyReference, PermissionsBoundary, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { Db } from '../../storage/storage.js';
+import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
-import { bumpVersion, conflict, invalid, notFound, quotaExceeded, requirePermissionSet, requirePermissionSetDocuments } from './common.js';
+import { conflict, invalid, notFound, quotaExceeded, requirePermissionSet, requirePermissionSetDocuments } from './common.js';
+import {
+  bumpVersion,
+  countPolicies,
+  customerPoliciesPage,
+  customerPolicyKey,
+  deleteCustomerPolicy,
+  deleteManagedPolicy,
+  insertCustomerPolicy,
+  insertManagedPolicy,
+  managedPoliciesPage,
+  setDocument,
+} from './store.js';
 
 /** A customer managed policy reference without a Path means the root path. */
 const DEFAULT_POLICY_PATH = '/';
@@ -45,17 +58,7 @@ function changePermissionSet<T>(ctx: Context, input: { InstanceArn: string; Perm
  */
 async function checkPolicyQuota(trx: Db, ctx: Context, permissionSetArn: string) {
   const limit = ctx.app.config.limits.policiesPerPermissionSet;
-  const managed = await trx
-    .selectFrom('permission_set_managed_policies')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('permission_set_arn', '=', permissionSetArn)
-    .executeTakeFirstOrThrow();
-  const customer = await trx
-    .selectFrom('permission_set_customer_policies')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('permission_set_arn', '=', permissionSetArn)
-    .executeTakeFirstOrThrow();
-  if (Number(managed.n) + Number(customer.n) > limit) {
+  if ((await countPolicies(trx, permissionSetArn)) > limit) {
     throw quotaExceeded(`A permission set can have at most ${limit} managed policies and customer managed policy references together.`);
   }
 }
@@ -108,15 +111,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
       ctx,
       () =>
         changePermissionSet(ctx, input, async (trx) => {
-          await trx
-            .insertInto('permission_set_managed_policies')
-            .values({
-              permission_set_arn: input.PermissionSetArn,
-              policy_arn: input.ManagedPolicyArn,
-              policy_name: managedPolicyName(input.ManagedPolicyArn),
-              attached_at: ctx.now,
-            })
-            .execute();
+          await insertManagedPolicy(trx, input.PermissionSetArn, input.ManagedPolicyArn, managedPolicyName(input.ManagedPolicyArn), ctx.now);
           await checkPolicyQuota(trx, ctx, input.PermissionSetArn);
         }),
       `Managed policy ${input.ManagedPolicyArn} is already attached to PermissionSet ${input.PermissionSetArn}.`,
@@ -126,11 +121,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
 
   async DetachManagedPolicyFromPermissionSet(input, ctx) {
     await changePermissionSet(ctx, input, async (trx) => {
-      const removed = await trx
-        .deleteFrom('permission_set_managed_policies')
-        .where('permission_set_arn', '=', input.PermissionSetArn)
-        .where('policy_arn', '=', input.ManagedPolicyArn)
-        .executeTakeFirst();
+      const removed = await deleteManagedPolicy(trx, input.PermissionSetArn, input.ManagedPolicyArn);
       if (Number(removed.numDeletedRows) === 0) throw notFound(`Managed policy ${input.ManagedPolicyArn} is not attached to PermissionSet ${input.PermissionSetArn}.`);
     });
     return {};
@@ -139,15 +130,10 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
   async ListManagedPoliciesInPermissionSet(input, ctx) {
     const db = ctx.app.storage.db;
     await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
-    const scope = `sso-admin:ListManagedPoliciesInPermissionSet:${input.PermissionSetArn}`;
     const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
+      pageScope('sso-admin', 'ListManagedPoliciesInPermissionSet', input.PermissionSetArn),
       input,
-      (after, limit) => {
-        let q = db.selectFrom('permission_set_managed_policies').select(['policy_arn', 'policy_name']).where('permission_set_arn', '=', input.PermissionSetArn);
-        if (after) q = q.where('policy_arn', '>', after);
-        return q.orderBy('policy_arn').limit(limit).execute();
-      },
+      (after, limit) => managedPoliciesPage(db, input.PermissionSetArn, after, limit),
       (r) => r.policy_arn,
     );
     return { AttachedManagedPolicies: items.map((r) => ({ Name: r.policy_name, Arn: r.policy_arn })), NextToken };
@@ -159,10 +145,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
       ctx,
       () =>
         changePermissionSet(ctx, input, async (trx) => {
-          await trx
-            .insertInto('permission_set_customer_policies')
-            .values({ permission_set_arn: input.PermissionSetArn, policy_name: ref.Name, policy_path: ref.Path, attached_at: ctx.now })
-            .execute();
+          await insertCustomerPolicy(trx, input.PermissionSetArn, ref.Name, ref.Path, ctx.now);
           await checkPolicyQuota(trx, ctx, input.PermissionSetArn);
         }),
       `Customer managed policy reference ${ref.Path}${ref.Name} is already attached to PermissionSet ${input.PermissionSetArn}.`,
@@ -173,12 +156,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
   async DetachCustomerManagedPolicyReferenceFromPermissionSet(input, ctx) {
     const ref = customerReference(input.CustomerManagedPolicyReference);
     await changePermissionSet(ctx, input, async (trx) => {
-      const removed = await trx
-        .deleteFrom('permission_set_customer_policies')
-        .where('permission_set_arn', '=', input.PermissionSetArn)
-        .where('policy_name', '=', ref.Name)
-        .where('policy_path', '=', ref.Path)
-        .executeTakeFirst();
+      const removed = await deleteCustomerPolicy(trx, input.PermissionSetArn, ref.Name, ref.Path);
       if (Number(removed.numDeletedRows) === 0) {
         throw notFound(`Customer managed policy reference ${ref.Path}${ref.Name} is not attached to PermissionSet ${input.PermissionSetArn}.`);
       }
@@ -189,29 +167,16 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
   async ListCustomerManagedPolicyReferencesInPermissionSet(input, ctx) {
     const db = ctx.app.storage.db;
     await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
-    const scope = `sso-admin:ListCustomerManagedPolicyReferencesInPermissionSet:${input.PermissionSetArn}`;
-    const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
-      input,
-      (after, limit) => {
-        let q = db.selectFrom('permission_set_customer_policies').select(['policy_name', 'policy_path']).where('permission_set_arn', '=', input.PermissionSetArn);
-        if (after) {
-          // Keyset over (name, path): the position is both, joined (neither pattern allows a space).
-          const [name, path] = after.split(' ');
-          q = q.where((eb) => eb.or([eb('policy_name', '>', name), eb.and([eb('policy_name', '=', name), eb('policy_path', '>', path)])]));
-        }
-        return q.orderBy('policy_name').orderBy('policy_path').limit(limit).execute();
-      },
-      (r) => `${r.policy_name} ${r.policy_path}`,
-    );
-    return { CustomerManagedPolicyReferences: items.map((r) => ({ Name: r.policy_name, Path: r.policy_path })), NextToken };
+    const scope = pageScope('sso-admin', 'ListCustomerManagedPolicyReferencesInPermissionSet', input.PermissionSetArn);
+    const page = await ctx.app.pageTokens.page(scope, input, (after, limit) => customerPoliciesPage(db, input.PermissionSetArn, after, limit), customerPolicyKey);
+    return { CustomerManagedPolicyReferences: page.items.map((r) => ({ Name: r.policy_name, Path: r.policy_path })), NextToken: page.NextToken };
   },
 
   async PutPermissionsBoundaryToPermissionSet(input, ctx) {
     // A permission set has one boundary: Put replaces whatever was there.
     const boundary = checkBoundary(input.PermissionsBoundary);
     await changePermissionSet(ctx, input, async (trx) => {
-      await trx.updateTable('permission_sets').set({ permissions_boundary: JSON.stringify(boundary) }).where('permission_set_arn', '=', input.PermissionSetArn).execute();
+      await setDocument(trx, input.PermissionSetArn, 'permissions_boundary', JSON.stringify(boundary));
     });
     return {};
   },
@@ -226,12 +191,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
     // Deleting a boundary that is not there is ResourceNotFoundException, as GetPermissionsBoundary answers for it
     // (AWS does not document this case; Terraform treats the error as "already gone").
     await changePermissionSet(ctx, input, async (trx) => {
-      const removed = await trx
-        .updateTable('permission_sets')
-        .set({ permissions_boundary: null })
-        .where('permission_set_arn', '=', input.PermissionSetArn)
-        .where('permissions_boundary', 'is not', null)
-        .executeTakeFirst();
+      const removed = await setDocument(trx, input.PermissionSetArn, 'permissions_boundary', null);
       if (Number(removed.numUpdatedRows) === 0) throw notFound(`PermissionSet ${input.PermissionSetArn} has no permissions boundary.`);
     });
     return {};
@@ -241,7 +201,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
     // A permission set has one inline policy: Put replaces it. The document is kept as given.
     checkInlinePolicy(input.InlinePolicy);
     await changePermissionSet(ctx, input, async (trx) => {
-      await trx.updateTable('permission_sets').set({ inline_policy: input.InlinePolicy }).where('permission_set_arn', '=', input.PermissionSetArn).execute();
+      await setDocument(trx, input.PermissionSetArn, 'inline_policy', input.InlinePolicy);
     });
     return {};
   },
@@ -256,12 +216,7 @@ export const policyHandlers: Handlers<SsoAdminOperations> = {
     // Deleting an absent inline policy succeeds and changes nothing: the version stays, so no account goes stale.
     await ctx.app.storage.transaction(async (trx) => {
       await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
-      const removed = await trx
-        .updateTable('permission_sets')
-        .set({ inline_policy: null })
-        .where('permission_set_arn', '=', input.PermissionSetArn)
-        .where('inline_policy', 'is not', null)
-        .executeTakeFirst();
+      const removed = await setDocument(trx, input.PermissionSetArn, 'inline_policy', null);
       if (Number(removed.numUpdatedRows) > 0) await bumpVersion(trx, input.PermissionSetArn, ctx.now);
     });
     return {};

@@ -3,9 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import type { PermissionSetProvisioningStatus, SsoAdminOperations } from '../../generated/sso-admin.js';
 import type { AdminRequestTable } from '../../storage/schema.js';
+import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
-import { listRequests } from './assignments.js';
-import { invalid, notFound, requireInstance, requirePermissionSet } from './common.js';
+import { describeRequest, listRequests } from './assignments.js';
+import { invalid, requireInstance, requirePermissionSet } from './common.js';
+import { insertRequest, provisionedAccountsPage, provisionedPermissionSetsPage } from './store.js';
 
 function provisioningStatus(row: AdminRequestTable): PermissionSetProvisioningStatus {
   return {
@@ -39,43 +41,24 @@ export const provisioningHandlers: Handlers<SsoAdminOperations> = {
       due_at: ctx.now + config.provisioningDelayMs,
       completed_at: null,
     };
-    await storage.db.insertInto('admin_requests').values(row).execute();
+    await insertRequest(storage.db, row);
     return { PermissionSetProvisioningStatus: provisioningStatus(row) };
   },
 
   async DescribePermissionSetProvisioningStatus(input, ctx) {
-    const db = ctx.app.storage.db;
-    await requireInstance(db, input.InstanceArn);
-    const row = await db
-      .selectFrom('admin_requests')
-      .selectAll()
-      .where('request_id', '=', input.ProvisionPermissionSetRequestId)
-      .where('instance_arn', '=', input.InstanceArn)
-      .where('kind', '=', 'PROVISION')
-      .executeTakeFirst();
-    if (!row) throw notFound(`Could not find request ${input.ProvisionPermissionSetRequestId}`);
+    const row = await describeRequest(ctx, input.InstanceArn, input.ProvisionPermissionSetRequestId, 'PROVISION');
     return { PermissionSetProvisioningStatus: provisioningStatus(row) };
   },
 
-  async ListPermissionSetProvisioningStatus(input, ctx) {
-    const { items, NextToken } = await listRequests(ctx, 'PROVISION', input);
-    return { PermissionSetsProvisioningStatus: items.map((r) => ({ Status: r.status, RequestId: r.request_id, CreatedDate: new Date(Number(r.created_at)) })), NextToken };
-  },
+  ListPermissionSetProvisioningStatus: (input, ctx) => listRequests(ctx, 'PROVISION', input, 'PermissionSetsProvisioningStatus'),
 
   async ListAccountsForProvisionedPermissionSet(input, ctx) {
     const db = ctx.app.storage.db;
     const ps = await requirePermissionSet(db, input.InstanceArn, input.PermissionSetArn);
-    const scope = `sso-admin:ListAccountsForProvisionedPermissionSet:${input.PermissionSetArn}:${input.ProvisioningStatus ?? ''}`;
     const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
+      pageScope('sso-admin', 'ListAccountsForProvisionedPermissionSet', input.PermissionSetArn, input.ProvisioningStatus),
       input,
-      (after, limit) => {
-        let q = db.selectFrom('provisioned_permission_sets').select('account_id').where('permission_set_arn', '=', input.PermissionSetArn);
-        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_PROVISIONED') q = q.where('version', '=', ps.version);
-        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_NOT_PROVISIONED') q = q.where('version', '<', ps.version);
-        if (after) q = q.where('account_id', '>', after);
-        return q.orderBy('account_id').limit(limit).execute();
-      },
+      (after, limit) => provisionedAccountsPage(db, input.PermissionSetArn, ps.version, input.ProvisioningStatus, after, limit),
       (r) => r.account_id,
     );
     return { AccountIds: items.map((r) => r.account_id), NextToken };
@@ -84,22 +67,10 @@ export const provisioningHandlers: Handlers<SsoAdminOperations> = {
   async ListPermissionSetsProvisionedToAccount(input, ctx) {
     const db = ctx.app.storage.db;
     await requireInstance(db, input.InstanceArn);
-    const scope = `sso-admin:ListPermissionSetsProvisionedToAccount:${input.InstanceArn}:${input.AccountId}:${input.ProvisioningStatus ?? ''}`;
     const { items, NextToken } = await ctx.app.pageTokens.page(
-      scope,
+      pageScope('sso-admin', 'ListPermissionSetsProvisionedToAccount', input.InstanceArn, input.AccountId, input.ProvisioningStatus),
       input,
-      (after, limit) => {
-        let q = db
-      .selectFrom('provisioned_permission_sets as p')
-      .innerJoin('permission_sets as s', 's.permission_set_arn', 'p.permission_set_arn')
-      .select('p.permission_set_arn')
-      .where('p.account_id', '=', input.AccountId)
-      .where('p.instance_arn', '=', input.InstanceArn);
-        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_PROVISIONED') q = q.whereRef('p.version', '=', 's.version');
-        if (input.ProvisioningStatus === 'LATEST_PERMISSION_SET_NOT_PROVISIONED') q = q.whereRef('p.version', '<', 's.version');
-        if (after) q = q.where('p.permission_set_arn', '>', after);
-        return q.orderBy('p.permission_set_arn').limit(limit).execute();
-      },
+      (after, limit) => provisionedPermissionSetsPage(db, input.InstanceArn, input.AccountId, input.ProvisioningStatus, after, limit),
       (r) => r.permission_set_arn,
     );
     return { PermissionSets: items.map((r) => r.permission_set_arn), NextToken };

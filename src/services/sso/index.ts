@@ -1,15 +1,14 @@
 // The access portal API (restJson, bearer token in `x-amz-sso_bearer_token`): ListAccounts, ListAccountRoles,
 // GetRoleCredentials and Logout.
 import { ssoModel, type SsoOperations } from '../../generated/sso.js';
-import { entitledAccounts, entitlements } from '../../domain/entitlements.js';
+import { accountQuery } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
 import { credentialsForRole } from '../../domain/role-credentials.js';
 import { revokeSession } from '../../domain/sign-in.js';
 import { ServiceError } from '../../wire/errors.js';
+import { pageScope } from '../../wire/pagination.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
-import { preparedQuery } from '../../storage/prepared.js';
-import type { Db } from '../../storage/storage.js';
 
 /** AWS's words for a token it does not know, has revoked, or that expired. */
 const unauthorized = () => new ServiceError('UnauthorizedException', 'Session token not found or invalid');
@@ -25,8 +24,6 @@ async function caller(ctx: Context, accessToken: string, needsPortalScope = true
   if (needsPortalScope && !grant.scopes.includes(PORTAL_SCOPE)) throw new ServiceError('UnauthorizedException', `The access token was not issued for the ${PORTAL_SCOPE} scope`);
   return grant;
 }
-
-const accountQuery = preparedQuery((db: Db, accountId: string) => db.selectFrom('accounts').selectAll().where('account_id', '=', accountId));
 
 async function requireAccount(ctx: Context, accountId: string) {
   const [account] = await accountQuery(ctx.app.storage.db, accountId);
@@ -47,11 +44,10 @@ function pageOf<T>(ctx: Context, scope: string, items: T[], key: (t: T) => strin
 const handlers: Handlers<SsoOperations> = {
   async ListAccounts(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
-    const db = ctx.app.storage.db;
     const { items, NextToken } = await ctx.app.pageTokens.page(
-      `sso:ListAccounts:${grant.userId}`,
+      pageScope('sso', 'ListAccounts', grant.userId),
       { MaxResults: input.maxResults, NextToken: input.nextToken },
-      (after, limit) => entitledAccounts(db, grant.userId, after, limit),
+      (after, limit) => ctx.app.entitlements.accounts(grant.userId, after, limit),
       (a) => a.account_id,
     );
     return { accountList: items.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
@@ -60,8 +56,8 @@ const handlers: Handlers<SsoOperations> = {
   async ListAccountRoles(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
     await requireAccount(ctx, input.accountId);
-    const roles = await entitlements(ctx.app.storage.db, grant.userId, input.accountId);
-    const { items, NextToken } = await pageOf(ctx, `sso:ListAccountRoles:${grant.userId}:${input.accountId}`, roles, (r) => r.roleName, input);
+    const roles = await ctx.app.entitlements.roles(grant.userId, input.accountId);
+    const { items, NextToken } = await pageOf(ctx, pageScope('sso', 'ListAccountRoles', grant.userId, input.accountId), roles, (r) => r.roleName, input);
     return { roleList: items.map((r) => ({ roleName: r.roleName, accountId: r.accountId })), nextToken: NextToken };
   },
 

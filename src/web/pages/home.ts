@@ -2,7 +2,7 @@
 // and for each role temporary credentials as shell exports and a credentials-file snippet. Works without JavaScript;
 // the copy buttons are an enhancement.
 import { randomBytes } from 'node:crypto';
-import { entitlements } from '../../domain/entitlements.js';
+import { accountQuery } from '../../domain/entitlements.js';
 import { credentialsForRole } from '../../domain/role-credentials.js';
 import { page, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName, raw, type Html } from '../html.js';
@@ -14,14 +14,20 @@ interface PortalAccount {
   roles: string[];
 }
 
-/** The person's accounts and roles, read fresh (a membership change shows on the next page load). */
+/**
+ * The person's accounts, read as the portal API's ListAccounts reads them, with their roles, by account name. Read
+ * under the current entitlement version: a membership change shows on the next page load.
+ */
 async function portalAccounts(req: WebRequest): Promise<PortalAccount[]> {
-  const db = req.app.storage.db;
-  const ents = await entitlements(db, req.session!.userId);
-  const ids = [...new Set(ents.map((e) => e.accountId))];
-  if (ids.length === 0) return [];
-  const rows = await db.selectFrom('accounts').selectAll().where('account_id', 'in', ids).orderBy('name').execute();
-  return rows.map((a) => ({ accountId: a.account_id, name: a.name, email: a.email, roles: ents.filter((e) => e.accountId === a.account_id).map((e) => e.roleName) }));
+  const { entitlements } = req.app;
+  const userId = req.session!.userId;
+  const accounts = await entitlements.allAccounts(userId);
+  if (accounts.length === 0) return [];
+  const roles = await entitlements.roles(userId);
+  return accounts
+    .map((a) => ({ accountId: a.account_id, name: a.name, email: a.email, roles: roles.filter((e) => e.accountId === a.account_id).map((e) => e.roleName) }))
+    .filter((a) => a.roles.length > 0)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function home(req: WebRequest): Promise<Reply> {
@@ -74,7 +80,7 @@ export async function showCredentials(req: WebRequest): Promise<Reply> {
   const user = req.session!;
   const accountId = req.form.get('account_id') ?? '';
   const roleName = req.form.get('role_name') ?? '';
-  const account = await req.app.storage.db.selectFrom('accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  const [account] = await accountQuery(req.app.storage.db, accountId);
   const result = account ? await credentialsForRole(req.app.storage, req.app.secrets, user, accountId, roleName, req.now) : { refused: 'unknown-role' as const };
   if (!account || 'refused' in result) throw new WebError(403, 'No access', 'You cannot reach that role in that account. It may have been removed since the page was loaded.');
   const c = result.credentials;
