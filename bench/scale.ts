@@ -13,7 +13,6 @@ import { GetRoleCredentialsCommand, ListAccountsCommand, SSOClient } from '@aws-
 import pg from 'pg';
 import { openApp, openStorage } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { entitlements } from '../src/domain/entitlements.js';
 import {
   ADMIN,
   capture,
@@ -104,7 +103,7 @@ async function prepare(label: string, size: OrganizationSize, work: string): Pro
   const { app } = await openApp(loadConfig({}, env));
   const org = await generateOrganization(app.storage, size, (line) => console.error(`[${label}] ${line}`));
   const generateSeconds = (performance.now() - started) / 1000;
-  const mine = await entitlements(app.storage.db, org.benchUser.userId);
+  const mine = await app.entitlements.roles(org.benchUser.userId);
   if (mine.length === 0) throw new Error('the benchmark user has no role');
   // A role in the middle of the user's list, not the first one an index meets.
   const role = mine[Math.floor(mine.length / 2)];

@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/secret-box.js';
 import { ProvisioningWorker } from './domain/provisioning.js';
 import { Janitor } from './domain/janitor.js';
-import { entitlementsOf } from './domain/entitlements.js';
+import { Entitlements } from './domain/entitlements.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -54,7 +54,7 @@ export async function openApp(config: Config): Promise<OpenedApp> {
     adminKeys: new AdminKeys(config.adminAccessKeys, storage, secrets),
     log,
     pageTokens: new PageTokens(pageTokenKey),
-    entitlements: entitlementsOf(storage.db),
+    entitlements: new Entitlements(storage.db),
     managementAccountId,
     janitor,
     async close() {

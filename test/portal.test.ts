@@ -17,7 +17,6 @@ import { GetRoleCredentialsCommand, ListAccountRolesCommand, ListAccountsCommand
 import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { decideDevice } from '../src/domain/oauth.js';
-import { entitledAccounts, entitlement } from '../src/domain/entitlements.js';
 import { createSession, findSession } from '../src/domain/sign-in.js';
 import { normalizeUserCode } from '../src/domain/tokens.js';
 import { issueRoleCredentials } from '../src/domain/role-credentials.js';
@@ -238,7 +237,6 @@ describe('the access portal', () => {
     const groupId = (await store.send(new CreateGroupCommand({ IdentityStoreId: server.identityStoreId, DisplayName: 'portal-kept' }))).GroupId!;
     await assign(PROD, ps, 'GROUP', groupId);
     const accessToken = await signIn(heidi);
-    const db = server.app.storage.db;
     const accounts = async () => (await portal.send(new ListAccountsCommand({ accessToken }))).accountList!.map((a) => `${a.accountId} ${a.accountName}`);
     const lifetime = async () => {
       const { roleCredentials } = await portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalKept' }));
@@ -246,9 +244,9 @@ describe('the access portal', () => {
     };
 
     // Asked again with nothing changed, the portal answers from what it kept: the very same answer.
-    const first = await entitledAccounts(db, heidi, undefined, 100);
-    assert.equal(await entitledAccounts(db, heidi, undefined, 100), first);
-    assert.equal(await entitlement(db, heidi, DEV, 'PortalKept'), await entitlement(db, heidi, DEV, 'PortalKept'));
+    const first = await server.app.entitlements.accounts(heidi, undefined, 100);
+    assert.equal(await server.app.entitlements.accounts(heidi, undefined, 100), first);
+    assert.equal(await server.app.entitlements.role(heidi, DEV, 'PortalKept'), await server.app.entitlements.role(heidi, DEV, 'PortalKept'));
     assert.deepEqual(await accounts(), [`${DEV} Development`]);
     assert.equal(await lifetime(), 1);
 
@@ -265,7 +263,7 @@ describe('the access portal', () => {
       await other.stop();
     }
     assert.deepEqual(await accounts(), [`${DEV} Development`, `${PROD} Production`]);
-    assert.notEqual(await entitledAccounts(db, heidi, undefined, 100), first);
+    assert.notEqual(await server.app.entitlements.accounts(heidi, undefined, 100), first);
 
     // A change written straight into the database by another connection: an account's name.
     const storage = await openTestStorage(server.dataDir);

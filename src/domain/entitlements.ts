@@ -78,8 +78,7 @@ class KeptAnswers {
 
 /**
  * The entitlements read through one database handle, with the answers kept for it. The App holds the one of its
- * storage (`app.entitlements`); the handle itself refers to it too, so that a caller holding only the handle shares
- * the same kept answers.
+ * storage (`app.entitlements`); a transaction's handle gets one of its own that keeps nothing.
  */
 export class Entitlements {
   /** Absent for a transaction's handle: a transaction reads for itself. */
@@ -133,15 +132,6 @@ export class Entitlements {
 /** The page size in which `allAccounts` reads. */
 const ALL_ACCOUNTS_PAGE = 1000;
 
-const OWN_ENTITLEMENTS = Symbol('entitlements');
-
-/** The entitlements read through a database handle: the ones it refers to, made on first use. */
-export function entitlementsOf(db: Db): Entitlements {
-  if (db.isTransaction) return new Entitlements(db);
-  const handle = db as Db & { [OWN_ENTITLEMENTS]?: Entitlements };
-  return (handle[OWN_ENTITLEMENTS] ??= new Entitlements(db));
-}
-
 /** The user and the user's groups, as a subquery: the database reads the memberships itself. */
 const principalIds = (db: Db, userId: string) =>
   db
@@ -194,15 +184,7 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
     .orderBy('s.permission_set_arn'),
 );
 
-/** The user's entitlements, optionally in one account, ordered by account and role name. */
-export function entitlements(db: Db, userId: string, accountId?: string): Promise<Entitlement[]> {
-  return entitlementsOf(db).roles(userId, accountId);
-}
 
-/** One entitlement: the role `roleName` in the account, when the user reaches it there. */
-export function entitlement(db: Db, userId: string, accountId: string, roleName: string): Promise<Entitlement | undefined> {
-  return entitlementsOf(db).role(userId, accountId, roleName);
-}
 
 /** The id of the n-th account (from 0) after `after`, in id order. */
 const nthAccountAfter = preparedQuery((db: Db, after: string, n: number) =>
@@ -239,10 +221,6 @@ const LAST_ACCOUNT_ID = '999999999999';
  * of a large organization then reads a small share of their assignments per page, and someone with access to a few
  * accounts among thousands reads all of theirs in a few rounds.
  */
-export function entitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
-  return entitlementsOf(db).accounts(userId, after, limit);
-}
-
 async function readEntitledAccounts(db: Db, userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
   const from = after ?? '';
   for (let span = limit * 2; ; span *= 4) {

@@ -11,7 +11,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
-import { entitlement } from './entitlements.js';
+import type { Entitlements } from './entitlements.js';
 
 /** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
 export const roleId = (roleArn: string) => 'AROA' + base32(createHash('sha256').update(roleArn).digest().subarray(0, 17));
@@ -92,14 +92,13 @@ export type RoleCredentialsResult = { credentials: IssuedCredentials } | { refus
  * this). They last the permission set's session duration.
  */
 export async function credentialsForRole(
-  storage: Storage,
-  secrets: SecretBox,
+  { storage, secrets, entitlements }: { storage: Storage; secrets: SecretBox; entitlements: Entitlements },
   user: { userId: string; userName: string },
   accountId: string,
   roleName: string,
   now = Date.now(),
 ): Promise<RoleCredentialsResult> {
-  const role = await entitlement(storage.db, user.userId, accountId, roleName);
+  const role = await entitlements.role(user.userId, accountId, roleName);
   if (!role) {
     const known = await storage.db.selectFrom('permission_sets').select('name').where('name', '=', roleName).executeTakeFirst();
     return { refused: known ? 'no-access' : 'unknown-role' };

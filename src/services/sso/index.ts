@@ -65,7 +65,7 @@ const handlers: Handlers<SsoOperations> = {
     const grant = await caller(ctx, input.accessToken);
     if (grant.userName === null) throw unauthorized();
     const user = { userId: grant.userId, userName: grant.userName };
-    const result = await credentialsForRole(ctx.app.storage, ctx.app.secrets, user, input.accountId, input.roleName, ctx.now);
+    const result = await credentialsForRole(ctx.app, user, input.accountId, input.roleName, ctx.now);
     if ('refused' in result) {
       // Why not, in AWS's order: an unknown account, then a role that exists but is not the caller's ("No access",
       // 403), then an unknown role.

@@ -81,7 +81,7 @@ export async function showCredentials(req: WebRequest): Promise<Reply> {
   const accountId = req.form.get('account_id') ?? '';
   const roleName = req.form.get('role_name') ?? '';
   const [account] = await accountQuery(req.app.storage.db, accountId);
-  const result = account ? await credentialsForRole(req.app.storage, req.app.secrets, user, accountId, roleName, req.now) : { refused: 'unknown-role' as const };
+  const result = account ? await credentialsForRole(req.app, user, accountId, roleName, req.now) : { refused: 'unknown-role' as const };
   if (!account || 'refused' in result) throw new WebError(403, 'No access', 'You cannot reach that role in that account. It may have been removed since the page was loaded.');
   const c = result.credentials;
   const expires = new Date(c.expiration);
