@@ -35,7 +35,12 @@ export async function startChild(command: string, args: string[], env: NodeJS.Pr
   closeSync(fd);
   const output = () => readFileSync(logFile, 'utf8');
   let exitCode: number | null | undefined;
-  const exited = new Promise<void>((r) => child.once('exit', (code) => ((exitCode = code), r())));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      r();
+    }),
+  );
   const deadline = Date.now() + timeoutMs;
   let url: string | undefined;
   while (!url) {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 
 export interface AccountConfig {
   id: string;
@@ -209,6 +210,152 @@ const DEFAULTS: Omit<Config, 'workers'> = {
   },
 };
 
+/**
+ * What a number setting must be. One check serves the config file, the environment and the flags, so a value is
+ * refused the same way, with the same words, wherever it comes from.
+ */
+interface NumberRule {
+  what: string;
+  integer: boolean;
+  min: number;
+  /** The minimum itself is refused. */
+  above?: boolean;
+  max?: number;
+}
+const PORT: NumberRule = { what: 'a port number', integer: true, min: 0, max: 65535 };
+const WHOLE: NumberRule = { what: 'a whole number', integer: true, min: 0 };
+/** Limits count requests, failures, things or seconds: 0 or a fraction would refuse everything or end no window. */
+const COUNT: NumberRule = { what: 'a whole number from 1', integer: true, min: 1 };
+/** Node refuses a zero timeout or connection cap as turning the limit off. */
+const POSITIVE: NumberRule = { what: 'a number above 0', integer: false, min: 0, above: true };
+const BYTES: NumberRule = { what: 'a whole number of bytes', integer: true, min: 0 };
+const WORKERS: NumberRule = { what: 'auto or a number of processes from 1 to 256', integer: true, min: 1, max: 256 };
+
+const fits = (value: unknown, rule: NumberRule): value is number =>
+  typeof value === 'number' &&
+  (rule.integer ? Number.isInteger(value) : Number.isFinite(value)) &&
+  (rule.above ? value > rule.min : value >= rule.min) &&
+  (rule.max === undefined || value <= rule.max);
+
+/** A value as an error message shows it: text as it is, anything else as JSON. */
+const shown = (value: unknown) => (typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
+const refusal = (from: string, what: string, value: unknown) => `${from} must be ${what}, got '${shown(value)}'`;
+
+/** A number from the environment or a flag: the text as Number() reads it, checked against the rule. */
+function numberFrom(text: string, from: string, rule: NumberRule): number {
+  const n = Number(text);
+  if (!fits(n, rule)) throw new Error(refusal(from, rule.what, text));
+  return n;
+}
+
+const portNumber = (text: string, from: string) => numberFrom(text, from, PORT);
+
+/** Workers may be given as digits, from the flag, the environment or the file. */
+const workerNumber = (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+
+/** A worker count: a whole number from 1, or `auto`. */
+function workerCount(value: unknown, from: string): number {
+  if (value === 'auto') return Math.min(availableParallelism(), AUTO_WORKERS_MAX);
+  const n = workerNumber(value);
+  if (!fits(n, WORKERS)) throw new Error(refusal(from, WORKERS.what, value));
+  return n;
+}
+
+// The config file's schema. Every object is strict, so a misspelt key is refused at start rather than ignored; the
+// numbers of signIn, janitor, limits and http follow the keys of DEFAULTS, so a setting added there is taken here.
+const checked = <T>(test: (value: unknown) => boolean, what: string) => z.custom<T>(test, { error: (issue) => `must be ${what}, got '${shown(issue.input)}'` });
+const numberSetting = (rule: NumberRule) => checked<number>((value) => fits(value, rule), rule.what);
+const numbersOf = <T extends object>(defaults: T, rule: NumberRule, except: Record<string, z.ZodType> = {}) =>
+  z
+    .strictObject({
+      ...Object.fromEntries(Object.keys(defaults).map((key) => [key, numberSetting(rule)])),
+      ...except,
+    } as Record<keyof T, z.ZodType<number>>)
+    .partial();
+
+const FILE_SCHEMA = z
+  .strictObject({
+    host: z.string(),
+    port: numberSetting(PORT),
+    workers: checked<number | string>((value) => value === 'auto' || fits(workerNumber(value), WORKERS), WORKERS.what),
+    dataDir: z.string(),
+    allowSharedDataDir: z.boolean(),
+    databaseUrl: z.string(),
+    // Checked, with GATEHOUSE_SQLITE_SYNCHRONOUS, once the sources are merged.
+    sqliteSynchronous: z.string(),
+    region: z.string(),
+    adminAccessKeys: z.array(z.strictObject({ accessKeyId: z.string(), secretAccessKey: z.string() })),
+    organization: z.strictObject({ managementAccountId: z.string(), managementAccountName: z.string(), managementAccountEmail: z.string() }).partial(),
+    accounts: z.array(z.strictObject({ id: z.string(), name: z.string(), email: z.string() })),
+    instanceName: z.string(),
+    logLevel: z.string(),
+    provisioningDelayMs: numberSetting(WHOLE),
+    trustedProxies: z.array(z.string()),
+    publicUrl: z.string(),
+    signIn: numbersOf(DEFAULTS.signIn, WHOLE),
+    janitor: numbersOf(DEFAULTS.janitor, WHOLE, { batchSize: numberSetting(COUNT) }),
+    // An old config file may still set userCodeAttemptsGlobal; it is no longer a limit (docs/deployment.md).
+    limits: numbersOf(DEFAULTS.limits, COUNT, { userCodeAttemptsGlobal: z.unknown() }),
+    http: numbersOf(DEFAULTS.http, POSITIVE, { maxBodyBytes: numbersOf(DEFAULT_MAX_BODY_BYTES, BYTES) }),
+  } satisfies Record<Exclude<keyof Config, 'configFile'>, z.ZodType>)
+  .partial();
+
+const EXPECTED: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'true or false', object: 'an object', array: 'a list' };
+
+/** `limits.maxRegisteredClients`, `accounts[0].email`. */
+const keyPath = (path: PropertyKey[]) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+
+/** The keys the schema knows in the object at `path`. */
+function keysAt(path: PropertyKey[]): string[] {
+  let schema: z.ZodType | undefined = FILE_SCHEMA;
+  for (const step of [...path, undefined]) {
+    while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (step === undefined) return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+    schema = schema instanceof z.ZodObject ? schema.shape[step as string] : schema instanceof z.ZodArray ? (schema.element as z.ZodType) : undefined;
+  }
+  return [];
+}
+
+/** The known key closest to a misspelt one, if one is close: at most a third of its letters differ. */
+function closest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+/** Letters inserted, removed, replaced or swapped with their neighbour to turn one key into the other. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** One line per problem: a key the schema does not know or misses names the file, a value names its key. */
+function describe(issue: z.core.$ZodIssue, file: string): string[] {
+  const at = keyPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const suggestion = closest(key, keysAt(issue.path));
+        return `${file}: unknown key "${keyPath([...issue.path, key])}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+      });
+    case 'invalid_type':
+      if (issue.input === undefined) return [`${file}: missing key "${at}"`];
+      return [refusal(at, EXPECTED[issue.expected] ?? issue.expected, issue.input)];
+    default:
+      return [`${at} ${issue.message}`];
+  }
+}
+
 function fromFile(path: string): Partial<Config> {
   let parsed: unknown;
   try {
@@ -216,28 +363,10 @@ function fromFile(path: string): Partial<Config> {
   } catch (err) {
     throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new Error(`config file ${path} must hold a JSON object`);
-  return parsed as Partial<Config>;
-}
-
-function portNumber(text: string, from: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${from} must be a port number, got '${text}'`);
-  return n;
-}
-
-function wholeNumber(text: string, from: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${from} must be a whole number, got '${text}'`);
-  return n;
-}
-
-/** A worker count: a whole number from 1, or `auto`. */
-function workerCount(value: unknown, from: string): number {
-  if (value === 'auto') return Math.min(availableParallelism(), AUTO_WORKERS_MAX);
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`${from} must be auto or a number of processes from 1 to 256, got '${String(value)}'`);
-  return n;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`config file ${path} must hold a JSON object`);
+  const checked = FILE_SCHEMA.safeParse(parsed, { reportInput: true });
+  if (!checked.success) throw new Error(checked.error.issues.flatMap((issue) => describe(issue, path)).join('\n'));
+  return checked.data as Partial<Config>;
 }
 
 export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -280,42 +409,20 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     ['GATEHOUSE_DEVICE_CODE_SECONDS', 'deviceCodeSeconds'],
     ['GATEHOUSE_DEVICE_INTERVAL_SECONDS', 'deviceIntervalSeconds'],
   ];
-  for (const [name, key] of seconds) if (env[name]) config.signIn[key] = wholeNumber(env[name]!, name);
-  if (env.GATEHOUSE_PROVISIONING_DELAY_MS) config.provisioningDelayMs = wholeNumber(env.GATEHOUSE_PROVISIONING_DELAY_MS, 'GATEHOUSE_PROVISIONING_DELAY_MS');
+  for (const [name, key] of seconds) if (env[name]) config.signIn[key] = numberFrom(env[name]!, name, WHOLE);
+  if (env.GATEHOUSE_PROVISIONING_DELAY_MS) config.provisioningDelayMs = numberFrom(env.GATEHOUSE_PROVISIONING_DELAY_MS, 'GATEHOUSE_PROVISIONING_DELAY_MS', WHOLE);
   if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
     config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
   }
-  for (const key of ['intervalSeconds', 'graceSeconds'] as const) wholeNumber(String(config.janitor[key]), `janitor.${key}`);
-  if (wholeNumber(String(config.janitor.batchSize), 'janitor.batchSize') < 1) throw new Error(`janitor.batchSize must be at least 1, got '${config.janitor.batchSize}'`);
-  checkHttpLimits(config.http);
-  checkLimits(config.limits);
+  // Node refuses a headers timeout longer than the request's.
+  if (config.http.headersTimeoutSeconds > config.http.requestTimeoutSeconds) {
+    throw new Error('http.headersTimeoutSeconds must not exceed http.requestTimeoutSeconds');
+  }
   if (flags.host !== undefined) config.host = flags.host;
   if (flags.port !== undefined) config.port = flags.port;
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
   config.dataDir = resolve(config.dataDir);
   return config;
-}
-
-/** Every limit counts requests, failures, things or seconds: 0 or a fraction would refuse everything or end no window. */
-function checkLimits(limits: Config['limits']): void {
-  for (const [key, value] of Object.entries(limits)) {
-    // An old config file may still set it; it is no longer a limit (docs/deployment.md).
-    if (key === 'userCodeAttemptsGlobal') continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`limits.${key} must be a whole number from 1, got '${String(value)}'`);
-  }
-}
-
-/** Node refuses a headers timeout longer than the request's, and a zero would turn a limit off. */
-function checkHttpLimits(http: HttpLimits): void {
-  for (const key of ['maxConnections', 'maxInFlightBodyBytes', 'headersTimeoutSeconds', 'requestTimeoutSeconds', 'bodyIdleTimeoutSeconds'] as const) {
-    if (typeof http[key] !== 'number' || !(http[key] > 0)) throw new Error(`http.${key} must be a number above 0, got '${String(http[key])}'`);
-  }
-  for (const [service, bytes] of Object.entries(http.maxBodyBytes)) {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`http.maxBodyBytes.${service} must be a whole number of bytes, got '${String(bytes)}'`);
-  }
-  if (http.headersTimeoutSeconds > http.requestTimeoutSeconds) {
-    throw new Error('http.headersTimeoutSeconds must not exceed http.requestTimeoutSeconds');
-  }
 }
 
 export { portNumber };

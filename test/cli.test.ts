@@ -376,6 +376,14 @@ describe('the configuration file', () => {
     assert.equal(bad.code, 1, show(bad));
     assert.match(bad.stderr, /cannot read config file/);
   });
+
+  test('serve with a misspelt key in the config file exits 1 at start, naming the file and the key', async () => {
+    const file = join(scratch(), 'gatehouse.json');
+    writeFileSync(file, JSON.stringify({ limits: { maxRegisteredClient: 100 } }));
+    const r = await runCli(['serve', '--port', '0', '--data-dir', dataDir(), '--config', file], { timeout: 10_000 });
+    assert.equal(r.code, 1, show(r));
+    assert.equal(r.stderr, `gatehouse: ${file}: unknown key "limits.maxRegisteredClient" (did you mean "maxRegisteredClients"?)\n`);
+  });
 });
 
 describe('passwd', () => {

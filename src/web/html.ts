@@ -12,7 +12,7 @@ export class Html {
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Text made safe for element content and for quoted attribute values. */
-export const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
 type Part = Html | string | number | false | null | undefined | Part[];
 
@@ -20,7 +20,7 @@ function render(part: Part): string {
   if (part === undefined || part === null || part === false) return '';
   if (part instanceof Html) return part.text;
   if (Array.isArray(part)) return part.map(render).join('');
-  return escape(String(part));
+  return escapeHtml(String(part));
 }
 
 /** `html\`<p>${name}</p>\`` escapes `name` unless it is itself Html; arrays are joined, and null/undefined/false vanish. */

@@ -33,3 +33,72 @@ test('limits that are whole numbers from 1 are taken, and the retired userCodeAt
     assert.equal(config.limits.maxRegisteredClients, 1);
   });
 });
+
+// The file is checked against a schema at start: a key it does not know, at any level, is refused rather than
+// ignored, naming the file; a value of the wrong type is refused naming the key and what it must be.
+test('a misspelt top-level key is refused, naming the file and the key it resembles', () => {
+  withConfigFile({ prot: 4100 }, (file) => {
+    assert.throws(() => loadConfig({ configFile: file }, {}), { message: `${file}: unknown key "prot" (did you mean "port"?)` });
+  });
+  withConfigFile({ xyzzy: true }, (file) => {
+    assert.throws(() => loadConfig({ configFile: file }, {}), { message: `${file}: unknown key "xyzzy"` });
+  });
+});
+
+test('a misspelt nested key is refused with its whole path, at any depth', () => {
+  const cases: [object, string][] = [
+    [{ limits: { maxRegisteredClient: 5 } }, 'unknown key "limits.maxRegisteredClient" (did you mean "maxRegisteredClients"?)'],
+    [{ organization: { managementAccountID: '111111111111' } }, 'unknown key "organization.managementAccountID" (did you mean "managementAccountId"?)'],
+    [{ http: { maxBodyBytes: { 'sso-odic': 1024 } } }, 'unknown key "http.maxBodyBytes.sso-odic" (did you mean "sso-oidc"?)'],
+    [{ adminAccessKeys: [{ accessKeyId: 'AKIA', secretAccessKey: 's', region: 'x' }] }, 'unknown key "adminAccessKeys[0].region"'],
+  ];
+  for (const [config, message] of cases) {
+    withConfigFile(config, (file) => {
+      assert.throws(() => loadConfig({ configFile: file }, {}), { message: `${file}: ${message}` });
+    });
+  }
+  withConfigFile({ accounts: [{ id: '222222222222', name: 'Dev', emial: 'dev@example.com' }] }, (file) => {
+    assert.throws(() => loadConfig({ configFile: file }, {}), {
+      message: `${file}: missing key "accounts[0].email"\n${file}: unknown key "accounts[0].emial" (did you mean "email"?)`,
+    });
+  });
+});
+
+test('a value of the wrong type is refused, naming the key and the type it must have', () => {
+  const cases: [object, string][] = [
+    [{ region: 5 }, `region must be a string, got '5'`],
+    [{ port: '4100' }, `port must be a port number, got '4100'`],
+    [{ signIn: 3600 }, `signIn must be an object, got '3600'`],
+    [{ signIn: { accessTokenSeconds: '1h' } }, `signIn.accessTokenSeconds must be a whole number, got '1h'`],
+    [{ allowSharedDataDir: 'yes' }, `allowSharedDataDir must be true or false, got 'yes'`],
+    [{ trustedProxies: '10.0.0.1' }, `trustedProxies must be a list, got '10.0.0.1'`],
+    [{ http: { maxConnections: 0 } }, `http.maxConnections must be a number above 0, got '0'`],
+    [{ janitor: { batchSize: 0 } }, `janitor.batchSize must be a whole number from 1, got '0'`],
+  ];
+  for (const [config, message] of cases) {
+    withConfigFile(config, (file) => {
+      assert.throws(() => loadConfig({ configFile: file }, {}), { message });
+    });
+  }
+});
+
+test('a file setting every key to its default loads the same configuration as no file', () => {
+  const defaults = loadConfig({}, {});
+  const { configFile: _, ...everyKey } = defaults;
+  const extra = { databaseUrl: 'postgres://gatehouse@db.example.com/gatehouse', instanceName: 'main', publicUrl: 'https://sso.example.com' };
+  withConfigFile({ ...everyKey, ...extra }, (file) => {
+    assert.deepEqual(loadConfig({ configFile: file }, {}), { ...defaults, ...extra, configFile: file });
+  });
+});
+
+test('the environment still wins over the file, and the flags over both', () => {
+  withConfigFile({ port: 5000, signIn: { sessionSeconds: 60 } }, (file) => {
+    const fromFile = loadConfig({ configFile: file }, {});
+    assert.equal(fromFile.port, 5000);
+    assert.equal(fromFile.signIn.sessionSeconds, 60);
+    const fromEnv = loadConfig({ configFile: file }, { GATEHOUSE_PORT: '6000', GATEHOUSE_SESSION_SECONDS: '120' });
+    assert.equal(fromEnv.port, 6000);
+    assert.equal(fromEnv.signIn.sessionSeconds, 120);
+    assert.equal(loadConfig({ configFile: file, port: 7000 }, { GATEHOUSE_PORT: '6000' }).port, 7000);
+  });
+});
