@@ -1,5 +1,6 @@
-// Errors are values whose name is the error code on the wire. Services throw ServiceError; the protocol layer
-// writes it the way the service's clients read it (see docs/wire.md).
+// Errors are values whose name is the error code on the wire. Services throw the ServiceErrors their generated model
+// constructs (`<service>Errors` in src/generated/); the protocol layer writes them the way the service's clients read
+// them (see docs/wire.md). The errors below are those no model lists.
 
 export type Fault = 'client' | 'server';
 
@@ -19,6 +20,11 @@ export class ServiceError extends Error {
     this.fields = fields;
     this.fault = opts.fault ?? (code === 'InternalServerException' ? 'server' : 'client');
     this.status = opts.status;
+  }
+
+  /** The same error answered with another HTTP status: where Gatehouse answers differently from the model's trait. */
+  withStatus(status: number): ServiceError {
+    return new ServiceError(this.code, this.message, this.fields, { fault: this.fault, status });
   }
 }
 
