@@ -11,6 +11,7 @@ import { ssoAdminErrors, ssoAdminModel } from '../../src/generated/sso-admin.js'
 import { ssoOidcErrors, ssoOidcModel } from '../../src/generated/sso-oidc.js';
 import { ssoErrors, ssoModel } from '../../src/generated/sso.js';
 import { stsErrors, stsModel } from '../../src/generated/sts.js';
+import { oauthError } from '../../src/domain/oauth.js';
 import { ServiceError } from '../../src/wire/errors.js';
 import type { ServiceModel } from '../../src/wire/model.js';
 
@@ -84,5 +85,19 @@ describe('generated error constructors', () => {
   test('withStatus keeps code, text, fields and fault', () => {
     const err = identityStoreErrors.ThrottlingException('slow', { RetryAfterSeconds: 1 }).withStatus(429);
     assert.deepEqual([err.code, err.message, err.fields, err.fault, err.status], ['ThrottlingException', 'slow', { RetryAfterSeconds: 1 }, 'client', 429]);
+  });
+
+  test('OAuth errors carry their `error` value (RFC 6749 §5.2, RFC 8628 §3.5)', () => {
+    const cases: Array<[Parameters<typeof oauthError>[0], string, number]> = [
+      ['InvalidGrantException', 'invalid_grant', 400],
+      ['AuthorizationPendingException', 'authorization_pending', 400],
+      ['SlowDownException', 'slow_down', 400],
+      ['InvalidClientException', 'invalid_client', 401],
+      ['UnsupportedGrantTypeException', 'unsupported_grant_type', 400],
+    ];
+    for (const [code, error, status] of cases) {
+      const err = oauthError(code, 'why');
+      assert.deepEqual([err.code, err.fields.error, err.status, err.message], [code, error, status, 'why']);
+    }
   });
 });
