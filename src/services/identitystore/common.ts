@@ -1,17 +1,17 @@
 // Rules shared by the identity store's users, groups and memberships.
 import type { Db } from '../../storage/storage.js';
-import { ServiceError } from '../../wire/errors.js';
+import { identityStoreErrors } from '../../generated/identitystore.js';
 import type { Context } from '../service.js';
 import { preparedQuery } from '../../storage/prepared.js';
 
 export type ResourceType = 'USER' | 'GROUP' | 'IDENTITY_STORE' | 'GROUP_MEMBERSHIP';
 
 export const notFound = (type: ResourceType, id: string, message: string) =>
-  new ServiceError('ResourceNotFoundException', message, { ResourceType: type, ResourceId: id });
+  identityStoreErrors.ResourceNotFoundException(message, { ResourceType: type, ResourceId: id });
 
-export const conflict = (message: string) => new ServiceError('ConflictException', message, { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
+export const conflict = (message: string) => identityStoreErrors.ConflictException(message, { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
 
-export const invalid = (message: string) => new ServiceError('ValidationException', message);
+export const invalid = (message: string) => identityStoreErrors.ValidationException(message);
 
 const storeQuery = preparedQuery((db: Db, identityStoreId: string) => db.selectFrom('instances').select('identity_store_id').where('identity_store_id', '=', identityStoreId));
 

@@ -4,7 +4,7 @@ import { removePrincipalAssignments } from '../../domain/provisioning.js';
 import { newResourceId } from '../../ids.js';
 import type { GroupTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
-import { ServiceError } from '../../wire/errors.js';
+import { identityStoreErrors } from '../../generated/identitystore.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations } from './attributes.js';
 import { actor, checkNotReserved, conflict, invalid, notFound, pageScope, requireStore, setExternalIds, toDate, type ExternalId } from './common.js';
@@ -196,7 +196,7 @@ export const groupHandlers: Handlers<Ops> = {
         .executeTakeFirst();
       groupId = row?.group_id;
     }
-    if (!groupId) throw new ServiceError('ResourceNotFoundException', 'GROUP not found.', { ResourceType: 'GROUP' });
+    if (!groupId) throw identityStoreErrors.ResourceNotFoundException('GROUP not found.', { ResourceType: 'GROUP' });
     return { GroupId: groupId, IdentityStoreId: input.IdentityStoreId };
   },
 };

@@ -4,7 +4,7 @@ import { removePrincipalAssignments } from '../../domain/provisioning.js';
 import { newResourceId } from '../../ids.js';
 import type { UserTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
-import { ServiceError } from '../../wire/errors.js';
+import { identityStoreErrors } from '../../generated/identitystore.js';
 import { violationMessage, type Violation } from '../../wire/validate.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations, checkExtensionNames, checkExtensions } from './attributes.js';
@@ -305,7 +305,7 @@ export const userHandlers: Handlers<Ops> = {
         .executeTakeFirst();
       userId = row?.user_id;
     }
-    if (!userId) throw new ServiceError('ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
+    if (!userId) throw identityStoreErrors.ResourceNotFoundException('USER not found.', { ResourceType: 'USER' });
     return { IdentityStoreId: input.IdentityStoreId, UserId: userId };
   },
 };
