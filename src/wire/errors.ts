@@ -45,3 +45,11 @@ export const unknownOperation = (message = 'Unknown operation') =>
   new ServiceError('UnknownOperationException', message, {}, { status: 400 });
 export const internalError = (message = 'An internal error occurred. Please retry your request.') =>
   new ServiceError('InternalServerException', message, {}, { fault: 'server', status: 500 });
+/** The query protocol's UnknownOperationException. */
+export const invalidAction = (message: string) => new ServiceError('InvalidAction', message);
+export const badRequest = (message: string) => new ServiceError('BadRequestException', message, {}, { status: 400 });
+export const requestTimeout = (message: string) => new ServiceError('RequestTimeoutException', message, {}, { status: 408 });
+export const requestEntityTooLarge = (message: string) => new ServiceError('RequestEntityTooLargeException', message, {}, { status: 413 });
+export const tooManyRequests = (message: string) => new ServiceError('TooManyRequestsException', message, {}, { status: 429 });
+/** A NextToken that this server did not issue for the list asked for (src/wire/pagination.ts). */
+export const invalidNextToken = (code = 'ValidationException') => new ServiceError(code, 'The NextToken is invalid or does not belong to this request.');

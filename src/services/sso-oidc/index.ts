@@ -7,8 +7,8 @@ import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Handlers } from '../service.js';
 
-/** OAuth's error body (RFC 6749 §5.2): `error` and `error_description`, then the shape's other members. */
-const oauthErrorBody = (err: ServiceError) => ({ error: oauthErrorValue(err), error_description: err.message, ...err.fields });
+/** OAuth's error body (RFC 6749 §5.2) instead of restJson's: `error` and `error_description`, then the shape's other members. */
+const oauthErrorBody = (_body: unknown, err: ServiceError) => ({ error: oauthErrorValue(err), error_description: err.message, ...err.fields });
 
 const handlers: Handlers<SsoOidcOperations> = {
   async RegisterClient(input, ctx) {
@@ -70,4 +70,8 @@ const handlers: Handlers<SsoOidcOperations> = {
 };
 
 export const ssoOidc = () =>
-  defineService<SsoOidcOperations>(ssoOidcModel, restJson, handlers, { auth: 'none', validationErrorCode: 'InvalidRequestException', errorBody: oauthErrorBody });
+  defineService<SsoOidcOperations>(ssoOidcModel, restJson, handlers, {
+    auth: 'none',
+    validationError: (message) => oauthError('InvalidRequestException', message),
+    errorBody: oauthErrorBody,
+  });

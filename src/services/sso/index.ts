@@ -91,4 +91,9 @@ const handlers: Handlers<SsoOperations> = {
   },
 };
 
-export const sso = () => defineService<SsoOperations>(ssoModel, restJson, handlers, { auth: 'none', validationErrorCode: 'InvalidRequestException' });
+export const sso = () =>
+  defineService<SsoOperations>(ssoModel, restJson, handlers, {
+    auth: 'none',
+    validationError: ssoErrors.InvalidRequestException,
+    bodiesThrottled: ssoErrors.TooManyRequestsException,
+  });
