@@ -12,8 +12,8 @@ import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjso
 import { awsJson } from './wire/awsjson.js';
 import type { IncomingCall, Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
-import { verifySigV4 } from './wire/sigv4.js';
-import { roleSecret } from './domain/role-credentials.js';
+import { verifySignature, type SigningSecret, type VerifiedCaller } from './wire/sigv4.js';
+import { roleSecret, type RoleSession } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 import { logRequest } from './log.js';
@@ -163,22 +163,26 @@ function repeatedHeaders(req: IncomingMessage): Record<string, string[]> {
   return repeated;
 }
 
+/** Who signed a request: the key, and for credentials from GetRoleCredentials the role session they belong to. */
+interface Authenticated {
+  caller?: VerifiedCaller;
+  roleSession?: RoleSession;
+}
+
+/** An admin key's secret, or a role's, which names its session. */
+type CallerSecret = SigningSecret & { session?: RoleSession };
+
 /**
  * Authenticates a request for a service that needs SigV4: against the admin keys, and for `sigv4-any` also against
  * the temporary credentials GetRoleCredentials issued (their session token must be the one issued with them).
  */
-async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, ctx: Context) {
-  if (service.auth === 'none') return;
+async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, now: number): Promise<Authenticated> {
+  if (service.auth === 'none') return {};
   try {
     if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
     // Role credentials from GetRoleCredentials carry their session in the token; only `sigv4-any` services take them.
-    const roleLookup = (id: string, token: string | undefined) => {
-      if (service.auth !== 'sigv4-any') return undefined;
-      const role = roleSecret(app.secrets, id, token);
-      if (role) ctx.roleSession = role.session;
-      return role;
-    };
-    ctx.caller = await verifySigV4(
+    const roleLookup = (id: string, token: string | undefined) => (service.auth === 'sigv4-any' ? roleSecret(app.secrets, id, token) : undefined);
+    const { caller, secret } = await verifySignature<CallerSecret>(
       { method: call.method, url: call.url, headers: call.repeatedHeaders ? { ...call.headers, ...call.repeatedHeaders } : call.headers, body: call.body },
       (id, token) => {
         const admin = adminSecretLookup(app, id);
@@ -186,12 +190,13 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
       },
       {
         service: service.model.signingName,
-        now: ctx.now,
+        now,
         region: app.config.region,
         // Every SDK signs X-Amz-Target, the header that names the operation of an awsJson call.
         signedHeaders: service.model.protocol === 'json' ? AWSJSON_SIGNED_HEADERS : undefined,
       },
     );
+    return { caller, roleSession: secret.session };
   } catch (err) {
     throw err instanceof ServiceError && service.authError ? service.authError(err) : err;
   }
@@ -267,8 +272,9 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       }
       if (routed!.actionInBody) routed = router.queryAction(call);
       const { service, operation } = routed!;
-      const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
-      await authenticate(app, service, call, ctx);
+      const now = Date.now();
+      const { caller, roleSession } = await authenticate(app, service, call, now);
+      const ctx: Context = { app, requestId, caller, roleSession, sourceIp: clientAddress(app, req), origin: origin(app, req), now };
       const handler = service.handlers[operation];
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
       const input = service.protocol.decode(service, operation, call);
