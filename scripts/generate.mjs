@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes src/generated/<service>.ts from the official service models that ship with botocore on this machine.
-// The output carries shapes, constraints and HTTP bindings only (never documentation text), is committed, and is
-// reproducible: running this again against the same botocore leaves no diff.
+// The output carries shapes, constraints, HTTP bindings and a constructor per error shape only (never documentation
+// text), is committed, and is reproducible: running this again against the same botocore leaves no diff.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -129,7 +129,7 @@ function generate(dataDir, svc) {
   lines.push(`/* eslint-disable */`);
   // Only the models with document shapes need DocumentValue: an unused import would fail the lint.
   const importAt = lines.length;
-  lines.push('', '');
+  lines.push('', '', '');
   for (const n of shapeNames) {
     const s = model.shapes[n];
     const t = tsType(model, n);
@@ -155,6 +155,7 @@ function generate(dataDir, svc) {
   }
   lines.push('}');
   lines.push('');
+  lines.push(...errorConstructors(model, svc, shapeNames));
   const operations = {};
   for (const op of opNames) {
     const o = model.operations[op];
@@ -183,7 +184,40 @@ function generate(dataDir, svc) {
   lines.push('');
   const usesDocument = lines.some((l) => /\bDocumentValue\b/.test(l));
   lines[importAt] = `import type { ${usesDocument ? 'DocumentValue, ' : ''}ServiceModel } from '../wire/model.js';`;
+  // Likewise ServiceError: a model whose operations list no errors has no constructors.
+  if (lines.some((l, i) => i > importAt + 1 && /\bServiceError\b/.test(l))) lines[importAt + 1] = `import { ServiceError } from '../wire/errors.js';`;
+  else lines.splice(importAt + 1, 1);
   return lines.join('\n');
+}
+
+/** Members that carry an error's text: ServiceError's message goes there, so the constructors do not take them. */
+const MESSAGE_MEMBERS = ['Message', 'message', 'error_description'];
+
+/**
+ * One constructor per error shape the operations answer: the shape name is the code, the model's `error.httpStatusCode`
+ * the HTTP status (when it has one; awsJson models leave it to the protocol), `fault` (or `senderFault: false`) makes
+ * it a server fault; the fields are the shape's other members, typed.
+ */
+function errorConstructors(model, svc, shapeNames) {
+  const lines = [];
+  const lc = svc.name.charAt(0).toLowerCase() + svc.name.slice(1);
+  lines.push(`/** Every error the ${svc.id} operations answer: code, HTTP status and fault as the model has them. */`);
+  lines.push(`export const ${lc}Errors = {`);
+  for (const n of shapeNames) {
+    const s = model.shapes[n];
+    if (!s.exception) continue;
+    const text = MESSAGE_MEMBERS.filter((m) => s.members?.[m]);
+    const fieldsType = text.length ? `Omit<${typeName(n)}, ${text.map((m) => `'${m}'`).join(' | ')}>` : typeName(n);
+    const optional = !(s.required ?? []).some((m) => !text.includes(m));
+    const opts = [`fault: '${s.fault || s.error?.senderFault === false ? 'server' : 'client'}'`];
+    if (s.error?.httpStatusCode) opts.push(`status: ${s.error.httpStatusCode}`);
+    lines.push(`  ${n}: (message: string, fields: ${fieldsType}${optional ? ' = {}' : ''}) =>`);
+    lines.push(`    new ServiceError('${n}', message, fields, { ${opts.join(', ')} }),`);
+  }
+  if (lines.length === 2) lines[1] += '};';
+  else lines.push('};');
+  lines.push('');
+  return lines;
 }
 
 // `--check` writes nothing and fails when the committed output differs from what the models produce.

@@ -7,13 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { adminSecretLookup } from './admin-keys.js';
 import type { App, Context, ServiceDefinition } from './services/service.js';
 import { allServices } from './services/index.js';
-import { internalError, missingAuthentication, ServiceError, unknownOperation } from './wire/errors.js';
+import { badRequest, internalError, invalidAction, missingAuthentication, requestEntityTooLarge, requestTimeout, ServiceError, tooManyRequests, unknownOperation } from './wire/errors.js';
 import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjson.js';
 import { awsJson } from './wire/awsjson.js';
 import type { IncomingCall, Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
-import { verifySigV4 } from './wire/sigv4.js';
-import { roleSecret } from './domain/role-credentials.js';
+import { verifySignature, type SigningSecret, type VerifiedCaller } from './wire/sigv4.js';
+import { roleSecret, type RoleSession } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler } from './web/index.js';
 import { logRequest } from './log.js';
@@ -84,16 +84,19 @@ export class Router {
     const query = this.query!;
     const action = queryParams(call).get('Action') ?? '';
     if (!Object.hasOwn(query.model.operations, action)) {
-      throw Object.assign(new ServiceError('InvalidAction', `Could not find operation ${action} for version ${query.model.apiVersion}`), { service: query });
+      throw Object.assign(invalidAction(`Could not find operation ${action} for version ${query.model.apiVersion}`), { service: query });
     }
     return { service: query, operation: action };
   }
 
-  /** The protocol to answer in when a request names no service: the one its shape suggests. */
-  defaultProtocol(call: IncomingCall): Protocol {
-    if (call.headers['x-amz-target'] !== undefined) return awsJson;
-    if (String(call.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return awsQuery;
-    return restJson;
+  /**
+   * Who answers a request that names no service: the protocol its shape suggests, and for the query protocol the one
+   * service that speaks it (STS), whose namespace its errors carry.
+   */
+  fallback(call: IncomingCall): { protocol: Protocol; service?: ServiceDefinition } {
+    if (call.headers['x-amz-target'] !== undefined) return { protocol: awsJson };
+    if (String(call.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return { protocol: awsQuery, service: this.query };
+    return { protocol: restJson };
   }
 }
 
@@ -126,31 +129,15 @@ function checkHost(call: IncomingCall, hosts: ListeningHosts | undefined): void 
   }
 }
 
-const badRequest = (message: string) => new ServiceError('BadRequestException', message, {}, { status: 400 });
-
-/** What a body too large for its route is answered with, per protocol (docs/behaviour.md, "Request limits"). */
-function bodyTooLarge(service: ServiceDefinition | undefined, limit: number): ServiceError {
+/** What a body too large for its route is answered with, in the service's words (docs/behaviour.md, "Request limits"). */
+function bodyTooLarge(service: ServiceDefinition, limit: number): ServiceError {
   const message = `Request must be smaller than ${limit + 1} bytes for this operation.`;
-  return service?.model.protocol === 'query'
-    ? new ServiceError('RequestEntityTooLarge', message, {}, { status: 413 })
-    : new ServiceError('RequestEntityTooLargeException', message, {}, { status: 413 });
+  return (service.bodyTooLarge ?? requestEntityTooLarge)(message);
 }
 
 /** What a body is answered with while the process holds as many body bytes as it may: a retryable throttle. */
-function bodiesThrottled(service: ServiceDefinition | undefined): ServiceError {
-  const message = 'Too many requests are being received at once; retry shortly.';
-  switch (service?.model.protocol) {
-    case 'query':
-      return new ServiceError('Throttling', 'Rate exceeded', {}, { status: 400 });
-    case 'json': {
-      // identitystore's ThrottlingException says when to retry; sso-admin's has no such member.
-      const shape = service!.model.shapes.ThrottlingException;
-      const retry = shape?.type === 'structure' && 'RetryAfterSeconds' in shape.members ? { RetryAfterSeconds: 1 } : {};
-      return new ServiceError('ThrottlingException', message, retry, { status: 429 });
-    }
-    default:
-      return new ServiceError('TooManyRequestsException', message, {}, { status: 429 });
-  }
+function bodiesThrottled(service: ServiceDefinition): ServiceError {
+  return (service.bodiesThrottled ?? tooManyRequests)('Too many requests are being received at once; retry shortly.');
 }
 
 /** How long a connection being closed may take to send its last answer. */
@@ -166,7 +153,7 @@ function closeAfterAnswer(res: ServerResponse): void {
   });
 }
 
-const bodyTimedOut = () => new ServiceError('RequestTimeoutException', 'The request body did not arrive in time.', {}, { status: 408 });
+const bodyTimedOut = () => requestTimeout('The request body did not arrive in time.');
 
 const AWSJSON_SIGNED_HEADERS = ['x-amz-target'];
 
@@ -176,31 +163,26 @@ function repeatedHeaders(req: IncomingMessage): Record<string, string[]> {
   return repeated;
 }
 
-/** STS names the signature errors in its own words (query protocol codes). */
-const STS_AUTH_ERRORS: Record<string, string> = {
-  UnrecognizedClientException: 'InvalidClientTokenId',
-  ExpiredTokenException: 'ExpiredToken',
-  InvalidSignatureException: 'SignatureDoesNotMatch',
-  MissingAuthenticationTokenException: 'MissingAuthenticationToken',
-  IncompleteSignatureException: 'IncompleteSignature',
-};
+/** Who signed a request: the key, and for credentials from GetRoleCredentials the role session they belong to. */
+interface Authenticated {
+  caller?: VerifiedCaller;
+  roleSession?: RoleSession;
+}
+
+/** An admin key's secret, or a role's, which names its session. */
+type CallerSecret = SigningSecret & { session?: RoleSession };
 
 /**
  * Authenticates a request for a service that needs SigV4: against the admin keys, and for `sigv4-any` also against
  * the temporary credentials GetRoleCredentials issued (their session token must be the one issued with them).
  */
-async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, ctx: Context) {
-  if (service.auth === 'none') return;
+async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, now: number): Promise<Authenticated> {
+  if (service.auth === 'none') return {};
   try {
     if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
     // Role credentials from GetRoleCredentials carry their session in the token; only `sigv4-any` services take them.
-    const roleLookup = (id: string, token: string | undefined) => {
-      if (service.auth !== 'sigv4-any') return undefined;
-      const role = roleSecret(app.secrets, id, token);
-      if (role) ctx.roleSession = role.session;
-      return role;
-    };
-    ctx.caller = await verifySigV4(
+    const roleLookup = (id: string, token: string | undefined) => (service.auth === 'sigv4-any' ? roleSecret(app.secrets, id, token) : undefined);
+    const { caller, secret } = await verifySignature<CallerSecret>(
       { method: call.method, url: call.url, headers: call.repeatedHeaders ? { ...call.headers, ...call.repeatedHeaders } : call.headers, body: call.body },
       (id, token) => {
         const admin = adminSecretLookup(app, id);
@@ -208,18 +190,15 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
       },
       {
         service: service.model.signingName,
-        now: ctx.now,
+        now,
         region: app.config.region,
         // Every SDK signs X-Amz-Target, the header that names the operation of an awsJson call.
         signedHeaders: service.model.protocol === 'json' ? AWSJSON_SIGNED_HEADERS : undefined,
       },
     );
+    return { caller, roleSession: secret.session };
   } catch (err) {
-    if (service.model.protocol === 'query' && err instanceof ServiceError && STS_AUTH_ERRORS[err.code]) {
-      const status = err.code === 'IncompleteSignatureException' ? 400 : 403;
-      throw new ServiceError(STS_AUTH_ERRORS[err.code], err.message, {}, { status });
-    }
-    throw err;
+    throw err instanceof ServiceError && service.authError ? service.authError(err) : err;
   }
 }
 
@@ -284,7 +263,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
         if ((declaredLength(req) ?? 0) > DISCARD_MAX) closeAfterAnswer(res);
         else discardBody(req, idleMs);
         if (webPage) call.refused = err.reason;
-        else throw err.reason === 'too-large' ? bodyTooLarge(routed?.service, limit) : bodiesThrottled(routed?.service);
+        else throw err.reason === 'too-large' ? bodyTooLarge(routed!.service, limit) : bodiesThrottled(routed!.service);
       }
       if (webPage) {
         res.setHeader('x-amzn-RequestId', requestId);
@@ -293,8 +272,9 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       }
       if (routed!.actionInBody) routed = router.queryAction(call);
       const { service, operation } = routed!;
-      const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
-      await authenticate(app, service, call, ctx);
+      const now = Date.now();
+      const { caller, roleSession } = await authenticate(app, service, call, now);
+      const ctx: Context = { app, requestId, caller, roleSession, sourceIp: clientAddress(app, req), origin: origin(app, req), now };
       const handler = service.handlers[operation];
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
       const input = service.protocol.decode(service, operation, call);
@@ -308,8 +288,8 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       errorCode = err.code;
       const service = routed?.service ?? (caught as { service?: ServiceDefinition }).service;
       if (!res.headersSent) {
-        const protocol = service?.protocol ?? router.defaultProtocol(call);
-        protocol.writeError(service, err, requestId, res);
+        const answering = service ? { protocol: service.protocol, service } : router.fallback(call);
+        answering.protocol.writeError(answering.service, err, requestId, res);
       } else res.end();
     } finally {
       held?.release();

@@ -18,6 +18,9 @@ export interface StsOperations {
   GetCallerIdentity: { input: GetCallerIdentityRequest; output: GetCallerIdentityResponse };
 }
 
+/** Every error the sts operations answer: code, HTTP status and fault as the model has them. */
+export const stsErrors = {};
+
 export const stsModel: ServiceModel = {
  "id": "sts",
  "apiVersion": "2011-06-15",

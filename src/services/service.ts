@@ -60,13 +60,24 @@ export interface ServiceDefinition extends WireService {
    */
   auth: 'sigv4' | 'sigv4-any' | 'none';
   handlers: Record<string, Handler<any, any> | undefined>;
+  // How the service answers what the request path refuses before a handler runs, where its clients expect its own
+  // error (docs/behaviour.md, "Request limits"). Unset: the framework errors of src/wire/errors.ts.
+  /** A body larger than the service takes (unset: RequestEntityTooLargeException, 413). */
+  bodyTooLarge?: (message: string) => ServiceError;
+  /** A body while the process holds all the body bytes it may (unset: TooManyRequestsException, 429). */
+  bodiesThrottled?: (message: string) => ServiceError;
+  /** A refused signature, in the service's own words (unset: as src/wire/sigv4.ts raises it). */
+  authError?: (err: ServiceError) => ServiceError;
 }
+
+type ServiceOptions = Pick<ServiceDefinition, 'auth' | 'validationError'> &
+  Partial<Pick<ServiceDefinition, 'errorBody' | 'bodyTooLarge' | 'bodiesThrottled' | 'authError'>>;
 
 export function defineService<Ops extends OperationTable<Ops>>(
   model: ServiceModel,
   protocol: Protocol,
   handlers: Handlers<Ops>,
-  opts: { auth: ServiceDefinition['auth']; validationErrorCode: string; errorBody?: (err: ServiceError) => Record<string, unknown> },
+  opts: ServiceOptions,
 ): ServiceDefinition {
   for (const op of Object.keys(handlers)) {
     if (!model.operations[op]) throw new Error(`${model.id} has no operation ${op}`);
@@ -75,9 +86,7 @@ export function defineService<Ops extends OperationTable<Ops>>(
     model,
     codec: new InputCodec(model),
     protocol,
-    auth: opts.auth,
     handlers: handlers as Record<string, Handler<any, any>>,
-    validationErrorCode: opts.validationErrorCode,
-    errorBody: opts.errorBody,
+    ...opts,
   };
 }

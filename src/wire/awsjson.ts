@@ -23,9 +23,8 @@ export const awsJson: Protocol = {
   writeError(service: WireService | undefined, err: ServiceError, requestId: string, res: ServerResponse) {
     // Real AWS answers awsJson client errors with 400 whatever the model's httpError trait says; clients key on __type.
     const status = err.status ?? (err.fault === 'server' ? 500 : 400);
-    const body: Record<string, unknown> = { __type: err.code, [messageMember(service, err.code)]: err.message, ...err.fields };
-    if (service?.model.id === 'identitystore' && !('RequestId' in body)) body.RequestId = requestId;
-    const text = JSON.stringify(body);
+    const body = { __type: err.code, [messageMember(service, err.code)]: err.message, ...err.fields };
+    const text = JSON.stringify(service?.errorBody ? service.errorBody(body, err, requestId) : body);
     res.writeHead(status, ['Content-Type', CONTENT_TYPE, 'x-amzn-ErrorType', err.code, 'Content-Length', String(Buffer.byteLength(text)), 'x-amzn-RequestId', requestId]);
     res.end(text);
   },

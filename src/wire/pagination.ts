@@ -1,7 +1,7 @@
 // Opaque, tamper-evident page tokens. A token carries the keyset position after the last item of a page (so rows
 // inserted between pages neither repeat nor hide others) and is bound by HMAC to the list it came from.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ServiceError } from './errors.js';
+import { invalidNextToken } from './errors.js';
 
 /** Characters of a base64url HMAC-SHA256. */
 const MAC_LENGTH = 43;
@@ -48,12 +48,12 @@ export class PageTokens {
     const mac = token.slice(-MAC_LENGTH);
     const expected = this.mac(scope, payload);
     if (!payload || mac.length !== MAC_LENGTH || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
-      throw new ServiceError(errorCode, 'The NextToken is invalid or does not belong to this request.');
+      throw invalidNextToken(errorCode);
     }
     try {
       return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as T;
     } catch {
-      throw new ServiceError(errorCode, 'The NextToken is invalid or does not belong to this request.');
+      throw invalidNextToken(errorCode);
     }
   }
 }

@@ -2,7 +2,7 @@
 // turn the request into the operation's input, and write the output or an error the way the service's clients read it.
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { serialization, ServiceError } from './errors.js';
+import { serialization, type ServiceError } from './errors.js';
 import type { OperationModel, ServiceModel } from './model.js';
 import { InputCodec, violationMessage, type Violation } from './validate.js';
 
@@ -25,14 +25,17 @@ export interface IncomingCall {
   labels?: Record<string, string>;
 }
 
-/** A service as the pipeline sees it: its model, and the code it uses for a request that breaks the model's rules. */
+/** A service as the pipeline sees it: its model, the error for a request that breaks the model's rules, its quirks. */
 export interface WireService {
   model: ServiceModel;
   codec: InputCodec;
-  /** ValidationException for awsJson services, InvalidRequestException for restJson ones. */
-  validationErrorCode: string;
-  /** Shapes a service's error body in its own style (sso-oidc answers OAuth `error`/`error_description`). */
-  errorBody?: (err: ServiceError) => Record<string, unknown>;
+  /** ValidationException for awsJson services, InvalidRequestException for restJson ones (STS: ValidationError). */
+  validationError: (message: string) => ServiceError;
+  /**
+   * The service's own error body, given the one its protocol writes: sso-oidc answers OAuth's `error` and
+   * `error_description`, identitystore names the request id in it.
+   */
+  errorBody?: (body: Record<string, unknown>, err: ServiceError, requestId: string) => Record<string, unknown>;
 }
 
 export interface Protocol {
@@ -47,7 +50,7 @@ export function decodeAndValidate(service: WireService, shapeName: string | unde
   if (!shapeName) return {};
   const violations: Violation[] = [];
   const input = service.codec.decode(shapeName, raw, violations);
-  if (violations.length > 0) throw new ServiceError(service.validationErrorCode, violationMessage(violations));
+  if (violations.length > 0) throw service.validationError(violationMessage(violations));
   return input;
 }
 

@@ -66,9 +66,10 @@ export const awsQuery: Protocol = {
     const status = modeledStatus(service, err);
     const shape = service?.model.shapes[err.code];
     const code = shape?.type === 'structure' && shape.error?.code ? shape.error.code : err.code;
-    const ns = service?.model.xmlNamespace ?? 'https://sts.amazonaws.com/doc/2011-06-15/';
+    // A request that names no service is answered by the query protocol's one service (Router.fallback): STS.
+    const ns = service?.model.xmlNamespace;
     const body =
-      `<ErrorResponse xmlns="${ns}"><Error><Type>${err.fault === 'server' ? 'Receiver' : 'Sender'}</Type>` +
+      `<ErrorResponse${ns ? ` xmlns="${ns}"` : ''}><Error><Type>${err.fault === 'server' ? 'Receiver' : 'Sender'}</Type>` +
       `<Code>${escapeXml(code)}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
     res.writeHead(status, ['Content-Type', 'text/xml', 'Content-Length', String(Buffer.byteLength(body)), 'x-amzn-RequestId', requestId]);
     res.end(body);

@@ -129,8 +129,8 @@ export const restJson: Protocol = {
 
   writeError(service: WireService | undefined, err: ServiceError, requestId: string, res: ServerResponse) {
     const status = modeledStatus(service, err);
-    const body = service?.errorBody ? service.errorBody(err) : { [messageMember(service, err.code)]: err.message, ...err.fields };
-    const text = JSON.stringify(body);
+    const body = { [messageMember(service, err.code)]: err.message, ...err.fields };
+    const text = JSON.stringify(service?.errorBody ? service.errorBody(body, err, requestId) : body);
     res.writeHead(status, ['Content-Type', 'application/json', 'x-amzn-ErrorType', err.code, 'Content-Length', String(Buffer.byteLength(text)), 'x-amzn-RequestId', requestId]);
     res.end(text);
   },

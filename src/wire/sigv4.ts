@@ -32,7 +32,7 @@ export interface SigningSecret {
   signingKey?: { scope: string; key: PaddedKey };
 }
 /** Finds the secret of an access key; `securityToken` is the session token the request carries (header or query). */
-export type SecretLookup = (accessKeyId: string, securityToken: string | undefined) => SigningSecret | undefined | Promise<SigningSecret | undefined>;
+export type SecretLookup<S extends SigningSecret = SigningSecret> = (accessKeyId: string, securityToken: string | undefined) => S | undefined | Promise<S | undefined>;
 export interface VerifiedCaller {
   accessKeyId: string;
   region: string;
@@ -70,7 +70,13 @@ export interface VerifyOptions {
   signedHeaders?: string[];
 }
 
+/** The caller of a correctly signed request; throws the error AWS answers for any other. */
 export async function verifySigV4(req: SignedRequest, lookup: SecretLookup, opts: VerifyOptions): Promise<VerifiedCaller> {
+  return (await verifySignature(req, lookup, opts)).caller;
+}
+
+/** The caller of a correctly signed request and the secret it was signed with, as the lookup found it. */
+export async function verifySignature<S extends SigningSecret>(req: SignedRequest, lookup: SecretLookup<S>, opts: VerifyOptions): Promise<{ caller: VerifiedCaller; secret: S }> {
   const now = opts.now ?? Date.now();
   const { path, query } = splitTarget(req.url);
   const params = parseQuery(query);
@@ -163,7 +169,7 @@ export async function verifySigV4(req: SignedRequest, lookup: SecretLookup, opts
   if (declaredHash !== undefined && declaredHash !== bodyHash) {
     throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
-  return { accessKeyId, region, service };
+  return { caller: { accessKeyId, region, service }, secret };
 }
 
 /** Header names as AWS's messages write them. */

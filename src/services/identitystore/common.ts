@@ -1,7 +1,8 @@
 // Rules shared by the identity store's users, groups and memberships.
 import type { AlternateIdentifier, UniqueAttribute } from '../../generated/identitystore.js';
 import type { Db } from '../../storage/storage.js';
-import { ServiceError } from '../../wire/errors.js';
+import { identityStoreErrors } from '../../generated/identitystore.js';
+import type { ServiceError } from '../../wire/errors.js';
 import type { Context } from '../service.js';
 import { removePrincipalAssignments } from '../../domain/provisioning.js';
 import { deleteExternalIds, deletePrincipal, externalIdHolder, insertExternalId, storeQuery, type PrincipalType } from './store.js';
@@ -9,15 +10,15 @@ import { deleteExternalIds, deletePrincipal, externalIdHolder, insertExternalId,
 export type ResourceType = 'USER' | 'GROUP' | 'IDENTITY_STORE' | 'GROUP_MEMBERSHIP';
 
 export const notFound = (type: ResourceType, id: string, message: string) =>
-  new ServiceError('ResourceNotFoundException', message, { ResourceType: type, ResourceId: id });
+  identityStoreErrors.ResourceNotFoundException(message, { ResourceType: type, ResourceId: id });
 
 export const groupNotFound = (id: string) => notFound('GROUP', id, `Group with id ${id} not found`);
 export const userNotFound = (id: string) => notFound('USER', id, `User with id ${id} not found`);
 export const membershipNotFound = (id: string) => notFound('GROUP_MEMBERSHIP', id, `GroupMembership with id ${id} not found`);
 
-export const conflict = (message: string) => new ServiceError('ConflictException', message, { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
+export const conflict = (message: string) => identityStoreErrors.ConflictException(message, { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
 
-export const invalid = (message: string) => new ServiceError('ValidationException', message);
+export const invalid = (message: string) => identityStoreErrors.ValidationException(message);
 
 /** The identity store must be one of this server's instances' stores. */
 export async function requireStore(db: Db, identityStoreId: string): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Group, IdentityStoreOperations } from '../../generated/identitystore.js';
 import { newResourceId } from '../../ids.js';
 import type { GroupTable } from '../../storage/schema.js';
-import { ServiceError } from '../../wire/errors.js';
+import { identityStoreErrors } from '../../generated/identitystore.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { applyOperations } from './attributes.js';
@@ -98,7 +98,7 @@ export const groupHandlers: Handlers<Ops> = {
       if (typeof unique.AttributeValue !== 'string') throw invalid('UniqueAttribute AttributeValue must be a string');
       return groupIdByDisplayName(db, input.IdentityStoreId, unique.AttributeValue);
     });
-    if (!groupId) throw new ServiceError('ResourceNotFoundException', 'GROUP not found.', { ResourceType: 'GROUP' });
+    if (!groupId) throw identityStoreErrors.ResourceNotFoundException('GROUP not found.', { ResourceType: 'GROUP' });
     return { GroupId: groupId, IdentityStoreId: input.IdentityStoreId };
   },
 };

@@ -1,7 +1,7 @@
 // Identity store users: CreateUser, DescribeUser, UpdateUser, DeleteUser, ListUsers, GetUserId.
 import type { IdentityStoreOperations } from '../../generated/identitystore.js';
 import { newResourceId } from '../../ids.js';
-import { ServiceError } from '../../wire/errors.js';
+import { identityStoreErrors } from '../../generated/identitystore.js';
 import { pageScope } from '../../wire/pagination.js';
 import { violationMessage, type Violation } from '../../wire/validate.js';
 import type { Context, Handlers } from '../service.js';
@@ -135,7 +135,7 @@ export const userHandlers: Handlers<Ops> = {
       if (!column) throw invalid(`Invalid UniqueAttribute AttributePath ${unique.AttributePath}: use userName or emails.value`);
       return userIdBy(db, input.IdentityStoreId, column, value.toLowerCase());
     });
-    if (!userId) throw new ServiceError('ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
+    if (!userId) throw identityStoreErrors.ResourceNotFoundException('USER not found.', { ResourceType: 'USER' });
     return { IdentityStoreId: input.IdentityStoreId, UserId: userId };
   },
 };

@@ -3,14 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/storage.js';
 import { durationSeconds } from '../../domain/duration.js';
-import { ServiceError } from '../../wire/errors.js';
+import { ssoAdminErrors } from '../../generated/sso-admin.js';
 import { instanceQuery, permissionSetDocumentsQuery, permissionSetQuery } from './store.js';
 
-export const notFound = (message: string) => new ServiceError('ResourceNotFoundException', message);
-export const conflict = (message: string) => new ServiceError('ConflictException', message);
-export const invalid = (message: string) => new ServiceError('ValidationException', message);
-export const quotaExceeded = (message: string) => new ServiceError('ServiceQuotaExceededException', message);
-export const throttled = (message: string) => new ServiceError('ThrottlingException', message);
+export const notFound = (message: string) => ssoAdminErrors.ResourceNotFoundException(message);
+export const conflict = (message: string) => ssoAdminErrors.ConflictException(message);
+export const invalid = (message: string) => ssoAdminErrors.ValidationException(message);
+export const quotaExceeded = (message: string) => ssoAdminErrors.ServiceQuotaExceededException(message);
+export const throttled = (message: string) => ssoAdminErrors.ThrottlingException(message);
 
 
 export async function requireInstance(db: Db, instanceArn: string) {

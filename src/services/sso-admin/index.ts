@@ -1,5 +1,5 @@
 // The SSO Admin API (awsJson1_1, target prefix SWBExternalService).
-import { ssoAdminModel, type SsoAdminOperations } from '../../generated/sso-admin.js';
+import { ssoAdminErrors, ssoAdminModel, type SsoAdminOperations } from '../../generated/sso-admin.js';
 import { awsJson } from '../../wire/awsjson.js';
 import { defineService } from '../service.js';
 import { assignmentHandlers } from './assignments.js';
@@ -14,5 +14,10 @@ export const ssoAdmin = () =>
     ssoAdminModel,
     awsJson,
     { ...instanceHandlers, ...permissionSetHandlers, ...policyHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers },
-    { auth: 'sigv4', validationErrorCode: 'ValidationException' },
+    {
+      auth: 'sigv4',
+      validationError: ssoAdminErrors.ValidationException,
+      // 429 where the model gives no status (awsJson's default is 400); the assignment operations' own stays 400.
+      bodiesThrottled: (message) => ssoAdminErrors.ThrottlingException(message).withStatus(429),
+    },
   );

@@ -1,30 +1,14 @@
 // The SSO OIDC API (restJson): RegisterClient, StartDeviceAuthorization and CreateToken with the device code,
-// authorization code (PKCE) and refresh token grants. The rules live in src/domain/oauth.ts, shared with the pages.
+// authorization code (PKCE) and refresh token grants. The rules live in src/domain/oauth/, shared with the pages.
 import { ssoOidcModel, type SsoOidcOperations } from '../../generated/sso-oidc.js';
-import { authenticateClient, createToken, oauthError, registerClient, startDeviceAuthorization } from '../../domain/oauth.js';
+import { authenticateClient, createToken, oauthError, oauthErrorValue, registerClient, startDeviceAuthorization } from '../../domain/oauth.js';
 import { attempt, count, sourceKey } from '../../domain/rate-limit.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Handlers } from '../service.js';
 
-/** OAuth's `error` value for each sso-oidc error code (RFC 6749 §5.2, RFC 8628 §3.5). */
-const OAUTH_ERRORS: Record<string, string> = {
-  AuthorizationPendingException: 'authorization_pending',
-  SlowDownException: 'slow_down',
-  ExpiredTokenException: 'expired_token',
-  AccessDeniedException: 'access_denied',
-  InvalidGrantException: 'invalid_grant',
-  InvalidRequestException: 'invalid_request',
-  InvalidScopeException: 'invalid_scope',
-  UnauthorizedClientException: 'unauthorized_client',
-  UnsupportedGrantTypeException: 'unsupported_grant_type',
-  InvalidClientException: 'invalid_client',
-  InvalidClientMetadataException: 'invalid_client_metadata',
-  InvalidRedirectUriException: 'invalid_redirect_uri',
-  InternalServerException: 'server_error',
-};
-
-const oauthErrorBody = (err: ServiceError) => ({ error: OAUTH_ERRORS[err.code] ?? 'invalid_request', error_description: err.message, ...err.fields });
+/** OAuth's error body (RFC 6749 §5.2) instead of restJson's: `error` and `error_description`, then the shape's other members. */
+const oauthErrorBody = (_body: unknown, err: ServiceError) => ({ error: oauthErrorValue(err), error_description: err.message, ...err.fields });
 
 const handlers: Handlers<SsoOidcOperations> = {
   async RegisterClient(input, ctx) {
@@ -86,4 +70,8 @@ const handlers: Handlers<SsoOidcOperations> = {
 };
 
 export const ssoOidc = () =>
-  defineService<SsoOidcOperations>(ssoOidcModel, restJson, handlers, { auth: 'none', validationErrorCode: 'InvalidRequestException', errorBody: oauthErrorBody });
+  defineService<SsoOidcOperations>(ssoOidcModel, restJson, handlers, {
+    auth: 'none',
+    validationError: (message) => oauthError('InvalidRequestException', message),
+    errorBody: oauthErrorBody,
+  });

@@ -1,6 +1,6 @@
 // The access portal API (restJson, bearer token in `x-amz-sso_bearer_token`): ListAccounts, ListAccountRoles,
 // GetRoleCredentials and Logout.
-import { ssoModel, type SsoOperations } from '../../generated/sso.js';
+import { ssoErrors, ssoModel, type SsoOperations } from '../../generated/sso.js';
 import { accountQuery } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
 import { credentialsForRole } from '../../domain/role-credentials.js';
@@ -11,7 +11,10 @@ import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
 
 /** AWS's words for a token it does not know, has revoked, or that expired. */
-const unauthorized = () => new ServiceError('UnauthorizedException', 'Session token not found or invalid');
+const unauthorized = () => ssoErrors.UnauthorizedException('Session token not found or invalid');
+
+/** AWS's answer for a role that exists but is not the caller's: an error the portal's model does not list. */
+const forbidden = (message: string) => new ServiceError('ForbiddenException', message, {}, { status: 403 });
 
 /** The scope the portal's account operations need: a token issued for another purpose (Q, CodeWhisperer) has no say here. */
 const PORTAL_SCOPE = 'sso:account:access';
@@ -21,13 +24,13 @@ async function caller(ctx: Context, accessToken: string, needsPortalScope = true
   const grant = await resolveAccessToken(ctx.app.storage.db, accessToken, ctx.now);
   if (!grant) throw unauthorized();
   // UnauthorizedException is the only refusal the portal's model lists for every operation; the message says why.
-  if (needsPortalScope && !grant.scopes.includes(PORTAL_SCOPE)) throw new ServiceError('UnauthorizedException', `The access token was not issued for the ${PORTAL_SCOPE} scope`);
+  if (needsPortalScope && !grant.scopes.includes(PORTAL_SCOPE)) throw ssoErrors.UnauthorizedException(`The access token was not issued for the ${PORTAL_SCOPE} scope`);
   return grant;
 }
 
 async function requireAccount(ctx: Context, accountId: string) {
   const [account] = await accountQuery(ctx.app.storage.db, accountId);
-  if (!account) throw new ServiceError('ResourceNotFoundException', 'Account not found');
+  if (!account) throw ssoErrors.ResourceNotFoundException('Account not found');
   return account;
 }
 
@@ -70,8 +73,8 @@ const handlers: Handlers<SsoOperations> = {
       // Why not, in AWS's order: an unknown account, then a role that exists but is not the caller's ("No access",
       // 403), then an unknown role.
       await requireAccount(ctx, input.accountId);
-      if (result.refused === 'no-access') throw new ServiceError('ForbiddenException', 'No access', {}, { status: 403 });
-      throw new ServiceError('ResourceNotFoundException', 'Could not find role');
+      if (result.refused === 'no-access') throw forbidden('No access');
+      throw ssoErrors.ResourceNotFoundException('Could not find role');
     }
     return { roleCredentials: result.credentials };
   },
@@ -84,4 +87,9 @@ const handlers: Handlers<SsoOperations> = {
   },
 };
 
-export const sso = () => defineService<SsoOperations>(ssoModel, restJson, handlers, { auth: 'none', validationErrorCode: 'InvalidRequestException' });
+export const sso = () =>
+  defineService<SsoOperations>(ssoModel, restJson, handlers, {
+    auth: 'none',
+    validationError: ssoErrors.InvalidRequestException,
+    bodiesThrottled: ssoErrors.TooManyRequestsException,
+  });

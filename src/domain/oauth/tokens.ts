@@ -1,0 +1,87 @@
+// Grants and the tokens issued for them: what every grant type ends in, and the access tokens the portal accepts.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
+import type { OidcClientTable } from '../../storage/schema.js';
+import type { Db } from '../../storage/storage.js';
+import { preparedQuery } from '../../storage/prepared.js';
+import { hashToken, newToken } from '../tokens.js';
+import { json, list } from './common.js';
+
+export interface Issued {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken?: string;
+}
+
+/** Access (and refresh) tokens for a grant. An access token never outlives its grant. */
+export async function issueTokens(trx: Db, config: Config, grant: { grant_id: string; expires_at: number }, withRefresh: boolean, now: number): Promise<Issued> {
+  const accessToken = newToken('aoa');
+  const expiresAt = Math.min(now + config.signIn.accessTokenSeconds * 1000, Number(grant.expires_at));
+  await trx.insertInto('access_tokens').values({ token_hash: hashToken(accessToken), grant_id: grant.grant_id, created_at: now, expires_at: expiresAt }).execute();
+  let refreshToken: string | undefined;
+  if (withRefresh) {
+    refreshToken = newToken('aor');
+    await trx.insertInto('refresh_tokens').values({ token_hash: hashToken(refreshToken), grant_id: grant.grant_id, created_at: now, retired_at: null }).execute();
+  }
+  return { accessToken, tokenType: 'Bearer', expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)), ...(refreshToken ? { refreshToken } : {}) };
+}
+
+export async function newGrant(trx: Db, config: Config, client: OidcClientTable, userId: string, sessionHash: string | null, scopes: string[], now: number) {
+  let expiresAt = now + config.signIn.sessionSeconds * 1000;
+  if (sessionHash) {
+    const session = await trx.selectFrom('web_sessions').select('expires_at').where('session_hash', '=', sessionHash).executeTakeFirst();
+    if (session) expiresAt = Math.min(expiresAt, Number(session.expires_at));
+  }
+  const grant = { grant_id: randomUUID(), client_id: client.client_id, user_id: userId, session_hash: sessionHash, scopes: json(scopes), created_at: now, expires_at: expiresAt, revoked_at: null };
+  await trx.insertInto('oauth_grants').values(grant).execute();
+  return grant;
+}
+
+/**
+ * Records that a client was given tokens: a client in use is reclaimed last at the cap (roomForClient). Only issuing
+ * counts, in the transaction that issues, so that failed calls (a made-up device code, a pending one) cannot mark a
+ * client as used and so keep it from being reclaimed. To the hour is enough, so most redemptions write nothing more.
+ */
+export async function markUsed(trx: Db, client: OidcClientTable, now: number) {
+  if (client.last_used_at !== null && now - Number(client.last_used_at) <= 3600_000) return;
+  await trx.updateTable('oidc_clients').set({ last_used_at: now }).where('client_id', '=', client.client_id).execute();
+}
+
+/** Whether the browser session an approval was given in is still live (not signed out of, revoked or expired). */
+export async function sessionLasts(trx: Db, sessionHash: string | null, now: number): Promise<boolean> {
+  if (sessionHash === null) return true;
+  const session = await trx.selectFrom('web_sessions').select(['expires_at', 'revoked_at']).where('session_hash', '=', sessionHash).executeTakeFirst();
+  return !!session && session.revoked_at === null && Number(session.expires_at) > now;
+}
+
+export const revokeGrant = (db: Db, grantId: string, now = Date.now()) =>
+  db.updateTable('oauth_grants').set({ revoked_at: now }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
+export interface CreateTokenInput {
+  clientId: string;
+  clientSecret: string;
+  grantType: string;
+  deviceCode?: string;
+  code?: string;
+  refreshToken?: string;
+  scope?: string[];
+  redirectUri?: string;
+  codeVerifier?: string;
+}
+
+/** The grant behind a live access token: what the portal API accepts. */
+const accessTokenQuery = preparedQuery((db: Db, tokenHash: string) =>
+  db
+    .selectFrom('access_tokens as t')
+    .innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id')
+    .leftJoin('users as u', 'u.user_id', 'g.user_id')
+    .select(['t.expires_at', 'g.grant_id', 'g.user_id', 'g.client_id', 'g.session_hash', 'g.revoked_at', 'g.scopes', 'u.user_name'])
+    .where('t.token_hash', '=', tokenHash),
+);
+
+export async function resolveAccessToken(db: Db, token: string, now = Date.now()) {
+  const [row] = await accessTokenQuery(db, hashToken(token));
+  if (!row || row.revoked_at !== null || Number(row.expires_at) <= now) return undefined;
+  // userName is null once the user has been deleted from the identity store.
+  return { grantId: row.grant_id, userId: row.user_id, userName: row.user_name, clientId: row.client_id, sessionHash: row.session_hash, scopes: list(row.scopes) };
+}
