@@ -48,7 +48,10 @@ export class SecretBox {
    */
   derive(purpose: string): Buffer {
     let key = this.derived.get(purpose);
-    if (!key) this.derived.set(purpose, (key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32))));
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `gatehouse ${purpose}`, 32));
+      this.derived.set(purpose, key);
+    }
     return key;
   }
 

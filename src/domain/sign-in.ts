@@ -55,7 +55,8 @@ export async function signIn(storage: Storage, limits: SignInLimits, userName: s
 
   const counts: Partial<Record<SignInLimit, number>> = {};
   for (const limit of ['source', 'user-and-source', 'user'] as const) {
-    const n = (counts[limit] = await count(storage, buckets[limit].bucket, buckets[limit].limit, now));
+    const n = await count(storage, buckets[limit].bucket, buckets[limit].limit, now);
+    counts[limit] = n;
     counted.push(limit);
     // Past the per-user limit, an attempt that is the first from its source for this name in the window may still
     // try (see above).

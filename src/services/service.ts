@@ -49,6 +49,9 @@ export interface Context {
 
 /** A handler answers with its output, or with the output already written as JSON (wire/protocol.ts, JsonAnswer). */
 export type Handler<I, O> = (input: I, ctx: Context) => Promise<O | JsonAnswer>;
+/** A handler once its operation's types are erased: the request path gives it the input the codec decoded for that operation. */
+// biome-ignore lint/suspicious/noExplicitAny: the table holds handlers of every operation; defineService checked each one's types.
+type AnyHandler = Handler<any, any>;
 type OperationTable<Ops> = { [K in keyof Ops]: { input: unknown; output: unknown } };
 export type Handlers<Ops extends OperationTable<Ops>> = { [K in keyof Ops]?: Handler<Ops[K]['input'], Ops[K]['output']> };
 
@@ -59,7 +62,7 @@ export interface ServiceDefinition extends WireService {
    * credentials Gatehouse issued (STS); `none`: the operation authenticates itself.
    */
   auth: 'sigv4' | 'sigv4-any' | 'none';
-  handlers: Record<string, Handler<any, any> | undefined>;
+  handlers: Record<string, AnyHandler | undefined>;
   // How the service answers what the request path refuses before a handler runs, where its clients expect its own
   // error (docs/behaviour.md, "Request limits"). Unset: the framework errors of src/wire/errors.ts.
   /** A body larger than the service takes (unset: RequestEntityTooLargeException, 413). */
@@ -86,7 +89,7 @@ export function defineService<Ops extends OperationTable<Ops>>(
     model,
     codec: new InputCodec(model),
     protocol,
-    handlers: handlers as Record<string, Handler<any, any>>,
+    handlers: handlers as Record<string, AnyHandler>,
     ...opts,
   };
 }

@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { serialization, type ServiceError } from './errors.js';
 import type { OperationModel, ServiceModel } from './model.js';
-import { InputCodec, violationMessage, type Violation } from './validate.js';
+import { type InputCodec, violationMessage, type Violation } from './validate.js';
 
 export interface IncomingCall {
   method: string;

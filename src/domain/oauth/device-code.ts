@@ -68,7 +68,7 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
     .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_name', 'c.redirect_uris'])
     .where('d.user_code', '=', code)
     .executeTakeFirst();
-  if (!row || row.status !== 'PENDING' || Number(row.expires_at) <= now) return undefined;
+  if (row?.status !== 'PENDING' || Number(row.expires_at) <= now) return undefined;
   const awayHosts = [...new Set(list(row.redirect_uris).filter((u) => !isLoopbackUri(u)).map((u) => new URL(u).host))];
   return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url, awayHosts };
 }
