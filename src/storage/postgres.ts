@@ -72,9 +72,10 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   };
 
   return {
-    dialect: 'postgres',
     db,
     transaction,
+    // A process that finds the row locked moves on to the next.
+    claim: (query) => query.forUpdate().skipLocked(),
     isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
     close: () => db.destroy(),
   };

@@ -237,9 +237,10 @@ export async function openSqlite(file: string, opts: { synchronous?: SqliteSynch
   sqlite.pragma('busy_timeout = 0');
 
   return {
-    dialect: 'sqlite',
     db,
     transaction,
+    // SQLite's write lock already serializes the transactions of every process.
+    claim: (query) => query,
     isUniqueViolation: (err) => {
       const code = (err as { code?: string })?.code ?? '';
       return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

@@ -1,13 +1,10 @@
 // The one storage interface every service writes through. SQLite is the embedded default; a PostgreSQL
 // implementation plugs in behind the same interface (the services only see Kysely and these few methods).
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
-export type Dialect = 'sqlite' | 'postgres';
-
 export interface Storage {
-  readonly dialect: Dialect;
   readonly db: Kysely<Database>;
   /**
    * Runs `fn` in one transaction: everything it wrote commits together or not at all. Transactions that lose a
@@ -15,6 +12,12 @@ export interface Storage {
    * for the transaction across every process sharing the database (SQLite's write lock already is one).
    */
   transaction<T>(fn: (trx: Db) => Promise<T>, opts?: { lock?: string }): Promise<T>;
+  /**
+   * Makes a select in a transaction claim the rows it finds: a row another transaction has claimed is passed over, not
+   * waited for (PostgreSQL: FOR UPDATE SKIP LOCKED). SQLite's write lock lets one transaction in at a time, so there
+   * the select stays as it is.
+   */
+  claim<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /** True for a violated UNIQUE or PRIMARY KEY constraint, whichever database raised it. */
   isUniqueViolation(err: unknown): boolean;
   close(): Promise<void>;
