@@ -154,10 +154,8 @@ async function apply(trx: Db, job: AdminRequestTable, now: number, settings: Pro
 /** Completes one request if it is still IN_PROGRESS. Returns false when another process got there first. */
 export async function completeRequest(storage: Storage, requestId: string, settings: ProvisioningSettings, now = Date.now()): Promise<boolean> {
   return storage.transaction(async (trx) => {
-    let q = trx.selectFrom('admin_requests').selectAll().where('request_id', '=', requestId).where('status', '=', 'IN_PROGRESS');
-    // PostgreSQL: a process that finds the row locked moves on; SQLite's write lock already serializes processes.
-    if (storage.dialect === 'postgres') q = q.forUpdate().skipLocked();
-    const job = await q.executeTakeFirst();
+    // A job another process is completing is passed over.
+    const job = await storage.claim(trx.selectFrom('admin_requests').selectAll().where('request_id', '=', requestId).where('status', '=', 'IN_PROGRESS')).executeTakeFirst();
     if (!job) return false;
     const outcome = await apply(trx, job, now, settings);
     await trx

@@ -1,10 +1,9 @@
 // PostgreSQL behind the storage interface, chosen by DATABASE_URL=postgres://…. Several Gatehouse processes may
 // share one database: migrations run under an advisory lock, named locks are transaction-scoped advisory locks, and
 // transactions that lose a serialization race or a deadlock are retried.
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { Database } from './schema.js';
-import { migrate, setDirectStatements, type Db, type Storage } from './storage.js';
+import { migrate, StorageDb, type Db, type Storage } from './storage.js';
 
 // Epoch milliseconds live in BIGINT columns; they fit a JavaScript number, so read them as one.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -38,11 +37,10 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     await pool.end().catch(() => {});
     throw new Error(`cannot reach the PostgreSQL database at ${redactUrl(url)}: ${(err as Error).message}`);
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // Fixed statements run as named prepared statements: each connection parses and plans one once, then only binds
   // values. The names are per process; a connection remembers the statements it prepared under them.
   const statementNames = new Map<string, string>();
-  setDirectStatements(db, async (text, parameters) => {
+  const db = new StorageDb(new PostgresDialect({ pool }), async (text, parameters) => {
     let name = statementNames.get(text);
     if (!name) statementNames.set(text, (name = `gatehouse_${statementNames.size + 1}`));
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
@@ -72,9 +70,10 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   };
 
   return {
-    dialect: 'postgres',
     db,
     transaction,
+    // A process that finds the row locked moves on to the next.
+    claim: (query) => query.forUpdate().skipLocked(),
     isUniqueViolation: (err) => (err as { code?: string })?.code === '23505',
     close: () => db.destroy(),
   };

@@ -2,7 +2,7 @@
 // indexed lookup; the handful of lookups every request makes (the caller's token, the resource it names) have a fixed
 // shape, so they are compiled once with placeholders and afterwards only their parameter values change.
 import type { Compilable, CompiledQuery } from 'kysely';
-import { directStatements, type Db } from './storage.js';
+import { StorageDb, type Db } from './storage.js';
 
 /** Stands for the i-th argument while the query is compiled; never a value anyone sends. */
 const placeholder = (i: number) => `\u0000gatehouse-argument-${i}\u0000`;
@@ -27,9 +27,8 @@ export function preparedQuery<A extends (string | number)[], R>(build: (db: Db, 
     }
     const { compiled, sources } = prepared;
     const parameters = sources.map((source, i) => (source === -1 ? compiled.parameters[i] : args[source]));
-    // A transaction's handle is never registered: its statements stay on its own connection.
-    const rows = directStatements(db)?.(compiled.sql, parameters);
-    if (rows) return (await rows) as R[];
+    // The storage's own handle runs it straight on its driver; a transaction's handle keeps it on its own connection.
+    if (db instanceof StorageDb) return (await db.runStatement(compiled.sql, parameters)) as R[];
     return (await db.executeQuery<R>({ ...compiled, parameters })).rows;
   };
 }
