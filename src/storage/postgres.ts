@@ -42,7 +42,10 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   const statementNames = new Map<string, string>();
   const db = new StorageDb(new PostgresDialect({ pool }), async (text, parameters) => {
     let name = statementNames.get(text);
-    if (!name) statementNames.set(text, (name = `gatehouse_${statementNames.size + 1}`));
+    if (!name) {
+      name = `gatehouse_${statementNames.size + 1}`;
+      statementNames.set(text, name);
+    }
     return (await pool.query({ name, text, values: parameters as unknown[] })).rows;
   });
 

@@ -23,7 +23,8 @@ export function preparedQuery<A extends (string | number)[], R>(build: (db: Db, 
       // For each SQL parameter: the argument it takes, or -1 for a constant compiled into the query.
       const sources = compiled.parameters.map((p) => (names as unknown[]).indexOf(p));
       if (names.some((_, i) => !sources.includes(i))) throw new Error('every argument of a prepared query must be a parameter');
-      byDialect.set(adapter, (prepared = { compiled, sources }));
+      prepared = { compiled, sources };
+      byDialect.set(adapter, prepared);
     }
     const { compiled, sources } = prepared;
     const parameters = sources.map((source, i) => (source === -1 ? compiled.parameters[i] : args[source]));
