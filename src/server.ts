@@ -293,7 +293,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       }
       if (routed!.actionInBody) routed = router.queryAction(call);
       const { service, operation } = routed!;
-      const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: Date.now() };
+      const ctx: Context = { app, requestId, sourceIp: clientAddress(app, req), origin: origin(app, req), now: app.clock() };
       await authenticate(app, service, call, ctx);
       const handler = service.handlers[operation];
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
