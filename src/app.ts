@@ -31,21 +31,21 @@ export interface OpenedApp {
   generatedKey?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export async function openApp(config: Config): Promise<OpenedApp> {
+export async function openApp(config: Config, clock: () => number = Date.now): Promise<OpenedApp> {
   // With PostgreSQL the data directory still holds encryption.key, unless the key comes from the environment (with
   // SQLite, openStorage checks it).
   if (config.databaseUrl && !process.env.GATEHOUSE_ENCRYPTION_KEY) secureDataDir(config.dataDir, config.allowSharedDataDir);
   const storage = await openStorage(config);
   const secrets = loadSecretBox(config.dataDir);
   const { pageTokenKey, managementAccountId } = await bootstrap(storage, config);
-  const generatedKey = await ensureAdminKey(storage, secrets, config.adminAccessKeys.length, Date.now());
+  const generatedKey = await ensureAdminKey(storage, secrets, config.adminAccessKeys.length, clock());
   // Users stored without the JSON they are shown as (before migration 0009, or changed by an earlier version).
   await describeUsers(storage);
   const log = createLogger(config.logLevel);
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
-  const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)));
+  const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)), clock);
   worker.start();
-  const janitor = new Janitor(storage, config.janitor, config.signIn, config.limits, log);
+  const janitor = new Janitor(storage, config.janitor, config.signIn, config.limits, log, clock);
   janitor.start();
   const app: App = {
     config,
@@ -57,6 +57,7 @@ export async function openApp(config: Config): Promise<OpenedApp> {
     entitlements: new Entitlements(storage.db),
     managementAccountId,
     janitor,
+    clock,
     async close() {
       await Promise.all([worker.stop(), janitor.stop()]);
       await storage.close();

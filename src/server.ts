@@ -272,7 +272,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       }
       if (routed!.actionInBody) routed = router.queryAction(call);
       const { service, operation } = routed!;
-      const now = Date.now();
+      const now = app.clock();
       const { caller, roleSession } = await authenticate(app, service, call, now);
       const ctx: Context = { app, requestId, caller, roleSession, sourceIp: clientAddress(app, req), origin: origin(app, req), now };
       const handler = service.handlers[operation];

@@ -18,7 +18,7 @@ import { ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
 import { hashPassword } from '../src/crypto/passwords.js';
 import { ADMIN, openTestStorage, REGION, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
 import { awsJsonHead, databaseBytes, DEVICE_GRANT, largestRegistration, rawPost, treeRss } from './helpers/abuse.js';
-import { approveDevice, signedInBrowser, START_URL } from './web/helpers.js';
+import { approveDevice, signedInBrowser, START_URL } from './helpers/index.js';
 import type { Storage } from '../src/storage/storage.js';
 
 /** How long the attacks last. */

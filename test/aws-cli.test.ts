@@ -6,11 +6,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateAccountAssignmentCommand, CreatePermissionSetCommand, DescribeAccountAssignmentCreationStatusCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { Browser } from 'playwright-core';
 import { ADMIN, CLI, databaseEnv, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
-import { createPerson, launchBrowser, screenshot, submitSignIn } from './web/helpers.js';
+import { addAccount, assign, createPerson } from './helpers/index.js';
+import { launchBrowser, screenshot, submitSignIn } from './web/helpers.js';
 
 const AWS_V2 = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
@@ -58,17 +58,10 @@ after(async () => {
 
 test('aws sso login, get-caller-identity through the SSO credential provider, list-accounts, and logout', async () => {
   const person = await createPerson(server, 'cli-user');
-  await server.app.storage.db.insertInto('accounts').values({ account_id: ACCOUNT, name: 'Sandbox', email: 'sandbox@example.com', status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+  await addAccount(server, ACCOUNT, 'Sandbox', 'sandbox@example.com');
   const admin = new SSOAdminClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: 'Engineer', SessionDuration: 'PT2H' }));
-  const created = await admin.send(
-    new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: PermissionSet!.PermissionSetArn, PrincipalType: 'USER', PrincipalId: person.userId }),
-  );
-  for (;;) {
-    const s = await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: created.AccountAssignmentCreationStatus!.RequestId }));
-    if (s.AccountAssignmentCreationStatus!.Status === 'SUCCEEDED') break;
-    await sleep(20);
-  }
+  await assign(admin, server, ACCOUNT, PermissionSet!.PermissionSetArn!, person.userId);
 
   // One command writes the profile and the endpoint overrides this CLI version needs.
   const configured = await run(

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ADMIN, CLI, databaseEnv, openTestStorage, REGION, spawnGatehouse, TEST_POSTGRES, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
+import { until } from './helpers/index.js';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -92,17 +93,6 @@ after(async () => {
 const ssoAdmin = (endpoint: string, credentials: Credentials = ADMIN) => new SSOAdminClient({ endpoint, region: REGION, credentials, maxAttempts: 1 });
 const identityStore = (endpoint: string, credentials: Credentials = ADMIN) => new IdentitystoreClient({ endpoint, region: REGION, credentials, maxAttempts: 1 });
 
-/** Polls until `fn` gives a value (output arrives in chunks: the line after "listening on" may come a moment later). */
-async function waitFor<T>(fn: () => T | null | undefined, what: string, timeout = 10_000): Promise<T> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** Every file under a directory, recursively. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -156,7 +146,7 @@ describe('the admin key generated on first start', () => {
   test('the first start prints a key once, with an export line, and the key works', async () => {
     const server = await serve(dir, noKeys);
     const exportLine = /^\s*export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) .*\n/m;
-    const m = await waitFor(() => exportLine.exec(server.output()), 'an export line in the output').catch((err: Error) => {
+    const m = await until('an export line in the output', () => exportLine.exec(server.output())).catch((err: Error) => {
       throw new Error(`${err.message}\n${server.output()}`);
     });
     const out = server.output();

@@ -25,6 +25,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ADMIN, openTestStorage, REGION, spawnGatehouse, startGatehouse, TEST_POSTGRES, tempDataDir, type ChildServer, type TestServer } from './helpers/gatehouse.js';
+import { rejectsWith, type SdkError } from './helpers/index.js';
 
 // Everything a test starts or creates, cleaned up in `after` whatever happened.
 const children: ChildProcess[] = [];
@@ -73,14 +74,6 @@ async function allUsers(client: IdentitystoreClient, IdentityStoreId: string, pa
 }
 
 /** A thrown SDK error: its name, and the HTTP status when the server answered at all. */
-type SdkError = Error & { $metadata?: { httpStatusCode?: number } };
-
-async function rejectsWith(p: Promise<unknown>, name: string) {
-  await assert.rejects(p, (err: SdkError) => {
-    assert.equal(err.name, name, String(err));
-    return true;
-  });
-}
 
 describe('data survives a restart', () => {
   const dir = dataDir();

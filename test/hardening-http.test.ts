@@ -10,8 +10,7 @@ import { request } from 'node:http';
 import { IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import { CreatePermissionSetCommand, PutInlinePolicyToPermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { ADMIN, REGION, spawnGatehouse, startGatehouse, tempDataDir, type ChildServer, type TestServer } from './helpers/gatehouse.js';
-import { signPost } from './helpers/sign.js';
+import { ADMIN, REGION, signPost, spawnGatehouse, startGatehouse, tempDataDir, until, type ChildServer, type TestServer } from './helpers/index.js';
 import { awsJsonHead, treeRss } from './helpers/abuse.js';
 import { ListeningHosts } from '../src/hosts.js';
 
@@ -209,7 +208,7 @@ describe('the bytes held at once, and slow requests', () => {
         setTimeout(() => (socket.destroy(), resolve()), 200);
       });
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the aborted body to be logged', () => logged.some((l) => l.received === 10)).catch(() => {});
     // (An earlier test's connection, closed by the server, may be logged here too: it sent other bytes.)
     const mine = logged.filter((l) => l.received === 10);
     assert.deepEqual(

@@ -2,7 +2,7 @@
 // success paths and the errors a user of the SDK sees (error name, HTTP status, the modeled members on the error).
 // Each describe block runs its own server, so counts and pages only see what that block created.
 
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
@@ -14,7 +14,7 @@ import {
   type User,
 } from '@aws-sdk/client-identitystore';
 import { identityStoreModel } from '../src/generated/identitystore.js';
-import { ADMIN, openTestStorage, REGION, startGatehouse, tempDataDir, type TestServer } from './helpers/gatehouse.js';
+import { ADMIN, openTestStorage, REGION, rejectsWith, startGatehouse, tempDataDir, uniq, useGatehouse, type SdkError, type TestServer } from './helpers/index.js';
 import { rmSync } from 'node:fs';
 
 const UNKNOWN_STORE = 'd-0000000000';
@@ -28,53 +28,25 @@ interface Ctx {
 
 /** One server and one SDK client for the enclosing describe block. */
 function useServer(): Ctx {
-  const ctx = {} as Ctx;
-  before(async () => {
-    ctx.server = await startGatehouse();
-    ctx.store = ctx.server.identityStoreId;
-    ctx.client = new Identitystore({ endpoint: ctx.server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
-  });
-  after(async () => {
-    ctx.client?.destroy();
-    await ctx.server?.stop();
-  });
-  return ctx;
+  return useGatehouse({}, (server) => ({
+    store: server.identityStoreId,
+    client: new Identitystore({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 }),
+  }));
 }
 
-let counter = 0;
-/** A name no other test uses (letters, digits and '-' only, so it satisfies every name pattern). */
-const uniq = (prefix: string) => `${prefix}-${++counter}-${randomUUID().slice(0, 8)}`;
 /** A well-formed resource id that no resource has. */
 const unknownId = () => `0123456789-${randomUUID()}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type SdkError = Error & {
-  $fault: string;
-  $metadata: { httpStatusCode?: number; requestId?: string };
-  RequestId?: string;
-  [member: string]: unknown;
-};
 
 /**
  * Awaits a call that must fail with `name`, a 400 (AWS answers awsJson client errors with 400) and the given modeled
  * members on the error object; returns the error for further checks.
  */
 async function expectError(call: Promise<unknown>, name: string, members: Record<string, unknown> = {}): Promise<SdkError> {
-  let err: SdkError | undefined;
-  try {
-    await call;
-  } catch (e) {
-    err = e as SdkError;
-  }
-  assert.ok(err, `expected ${name}, but the call succeeded`);
-  assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$fault, 'client');
-  assert.equal(err.$metadata.httpStatusCode, 400);
+  const err = await rejectsWith(call, name, { fault: 'client', status: 400, members });
   assert.ok(err.message.length > 0, 'the error has a message');
   // The identity store's error bodies carry the request id, the same one as the x-amzn-RequestId header.
   assert.match(String(err.RequestId), UUID);
   assert.equal(err.RequestId, err.$metadata.requestId);
-  for (const [k, v] of Object.entries(members)) assert.deepEqual(err[k], v, `${name}.${k}`);
   return err;
 }
 
@@ -381,7 +353,7 @@ describe('identitystore: UpdateUser', () => {
       Extensions: { [ENTERPRISE]: { employeeNumber: '7', costCenter: 'old' } },
     })).UserId!;
     const before = await describeUser(UserId);
-    await sleep(5);
+    ctx.server.clock.advance(1000); // so that UpdatedAt moves
     const out = await ctx.client.updateUser({
       IdentityStoreId: ctx.store,
       UserId,
@@ -712,7 +684,7 @@ describe('identitystore: groups', () => {
   test('UpdateGroup sets and removes the description and renames; UpdatedAt moves, CreatedAt does not', async () => {
     const GroupId = await createGroup(ctx);
     const before = await describeGroup(GroupId);
-    await sleep(5);
+    ctx.server.clock.advance(1000); // so that UpdatedAt moves
     const renamed = uniq('Renamed');
     await ctx.client.updateGroup({
       IdentityStoreId: ctx.store,

@@ -14,6 +14,7 @@ import { createSession, findSession, revokeSession } from '../src/domain/sign-in
 import { hashToken, normalizeUserCode } from '../src/domain/tokens.js';
 import type { Storage } from '../src/storage/storage.js';
 import { ADMIN, openTestStorage, REGION, spawnGatehouse, startGatehouse, tempDataDir, type ChildServer, type TestServer } from './helpers/gatehouse.js';
+import { rejectsWith, until } from './helpers/index.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const START_URL = 'https://d-1234567890.awsapps.com/start';
@@ -37,15 +38,6 @@ function configFile(janitor: Record<string, number>): string {
 
 const count = async (storage: Storage, table: 'access_tokens' | 'refresh_tokens', hash: string) =>
   (await storage.db.selectFrom(table).select('token_hash').where('token_hash', '=', hash).execute()).length;
-
-async function rejectsWith(call: Promise<unknown>, name: string, message?: RegExp) {
-  await assert.rejects(call, (err: Error) => {
-    assert.equal(err.name, name, String(err));
-    // sso-oidc errors carry their text in OAuth's error_description.
-    if (message) assert.match((err as Error & { error_description?: string }).error_description ?? err.message, message);
-    return true;
-  });
-}
 
 describe('janitor', () => {
   let server: TestServer;
@@ -161,17 +153,17 @@ describe('janitor', () => {
     assert.ok(await has('rate_limits', 'bucket', 'signin-source:192.0.2.2'), 'a recent rate-limit window');
 
     // And they still do their work: reuse of the retired refresh token revokes the chain...
-    await rejectsWith(token({ grantType: 'refresh_token', refreshToken: first.refreshToken! }), 'InvalidGrantException', /already been used/);
+    await rejectsWith(token({ grantType: 'refresh_token', refreshToken: first.refreshToken! }), 'InvalidGrantException', { message: /already been used/ });
     await rejectsWith(token({ grantType: 'refresh_token', refreshToken: second.refreshToken! }), 'InvalidGrantException');
     assert.equal(await resolveAccessToken(storage.db, second.accessToken!), undefined);
     // ...a replayed code revokes what it issued...
     const codeCall = (code: string) =>
       oidc.send(new CreateTokenCommand({ clientId: codeClient.clientId, clientSecret: codeClient.clientSecret, grantType: 'authorization_code', code, redirectUri: CALLBACK, codeVerifier: verifier }));
-    await rejectsWith(codeCall(redeemedCode), 'InvalidGrantException', /already been used/);
+    await rejectsWith(codeCall(redeemedCode), 'InvalidGrantException', { message: /already been used/ });
     await rejectsWith(
       oidc.send(new CreateTokenCommand({ clientId: codeClient.clientId, clientSecret: codeClient.clientSecret, grantType: 'refresh_token', refreshToken: fromCode.refreshToken! })),
       'InvalidGrantException',
-      /revoked/,
+      { message: /revoked/ },
     );
     // ...and a late poll hears that its device code expired.
     await rejectsWith(token({ deviceCode: recentDevice.deviceCode }), 'ExpiredTokenException');
@@ -229,8 +221,8 @@ describe('janitor in a running server', () => {
     try {
       const old = Date.now() - 2 * DAY;
       await storage.db.insertInto('rate_limits').values([1, 2, 3].map((i) => ({ bucket: `user-code-source:192.0.2.${i}`, window_start: old, hits: 1 }))).execute();
-      const deadline = Date.now() + 15_000;
-      while (!/janitor removed/.test(server.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // A timeout is reported by the assertion below, with the output.
+      await until('a janitor sweep', () => /janitor removed/.test(server!.output()), { timeoutMs: 15_000, everyMs: 100 }).catch(() => {});
       const lines = server.output().split('\n').filter((l) => l.includes('janitor'));
       assert.equal(lines.length, 1, server.output());
       assert.match(JSON.parse(lines[0]).msg, /^janitor removed 3 expired rows: rate_limits 3$/);

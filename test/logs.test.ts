@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import { IdentitystoreClient, ListUsersCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import { SSOAdminClient, ListInstancesCommand } from '@aws-sdk/client-sso-admin';
-import { ADMIN, REGION, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
+import { ADMIN, REGION, spawnGatehouse, tempDataDir, until, type ChildServer } from './helpers/index.js';
 
 let server: ChildServer;
 const dataDir = tempDataDir();
@@ -36,7 +36,7 @@ test('each request leaves one JSON line with operation, status, duration and req
     new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: 'logged', DisplayName: 'Logged User', Name: { GivenName: 'L', FamilyName: 'U' } }),
   );
   await assert.rejects(store.send(new ListUsersCommand({ IdentityStoreId: 'd-0000000000' })), { name: 'ResourceNotFoundException' });
-  await new Promise((r) => setTimeout(r, 200));
+  await until('the request lines', () => requestLines(server.output()).length >= 3).catch(() => {});
 
   const lines = requestLines(server.output());
   assert.equal(lines.length, 3, 'one line per request');
@@ -62,7 +62,7 @@ test('a path with quotes and backslashes still makes a line of valid JSON that n
     request({ host: new URL(server.url).hostname, port: new URL(server.url).port, path }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end();
   });
   assert.equal(status, 404);
-  await new Promise((r) => setTimeout(r, 200));
+  await until('the request line', () => requestLines(server.output().slice(before)).length >= 1).catch(() => {});
   const lines = requestLines(server.output().slice(before));
   assert.equal(lines.length, 1);
   assert.equal(lines[0].path, path);

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateGroupCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { CreateAccountAssignmentCommand, CreatePermissionSetCommand, ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { ADMIN, openTestStorage, REGION, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
+import { ADMIN, openTestStorage, REGION, spawnGatehouse, tempDataDir, until, type ChildServer } from './helpers/index.js';
 
 const ACCOUNT = '111122223333';
 const dataDir = tempDataDir();
@@ -63,15 +63,11 @@ test('1,000 account assignments spread over three processes all complete, each e
   try {
     const count = async (status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED') =>
       Number((await storage.db.selectFrom('admin_requests').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', status).executeTakeFirstOrThrow()).n);
-    while ((await count('SUCCEEDED')) < 50) await sleep(20);
+    await until('50 jobs done', async () => (await count('SUCCEEDED')) >= 50, { timeoutMs: 60_000, everyMs: 20 });
     await servers[2].stop('SIGKILL');
     assert.ok((await count('IN_PROGRESS')) > 0, 'jobs were still in flight when the process died');
 
-    const deadline = Date.now() + 60_000;
-    while ((await count('IN_PROGRESS')) > 0) {
-      assert.ok(Date.now() < deadline, 'the surviving processes finish every job');
-      await sleep(100);
-    }
+    await until('the surviving processes to finish every job', async () => (await count('IN_PROGRESS')) === 0, { timeoutMs: 60_000, everyMs: 100 });
     assert.equal(await count('SUCCEEDED'), 1000);
     assert.equal(await count('FAILED'), 0);
     const assignments = await storage.db.selectFrom('account_assignments').select('principal_id').where('permission_set_arn', '=', PermissionSet!.PermissionSetArn!).execute();

@@ -2,13 +2,10 @@
 // bounded client registration (rate per source, field sizes, a cap on live clients, a full disk), no open redirect
 // through a registered client, approvals cancelled by signing out, and the portal scope enforced.
 
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import {
   CreateTokenCommand,
@@ -20,32 +17,13 @@ import {
   type StartDeviceAuthorizationCommandOutput,
 } from '@aws-sdk/client-sso-oidc';
 import { GetRoleCredentialsCommand, ListAccountsCommand, LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
-import { REGION, startGatehouse, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
-import { approveDevice, cliAuthorizeUrl, confirmPage, createPerson, pkce, RawClient, signedInBrowser, START_URL, type Person } from './web/helpers.js';
+import { REGION, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
+import { approveDevice, cliAuthorizeUrl, confirmPage, createPerson, pkce, RawClient, rejectsWith, signedInBrowser, START_URL, useGatehouse, type Person, type SdkError, type SuiteOptions } from './helpers/index.js';
 import { databaseBytes, largestRegistration, rawPost } from './helpers/abuse.js';
 import { hashToken } from '../src/domain/tokens.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PORTAL_SCOPE = 'sso:account:access';
-
-type SdkError = Error & { $metadata: { httpStatusCode?: number }; error?: string; error_description?: string };
-
-async function failure(call: Promise<unknown>): Promise<SdkError> {
-  try {
-    await call;
-  } catch (e) {
-    return e as SdkError;
-  }
-  assert.fail('the call succeeded');
-}
-
-async function rejects(call: Promise<unknown>, name: string, status: number, oauthError?: string): Promise<SdkError> {
-  const err = await failure(call);
-  assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$metadata.httpStatusCode, status, `${name} should be HTTP ${status}`);
-  if (oauthError) assert.equal(err.error, oauthError);
-  return err;
-}
 
 /** A server, SDK clients for it and a person with a password. */
 interface Ctx {
@@ -55,20 +33,12 @@ interface Ctx {
   person: Person;
 }
 
-function useServer(env: NodeJS.ProcessEnv = {}): Ctx {
-  const ctx = {} as Ctx;
-  before(async () => {
-    ctx.server = await startGatehouse({ env });
-    ctx.oidc = new SSOOIDCClient({ endpoint: ctx.server.url, region: REGION, maxAttempts: 1 });
-    ctx.portal = new SSOClient({ endpoint: ctx.server.url, region: REGION, maxAttempts: 1 });
-    ctx.person = await createPerson(ctx.server);
-  });
-  after(async () => {
-    ctx.oidc?.destroy();
-    ctx.portal?.destroy();
-    await ctx.server?.stop();
-  });
-  return ctx;
+function useServer(opts: SuiteOptions = {}): Ctx {
+  return useGatehouse(opts, async (server) => ({
+    oidc: new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 }),
+    portal: new SSOClient({ endpoint: server.url, region: REGION, maxAttempts: 1 }),
+    person: await createPerson(server),
+  }));
 }
 
 const register = (ctx: Ctx, input: Partial<RegisterClientCommandInput> = {}) =>
@@ -122,7 +92,7 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const auth = await startDevice(ctx, reg);
       await approveDevice(raw, auth.userCode!);
       await signOut(raw);
-      await rejects(pollDevice(ctx, reg, auth), 'InvalidGrantException', 400, 'invalid_grant');
+      await rejectsWith(pollDevice(ctx, reg, auth), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     });
 
     test('a device approved in a session that has since expired: InvalidGrantException', async () => {
@@ -132,7 +102,7 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       await approveDevice(raw, auth.userCode!);
       // The session's lifetime ends (as if its hours had passed).
       await ctx.server.app.storage.db.updateTable('web_sessions').set({ expires_at: Date.now() - 1 }).where('user_id', '=', ctx.person.userId).execute();
-      await rejects(pollDevice(ctx, reg, auth), 'InvalidGrantException', 400, 'invalid_grant');
+      await rejectsWith(pollDevice(ctx, reg, auth), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     });
 
     test('an authorization code issued, then signed out of: CreateToken answers InvalidGrantException', async () => {
@@ -141,11 +111,10 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const reg = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['http://127.0.0.1/oauth/callback'] });
       const { code, verifier } = await authorizationCode(ctx, raw, reg, redirectUri);
       await signOut(raw);
-      await rejects(
+      await rejectsWith(
         ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri })),
         'InvalidGrantException',
-        400,
-        'invalid_grant',
+        { status: 400, oauthError: 'invalid_grant' },
       );
     });
 
@@ -164,9 +133,9 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const raw = await signedIn(ctx);
       const tokens = await deviceTokens(ctx, raw, { scopes: ['codewhisperer:completions'] });
       const accessToken = tokens.accessToken!;
-      const err = await rejects(ctx.portal.send(new ListAccountsCommand({ accessToken })), 'UnauthorizedException', 401);
+      const err = await rejectsWith(ctx.portal.send(new ListAccountsCommand({ accessToken })), 'UnauthorizedException', { status: 401 });
       assert.match(err.message, /sso:account:access/);
-      await rejects(ctx.portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: ctx.server.managementAccountId, roleName: 'Admin' })), 'UnauthorizedException', 401);
+      await rejectsWith(ctx.portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: ctx.server.managementAccountId, roleName: 'Admin' })), 'UnauthorizedException', { status: 401 });
       // Ending the session is allowed with any token of it.
       await ctx.portal.send(new LogoutCommand({ accessToken }));
     });
@@ -252,13 +221,7 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
 // ---- bounded registration ----
 
 /** A server with these settings in its config file. */
-function useServerWithConfig(config: Record<string, unknown>): Ctx {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
-  const file = join(dir, 'gatehouse.json');
-  writeFileSync(file, JSON.stringify(config));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  return useServer({ GATEHOUSE_CONFIG: file });
-}
+const useServerWithConfig = (config: Record<string, unknown>): Ctx => useServer({ config });
 
 /** A server with some limits set in its config file (the limits have no environment variables). */
 const useServerWithLimits = (limits: Record<string, number>, signIn: Record<string, number> = {}): Ctx => useServerWithConfig({ limits, signIn });
@@ -289,23 +252,22 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
         [{ clientName: 'x'.repeat(257) }, 'InvalidClientMetadataException', 'invalid_client_metadata'],
       ];
       // The 5.5 MB registration (a huge scopes list) is refused before it is read: over sso-oidc's body cap.
-      await rejects(register(ctx, { ...big, scopes: Array.from({ length: 200_000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`) }), 'RequestEntityTooLargeException', 413);
+      await rejectsWith(register(ctx, { ...big, scopes: Array.from({ length: 200_000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`) }), 'RequestEntityTooLargeException', { status: 413 });
       // Within the cap, each field has its own limit.
       const fits = Array.from({ length: 1000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`);
-      await rejects(register(ctx, { ...big, scopes: fits }), 'InvalidScopeException', 400, 'invalid_scope');
+      await rejectsWith(register(ctx, { ...big, scopes: fits }), 'InvalidScopeException', { status: 400, oauthError: 'invalid_scope' });
       for (const [input, name, oauth] of cases) {
-        const err = await rejects(register(ctx, { ...big, ...input }), name, 400, oauth);
+        const err = await rejectsWith(register(ctx, { ...big, ...input }), name, { status: 400, oauthError: oauth });
         assert.ok(err.message.length < 300, `a short message: ${err.message.slice(0, 100)}`);
       }
       assert.ok((await databaseBytes(ctx.server.app.storage, ctx.server.dataDir)) - before < 256 * 1024, 'nothing of the refused registrations was stored');
       // The largest accepted one is accepted, and a device authorization with the longest start URL.
       const reg = await register(ctx, big);
       await ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048 - 24)}` }));
-      await rejects(
+      await rejectsWith(
         ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048)}` })),
         'InvalidRequestException',
-        400,
-        'invalid_request',
+        { status: 400, oauthError: 'invalid_request' },
       );
     });
 
@@ -316,7 +278,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       const polled = await startDevice(ctx, reg);
       const unpolled = await startDevice(ctx, reg);
       // The client polled this one while it lived.
-      await rejects(pollDevice(ctx, reg, polled), 'AuthorizationPendingException', 400, 'authorization_pending');
+      await rejectsWith(pollDevice(ctx, reg, polled), 'AuthorizationPendingException', { status: 400, oauthError: 'authorization_pending' });
       const codes = (auths: StartDeviceAuthorizationCommandOutput[]) => auths.map((a) => a.userCode!.replace('-', ''));
       const grace = ctx.server.app.config.janitor.graceSeconds * 1000;
       await db.updateTable('device_authorizations').set({ expires_at: Date.now() - grace - 3600_000 }).where('user_code', 'in', codes(old)).execute();
@@ -324,7 +286,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       await startDevice(ctx, reg);
       const left = (await db.selectFrom('device_authorizations').select('user_code').where('user_code', 'in', [...codes(old), ...codes([polled, unpolled])]).execute()).map((r) => r.user_code);
       assert.deepEqual(left, codes([polled]), 'the long-expired ones and the never-polled one are gone; the polled one expired a minute ago still answers ExpiredTokenException');
-      await rejects(pollDevice(ctx, reg, polled), 'ExpiredTokenException', 400, 'expired_token');
+      await rejectsWith(pollDevice(ctx, reg, polled), 'ExpiredTokenException', { status: 400, oauthError: 'expired_token' });
     });
 
     test('RegisterClient is limited per source address: SlowDownException, while another address still registers', async () => {
@@ -375,7 +337,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
           assert.equal(JSON.parse(text).error, 'server_error');
           assert.doesNotMatch(text, /SQLITE|at .*\.js|full/i, 'nothing of the cause or the code');
         }
-        await rejects(register(ctx, largestRegistration()), 'InternalServerException', 500, 'server_error');
+        await rejectsWith(register(ctx, largestRegistration()), 'InternalServerException', { status: 500, oauthError: 'server_error' });
       } finally {
         await sql.raw('pragma max_page_count = 1073741823').execute(db);
       }
@@ -403,7 +365,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       await pollDevice(ctx, used, auth);
       const unused = await register(ctx);
       const live = await register(ctx);
-      const err = await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+      const err = await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
       assert.match(err.error_description!, /Too many registered clients/);
 
       // Both first clients expire (as if 90 days had passed); the used one was used more recently than the other.
@@ -413,7 +375,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       assert.deepEqual(new Set(await ids()), new Set([used.clientId, live.clientId, fourth.clientId]), 'the never-used expired client went first');
       const fifth = await register(ctx);
       assert.deepEqual(new Set(await ids()), new Set([live.clientId, fourth.clientId, fifth.clientId]), 'then the used one');
-      await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+      await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
 
       // Nobody can hold the cap with clients nobody uses: once a never-used client is older than a device code lives,
       // it makes room, though it has not expired. A used one of the same age stays.
@@ -422,7 +384,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       await db.updateTable('oidc_clients').set({ last_used_at: longAgo }).where('client_id', '=', fourth.clientId!).execute();
       const sixth = await register(ctx);
       assert.deepEqual(new Set(await ids()), new Set([fourth.clientId, fifth.clientId, sixth.clientId]), 'the old never-used client made room');
-      await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+      await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
     });
   });
 });
@@ -438,7 +400,7 @@ describe('device authorizations per source address per device code lifetime', { 
     await startDevice(ctx, a);
     await startDevice(ctx, b);
     for (const reg of [a, b, a]) {
-      const err = await rejects(startDevice(ctx, reg), 'SlowDownException', 400, 'slow_down');
+      const err = await rejectsWith(startDevice(ctx, reg), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
       assert.match(err.error_description!, /Too many device authorizations from this address/);
     }
     const limitLines = lines.filter(([, message]) => /device authorization limit reached/.test(message));
@@ -490,16 +452,16 @@ describe('failed CreateToken calls do not mark a client as used', { timeout: 60_
     const callback = 'http://127.0.0.1/oauth/callback';
     const idle = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'], redirectUris: [callback] });
     const token = (input: Record<string, string>) => ctx.oidc.send(new CreateTokenCommand({ clientId: idle.clientId, clientSecret: idle.clientSecret, grantType: DEVICE_GRANT, ...input }));
-    await rejects(token({ deviceCode: 'gdc_made-up' }), 'InvalidGrantException', 400, 'invalid_grant');
+    await rejectsWith(token({ deviceCode: 'gdc_made-up' }), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     const auth = await startDevice(ctx, idle);
-    await rejects(token({ deviceCode: auth.deviceCode! }), 'AuthorizationPendingException', 400, 'authorization_pending');
-    await rejects(token({ grantType: 'authorization_code', code: 'gac_made-up', redirectUri: callback, codeVerifier: 'v'.repeat(43) }), 'InvalidGrantException', 400, 'invalid_grant');
-    await rejects(token({ grantType: 'refresh_token', refreshToken: 'aor_made-up' }), 'InvalidGrantException', 400, 'invalid_grant');
+    await rejectsWith(token({ deviceCode: auth.deviceCode! }), 'AuthorizationPendingException', { status: 400, oauthError: 'authorization_pending' });
+    await rejectsWith(token({ grantType: 'authorization_code', code: 'gac_made-up', redirectUri: callback, codeVerifier: 'v'.repeat(43) }), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
+    await rejectsWith(token({ grantType: 'refresh_token', refreshToken: 'aor_made-up' }), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     const row = await db.selectFrom('oidc_clients').select('last_used_at').where('client_id', '=', idle.clientId!).executeTakeFirstOrThrow();
     assert.equal(row.last_used_at, null, 'no tokens, so not used');
 
     const other = await register(ctx);
-    await rejects(register(ctx), 'SlowDownException', 400, 'slow_down');
+    await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
     // Older than a device code lives: the idle client makes room as any never-used one does.
     const longAgo = Date.now() - ctx.server.app.config.signIn.deviceCodeSeconds * 1000 - 1000;
     await db.updateTable('oidc_clients').set({ issued_at: longAgo }).where('client_id', '=', idle.clientId!).execute();

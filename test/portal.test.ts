@@ -2,28 +2,21 @@
 // credentials that Gatehouse's STS recognises, and Logout.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DeleteGroupMembershipCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
-  CreateAccountAssignmentCommand,
   CreatePermissionSetCommand,
   DeleteAccountAssignmentCommand,
-  DescribeAccountAssignmentCreationStatusCommand,
   DescribeAccountAssignmentDeletionStatusCommand,
   SSOAdminClient,
   UpdatePermissionSetCommand,
 } from '@aws-sdk/client-sso-admin';
 import { GetRoleCredentialsCommand, ListAccountRolesCommand, ListAccountsCommand, LogoutCommand, SSOClient, paginateListAccounts } from '@aws-sdk/client-sso';
-import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
+import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { decideDevice } from '../src/domain/oauth.js';
-import { createSession, findSession } from '../src/domain/sign-in.js';
-import { normalizeUserCode } from '../src/domain/tokens.js';
 import { issueRoleCredentials } from '../src/domain/role-credentials.js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { sql } from 'kysely';
-import { Sha256 } from './helpers/sign.js';
-import { ADMIN, openTestStorage, REGION, spawnGatehouse, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { addAccount, ADMIN, assign as assignAndWait, deviceToken, openTestStorage, REGION, settle, Sha256, spawnGatehouse, START_URL, startGatehouse, type TestServer } from './helpers/index.js';
 
 const DEV = '111122223333';
 const PROD = '444455556666';
@@ -41,7 +34,7 @@ describe('the access portal', () => {
     store = new IdentitystoreClient({ ...config(), credentials: ADMIN });
     portal = new SSOClient(config());
     for (const [id, name] of [[DEV, 'Development'], [PROD, 'Production']]) {
-      await server.app.storage.db.insertInto('accounts').values({ account_id: id, name, email: `${name.toLowerCase()}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+      await addAccount(server, id, name, `${name.toLowerCase()}@example.com`);
     }
   });
   after(() => server.stop());
@@ -50,15 +43,8 @@ describe('the access portal', () => {
     return (await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Portal' } }))).UserId!;
   }
 
-  async function assign(accountId: string, permissionSetArn: string, principalType: 'USER' | 'GROUP', principalId: string) {
-    const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: principalType, PrincipalId: principalId }));
-    for (;;) {
-      const s = await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }));
-      if (s.AccountAssignmentCreationStatus!.Status === 'SUCCEEDED') return;
-      assert.notEqual(s.AccountAssignmentCreationStatus!.Status, 'FAILED', s.AccountAssignmentCreationStatus!.FailureReason);
-      await sleep(20);
-    }
-  }
+  const assign = (accountId: string, permissionSetArn: string, principalType: 'USER' | 'GROUP', principalId: string) =>
+    assignAndWait(admin, server, accountId, permissionSetArn, principalId, principalType);
 
   const permissionSet = async (Name: string, SessionDuration = 'PT1H') =>
     (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name, SessionDuration }))).PermissionSet!.PermissionSetArn!;
@@ -66,13 +52,12 @@ describe('the access portal', () => {
   /** A user's access token, through the device flow with the approval given directly in the sign-in domain. */
   async function signIn(userId: string) {
     const oidc = new SSOOIDCClient(config());
-    const reg = await oidc.send(new RegisterClientCommand({ clientName: 'portal-test', clientType: 'public', scopes: ['sso:account:access'] }));
-    const dev = await oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: 'https://d-1234567890.awsapps.com/start' }));
-    const { id } = await createSession(server.app.storage, userId, '127.0.0.1', 3600);
-    const session = (await findSession(server.app.storage, id))!;
-    assert.ok(await decideDevice(server.app.storage, normalizeUserCode(dev.userCode!)!, session, true));
-    const token = await oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: dev.deviceCode }));
-    return token.accessToken!;
+    try {
+      const { token } = await deviceToken(server, oidc, { userId, clientName: 'portal-test', startUrl: START_URL, sessionSeconds: 3600 });
+      return token.accessToken!;
+    } finally {
+      oidc.destroy();
+    }
   }
 
   test('entitlements are the union of the user and group assignments, and group changes apply at once', async () => {
@@ -188,7 +173,7 @@ describe('the access portal', () => {
     const ps = await permissionSet('PortalPaged');
     const ids = Array.from({ length: 7 }, (_, i) => `7000000000${String(i).padStart(2, '0')}`);
     for (const id of ids) {
-      await server.app.storage.db.insertInto('accounts').values({ account_id: id, name: `Paged ${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+      await addAccount(server, id, `Paged ${id}`);
       await assign(id, ps, 'USER', frank);
     }
     const accessToken = await signIn(frank);
@@ -207,7 +192,7 @@ describe('the access portal', () => {
     const ps = await permissionSet('PortalManyGroups');
     const ids = Array.from({ length: 6 }, (_, i) => `7100000000${String(i).padStart(2, '0')}`);
     for (const id of ids) {
-      await server.app.storage.db.insertInto('accounts').values({ account_id: id, name: `Grouped ${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+      await addAccount(server, id, `Grouped ${id}`);
     }
     // Twelve groups: each of the first ten reaches one or two of the accounts (overlapping), two reach none, and one
     // account is reached by a group grace is not in.
@@ -285,12 +270,8 @@ describe('the access portal', () => {
 
     // Taking the assignment away takes the account and its credentials away on the next call.
     const removal = await admin.send(new DeleteAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: DEV, TargetType: 'AWS_ACCOUNT', PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: heidi }));
-    for (;;) {
-      const s = await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentDeletionRequestId: removal.AccountAssignmentDeletionStatus!.RequestId }));
-      if (s.AccountAssignmentDeletionStatus!.Status === 'SUCCEEDED') break;
-      assert.notEqual(s.AccountAssignmentDeletionStatus!.Status, 'FAILED');
-      await sleep(20);
-    }
+    const removed = await settle(async () => (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentDeletionRequestId: removal.AccountAssignmentDeletionStatus!.RequestId }))).AccountAssignmentDeletionStatus!);
+    assert.equal(removed.Status, 'SUCCEEDED');
     assert.deepEqual(await accounts(), [`${PROD} Production`]);
     await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalKept' })), { name: 'ForbiddenException' });
   });

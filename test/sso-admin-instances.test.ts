@@ -2,7 +2,6 @@
 // update, delete, list with paging, ClientToken retries, the quota) and the instance's ABAC configuration.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateGroupCommand,
   CreateGroupMembershipCommand,
@@ -31,7 +30,7 @@ import {
   paginateListInstances,
   type AccessControlAttribute,
 } from '@aws-sdk/client-sso-admin';
-import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { addAccount, ADMIN, REGION, settle, startGatehouse, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '111122223333';
 const INSTANCE_ARN = /^arn:aws:sso:::instance\/ssoins-[0-9a-f]{16}$/;
@@ -42,16 +41,6 @@ const UNKNOWN_INSTANCE = 'arn:aws:sso:::instance/ssoins-0000000000000000';
 const MAX_INSTANCES = 10;
 
 const attribute = (Key: string, source: string): AccessControlAttribute => ({ Key, Value: { Source: [source] } });
-
-/** Polls an assignment request until it leaves IN_PROGRESS. */
-async function settle(read: () => Promise<{ Status?: string }>) {
-  for (let i = 0; i < 200; i++) {
-    const s = await read();
-    if (s.Status !== 'IN_PROGRESS') return s;
-    await sleep(20);
-  }
-  throw new Error('request never completed');
-}
 
 describe('sso-admin instances', () => {
   let server: TestServer;
@@ -71,10 +60,7 @@ describe('sso-admin instances', () => {
     const config = { endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
     admin = new SSOAdminClient(config);
     store = new IdentitystoreClient(config);
-    await server.app.storage.db
-      .insertInto('accounts')
-      .values({ account_id: ACCOUNT, name: 'Dev', email: 'dev@example.com', status: 'ACTIVE', is_management: 0, joined_at: Date.now() })
-      .execute();
+    await addAccount(server, ACCOUNT, 'Dev', 'dev@example.com');
   });
   after(() => server.stop());
 

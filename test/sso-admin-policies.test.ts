@@ -3,8 +3,7 @@
 // user of the SDK sees, paging, the quota, and that each change leaves provisioned accounts on an older version
 // until ProvisionPermissionSet runs.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
 import { Identitystore } from '@aws-sdk/client-identitystore';
 import {
   SSOAdmin,
@@ -13,7 +12,7 @@ import {
   type AttachedManagedPolicy,
   type CustomerManagedPolicyReference,
 } from '@aws-sdk/client-sso-admin';
-import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { addAccount, ADMIN, REGION, rejectsWith, settle, uniq, useGatehouse, type SdkError, type TestServer } from './helpers/index.js';
 
 interface Ctx {
   server: TestServer;
@@ -23,21 +22,12 @@ interface Ctx {
 
 /** One server and one SDK client for the enclosing describe block. */
 function useServer(env: NodeJS.ProcessEnv = {}): Ctx {
-  const ctx = {} as Ctx;
-  before(async () => {
-    ctx.server = await startGatehouse({ env });
-    ctx.instanceArn = ctx.server.instanceArn;
-    ctx.admin = new SSOAdmin({ endpoint: ctx.server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
-  });
-  after(async () => {
-    ctx.admin?.destroy();
-    await ctx.server?.stop();
-  });
-  return ctx;
+  return useGatehouse({ env }, (server) => ({
+    instanceArn: server.instanceArn,
+    admin: new SSOAdmin({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 }),
+  }));
 }
 
-let counter = 0;
-const uniq = (prefix: string) => `${prefix}-${++counter}`;
 const managedArn = (name: string) => `arn:aws:iam::aws:policy/${name}`;
 
 /** A well-formed permission set ARN under the instance that no permission set has. */
@@ -54,20 +44,9 @@ async function version(ctx: Ctx, permissionSetArn: string): Promise<number> {
   return Number(row.version);
 }
 
-type SdkError = Error & { $fault: string; $metadata: { httpStatusCode?: number } };
-
 /** Awaits a call that must fail with `name` as a client error (awsJson client errors are HTTP 400). */
 async function expectError(call: Promise<unknown>, name: string): Promise<SdkError> {
-  let err: SdkError | undefined;
-  try {
-    await call;
-  } catch (e) {
-    err = e as SdkError;
-  }
-  assert.ok(err, `expected ${name}, but the call succeeded`);
-  assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$fault, 'client');
-  assert.equal(err.$metadata.httpStatusCode, 400);
+  const err = await rejectsWith(call, name, { fault: 'client', status: 400 });
   assert.ok(err.message.length > 0, 'the error has a message');
   return err;
 }
@@ -443,16 +422,6 @@ describe('provisioned accounts and later changes', () => {
   const ctx = useServer({ GATEHOUSE_PROVISIONING_DELAY_MS: '100' });
   const ACCOUNT = '111122223333';
 
-  /** Polls an asynchronous request until it leaves IN_PROGRESS. */
-  async function settle(read: () => Promise<{ Status?: string; FailureReason?: string } | undefined>) {
-    for (let i = 0; i < 200; i++) {
-      const s = await read();
-      if (s?.Status !== 'IN_PROGRESS') return s;
-      await sleep(25);
-    }
-    throw new Error('the request never completed');
-  }
-
   const accounts = (ps: string, status: 'LATEST_PERMISSION_SET_PROVISIONED' | 'LATEST_PERMISSION_SET_NOT_PROVISIONED') =>
     ctx.admin.listAccountsForProvisionedPermissionSet({ InstanceArn: ctx.instanceArn, PermissionSetArn: ps, ProvisioningStatus: status }).then((o) => o.AccountIds ?? []);
 
@@ -460,7 +429,7 @@ describe('provisioned accounts and later changes', () => {
     const store = new Identitystore({ endpoint: ctx.server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
     try {
       const user = await store.createUser({ IdentityStoreId: ctx.server.identityStoreId, UserName: 'dev', DisplayName: 'Dev User', Name: { GivenName: 'Dev', FamilyName: 'User' } });
-      await ctx.server.app.storage.db.insertInto('accounts').values({ account_id: ACCOUNT, name: 'Dev', email: 'dev@example.com', status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+      await addAccount(ctx.server, ACCOUNT, 'Dev', 'dev@example.com');
       const ps = await newPermissionSet(ctx);
 
       const created = await ctx.admin.createAccountAssignment({

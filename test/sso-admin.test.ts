@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateUserCommand, CreateGroupCommand, DeleteUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
@@ -31,35 +30,15 @@ import {
   UpdatePermissionSetCommand,
   paginateListAccountAssignments,
   paginateListPermissionSets,
-  type AccountAssignmentOperationStatus,
 } from '@aws-sdk/client-sso-admin';
-import { ADMIN, CLI, databaseEnv, REGION, spawnGatehouse, startGatehouse, tempDataDir, type TestServer } from './helpers/gatehouse.js';
+import { addAccount, adminClients, CLI, databaseEnv, settle, spawnGatehouse, startGatehouse, tempDataDir, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '111122223333';
 const OTHER_ACCOUNT = '444455556666';
 
-function clients(url: string) {
-  const config = { endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
-  return { admin: new SSOAdminClient(config), store: new IdentitystoreClient(config) };
-}
-
-async function addAccount(server: TestServer, id: string) {
-  await server.app.storage.db.insertInto('accounts').values({ account_id: id, name: `Account ${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
-}
-
 async function newUser(store: IdentitystoreClient, identityStoreId: string, userName: string) {
   const out = await store.send(new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Test' } }));
   return out.UserId!;
-}
-
-/** Polls a status the way Terraform does until it leaves IN_PROGRESS. */
-async function settle(read: () => Promise<AccountAssignmentOperationStatus | { Status?: string; FailureReason?: string }>) {
-  for (let i = 0; i < 200; i++) {
-    const s = await read();
-    if (s.Status !== 'IN_PROGRESS') return s;
-    await sleep(25);
-  }
-  throw new Error('request never completed');
 }
 
 describe('sso-admin', () => {
@@ -68,7 +47,7 @@ describe('sso-admin', () => {
   let store: IdentitystoreClient;
   before(async () => {
     server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '150' } });
-    ({ admin, store } = clients(server.url));
+    ({ admin, store } = adminClients(server.url));
     await addAccount(server, ACCOUNT);
     await addAccount(server, OTHER_ACCOUNT);
   });
@@ -224,7 +203,7 @@ describe('sso-admin', () => {
   test('more than the allowed assignment operations in flight is throttled', async () => {
     const local = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '60000' } });
     try {
-      const c = clients(local.url);
+      const c = adminClients(local.url);
       await addAccount(local, ACCOUNT);
       const { PermissionSet } = await c.admin.send(new CreatePermissionSetCommand({ InstanceArn: local.instanceArn, Name: 'Busy' }));
       const groupId = (await c.store.send(new CreateGroupCommand({ IdentityStoreId: local.identityStoreId, DisplayName: 'busy' }))).GroupId!;
@@ -240,7 +219,7 @@ describe('sso-admin', () => {
   test('paging through 260 permission sets and 260 assignments with the SDK paginators', async () => {
     const local = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
     try {
-      const c = clients(local.url);
+      const c = adminClients(local.url);
       await addAccount(local, ACCOUNT);
       const InstanceArn = local.instanceArn;
       const arns: string[] = [];
@@ -289,7 +268,7 @@ test('jobs in flight when the server stops complete exactly once after it restar
   const env = { GATEHOUSE_PROVISIONING_DELAY_MS: '1500' };
   let server = await spawnGatehouse(dataDir, env);
   try {
-    let c = clients(server.url);
+    let c = adminClients(server.url);
     const { Instances } = await c.admin.send(new ListInstancesCommand({}));
     const InstanceArn = Instances![0].InstanceArn!;
     const IdentityStoreId = Instances![0].IdentityStoreId!;
@@ -305,7 +284,7 @@ test('jobs in flight when the server stops complete exactly once after it restar
     // Killed before any job is due: nothing has completed them yet.
     await server.stop('SIGKILL');
     server = await spawnGatehouse(dataDir, env);
-    c = clients(server.url);
+    c = adminClients(server.url);
     for (const r of requests) {
       const id = r.AccountAssignmentCreationStatus!.RequestId;
       const read = async () => (await c.admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: id }))).AccountAssignmentCreationStatus!;

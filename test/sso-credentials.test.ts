@@ -5,28 +5,18 @@
 // - JS SDK v2 `AWS.SsoCredentials({ profile })` does the same (v2 reads no endpoint settings: AWS.config.sso/ssooidc).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { CreateAccountAssignmentCommand, CreatePermissionSetCommand, DescribeAccountAssignmentCreationStatusCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
-import { decideDevice } from '../src/domain/oauth.js';
-import { createSession, findSession } from '../src/domain/sign-in.js';
-import { normalizeUserCode } from '../src/domain/tokens.js';
-import { ADMIN, CLI, databaseEnv, REGION, ROOT, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
+import { CLI, databaseEnv, deviceToken, entitledUser, REGION, ROOT, startGatehouse, writeSsoCache, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '210987654321';
 const ROLE = 'SdkDeveloper';
 const USER = 'sdk-carla';
 const PROFILE = 'gh-sdk';
 const SESSION = 'gh-sdk-session';
-
-/** `YYYY-MM-DDTHH:MM:SSZ`, the form the AWS CLI writes into its token cache. */
-const cacheTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Runs a child process to completion and returns its stdout (rejects with its output on failure). */
 function run(file: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<string> {
@@ -52,21 +42,8 @@ describe('SDK SSO credential providers with a configure-cli profile', () => {
 
   before(async () => {
     server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
-    const config = { endpoint: server.url, region: REGION, maxAttempts: 1 };
-    const admin = new SSOAdminClient({ ...config, credentials: ADMIN });
-    const store = new IdentitystoreClient({ ...config, credentials: ADMIN });
-    await server.app.storage.db.insertInto('accounts').values({ account_id: ACCOUNT, name: 'SDK', email: 'sdk@example.com', status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
-
     // An entitled user: a permission set assigned to them in the account, provisioned.
-    const userId = (await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: USER, DisplayName: 'Carla', Name: { GivenName: 'Carla', FamilyName: 'Sdk' } }))).UserId!;
-    const ps = (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: ROLE, SessionDuration: 'PT2H' }))).PermissionSet!.PermissionSetArn!;
-    const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: userId }));
-    for (;;) {
-      const s = (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }))).AccountAssignmentCreationStatus!;
-      if (s.Status === 'SUCCEEDED') break;
-      assert.notEqual(s.Status, 'FAILED', s.FailureReason);
-      await sleep(20);
-    }
+    const userId = await entitledUser(server, { accountId: ACCOUNT, accountName: 'SDK', userName: USER, givenName: 'Carla', familyName: 'Sdk', role: ROLE, sessionDuration: 'PT2H' });
     identityArn = new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_${ROLE}_[0-9a-f]{16}/${USER}$`);
 
     // The profile, written by the real command into a fresh HOME.
@@ -78,28 +55,8 @@ describe('SDK SSO credential providers with a configure-cli profile', () => {
     // A token as `aws sso login` gets it: a client registered with scopes (so it gets a refresh token), the device flow
     // with the identifier start URL, approved by the signed-in user.
     const startUrl = `https://${server.identityStoreId}.awsapps.com/start`;
-    const oidc = new SSOOIDCClient(config);
-    const reg = await oidc.send(new RegisterClientCommand({ clientName: 'botocore-client-sdk-test', clientType: 'public', scopes: ['sso:account:access'] }));
-    const device = await oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl }));
-    const { id } = await createSession(server.app.storage, userId, '127.0.0.1', 8 * 3600);
-    assert.ok(await decideDevice(server.app.storage, normalizeUserCode(device.userCode!)!, (await findSession(server.app.storage, id))!, true));
-    const token = await oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: device.deviceCode }));
-    assert.ok(token.refreshToken);
-    const cacheDir = join(home, '.aws', 'sso', 'cache');
-    mkdirSync(cacheDir, { recursive: true });
-    const cache = {
-      startUrl,
-      region: REGION,
-      accessToken: token.accessToken,
-      expiresAt: cacheTime(Date.now() + token.expiresIn! * 1000),
-      clientId: reg.clientId,
-      clientSecret: reg.clientSecret,
-      registrationExpiresAt: cacheTime(reg.clientSecretExpiresAt! * 1000),
-      refreshToken: token.refreshToken,
-    };
-    writeFileSync(join(cacheDir, `${createHash('sha1').update(SESSION).digest('hex')}.json`), JSON.stringify(cache, null, 2), { mode: 0o600 });
-    admin.destroy();
-    store.destroy();
+    const oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
+    writeSsoCache(home, SESSION, startUrl, await deviceToken(server, oidc, { userId, clientName: 'botocore-client-sdk-test', startUrl }));
     oidc.destroy();
   });
 

@@ -13,7 +13,6 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IdentitystoreClient, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import {
   CreateTokenCommand,
   RegisterClientCommand,
@@ -25,57 +24,16 @@ import {
   type RegisterClientCommandOutput,
   type StartDeviceAuthorizationCommandOutput,
 } from '@aws-sdk/client-sso-oidc';
-import { checkAuthorizationRequest, createAuthorizationCode, decideDevice, registerClient, resolveAccessToken, revokeGrant } from '../src/domain/oauth.js';
-import { createSession, findSession } from '../src/domain/sign-in.js';
-import { normalizeUserCode } from '../src/domain/tokens.js';
-import { ADMIN, REGION, ROOT, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { checkAuthorizationRequest, createAuthorizationCode, registerClient, resolveAccessToken, revokeGrant } from '../src/domain/oauth.js';
+import { decideAs, pkce, REGION, rejectsOAuth, ROOT, signInPerson, START_URL, uniq, useGatehouse, type TestServer } from './helpers/index.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-/** The identifier form of a start URL that recent AWS CLIs insist on; Gatehouse maps it to itself. */
-const START_URL = 'https://d-1234567890.awsapps.com/start';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 /** Where the AWS CLI registers its loopback callback: no port, which then matches any port (RFC 8252 §7.3). */
 const CALLBACK = 'http://127.0.0.1/oauth/callback';
 const CALLBACK_WITH_PORT = 'http://127.0.0.1:43210/oauth/callback';
 
-/** OAuth's `error` value that each sso-oidc error carries in its body. */
-const OAUTH_ERROR: Record<string, string> = {
-  AuthorizationPendingException: 'authorization_pending',
-  SlowDownException: 'slow_down',
-  ExpiredTokenException: 'expired_token',
-  AccessDeniedException: 'access_denied',
-  InvalidGrantException: 'invalid_grant',
-  InvalidRequestException: 'invalid_request',
-  InvalidScopeException: 'invalid_scope',
-  UnauthorizedClientException: 'unauthorized_client',
-  UnsupportedGrantTypeException: 'unsupported_grant_type',
-  InvalidClientException: 'invalid_client',
-  InvalidClientMetadataException: 'invalid_client_metadata',
-  InvalidRedirectUriException: 'invalid_redirect_uri',
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowSeconds = () => Date.now() / 1000;
-let counter = 0;
-const uniq = (prefix: string) => `${prefix}-${++counter}-${randomUUID().slice(0, 8)}`;
-
-type SdkError = Error & { $metadata: { httpStatusCode?: number }; error?: string; error_description?: string };
-
-/** Awaits a call that must fail with the sso-oidc error `name`: its HTTP status and OAuth `error` in the body. */
-async function rejects(call: Promise<unknown>, name: string, status = name === 'InvalidClientException' ? 401 : 400): Promise<SdkError> {
-  let err: SdkError | undefined;
-  try {
-    await call;
-  } catch (e) {
-    err = e as SdkError;
-  }
-  assert.ok(err, `expected ${name}, but the call succeeded`);
-  assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$metadata.httpStatusCode, status, `${name} should be HTTP ${status}`);
-  assert.equal(err.error, OAUTH_ERROR[name], `${name} should carry error=${OAUTH_ERROR[name]} in its body`);
-  assert.equal(typeof err.error_description, 'string');
-  return err;
-}
 
 /** A server, an SSOOIDCClient for it and a signed-in person (a user in the identity store with a browser session). */
 interface Ctx {
@@ -87,39 +45,23 @@ interface Ctx {
 }
 
 function useServer(env: NodeJS.ProcessEnv = {}): Ctx {
-  const ctx = { secrets: [] } as unknown as Ctx;
   // Each test registers its own clients, back to back from one address: faster than the per-source limit on
   // RegisterClient allows, which test/oauth-hardening.test.ts tests. Everything else keeps its default.
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
-  writeFileSync(join(dir, 'gatehouse.json'), JSON.stringify({ limits: { registerClientPerSourcePerSecond: 10_000, startDeviceAuthorizationPerSourcePerSecond: 10_000 } }));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  before(async () => {
-    ctx.server = await startGatehouse({ env: { GATEHOUSE_CONFIG: join(dir, 'gatehouse.json'), ...env } });
-    ctx.oidc = new SSOOIDCClient({ endpoint: ctx.server.url, region: REGION, maxAttempts: 1 });
-    ctx.person = await signIn(ctx, 8 * 3600);
-  });
-  after(async () => {
-    ctx.oidc?.destroy();
-    await ctx.server?.stop();
+  const config = { limits: { registerClientPerSourcePerSecond: 10_000, startDeviceAuthorizationPerSourcePerSecond: 10_000 } };
+  const ctx: Ctx = useGatehouse({ env, config }, async (server) => {
+    const secrets: string[] = [];
+    const { userId, sessionHash, sessionId } = await signInPerson(server, { lifetimeSeconds: 8 * 3600 });
+    secrets.push(sessionId);
+    return { oidc: new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 }), person: { userId, sessionHash }, secrets };
   });
   return ctx;
 }
 
 /** A new identity store user and a browser session of theirs, lasting `lifetimeSeconds`. */
 async function signIn(ctx: Ctx, lifetimeSeconds: number) {
-  const store = new IdentitystoreClient({ endpoint: ctx.server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
-  try {
-    const { UserId } = await store.send(
-      new CreateUserCommand({ IdentityStoreId: ctx.server.identityStoreId, UserName: uniq('person'), DisplayName: 'Test Person', Name: { GivenName: 'Test', FamilyName: 'Person' } }),
-    );
-    const { id } = await createSession(ctx.server.app.storage, UserId!, '127.0.0.1', lifetimeSeconds);
-    ctx.secrets.push(id);
-    const session = await findSession(ctx.server.app.storage, id);
-    assert.ok(session);
-    return { userId: session.userId, sessionHash: session.sessionHash };
-  } finally {
-    store.destroy();
-  }
+  const { userId, sessionHash, sessionId } = await signInPerson(ctx.server, { lifetimeSeconds });
+  ctx.secrets.push(sessionId);
+  return { userId, sessionHash };
 }
 
 async function register(ctx: Ctx, input: Partial<RegisterClientCommandInput> = {}): Promise<RegisterClientCommandOutput> {
@@ -146,9 +88,7 @@ const refresh = (ctx: Ctx, reg: RegisterClientCommandOutput, refreshToken: strin
 
 /** The signed-in person allows (or denies) the device, as the approval page does. */
 async function decide(ctx: Ctx, auth: StartDeviceAuthorizationCommandOutput, allow: boolean) {
-  const code = normalizeUserCode(auth.userCode!);
-  assert.ok(code, `user code ${auth.userCode} does not normalize`);
-  assert.equal(await decideDevice(ctx.server.app.storage, code, ctx.person, allow), true, 'the device should be pending');
+  assert.equal(await decideAs(ctx.server, ctx.person, auth.userCode!, allow), true, 'the device should be pending');
 }
 
 /** Tokens for a device that the person approved: register, start, approve, redeem. */
@@ -159,14 +99,9 @@ async function deviceTokens(ctx: Ctx, reg?: RegisterClientCommandOutput) {
   return { reg, auth, tokens: await poll(ctx, reg, auth) };
 }
 
-const live = (ctx: Ctx, accessToken: string) => resolveAccessToken(ctx.server.app.storage.db, accessToken);
+const live = (ctx: Ctx, accessToken: string) => resolveAccessToken(ctx.server.app.storage.db, accessToken, ctx.server.clock.now());
 
 // ---- PKCE ----
-
-const pkce = () => {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-};
 
 /**
  * An authorization code as GET /authorize issues it after sign-in and consent. `withChallenge: false` stores one
@@ -186,7 +121,7 @@ async function authorizationCode(ctx: Ctx, reg: RegisterClientCommandOutput, opt
   const checked = await checkAuthorizationRequest(ctx.server.app.storage.db, params);
   assert.ok(checked.ok, `authorization request refused: ${JSON.stringify(checked)}`);
   const request = opts.withChallenge === false ? { ...checked.request, codeChallenge: undefined } : checked.request;
-  const code = await createAuthorizationCode(ctx.server.app.storage, ctx.server.app.config, request, ctx.person, opts.now);
+  const code = await createAuthorizationCode(ctx.server.app.storage, ctx.server.app.config, request, ctx.person, opts.now ?? ctx.server.clock.now());
   ctx.secrets.push(code, verifier);
   return { code, verifier };
 }
@@ -220,21 +155,21 @@ describe('SSO OIDC with the default settings', () => {
     });
 
     test('only public clients: clientType confidential is InvalidClientMetadataException', async () => {
-      await rejects(register(ctx, { clientType: 'confidential' }), 'InvalidClientMetadataException');
+      await rejectsOAuth(register(ctx, { clientType: 'confidential' }), 'InvalidClientMetadataException');
     });
 
     test('an unsupported grant type is InvalidClientMetadataException', async () => {
-      await rejects(register(ctx, { grantTypes: ['client_credentials'] }), 'InvalidClientMetadataException');
+      await rejectsOAuth(register(ctx, { grantTypes: ['client_credentials'] }), 'InvalidClientMetadataException');
     });
 
     test('an http redirect URI that is not loopback is InvalidRedirectUriException', async () => {
       for (const uri of ['http://example.com/callback', 'http://localhost.example.com/cb', 'http://10.0.0.1/cb', 'https://app.example.com/cb#frag', 'not a uri']) {
-        await rejects(register(ctx, { grantTypes: ['authorization_code'], redirectUris: [uri] }), 'InvalidRedirectUriException');
+        await rejectsOAuth(register(ctx, { grantTypes: ['authorization_code'], redirectUris: [uri] }), 'InvalidRedirectUriException');
       }
     });
 
     test('the authorization_code grant without redirect URIs is InvalidRedirectUriException', async () => {
-      await rejects(register(ctx, { grantTypes: ['authorization_code', 'refresh_token'] }), 'InvalidRedirectUriException');
+      await rejectsOAuth(register(ctx, { grantTypes: ['authorization_code', 'refresh_token'] }), 'InvalidRedirectUriException');
     });
   });
 
@@ -264,21 +199,21 @@ describe('SSO OIDC with the default settings', () => {
     test('a wrong secret or an unknown client is InvalidClientException (401)', async () => {
       const reg = await register(ctx);
       const other = await register(ctx);
-      await rejects(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: 'wrong', startUrl: START_URL })), 'InvalidClientException');
-      await rejects(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: other.clientSecret, startUrl: START_URL })), 'InvalidClientException');
-      await rejects(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: 'no-such-client', clientSecret: reg.clientSecret, startUrl: START_URL })), 'InvalidClientException');
+      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: 'wrong', startUrl: START_URL })), 'InvalidClientException');
+      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: other.clientSecret, startUrl: START_URL })), 'InvalidClientException');
+      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: 'no-such-client', clientSecret: reg.clientSecret, startUrl: START_URL })), 'InvalidClientException');
     });
 
     test('an expired client registration is InvalidClientException (401)', async () => {
       const ninetyOneDaysAgo = Date.now() - 91 * 86400_000;
       const reg = await registerClient(ctx.server.app.storage, ctx.server.app.config, { clientName: uniq('old'), clientType: 'public', scopes: ['sso:account:access'] }, ninetyOneDaysAgo);
       ctx.secrets.push(reg.clientSecret);
-      await rejects(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL })), 'InvalidClientException');
+      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL })), 'InvalidClientException');
     });
 
     test('a client registered without the device code grant is UnauthorizedClientException', async () => {
       const reg = await registerForCodes(ctx);
-      await rejects(startDevice(ctx, reg), 'UnauthorizedClientException');
+      await rejectsOAuth(startDevice(ctx, reg), 'UnauthorizedClientException');
     });
   });
 
@@ -286,7 +221,7 @@ describe('SSO OIDC with the default settings', () => {
     test('pending until approved, then a Bearer token for about an hour with a refresh token', async () => {
       const reg = await register(ctx);
       const auth = await startDevice(ctx, reg);
-      await rejects(poll(ctx, reg, auth), 'AuthorizationPendingException');
+      await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
       await decide(ctx, auth, true);
       const tokens = await poll(ctx, reg, auth);
       assert.equal(tokens.tokenType, 'Bearer');
@@ -303,7 +238,7 @@ describe('SSO OIDC with the default settings', () => {
 
     test('a device code is redeemed once: the second CreateToken is InvalidGrantException', async () => {
       const { reg, auth, tokens } = await deviceTokens(ctx);
-      await rejects(poll(ctx, reg, auth), 'InvalidGrantException');
+      await rejectsOAuth(poll(ctx, reg, auth), 'InvalidGrantException');
       assert.ok(await live(ctx, tokens.accessToken!), 'the failed second redemption leaves the first tokens alone');
     });
 
@@ -311,9 +246,9 @@ describe('SSO OIDC with the default settings', () => {
       const reg = await register(ctx);
       const auth = await startDevice(ctx, reg);
       await decide(ctx, auth, false);
-      await rejects(poll(ctx, reg, auth), 'AccessDeniedException');
-      assert.equal(await decideDevice(ctx.server.app.storage, normalizeUserCode(auth.userCode!)!, ctx.person, true), false, 'a denied device cannot be approved afterwards');
-      await rejects(poll(ctx, reg, auth), 'AccessDeniedException');
+      await rejectsOAuth(poll(ctx, reg, auth), 'AccessDeniedException');
+      assert.equal(await decideAs(ctx.server, ctx.person, auth.userCode!), false, 'a denied device cannot be approved afterwards');
+      await rejectsOAuth(poll(ctx, reg, auth), 'AccessDeniedException');
     });
 
     test('another client’s device code is InvalidGrantException, and the owner can still redeem it', async () => {
@@ -321,14 +256,14 @@ describe('SSO OIDC with the default settings', () => {
       const thief = await register(ctx);
       const auth = await startDevice(ctx, owner);
       await decide(ctx, auth, true);
-      await rejects(poll(ctx, thief, auth), 'InvalidGrantException');
+      await rejectsOAuth(poll(ctx, thief, auth), 'InvalidGrantException');
       assert.ok((await poll(ctx, owner, auth)).accessToken);
     });
 
     test('an unknown device code is InvalidGrantException; none at all is InvalidRequestException', async () => {
       const reg = await register(ctx);
-      await rejects(createToken(ctx, reg, { deviceCode: 'gdc_' + randomBytes(32).toString('base64url') }), 'InvalidGrantException');
-      await rejects(createToken(ctx, reg, {}), 'InvalidRequestException');
+      await rejectsOAuth(createToken(ctx, reg, { deviceCode: 'gdc_' + randomBytes(32).toString('base64url') }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, reg, {}), 'InvalidRequestException');
     });
 
     test('a client registered without scopes and without the refresh_token grant gets no refresh token', async () => {
@@ -357,16 +292,16 @@ describe('SSO OIDC with the default settings', () => {
 
     test('a grant type nobody supports is UnsupportedGrantTypeException; an unregistered scope is InvalidScopeException', async () => {
       const reg = await register(ctx);
-      await rejects(createToken(ctx, reg, { grantType: 'password' }), 'UnsupportedGrantTypeException');
+      await rejectsOAuth(createToken(ctx, reg, { grantType: 'password' }), 'UnsupportedGrantTypeException');
       const auth = await startDevice(ctx, reg);
       await decide(ctx, auth, true);
-      await rejects(createToken(ctx, reg, { deviceCode: auth.deviceCode, scope: ['sso:admin:everything'] }), 'InvalidScopeException');
+      await rejectsOAuth(createToken(ctx, reg, { deviceCode: auth.deviceCode, scope: ['sso:admin:everything'] }), 'InvalidScopeException');
     });
 
     test('a wrong client secret is InvalidClientException (401)', async () => {
       const reg = await register(ctx);
       const auth = await startDevice(ctx, reg);
-      await rejects(ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: 'wrong', grantType: DEVICE_GRANT, deviceCode: auth.deviceCode })), 'InvalidClientException');
+      await rejectsOAuth(ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: 'wrong', grantType: DEVICE_GRANT, deviceCode: auth.deviceCode })), 'InvalidClientException');
     });
   });
 
@@ -405,33 +340,33 @@ describe('SSO OIDC with the default settings', () => {
     test('a wrong verifier or none at all is InvalidGrantException', async () => {
       const reg = await registerForCodes(ctx);
       const { code } = await authorizationCode(ctx, reg);
-      await rejects(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: pkce().verifier }), 'InvalidGrantException');
-      await rejects(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: pkce().verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT }), 'InvalidGrantException');
     });
 
     test('a verifier for a code issued without a challenge is InvalidGrantException (no PKCE downgrade)', async () => {
       const reg = await registerForCodes(ctx);
       const { code, verifier } = await authorizationCode(ctx, reg, { withChallenge: false });
-      await rejects(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
     });
 
     test('a redirect URI other than the one the code was issued for (another port) is InvalidGrantException', async () => {
       const reg = await registerForCodes(ctx);
       const { code, verifier } = await authorizationCode(ctx, reg);
-      await rejects(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: 'http://127.0.0.1:43211/oauth/callback', codeVerifier: verifier }), 'InvalidGrantException');
-      await rejects(createToken(ctx, reg, { grantType: 'authorization_code', code, codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: 'http://127.0.0.1:43211/oauth/callback', codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, codeVerifier: verifier }), 'InvalidGrantException');
     });
 
     test('another client’s code, an unknown code and an expired code are InvalidGrantException', async () => {
       const owner = await registerForCodes(ctx);
       const thief = await registerForCodes(ctx);
       const { code, verifier } = await authorizationCode(ctx, owner);
-      await rejects(createToken(ctx, thief, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
-      await rejects(createToken(ctx, owner, { grantType: 'authorization_code', code: 'gac_' + randomBytes(32).toString('base64url'), redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, thief, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, owner, { grantType: 'authorization_code', code: 'gac_' + randomBytes(32).toString('base64url'), redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
       const lifetime = ctx.server.app.config.signIn.authorizationCodeSeconds;
       assert.ok(lifetime <= 600, `authorization codes live at most 10 minutes, not ${lifetime} s`);
       const old = await authorizationCode(ctx, owner, { now: Date.now() - lifetime * 1000 - 1000 });
-      await rejects(createToken(ctx, owner, { grantType: 'authorization_code', code: old.code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: old.verifier }), 'InvalidGrantException');
+      await rejectsOAuth(createToken(ctx, owner, { grantType: 'authorization_code', code: old.code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: old.verifier }), 'InvalidGrantException');
     });
 
     test('a replayed code is InvalidGrantException and revokes what its first redemption issued', async () => {
@@ -440,9 +375,9 @@ describe('SSO OIDC with the default settings', () => {
       const redeem = () => createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier });
       const first = await redeem();
       assert.ok(await live(ctx, first.accessToken!));
-      await rejects(redeem(), 'InvalidGrantException');
+      await rejectsOAuth(redeem(), 'InvalidGrantException');
       assert.equal(await live(ctx, first.accessToken!), undefined, 'the access token from the first redemption is revoked');
-      await rejects(refresh(ctx, reg, first.refreshToken!), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, reg, first.refreshToken!), 'InvalidGrantException');
     });
   });
 
@@ -465,23 +400,23 @@ describe('SSO OIDC with the default settings', () => {
       const { reg, tokens } = await deviceTokens(ctx);
       const second = await refresh(ctx, reg, tokens.refreshToken!);
       const third = await refresh(ctx, reg, second.refreshToken!);
-      await rejects(refresh(ctx, reg, tokens.refreshToken!), 'InvalidGrantException');
-      await rejects(refresh(ctx, reg, third.refreshToken!), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, reg, tokens.refreshToken!), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, reg, third.refreshToken!), 'InvalidGrantException');
       for (const t of [tokens, second, third]) assert.equal(await live(ctx, t.accessToken!), undefined, 'every access token of the chain is revoked');
     });
 
     test('another client’s refresh token or an unknown one is InvalidGrantException', async () => {
       const { tokens } = await deviceTokens(ctx);
       const other = await register(ctx);
-      await rejects(refresh(ctx, other, tokens.refreshToken!), 'InvalidGrantException');
-      await rejects(refresh(ctx, other, 'aor' + randomBytes(32).toString('base64url')), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, other, tokens.refreshToken!), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, other, 'aor' + randomBytes(32).toString('base64url')), 'InvalidGrantException');
     });
 
     test('a revoked session ends its refresh chain', async () => {
       const { reg, tokens } = await deviceTokens(ctx);
       const grant = await live(ctx, tokens.accessToken!);
       await revokeGrant(ctx.server.app.storage.db, grant!.grantId);
-      await rejects(refresh(ctx, reg, tokens.refreshToken!), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, reg, tokens.refreshToken!), 'InvalidGrantException');
     });
   });
 
@@ -499,7 +434,7 @@ describe('SSO OIDC with the default settings', () => {
         const names = results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok'));
         assert.ok(names.filter((n) => n === 'SlowDownException').length >= 2, names.join());
         assert.ok(names.every((n) => n === 'SlowDownException' || n === 'InvalidGrantException'), names.join());
-        await rejects(refresh(ctx, calm, garbage), 'InvalidGrantException');
+        await rejectsOAuth(refresh(ctx, calm, garbage), 'InvalidGrantException');
       } finally {
         limits.createTokenPerClientPerSecond = saved;
       }
@@ -633,7 +568,7 @@ describe('SSO OIDC with the default settings', () => {
       assert.equal(rotated.clientSecret, reg.clientSecret);
 
       // Someone presents the retired refresh token: reuse detection revokes the chain.
-      await rejects(refresh(ctx, reg, tokens.refreshToken!), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, reg, tokens.refreshToken!), 'InvalidGrantException');
       assert.equal(await live(ctx, refreshed.token), undefined);
 
       // The provider's next refresh (from a copy of the cache under a fresh session name, expired, so that it must
@@ -643,7 +578,7 @@ describe('SSO OIDC with the default settings', () => {
       assert.equal(failed.ok, false, `the provider should not get a token from a revoked chain: ${JSON.stringify(failed)}`);
       assert.match((failed as { error: string }).error, /expired/i);
       assert.equal(readCache('s2').refreshToken, rotated.refreshToken, 'a failed refresh does not touch the cache file');
-      await rejects(refresh(ctx, reg, rotated.refreshToken), 'InvalidGrantException');
+      await rejectsOAuth(refresh(ctx, reg, rotated.refreshToken), 'InvalidGrantException');
     });
   });
 
@@ -670,8 +605,10 @@ describe('SSO OIDC with the default settings', () => {
   });
 });
 
+// Time passes on the server's clock (TestServer.clock), not by waiting.
 describe('SSO OIDC device polling (GATEHOUSE_DEVICE_INTERVAL_SECONDS=1)', () => {
   const ctx = useServer({ GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' });
+  const wait = (ms: number) => ctx.server.clock.advance(ms);
 
   test('a client that polls at the interval, as the AWS CLI does, never gets SlowDownException', async () => {
     const reg = await register(ctx);
@@ -679,11 +616,11 @@ describe('SSO OIDC device polling (GATEHOUSE_DEVICE_INTERVAL_SECONDS=1)', () => 
     assert.equal(auth.interval, 1);
     // One immediate poll, then one every `interval` seconds after each answer.
     for (let i = 0; i < 4; i++) {
-      if (i > 0) await sleep(auth.interval! * 1000);
-      await rejects(poll(ctx, reg, auth), 'AuthorizationPendingException');
+      if (i > 0) wait(auth.interval! * 1000);
+      await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
     }
     await decide(ctx, auth, true);
-    await sleep(auth.interval! * 1000);
+    wait(auth.interval! * 1000);
     assert.ok((await poll(ctx, reg, auth)).accessToken);
   });
 
@@ -691,61 +628,56 @@ describe('SSO OIDC device polling (GATEHOUSE_DEVICE_INTERVAL_SECONDS=1)', () => 
     const reg = await register(ctx);
     const tooFast = async () => {
       const auth = await startDevice(ctx, reg);
-      await rejects(poll(ctx, reg, auth), 'AuthorizationPendingException');
-      await rejects(poll(ctx, reg, auth), 'SlowDownException');
+      await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
+      await rejectsOAuth(poll(ctx, reg, auth), 'SlowDownException');
       return auth;
     };
     const [a, b] = await Promise.all([tooFast(), tooFast()]);
-    await Promise.all([
-      (async () => {
-        // At the old interval: still too fast.
-        await sleep(1000 + 100);
-        await rejects(poll(ctx, reg, a), 'SlowDownException');
-      })(),
-      (async () => {
-        // At the old interval + 5 s: fine.
-        await sleep(6000 + 100);
-        await rejects(poll(ctx, reg, b), 'AuthorizationPendingException');
-      })(),
-    ]);
+    // At the old interval: still too fast.
+    wait(1000 + 100);
+    await rejectsOAuth(poll(ctx, reg, a), 'SlowDownException');
+    // At the old interval + 5 s: fine.
+    wait(5000);
+    await rejectsOAuth(poll(ctx, reg, b), 'AuthorizationPendingException');
     // The other device codes of the client keep their own interval.
     const c = await startDevice(ctx, reg);
-    await rejects(poll(ctx, reg, c), 'AuthorizationPendingException');
-    await sleep(1000);
-    await rejects(poll(ctx, reg, c), 'AuthorizationPendingException');
+    await rejectsOAuth(poll(ctx, reg, c), 'AuthorizationPendingException');
+    wait(1000);
+    await rejectsOAuth(poll(ctx, reg, c), 'AuthorizationPendingException');
   });
 });
 
 describe('SSO OIDC lifetimes (GATEHOUSE_DEVICE_CODE_SECONDS=1, GATEHOUSE_ACCESS_TOKEN_SECONDS=1, GATEHOUSE_SESSION_SECONDS=3)', () => {
   const ctx = useServer({ GATEHOUSE_DEVICE_CODE_SECONDS: '1', GATEHOUSE_ACCESS_TOKEN_SECONDS: '1', GATEHOUSE_SESSION_SECONDS: '3' });
+  const wait = (ms: number) => ctx.server.clock.advance(ms);
 
   test('after expiresIn, polling is ExpiredTokenException and the code can no longer be approved', async () => {
     const reg = await register(ctx);
     const auth = await startDevice(ctx, reg);
     assert.equal(auth.expiresIn, 1);
-    await rejects(poll(ctx, reg, auth), 'AuthorizationPendingException');
-    await sleep(1200);
-    await rejects(poll(ctx, reg, auth), 'ExpiredTokenException');
-    assert.equal(await decideDevice(ctx.server.app.storage, normalizeUserCode(auth.userCode!)!, ctx.person, true), false);
-    await rejects(poll(ctx, reg, auth), 'ExpiredTokenException');
+    await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
+    wait(1200);
+    await rejectsOAuth(poll(ctx, reg, auth), 'ExpiredTokenException');
+    assert.equal(await decideAs(ctx.server, ctx.person, auth.userCode!), false);
+    await rejectsOAuth(poll(ctx, reg, auth), 'ExpiredTokenException');
   });
 
   test('an approved device code that was not redeemed in time is ExpiredTokenException', async () => {
     const reg = await register(ctx);
     const auth = await startDevice(ctx, reg);
     await decide(ctx, auth, true);
-    await sleep(1200);
-    await rejects(poll(ctx, reg, auth), 'ExpiredTokenException');
+    wait(1200);
+    await rejectsOAuth(poll(ctx, reg, auth), 'ExpiredTokenException');
   });
 
   test('access tokens expire after GATEHOUSE_ACCESS_TOKEN_SECONDS; refresh works until the session (GATEHOUSE_SESSION_SECONDS) ends', async () => {
     const { reg, tokens } = await deviceTokens(ctx);
     assert.ok(tokens.expiresIn! <= 1, `expiresIn ${tokens.expiresIn}`);
-    await sleep(1200);
+    wait(1200);
     assert.equal(await live(ctx, tokens.accessToken!), undefined, 'the access token has expired');
     const refreshed = await refresh(ctx, reg, tokens.refreshToken!);
     assert.ok(await live(ctx, refreshed.accessToken!), 'a refresh after the access token expired gives a live one');
-    await sleep(3000 - 1200 + 300);
-    await rejects(refresh(ctx, reg, refreshed.refreshToken!), 'InvalidGrantException');
+    wait(3000 - 1200 + 300);
+    await rejectsOAuth(refresh(ctx, reg, refreshed.refreshToken!), 'InvalidGrantException');
   });
 });

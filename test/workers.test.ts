@@ -12,6 +12,7 @@ import { ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin'
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { ADMIN, CLI, REGION, spawnGatehouse, TEST_POSTGRES, tempDataDir, type ChildServer } from './helpers/gatehouse.js';
+import { until } from './helpers/index.js';
 
 /** The child processes of a process, from /proc. */
 function children(pid: number): number[] {
@@ -28,16 +29,6 @@ function cpuTicks(pid: number): number {
 }
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** SDK clients that open a new connection for every request, so that requests go round the workers. */
 function clients(url: string) {

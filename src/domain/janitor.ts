@@ -67,6 +67,7 @@ export class Janitor {
     private readonly signIn: Config['signIn'],
     private readonly limits: Config['limits'],
     private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** Sweeps every interval, in the background, never keeping the process alive. */
@@ -110,7 +111,7 @@ export class Janitor {
 
   /** `force` ignores when the next sweep is due, but never a lease another process holds. */
   private async run(force: boolean): Promise<Removed | undefined> {
-    const startedAt = Date.now();
+    const startedAt = this.clock();
     if (!(await this.claim(startedAt, force))) return undefined;
     let removed: Removed = {};
     try {
@@ -248,8 +249,8 @@ export class Janitor {
     for (const [table, batch] of steps) {
       for (;;) {
         if (this.stopping) return removed;
-        if (Date.now() - renewedAt > LEASE_MS / 6) {
-          renewedAt = Date.now();
+        if (this.clock() - renewedAt > LEASE_MS / 6) {
+          renewedAt = this.clock();
           if (!(await this.renew(renewedAt))) return removed;
         }
         const n = Number(await batch(this.storage.db, limit));

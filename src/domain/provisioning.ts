@@ -177,11 +177,12 @@ export class ProvisioningWorker {
     private readonly settings: ProvisioningSettings,
     private readonly log: Logger,
     private readonly pollMs: number,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   start() {
     this.timer = setInterval(() => {
-      if (!this.running) this.running = this.runDue().then(() => undefined).finally(() => (this.running = undefined));
+      if (!this.running) this.running = this.runDue(this.clock()).then(() => undefined).finally(() => (this.running = undefined));
     }, this.pollMs);
   }
 

@@ -29,6 +29,8 @@ export interface App {
   managementAccountId: string;
   /** Removes expired sign-in state in the background; `sweep()` runs a sweep now. */
   janitor: Janitor;
+  /** The time, epoch ms: Date.now, unless a test moves it on instead of waiting. */
+  clock: () => number;
   /** Stops background work and closes the database. */
   close(): Promise<void>;
 }

@@ -84,7 +84,7 @@ export function createWebHandler(app: App) {
         query: call.query,
         headers: call.headers,
         sourceIp: clientAddress(app, req),
-        now: Date.now(),
+        now: app.clock(),
         cookies: readCookies(call.headers),
         form: new URLSearchParams(),
         setCookies: [],

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { listen } from '../../src/server.js';
 import type { App } from '../../src/services/service.js';
+import { TestClock } from './clock.js';
 
 export const ADMIN = { accessKeyId: 'AKIAGATEHOUSETEST001', secretAccessKey: 'gatehouse-test-secret-key-0000000000000000' };
 export const REGION = 'us-east-1';
@@ -26,6 +27,8 @@ export interface TestServer {
   identityStoreId: string;
   instanceArn: string;
   managementAccountId: string;
+  /** The server's clock: `clock.advance(ms)` lets time pass for it without waiting. */
+  clock: TestClock;
   stop(): Promise<void>;
 }
 
@@ -77,7 +80,8 @@ export function clientEnv(url: string): NodeJS.ProcessEnv {
   };
 }
 
-export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.ProcessEnv; keepData?: boolean } = {}): Promise<TestServer> {
+/** A server in this process, on 127.0.0.1 and a free port, running on its own clock (TestServer.clock). */
+export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.ProcessEnv; keepData?: boolean; clock?: TestClock } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const config = loadConfig(
     { dataDir, port: 0, host: '127.0.0.1' },
@@ -89,7 +93,8 @@ export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.Proc
       ...opts.env,
     },
   );
-  const { app } = await openApp(config);
+  const clock = opts.clock ?? new TestClock();
+  const { app } = await openApp(config, clock.now);
   const running = await listen(app, config.host, 0);
   const instance = await app.storage.db.selectFrom('instances').selectAll().executeTakeFirstOrThrow();
   return {
@@ -99,6 +104,7 @@ export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.Proc
     identityStoreId: instance.identity_store_id,
     instanceArn: instance.instance_arn,
     managementAccountId: app.managementAccountId,
+    clock,
     async stop() {
       await running.close();
       await app.close();

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, type RegisterClientCommandOutput } from '@aws-sdk/client-sso-oidc';
+import { CreateTokenCommand, RegisterClientCommand, type SSOOIDCClient, type RegisterClientCommandOutput } from '@aws-sdk/client-sso-oidc';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { REGION, startGatehouse, type TestServer } from '../helpers/gatehouse.js';
-import { cliAuthorizeUrl, createPerson, launchBrowser, loopbackListener, pkce, screenshot, START_URL, submitSignIn, type Person } from './helpers.js';
+import { cliAuthorizeUrl, pkce, START_URL, type Person, type TestServer } from '../helpers/index.js';
+import { loopbackListener, screenshot, startBrowserServer, submitSignIn, type BrowserServer } from './helpers.js';
 
+let fx: BrowserServer;
 let server: TestServer;
 let oidc: SSOOIDCClient;
 let browser: Browser;
@@ -18,9 +19,8 @@ let context: BrowserContext;
 let reg: RegisterClientCommandOutput;
 
 before(async () => {
-  [server, browser] = await Promise.all([startGatehouse({ env: { GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' } }), launchBrowser()]);
-  oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
-  person = await createPerson(server);
+  fx = await startBrowserServer();
+  ({ server, oidc, browser, person } = fx);
   context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   context.setDefaultTimeout(10_000); // a stuck step fails with its name, well before the suite's timeout
   // What the CLI registers: no port in the redirect URI, which then matches any port.
@@ -37,9 +37,7 @@ before(async () => {
 });
 after(async () => {
   await context?.close();
-  await browser?.close();
-  oidc?.destroy();
-  await server?.stop();
+  await fx?.stop();
 });
 
 describe('authorization code + PKCE in the browser', { timeout: 30_000 }, () => {

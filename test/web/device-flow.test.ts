@@ -1,45 +1,36 @@
 // The device authorization grant (RFC 8628) end to end, as the AWS CLI performs it: the JS SDK v3 SSOOIDCClient
-// registers, starts a device authorization and polls CreateToken every `interval` seconds, while a real browser opens
-// verificationUriComplete, signs in, checks what is asking and allows or denies it.
+// registers, starts a device authorization and polls CreateToken every `interval` seconds (the server's clock is moved
+// on by the interval instead of waiting for it), while a real browser opens verificationUriComplete, signs in, checks
+// what is asking and allows or denies it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateTokenCommand,
   RegisterClientCommand,
-  SSOOIDCClient,
   StartDeviceAuthorizationCommand,
-  type CreateTokenCommandOutput,
   type RegisterClientCommandOutput,
   type StartDeviceAuthorizationCommandOutput,
 } from '@aws-sdk/client-sso-oidc';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { REGION, startGatehouse, type TestServer } from '../helpers/gatehouse.js';
-import { createPerson, launchBrowser, screenshot, sleep, START_URL, submitSignIn, type Person } from './helpers.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { DEVICE_GRANT, rejectsWith, START_URL } from '../helpers/index.js';
+import { screenshot, startBrowserServer, submitSignIn, type BrowserServer } from './helpers.js';
 
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
-let server: TestServer;
-let oidc: SSOOIDCClient;
-let browser: Browser;
-let person: Person;
+let fx: BrowserServer;
 /** One browser profile for the whole file: the second flow finds the person already signed in. */
 let context: BrowserContext;
 
 before(async () => {
-  [server, browser] = await Promise.all([startGatehouse({ env: { GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' } }), launchBrowser()]);
-  oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
-  person = await createPerson(server);
-  context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  fx = await startBrowserServer();
+  context = await fx.browser.newContext({ viewport: { width: 1100, height: 800 } });
   context.setDefaultTimeout(10_000); // a stuck step fails with its name, well before the suite's timeout
 });
 after(async () => {
   await context?.close();
-  await browser?.close();
-  oidc?.destroy();
-  await server?.stop();
+  await fx?.stop();
 });
 
 async function startDevice(clientName: string) {
+  const { server, oidc } = fx;
   const reg = await oidc.send(new RegisterClientCommand({ clientName, clientType: 'public', scopes: ['sso:account:access'] }));
   const auth = await oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }));
   assert.equal(auth.interval, 1);
@@ -48,25 +39,15 @@ async function startDevice(clientName: string) {
 }
 
 /**
- * The CLI's loop: one immediate CreateToken, then one every `interval` seconds while AuthorizationPending. Settles
- * with the tokens or the error that ended it, and counts the pending answers seen.
+ * One CreateToken of the CLI's loop: the first at once, each later one `interval` seconds after the last (the server's
+ * clock is moved on by the interval instead of the test waiting for it).
  */
-function poll(reg: RegisterClientCommandOutput, auth: StartDeviceAuthorizationCommandOutput) {
-  const state = { pending: 0 };
-  const done = (async (): Promise<CreateTokenCommandOutput> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        return await oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
-      } catch (err) {
-        if ((err as Error).name !== 'AuthorizationPendingException' || Date.now() > deadline) throw err;
-        state.pending++;
-        await sleep(auth.interval! * 1000);
-      }
-    }
-  })();
-  done.catch(() => {}); // awaited by the test; this only keeps an early failure from being "unhandled"
-  return { state, done };
+function poller(reg: RegisterClientCommandOutput, auth: StartDeviceAuthorizationCommandOutput) {
+  let polls = 0;
+  return () => {
+    if (polls++ > 0) fx.server.clock.advance(auth.interval! * 1000);
+    return fx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
+  };
 }
 
 /** Opens verificationUriComplete and sends the pre-filled code, as a person clicking through would. */
@@ -109,7 +90,8 @@ async function facts(page: Page): Promise<Record<string, string>> {
 describe('device authorization in the browser', { timeout: 30_000 }, () => {
   test('allowed: CreateToken stays pending until the person signs in and allows, then returns tokens', async () => {
     const { reg, auth } = await startDevice('botocore-client-gatehouse-web');
-    const polling = poll(reg, auth);
+    const poll = poller(reg, auth);
+    await rejectsWith(poll(), 'AuthorizationPendingException');
     const page = watchConsole(await context.newPage());
 
     await enterCode(page, auth, 'device-entry');
@@ -119,10 +101,10 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
     assert.match(signInUrl.searchParams.get('next')!, new RegExp(`^/device/confirm\\?user_code=${auth.userCode}&`));
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign in');
     await screenshot(page, 'signin');
-    await sleep(1200); // let a poll or two find the request still pending
-    assert.ok(polling.state.pending >= 1, 'CreateToken answers AuthorizationPending before the person decides');
+    // CreateToken answers AuthorizationPending before the person decides.
+    await rejectsWith(poll(), 'AuthorizationPendingException');
 
-    await submitSignIn(page, person.userName, person.password);
+    await submitSignIn(page, fx.person.userName, fx.person.password);
     assert.equal(new URL(page.url()).pathname, '/device/confirm');
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'A device is asking for access');
     const shown = await facts(page);
@@ -130,11 +112,12 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
     assert.equal(shown['Code'], auth.userCode);
     assert.equal(shown['From address'], '127.0.0.1');
     assert.match(shown['Asked'], /^(just now|\d+ seconds ago) \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/);
-    assert.equal(shown['Signed in as'], `${person.displayName} (${person.userName})`);
+    assert.equal(shown['Signed in as'], `${fx.person.displayName} (${fx.person.userName})`);
     assert.ok(await page.getByRole('button', { name: 'Allow' }).isVisible());
     assert.ok(await page.getByRole('button', { name: 'Deny' }).isVisible());
     await screenshot(page, 'device-confirm');
-    const pendingBeforeAllow = polling.state.pending;
+    // Still pending while the person signed in and read the page.
+    await rejectsWith(poll(), 'AuthorizationPendingException');
 
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForLoadState('load');
@@ -142,8 +125,7 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
     assert.match(await page.locator('main').innerText(), /You can close this window and return to your device\./);
     await screenshot(page, 'device-allowed');
 
-    const tokens = await polling.done;
-    assert.ok(pendingBeforeAllow >= 2, 'still pending while the person signed in and read the page');
+    const tokens = await poll();
     assert.match(tokens.accessToken!, /^aoa/);
     assert.match(tokens.refreshToken!, /^aor/);
     assert.equal(tokens.tokenType, 'Bearer');
@@ -154,7 +136,8 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
 
   test('denied: the person, already signed in, goes straight to the confirm page; CreateToken fails with AccessDeniedException', async () => {
     const { reg, auth } = await startDevice('botocore-client-gatehouse-deny');
-    const polling = poll(reg, auth);
+    const poll = poller(reg, auth);
+    await rejectsWith(poll(), 'AuthorizationPendingException');
     const page = watchConsole(await context.newPage());
     await enterCode(page, auth);
     assert.equal(new URL(page.url()).pathname, '/device/confirm', 'signed in: no sign-in page this time');
@@ -162,8 +145,7 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
     await page.waitForLoadState('load');
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Request denied.');
     await screenshot(page, 'device-denied');
-    await assert.rejects(polling.done, { name: 'AccessDeniedException' });
-    assert.ok(polling.state.pending >= 1);
+    await rejectsWith(poll(), 'AccessDeniedException');
 
     // The code is used up: entering it again says so, and nothing about what happened to it.
     await enterCode(page, auth);
@@ -176,7 +158,7 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
   test('codes are compared ignoring case, dashes and spaces (RFC 8628 §6.1)', async () => {
     const { reg, auth } = await startDevice('botocore-client-gatehouse-case');
     const page = await context.newPage();
-    await page.goto(`${server.url}/device`);
+    await page.goto(`${fx.server.url}/device`);
     assert.equal(await page.getByLabel('Code').inputValue(), '');
     await page.getByLabel('Code').fill(` ${auth.userCode!.replace('-', ' ').toLowerCase()} `);
     await page.getByRole('button', { name: 'Next' }).click();
@@ -184,7 +166,7 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
     assert.equal(new URL(page.url()).pathname, '/device/confirm');
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForLoadState('load');
-    const tokens = await oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
+    const tokens = await fx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
     assert.ok(tokens.accessToken);
     await page.close();
   });

@@ -12,7 +12,8 @@ import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAu
 import type { Browser } from 'playwright-core';
 import { pino } from 'pino';
 import { CLI, databaseEnv, REGION, startGatehouse, type TestServer } from '../helpers/gatehouse.js';
-import { createPerson, launchBrowser, RawClient, START_URL, type Person } from './helpers.js';
+import { approveDevice, createPerson, RawClient, START_URL, type Person } from '../helpers/index.js';
+import { launchBrowser } from './helpers.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 let server: TestServer;
@@ -47,16 +48,6 @@ async function enterCode(raw: RawClient, code: string, source: string) {
   const headers = { 'x-forwarded-for': source };
   const csrf = RawClient.field((await raw.request('/device', { headers })).body, 'csrf');
   return raw.request('/device', { form: { csrf, user_code: code }, headers });
-}
-
-/** Approves a device as the signed-in raw client. */
-async function approve(raw: RawClient, code: string) {
-  const sent = await enterCode(raw, code, '192.0.2.200');
-  assert.equal(sent.status, 303);
-  const confirm = await raw.request(sent.location!);
-  assert.equal(confirm.status, 200);
-  const form = { csrf: RawClient.field(confirm.body, 'csrf'), user_code: code, ticket: RawClient.field(confirm.body, 'ticket'), action: 'allow' };
-  assert.equal((await raw.request('/device/confirm', { form })).status, 200);
 }
 
 function captureLog(): { lines: () => Record<string, unknown>[]; restore: () => void } {
@@ -251,10 +242,10 @@ describe('a password change ends the other sessions', { timeout: 60_000 }, () =>
     const { raw } = await signInFrom('192.0.2.30', person.userName, person.password);
     const { raw: other } = await signInFrom('192.0.2.31', person.userName, person.password);
     const { reg, auth } = await startDevice('before-passwd');
-    await approve(raw, auth.userCode!);
+    await approveDevice(raw, auth.userCode!, { 'x-forwarded-for': '192.0.2.200' });
     const tokens = await oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, deviceCode: auth.deviceCode }));
     const second = await startDevice('approved-not-collected');
-    await approve(other, second.auth.userCode!);
+    await approveDevice(other, second.auth.userCode!, { 'x-forwarded-for': '192.0.2.200' });
     const portal = new SSOClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
     try {
       await portal.send(new ListAccountsCommand({ accessToken: tokens.accessToken }));

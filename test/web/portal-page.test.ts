@@ -1,12 +1,12 @@
 // The access portal page in a real browser: accounts and roles, the filter, and credentials that work.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateAccountAssignmentCommand, CreatePermissionSetCommand, DescribeAccountAssignmentCreationStatusCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Browser } from 'playwright-core';
 import { ADMIN, REGION, startGatehouse, type TestServer } from '../helpers/gatehouse.js';
-import { createPerson, launchBrowser, screenshot, submitSignIn } from './helpers.js';
+import { addAccount, assign, createPerson } from '../helpers/index.js';
+import { launchBrowser, screenshot, submitSignIn } from './helpers.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -28,19 +28,14 @@ test('the portal lists the accounts and roles a person can reach, filters them, 
     ['333333333333', 'Data Lake'],
   ];
   for (const [id, name] of accounts) {
-    await server.app.storage.db.insertInto('accounts').values({ account_id: id, name, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
+    await addAccount(server, id, name);
   }
   const sets: Record<string, string> = {};
   for (const name of ['ReadOnly', 'Administrator']) {
     sets[name] = (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: name, SessionDuration: 'PT4H' }))).PermissionSet!.PermissionSetArn!;
   }
   for (const [accountId, ps] of [['111111111111', 'ReadOnly'], ['111111111111', 'Administrator'], ['222222222222', 'ReadOnly']]) {
-    const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: sets[ps], PrincipalType: 'USER', PrincipalId: person.userId }));
-    for (;;) {
-      const s = await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }));
-      if (s.AccountAssignmentCreationStatus!.Status === 'SUCCEEDED') break;
-      await sleep(20);
-    }
+    await assign(admin, server, accountId, sets[ps], person.userId);
   }
 
   const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
@@ -83,12 +78,7 @@ test('without JavaScript the page still shows the credentials (copy buttons stay
   const person = await createPerson(server, 'portal-nojs-user');
   const admin = new SSOAdminClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const ps = (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: 'NoScript' }))).PermissionSet!.PermissionSetArn!;
-  const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: '333333333333', TargetType: 'AWS_ACCOUNT', PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: person.userId }));
-  for (;;) {
-    const s = await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }));
-    if (s.AccountAssignmentCreationStatus!.Status === 'SUCCEEDED') break;
-    await sleep(20);
-  }
+  await assign(admin, server, '333333333333', ps, person.userId);
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(`${server.url}/`);

@@ -9,24 +9,20 @@ import { RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand }
 import type { Browser, BrowserContext } from 'playwright-core';
 import { pino } from 'pino';
 import { findPendingDevice } from '../../src/domain/oauth.js';
-import { REGION, startGatehouse, type TestServer } from '../helpers/gatehouse.js';
-import { cliAuthorizeUrl, createPerson, launchBrowser, pkce, RawClient, screenshot, START_URL, submitSignIn, type Person } from './helpers.js';
+import { cliAuthorizeUrl, createPerson, pkce, RawClient, signedInBrowser, REGION, START_URL, startGatehouse, type Person, type TestServer } from '../helpers/index.js';
+import { screenshot, startBrowserServer, submitSignIn, type BrowserServer } from './helpers.js';
 
+let fx: BrowserServer;
 let server: TestServer;
 let browser: Browser;
 let person: Person;
 let oidc: SSOOIDCClient;
 
 before(async () => {
-  [server, browser] = await Promise.all([startGatehouse({ env: { GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' } }), launchBrowser()]);
-  oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
-  person = await createPerson(server);
+  fx = await startBrowserServer();
+  ({ server, oidc, browser, person } = fx);
 });
-after(async () => {
-  await browser?.close();
-  oidc?.destroy();
-  await server?.stop();
-});
+after(() => fx?.stop());
 
 async function newContext(): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
@@ -46,10 +42,7 @@ async function deviceCode(clientName = 'security-test', srv = server) {
 
 /** A raw client signed in through the form. */
 async function signedInRaw(): Promise<RawClient> {
-  const raw = new RawClient(server.url);
-  const page = await raw.request('/signin');
-  const res = await raw.request('/signin', { form: { csrf: RawClient.field(page.body, 'csrf'), next: '/', UserName: person.userName, password: person.password } });
-  assert.equal(res.status, 303);
+  const raw = await signedInBrowser(server.url, person);
   assert.ok(raw.jar.has('gatehouse_session'));
   return raw;
 }
