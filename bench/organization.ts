@@ -69,7 +69,11 @@ async function insertAll(storage: Storage, table: string, rows: Iterable<Record<
     const work = pending;
     pending = [];
     await storage.transaction(async (trx: Db) => {
-      for (const b of work) await trx.insertInto(table as 'users').values(b as never).execute();
+      for (const b of work)
+        await trx
+          .insertInto(table as 'users')
+          .values(b as never)
+          .execute();
     });
     written += work.reduce((n, b) => n + b.length, 0);
     onProgress?.(written);
@@ -136,7 +140,17 @@ export async function generateOrganization(storage: Storage, size: OrganizationS
     'groups',
     (function* () {
       for (let i = 0; i < size.groups; i++) {
-        yield { group_id: groupIds[i], identity_store_id: identityStoreId, display_name: `bench-group-${pad(i, 5)}`, description: null, external_ids: null, created_at: now, created_by: null, updated_at: now, updated_by: null };
+        yield {
+          group_id: groupIds[i],
+          identity_store_id: identityStoreId,
+          display_name: `bench-group-${pad(i, 5)}`,
+          description: null,
+          external_ids: null,
+          created_at: now,
+          created_by: null,
+          updated_at: now,
+          updated_by: null,
+        };
       }
     })(),
     step('groups'),
@@ -155,7 +169,16 @@ export async function generateOrganization(storage: Storage, size: OrganizationS
         if (u === 0) for (let g = 0; g < want; g++) mine.add(g);
         while (mine.size < want) mine.add(random(size.groups));
         for (const g of mine) {
-          yield { membership_id: `${storePrefix}-${randomUUID()}`, identity_store_id: identityStoreId, group_id: groupIds[g], member_user_id: userIds[u], created_at: now, created_by: null, updated_at: now, updated_by: null };
+          yield {
+            membership_id: `${storePrefix}-${randomUUID()}`,
+            identity_store_id: identityStoreId,
+            group_id: groupIds[g],
+            member_user_id: userIds[u],
+            created_at: now,
+            created_by: null,
+            updated_at: now,
+            updated_by: null,
+          };
         }
       }
     })(),
@@ -167,7 +190,14 @@ export async function generateOrganization(storage: Storage, size: OrganizationS
   await insertAll(
     storage,
     'accounts',
-    accountIds.map((id, i) => ({ account_id: id, name: `bench-account-${pad(i, 4)}`, email: `bench-account-${i}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: now })),
+    accountIds.map((id, i) => ({
+      account_id: id,
+      name: `bench-account-${pad(i, 4)}`,
+      email: `bench-account-${i}@example.com`,
+      status: 'ACTIVE',
+      is_management: 0,
+      joined_at: now,
+    })),
     step('accounts'),
   );
   log(`accounts: ${size.accounts}`);
@@ -276,7 +306,16 @@ export async function signInForBench(storage: Storage, config: Config, userId: s
   const refreshTokens: string[] = [];
   for (let i = 0; i <= refreshCount; i++) {
     const grantId = randomUUID();
-    grants.push({ grant_id: grantId, client_id: client.clientId, user_id: userId, session_hash: null, scopes: JSON.stringify(['sso:account:access']), created_at: now, expires_at: expiresAt, revoked_at: null });
+    grants.push({
+      grant_id: grantId,
+      client_id: client.clientId,
+      user_id: userId,
+      session_hash: null,
+      scopes: JSON.stringify(['sso:account:access']),
+      created_at: now,
+      expires_at: expiresAt,
+      revoked_at: null,
+    });
     if (i > 0) {
       const token = newToken('aor');
       refreshTokens.push(token);

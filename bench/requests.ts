@@ -28,7 +28,14 @@ export const signedRequests = {
   CreateAccountAssignment: (url, f) =>
     capture(() =>
       new SSOAdminClient(captureConfig(url)).send(
-        new CreateAccountAssignmentCommand({ InstanceArn: f.instanceArn, TargetId: f.accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: f.permissionSetArn, PrincipalType: 'USER', PrincipalId: f.principalId }),
+        new CreateAccountAssignmentCommand({
+          InstanceArn: f.instanceArn,
+          TargetId: f.accountId,
+          TargetType: 'AWS_ACCOUNT',
+          PermissionSetArn: f.permissionSetArn,
+          PrincipalType: 'USER',
+          PrincipalId: f.principalId,
+        }),
       ),
     ),
   ListAccounts: (url, f) => capture(() => new SSOClient(captureConfig(url)).send(new ListAccountsCommand({ accessToken: f.accessToken! }))),

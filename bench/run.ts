@@ -91,8 +91,6 @@ interface Target {
   cleanup?: () => Promise<void>;
 }
 
-
-
 interface Operation {
   name: string;
   service: string;
@@ -118,7 +116,10 @@ const OPERATIONS: Operation[] = [
       const take = Math.ceil(seconds * REFRESH_TOKENS_PER_SECOND);
       const mine = tokens.refreshTokens.slice(f.refreshCursor, f.refreshCursor + take);
       f.refreshCursor += take;
-      const body = (refreshToken: string) => new SSOOIDCClient(captureConfig(t.child.url)).send(new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }));
+      const body = (refreshToken: string) =>
+        new SSOOIDCClient(captureConfig(t.child.url)).send(
+          new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }),
+        );
       const request = await capture(() => body(mine[0]));
       // Every body is the SDK's own, with a different single-use refresh token in it.
       return { request, bodies: mine.map((token) => request.body.replace(mine[0], token)) };
@@ -173,7 +174,13 @@ async function startMoto(): Promise<Target | undefined> {
   for (let i = 0; i < SMALL.users; i++) {
     const email = `bench-user-${i}@example.com`;
     const r = await store.send(
-      new CreateUserCommand({ IdentityStoreId: instance.IdentityStoreId, UserName: `bench-user-${i}`, DisplayName: `Bench User ${i}`, Name: { GivenName: 'Bench', FamilyName: `User ${i}` }, Emails: [{ Value: email, Type: 'work', Primary: true }] }),
+      new CreateUserCommand({
+        IdentityStoreId: instance.IdentityStoreId,
+        UserName: `bench-user-${i}`,
+        DisplayName: `Bench User ${i}`,
+        Name: { GivenName: 'Bench', FamilyName: `User ${i}` },
+        Emails: [{ Value: email, Type: 'work', Primary: true }],
+      }),
     );
     if (i === 0) userId = r.UserId!;
   }
@@ -186,7 +193,15 @@ async function startMoto(): Promise<Target | undefined> {
     name: 'moto',
     kind: 'moto',
     child,
-    fixture: { identityStoreId: instance.IdentityStoreId!, instanceArn: instance.InstanceArn!, userId, permissionSetArn, accountId: '900000000000', principalId: userId, refreshCursor: 0 },
+    fixture: {
+      identityStoreId: instance.IdentityStoreId!,
+      instanceArn: instance.InstanceArn!,
+      userId,
+      permissionSetArn,
+      accountId: '900000000000',
+      principalId: userId,
+      refreshCursor: 0,
+    },
   };
 }
 
@@ -267,7 +282,13 @@ async function main() {
   const targets: Target[] = [];
   const notes: string[] = [];
   try {
-    const bare = (processes: number) => startChild(process.execPath, [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []), join(ROOT, 'dist', 'bench', 'bare-server.js'), '0', String(processes)]);
+    const bare = (processes: number) =>
+      startChild(process.execPath, [
+        ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : []),
+        join(ROOT, 'dist', 'bench', 'bare-server.js'),
+        '0',
+        String(processes),
+      ]);
     targets.push({ name: BARE, kind: 'bare', child: await bare(1) });
     // The baseline with as many processes as Gatehouse runs: what the same cores allow the least server.
     if (DEFAULT_WORKERS > 1) targets.push({ name: BARE_WORKERS, kind: 'bare', child: await bare(DEFAULT_WORKERS) });
@@ -307,7 +328,9 @@ async function main() {
       for (const target of serving) {
         const result = combine(slices.get(target)!);
         rows.push({ operation: op.name, service: op.service, server: target.name, result });
-        console.error(`${op.name.padEnd(28)} ${target.name.padEnd(20)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  CPU ${fmt(result.cpuUsPerRequest ?? NaN, 0)} µs/request  non-2xx ${failures(result)}`);
+        console.error(
+          `${op.name.padEnd(28)} ${target.name.padEnd(20)} ${fmt(result.rps).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  CPU ${fmt(result.cpuUsPerRequest ?? NaN, 0)} µs/request  non-2xx ${failures(result)}`,
+        );
       }
     }
     const memory = targets
@@ -328,14 +351,13 @@ async function main() {
   }
 }
 
-
 function renderReport(rows: Row[], operations: Operation[], notes: string[], memory: string[]): string {
   const lines = [
     `# Benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `Gatehouse ${gitRevision()}; wrk ${wrkVersion()}, 1 thread, ${CONNECTIONS} keep-alive connections; moto ${motoVersion()}.`,
     `Each server gets ${WARMUP} s of warm-up per operation, then ${SLICE * ROUNDS} s of measured load in ${ROUNDS} slices of ${SLICE} s; the servers take turns`,
-    'slice by slice, so that the machine\'s drift falls on all of them alike. req/s counts every slice; p50 and p99 are the medians of the slices\'.',
+    "slice by slice, so that the machine's drift falls on all of them alike. req/s counts every slice; p50 and p99 are the medians of the slices'.",
     'Every server runs on 127.0.0.1 and gets the same requests, built and signed by the AWS SDK for JavaScript v3.',
     'Gatehouse holds a small organization (10 users, 4 groups, 10 accounts, 5 permission sets, 100 assignments) and runs its default',
     'configuration (info-level request log, SQLite with synchronous=NORMAL) except for the two limits that exist to refuse such load',
@@ -362,12 +384,14 @@ function renderReport(rows: Row[], operations: Operation[], notes: string[], mem
       const vsMoto = isGatehouse && moto ? `${fmt(r.result.rps / moto.result.rps, 1)}×` : '';
       const vsBare = isGatehouse && bare ? `${fmt((100 * r.result.rps) / bare.result.rps, 0)}%` : '';
       const vsBareWorkers = isGatehouse && bareWorkers ? ` | ${fmt((100 * r.result.rps) / bareWorkers.result.rps, 0)}%` : bareWorkers ? ' | ' : '';
-      lines.push(`| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${fmt(r.result.cpuUsPerRequest ?? NaN, 0)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare}${vsBareWorkers} |`);
+      lines.push(
+        `| ${op.service} ${op.name} | ${r.server} | ${fmt(r.result.rps)} | ${fmt(r.result.p50Ms, 2)} | ${fmt(r.result.p99Ms, 2)} | ${fmt(r.result.cpuUsPerRequest ?? NaN, 0)} | ${failures(r.result) + r.result.socketErrors} | ${vsMoto} | ${vsBare}${vsBareWorkers} |`,
+      );
     }
   }
-  lines.push('', '× moto: Gatehouse requests per second over moto\'s. ÷ bare: Gatehouse requests per second as a share of the bare node:http server\'s.');
+  lines.push('', "× moto: Gatehouse requests per second over moto's. ÷ bare: Gatehouse requests per second as a share of the bare node:http server's.");
   if (withBareWorkers) lines.push(`÷ bare, ${DEFAULT_WORKERS} processes: the same share of the bare server run in as many processes as Gatehouse's default.`);
-  lines.push('CPU µs/req: the server\'s CPU time (user + system, all its processes) per request, its own work even where something else held its rate back.');
+  lines.push("CPU µs/req: the server's CPU time (user + system, all its processes) per request, its own work even where something else held its rate back.");
   lines.push('moto implements neither the portal API (sso) nor sso-oidc, so those operations have no moto figure.', '');
   lines.push(`Resident memory after the run, all of a server's processes: ${memory.join(', ')}. Proportional memory counts the pages processes share once.`);
   for (const n of notes) lines.push('', n);

@@ -136,8 +136,6 @@ interface Measured {
   paging: { pages: number; assignments: number; p50Ms: number; p99Ms: number; totalMs: number };
 }
 
-
-
 async function measure(p: Prepared, work: string): Promise<Measured> {
   const started = performance.now();
   const child: Child = await startChild(process.execPath, [CLI, 'serve', '--port', '0'], p.env);
@@ -172,13 +170,17 @@ async function measure(p: Prepared, work: string): Promise<Measured> {
       const permissionSets: string[] = [];
       let NextToken: string | undefined;
       do {
-        const page = await timed(() => admin.send(new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn: p.org.instanceArn, AccountId: accountId, MaxResults: 10, NextToken })));
+        const page = await timed(() =>
+          admin.send(new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn: p.org.instanceArn, AccountId: accountId, MaxResults: 10, NextToken })),
+        );
         permissionSets.push(...(page.PermissionSets ?? []));
         NextToken = page.NextToken;
       } while (NextToken);
       for (const permissionSetArn of permissionSets) {
         do {
-          const page = await timed(() => admin.send(new ListAccountAssignmentsCommand({ InstanceArn: p.org.instanceArn, AccountId: accountId, PermissionSetArn: permissionSetArn, MaxResults: 10, NextToken })));
+          const page = await timed(() =>
+            admin.send(new ListAccountAssignmentsCommand({ InstanceArn: p.org.instanceArn, AccountId: accountId, PermissionSetArn: permissionSetArn, MaxResults: 10, NextToken })),
+          );
           assignments += page.AccountAssignments!.length;
           NextToken = page.NextToken;
         } while (NextToken);
@@ -217,7 +219,10 @@ async function measureAfterChange(p: Prepared, url: string): Promise<Measured['a
   const timesOf = async (call: () => Promise<unknown>) => {
     const times: number[] = [];
     for (let i = 0; i < AFTER_CHANGE_CALLS; i++) {
-      await storage.db.updateTable('entitlement_version').set((eb) => ({ version: eb('version', '+', 1) })).execute();
+      await storage.db
+        .updateTable('entitlement_version')
+        .set((eb) => ({ version: eb('version', '+', 1) }))
+        .execute();
       const t = performance.now();
       await call();
       times.push(performance.now() - t);
@@ -238,8 +243,11 @@ async function measureAfterChange(p: Prepared, url: string): Promise<Measured['a
 const AFTER_CHANGE_CALLS = 200;
 
 const scaled = (size: OrganizationSize): OrganizationSize =>
-  FRACTION === 1 ? size : (Object.fromEntries(Object.entries(size).map(([k, v]) => [k, k === 'groupsPerUser' || k === 'benchUserGroups' ? v : Math.max(1, Math.round(v * FRACTION))])) as unknown as OrganizationSize);
-
+  FRACTION === 1
+    ? size
+    : (Object.fromEntries(
+        Object.entries(size).map(([k, v]) => [k, k === 'groupsPerUser' || k === 'benchUserGroups' ? v : Math.max(1, Math.round(v * FRACTION))]),
+      ) as unknown as OrganizationSize);
 
 async function main() {
   if (!haveWrk()) {
@@ -298,7 +306,10 @@ async function main() {
       '',
       '| | requests | assignments | p50 ms per request | p99 ms per request | total |',
       '|---|---:|---:|---:|---:|---:|',
-      ...prepared.map((p, i) => `| ${p.label} | ${results[i].paging.pages} | ${fmt(results[i].paging.assignments)} | ${fmt(results[i].paging.p50Ms, 2)} | ${fmt(results[i].paging.p99Ms, 2)} | ${fmt(results[i].paging.totalMs / 1000, 2)} s |`),
+      ...prepared.map(
+        (p, i) =>
+          `| ${p.label} | ${results[i].paging.pages} | ${fmt(results[i].paging.assignments)} | ${fmt(results[i].paging.p50Ms, 2)} | ${fmt(results[i].paging.p99Ms, 2)} | ${fmt(results[i].paging.totalMs / 1000, 2)} s |`,
+      ),
       '',
       '## Process',
       '',
@@ -309,7 +320,7 @@ async function main() {
           `| ${p.label} | ${fmt(results[i].startupMs / 1000, 2)} s | ${fmt(results[i].rssAfterStartMiB)} MiB | ${fmt(results[i].rssAfterLoadMiB)} MiB | ${fmt(results[i].pssAfterLoadMiB)} MiB |`,
       ),
       '',
-      'Resident memory adds up each process\'s resident set; proportional memory counts the pages the processes share (the node binary, the code they all load) once.',
+      "Resident memory adds up each process's resident set; proportional memory counts the pages the processes share (the node binary, the code they all load) once.",
       '',
     ];
     const report = lines.join('\n');

@@ -36,11 +36,7 @@ export class AdminKeys {
   }
 
   private async readStored(accessKeyId: string): Promise<SigningSecret | undefined> {
-    const row = await this.storage.db
-      .selectFrom('access_keys')
-      .select('secret_ciphertext')
-      .where('access_key_id', '=', accessKeyId)
-      .executeTakeFirst();
+    const row = await this.storage.db.selectFrom('access_keys').select('secret_ciphertext').where('access_key_id', '=', accessKeyId).executeTakeFirst();
     if (!row) return undefined;
     const secret: SigningSecret = { secretAccessKey: this.secrets.open(row.secret_ciphertext), signingKey: undefined };
     this.known.set(accessKeyId, secret);

@@ -6,7 +6,11 @@ import { instanceArn, newAccountId, newIdentityStoreId, newInstanceId } from './
 import type { Storage } from './storage/storage.js';
 
 async function setting(storage: Storage, key: string, make: () => string): Promise<string> {
-  await storage.db.insertInto('settings').values({ key, value: make() }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  await storage.db
+    .insertInto('settings')
+    .values({ key, value: make() })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
   const row = await storage.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
   return row.value;
 }
@@ -17,47 +21,50 @@ export interface Bootstrapped {
 }
 
 export async function bootstrap(storage: Storage, config: Config, now = Date.now()): Promise<Bootstrapped> {
-  const managementAccountId = await storage.transaction(async (trx) => {
-    const management = await trx.selectFrom('accounts').select('account_id').where('is_management', '=', 1).executeTakeFirst();
-    let managementId = management?.account_id;
-    if (!managementId) {
-      managementId = config.organization.managementAccountId ?? newAccountId();
-      await trx
-        .insertInto('accounts')
-        .values({
-          account_id: managementId,
-          name: config.organization.managementAccountName,
-          email: config.organization.managementAccountEmail,
-          status: 'ACTIVE',
-          is_management: 1,
-          joined_at: now,
-        })
-        .onConflict((oc) => oc.column('account_id').doUpdateSet({ is_management: 1 }))
-        .execute();
-    }
-    const instance = await trx.selectFrom('instances').select('instance_arn').executeTakeFirst();
-    if (!instance) {
-      await trx
-        .insertInto('instances')
-        .values({
-          instance_arn: instanceArn(newInstanceId()),
-          identity_store_id: newIdentityStoreId(),
-          owner_account_id: managementId,
-          name: config.instanceName ?? null,
-          status: 'ACTIVE',
-          created_at: now,
-        })
-        .execute();
-    }
-    for (const a of config.accounts) {
-      await trx
-        .insertInto('accounts')
-        .values({ account_id: a.id, name: a.name, email: a.email, status: 'ACTIVE', is_management: 0, joined_at: now })
-        .onConflict((oc) => oc.column('account_id').doUpdateSet({ name: a.name, email: a.email }))
-        .execute();
-    }
-    return managementId;
-  }, { lock: 'bootstrap' });
+  const managementAccountId = await storage.transaction(
+    async (trx) => {
+      const management = await trx.selectFrom('accounts').select('account_id').where('is_management', '=', 1).executeTakeFirst();
+      let managementId = management?.account_id;
+      if (!managementId) {
+        managementId = config.organization.managementAccountId ?? newAccountId();
+        await trx
+          .insertInto('accounts')
+          .values({
+            account_id: managementId,
+            name: config.organization.managementAccountName,
+            email: config.organization.managementAccountEmail,
+            status: 'ACTIVE',
+            is_management: 1,
+            joined_at: now,
+          })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ is_management: 1 }))
+          .execute();
+      }
+      const instance = await trx.selectFrom('instances').select('instance_arn').executeTakeFirst();
+      if (!instance) {
+        await trx
+          .insertInto('instances')
+          .values({
+            instance_arn: instanceArn(newInstanceId()),
+            identity_store_id: newIdentityStoreId(),
+            owner_account_id: managementId,
+            name: config.instanceName ?? null,
+            status: 'ACTIVE',
+            created_at: now,
+          })
+          .execute();
+      }
+      for (const a of config.accounts) {
+        await trx
+          .insertInto('accounts')
+          .values({ account_id: a.id, name: a.name, email: a.email, status: 'ACTIVE', is_management: 0, joined_at: now })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ name: a.name, email: a.email }))
+          .execute();
+      }
+      return managementId;
+    },
+    { lock: 'bootstrap' },
+  );
   const pageTokenKey = Buffer.from(await setting(storage, 'page_token_key', () => randomBytes(32).toString('base64')), 'base64');
   return { pageTokenKey, managementAccountId };
 }

@@ -401,7 +401,10 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   }
   if (env.GATEHOUSE_REGION) config.region = env.GATEHOUSE_REGION;
   if (env.GATEHOUSE_LOG_LEVEL) config.logLevel = env.GATEHOUSE_LOG_LEVEL;
-  if (env.GATEHOUSE_TRUSTED_PROXIES) config.trustedProxies = env.GATEHOUSE_TRUSTED_PROXIES.split(',').map((a) => a.trim()).filter(Boolean);
+  if (env.GATEHOUSE_TRUSTED_PROXIES)
+    config.trustedProxies = env.GATEHOUSE_TRUSTED_PROXIES.split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
   if (env.GATEHOUSE_PUBLIC_URL) config.publicUrl = env.GATEHOUSE_PUBLIC_URL.replace(/\/+$/, '');
   const seconds: [string, keyof Config['signIn']][] = [
     ['GATEHOUSE_ACCESS_TOKEN_SECONDS', 'accessTokenSeconds'],

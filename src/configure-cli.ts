@@ -209,7 +209,9 @@ export async function configureCli(values: Record<string, string | boolean | und
     out.write(`Wrote endpoint rule set overrides for AWS CLI < 2.13 (botocore < 1.31), which reads no endpoint settings:\n`);
     for (const f of written.ruleSets) out.write(`  ${f}\n`);
     // They are not tied to a profile: every botocore-based client of this user is redirected. Say so plainly.
-    out.write(`These send every profile's sso, sso-oidc, sso-admin, identitystore and sts calls that name no endpoint to Gatehouse; delete them to reach AWS again (or pass --skip-endpoint-rules).\n`);
+    out.write(
+      `These send every profile's sso, sso-oidc, sso-admin, identitystore and sts calls that name no endpoint to Gatehouse; delete them to reach AWS again (or pass --skip-endpoint-rules).\n`,
+    );
   }
   out.write(`The JavaScript SDK v2 reads no endpoint settings: set AWS.config.sso = AWS.config.ssooidc = { endpoint: '${c.url}' }.\n`);
   if (c.accountId === undefined) out.write(`The profile names no role yet: run again with --account-id and --role-name to get role credentials through it.\n`);

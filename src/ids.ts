@@ -9,8 +9,7 @@ export const instanceArn = (instanceId: string) => `arn:aws:sso:::instance/${ins
 /** `d-` and 10 lowercase hex characters. */
 export const newIdentityStoreId = () => `d-${hex(5)}`;
 /** Users, groups and memberships: the store's 10 hex characters, a dash, and a UUID (AWS's current form). */
-export const newResourceId = (identityStoreId: string) =>
-  /^d-[0-9a-f]{10}$/.test(identityStoreId) ? `${identityStoreId.slice(2)}-${randomUUID()}` : randomUUID();
+export const newResourceId = (identityStoreId: string) => (/^d-[0-9a-f]{10}$/.test(identityStoreId) ? `${identityStoreId.slice(2)}-${randomUUID()}` : randomUUID());
 /** A 12-digit AWS account id that does not start with 0. */
 export const newAccountId = () => String(randomInt(1, 10)) + Array.from({ length: 11 }, () => randomInt(0, 10)).join('');
 export const newRequestId = () => randomUUID();

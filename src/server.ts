@@ -7,7 +7,17 @@ import type { AddressInfo } from 'node:net';
 import { adminSecretLookup } from './admin-keys.js';
 import type { App, Context, ServiceDefinition } from './services/service.js';
 import { allServices } from './services/index.js';
-import { badRequest, internalError, invalidAction, missingAuthentication, requestEntityTooLarge, requestTimeout, ServiceError, tooManyRequests, unknownOperation } from './wire/errors.js';
+import {
+  badRequest,
+  internalError,
+  invalidAction,
+  missingAuthentication,
+  requestEntityTooLarge,
+  requestTimeout,
+  ServiceError,
+  tooManyRequests,
+  unknownOperation,
+} from './wire/errors.js';
 import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjson.js';
 import { awsJson } from './wire/awsjson.js';
 import type { IncomingCall, Protocol } from './wire/protocol.js';
@@ -109,7 +119,10 @@ export function clientAddress(app: App, req: IncomingMessage): string {
   const peer = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
   const trusted = app.config.trustedProxies;
   if (trusted.length === 0 || !trusted.includes(peer)) return peer;
-  const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  const forwarded = String(req.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   for (let i = forwarded.length - 1; i >= 0; i--) if (!trusted.includes(forwarded[i])) return forwarded[i];
   return peer;
 }
@@ -347,7 +360,10 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
   const connectionsRefused = oncePerBurst(() => app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open'));
   server.on('drop', connectionsRefused);
   const requestsTimedOut = oncePerBurst(() =>
-    app.log.warn({ headersTimeoutSeconds: http.headersTimeoutSeconds, requestTimeoutSeconds: http.requestTimeoutSeconds }, 'request timed out: headers or the whole request arrived too slowly'),
+    app.log.warn(
+      { headersTimeoutSeconds: http.headersTimeoutSeconds, requestTimeoutSeconds: http.requestTimeoutSeconds },
+      'request timed out: headers or the whole request arrived too slowly',
+    ),
   );
   // Requests Node's HTTP parser refuses (oversized headers, a garbage request line) still get AWS's headers.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

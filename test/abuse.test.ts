@@ -58,8 +58,13 @@ describe('abuse: both anonymous attacks at once against the real command with de
     const portal = new SSOClient({ endpoint: url, region: REGION, maxAttempts: 1 });
     const identityStoreId = (await admin.send(new ListInstancesCommand({}))).Instances![0].IdentityStoreId!;
     const person = { userName: `person-${randomBytes(4).toString('hex')}`, password: `pw-${randomBytes(9).toString('base64url')}` };
-    const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: person.userName, DisplayName: 'Ada Lovelace', Name: { GivenName: 'Ada', FamilyName: 'Lovelace' } }));
-    await storage.db.insertInto('user_credentials').values({ user_id: UserId!, password_hash: await hashPassword(person.password), updated_at: Date.now() }).execute();
+    const { UserId } = await store.send(
+      new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: person.userName, DisplayName: 'Ada Lovelace', Name: { GivenName: 'Ada', FamilyName: 'Lovelace' } }),
+    );
+    await storage.db
+      .insertInto('user_credentials')
+      .values({ user_id: UserId!, password_hash: await hashPassword(person.password), updated_at: Date.now() })
+      .execute();
     for (let i = 0; i < 5; i++) await store.send(new ListUsersCommand({ IdentityStoreId: identityStoreId }));
 
     const dbBefore = await databaseBytes(storage, dataDir);
@@ -151,7 +156,11 @@ describe('abuse: both anonymous attacks at once against the real command with de
     );
     assert.ok(rounds >= 1, 'the person got tokens and used the portal at least once');
     assert.ok(adminCalls >= 5, `the administrator made ${adminCalls} calls`);
-    assert.deepEqual([...floodAnswers.keys()].filter((k) => !/ (200|400)$/.test(k)), [], 'the flood got answers or refusals, never a fault');
+    assert.deepEqual(
+      [...floodAnswers.keys()].filter((k) => !/ (200|400)$/.test(k)),
+      [],
+      'the flood got answers or refusals, never a fault',
+    );
     const accepted = (floodAnswers.get('/client/register 200') ?? 0) + (floodAnswers.get('/device_authorization 200') ?? 0);
     const refused = (floodAnswers.get('/client/register 400') ?? 0) + (floodAnswers.get('/device_authorization 400') ?? 0);
     assert.ok(refused > accepted, 'most of the flood is refused');

@@ -66,7 +66,24 @@ test('aws sso login, get-caller-identity through the SSO credential provider, li
   // One command writes the profile and the endpoint overrides this CLI version needs.
   const configured = await run(
     process.execPath,
-    [CLI, 'configure-cli', '--data-dir', server.dataDir, '--home', home, '--url', server.url, '--profile', 'dev', '--account-id', ACCOUNT, '--role-name', 'Engineer', '--region', REGION],
+    [
+      CLI,
+      'configure-cli',
+      '--data-dir',
+      server.dataDir,
+      '--home',
+      home,
+      '--url',
+      server.url,
+      '--profile',
+      'dev',
+      '--account-id',
+      ACCOUNT,
+      '--role-name',
+      'Engineer',
+      '--region',
+      REGION,
+    ],
     { ...process.env, ...(await databaseEnv(server.dataDir)) },
   );
   assert.equal(configured.code, 0, configured.stderr);

@@ -37,7 +37,8 @@ describe('the organization generator', () => {
     let users = 0;
     for await (const page of paginateListUsers({ client: store }, { IdentityStoreId: org.identityStoreId })) users += page.Users!.length;
     assert.equal(users, size.users);
-    const [benchUser] = (await store.send(new ListUsersCommand({ IdentityStoreId: org.identityStoreId, Filters: [{ AttributePath: 'UserName', AttributeValue: 'bench-user-0' }] }))).Users!;
+    const [benchUser] = (await store.send(new ListUsersCommand({ IdentityStoreId: org.identityStoreId, Filters: [{ AttributePath: 'UserName', AttributeValue: 'bench-user-0' }] })))
+      .Users!;
     assert.equal(benchUser.UserId, org.benchUser.userId);
     const memberships = await store.send(new ListGroupMembershipsForMemberCommand({ IdentityStoreId: org.identityStoreId, MemberId: { UserId: org.benchUser.userId } }));
     assert.equal(memberships.GroupMemberships!.length, size.benchUserGroups);
@@ -60,7 +61,8 @@ describe('the organization generator', () => {
     const tokens = await signInForBench(server.app.storage, server.app.config, org.benchUser.userId, 2);
     const portal = new SSOClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
     const accounts: string[] = [];
-    for await (const page of paginateListAccounts({ client: portal, pageSize: 3 }, { accessToken: tokens.accessToken })) accounts.push(...page.accountList!.map((a) => a.accountId!));
+    for await (const page of paginateListAccounts({ client: portal, pageSize: 3 }, { accessToken: tokens.accessToken }))
+      accounts.push(...page.accountList!.map((a) => a.accountId!));
     assert.ok(accounts.length > 0);
     assert.deepEqual(accounts, [...accounts].sort());
     const roles = await portal.send(new ListAccountRolesCommand({ accessToken: tokens.accessToken, accountId: accounts[0] }));
@@ -68,7 +70,8 @@ describe('the organization generator', () => {
     assert.match(creds.roleCredentials!.accessKeyId!, /^ASIA/);
 
     const oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
-    const refresh = (refreshToken: string) => oidc.send(new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }));
+    const refresh = (refreshToken: string) =>
+      oidc.send(new CreateTokenCommand({ clientId: tokens.clientId, clientSecret: tokens.clientSecret, grantType: 'refresh_token', refreshToken }));
     assert.ok((await refresh(tokens.refreshTokens[0])).accessToken);
     assert.ok((await refresh(tokens.refreshTokens[1])).accessToken, 'each refresh token is a sign-in of its own');
     await assert.rejects(refresh(tokens.refreshTokens[0]), { name: 'InvalidGrantException' });
@@ -82,13 +85,16 @@ describe('prepared queries', () => {
   });
   after(() => server.stop());
 
-  test('compile once and run with each call\'s values', async () => {
+  test("compile once and run with each call's values", async () => {
     const byName = preparedQuery((db, name: string) => db.selectFrom('accounts').select(['account_id', 'name']).where('name', '=', name).where('status', '=', 'ACTIVE'));
     const db = server.app.storage.db;
-    await db.insertInto('accounts').values([
-      { account_id: '123456789012', name: 'prepared-a', email: 'a@example.com', status: 'ACTIVE', is_management: 0, joined_at: 1 },
-      { account_id: '223456789012', name: 'prepared-b', email: 'b@example.com', status: 'ACTIVE', is_management: 0, joined_at: 1 },
-    ]).execute();
+    await db
+      .insertInto('accounts')
+      .values([
+        { account_id: '123456789012', name: 'prepared-a', email: 'a@example.com', status: 'ACTIVE', is_management: 0, joined_at: 1 },
+        { account_id: '223456789012', name: 'prepared-b', email: 'b@example.com', status: 'ACTIVE', is_management: 0, joined_at: 1 },
+      ])
+      .execute();
     assert.deepEqual(await byName(db, 'prepared-a'), [{ account_id: '123456789012', name: 'prepared-a' }]);
     assert.deepEqual(await byName(db, 'prepared-b'), [{ account_id: '223456789012', name: 'prepared-b' }]);
     assert.deepEqual(await byName(db, 'nobody'), []);
@@ -103,7 +109,10 @@ describe('prepared queries', () => {
     const firstPage = preparedQuery((db, limit: number) => db.selectFrom('accounts').select('account_id').where('name', 'like', 'paged-%').orderBy('account_id').limit(limit));
     const db = server.app.storage.db;
     const ids = Array.from({ length: 7 }, (_, i) => `33345678901${i}`);
-    await db.insertInto('accounts').values(ids.map((id) => ({ account_id: id, name: `paged-${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: 1 }))).execute();
+    await db
+      .insertInto('accounts')
+      .values(ids.map((id) => ({ account_id: id, name: `paged-${id}`, email: `${id}@example.com`, status: 'ACTIVE', is_management: 0, joined_at: 1 })))
+      .execute();
     const accountIds = (rows: { account_id: string }[]) => rows.map((r) => r.account_id);
     assert.deepEqual(accountIds(await page(db, '', 3, 0)), ids.slice(0, 3));
     assert.deepEqual(accountIds(await page(db, '', 3, 2)), ids.slice(2, 5));
@@ -134,7 +143,19 @@ async function benchReport(script: string, args: string[]): Promise<{ report: st
 
 describe('npm run bench', { skip: TEST_POSTGRES ? 'measured once, in the SQLite run' : false }, () => {
   test('drives every server with requests that succeed, and writes its report', async () => {
-    const { report, rows } = await benchReport('run.js', ['--seconds', '1', '--rounds', '1', '--warmup', '0', '--connections', '2', '--only', 'DescribeUser,CreateAccountAssignment,GetRoleCredentials,CreateToken', '--no-postgres']);
+    const { report, rows } = await benchReport('run.js', [
+      '--seconds',
+      '1',
+      '--rounds',
+      '1',
+      '--warmup',
+      '0',
+      '--connections',
+      '2',
+      '--only',
+      'DescribeUser,CreateAccountAssignment,GetRoleCredentials,CreateToken',
+      '--no-postgres',
+    ]);
     const row = (operation: string, server: string) => {
       const found = rows.find((r) => r.includes(operation) && r.split('|')[2].trim() === server);
       assert.ok(found, `a row for ${operation} on ${server}:\n${report}`);

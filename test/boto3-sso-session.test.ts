@@ -27,14 +27,39 @@ describe('boto3 SSO credentials with a configure-cli profile', () => {
   before(async () => {
     server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
     const oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
-    const userId = await entitledUser(server, { accountId: ACCOUNT, accountName: 'Boto', userName: USER, givenName: 'Dana', familyName: 'Boto', role: ROLE, sessionDuration: 'PT1H' });
+    const userId = await entitledUser(server, {
+      accountId: ACCOUNT,
+      accountName: 'Boto',
+      userName: USER,
+      givenName: 'Dana',
+      familyName: 'Boto',
+      role: ROLE,
+      sessionDuration: 'PT1H',
+    });
 
     home = mkdtempSync(join(tmpdir(), 'gatehouse-home-'));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) };
     await new Promise<void>((resolve, reject) =>
       execFile(
         process.execPath,
-        [CLI, 'configure-cli', '--data-dir', server.dataDir, '--home', home, '--url', server.url, '--profile', PROFILE, '--session', SESSION, '--account-id', ACCOUNT, '--role-name', ROLE],
+        [
+          CLI,
+          'configure-cli',
+          '--data-dir',
+          server.dataDir,
+          '--home',
+          home,
+          '--url',
+          server.url,
+          '--profile',
+          PROFILE,
+          '--session',
+          SESSION,
+          '--account-id',
+          ACCOUNT,
+          '--role-name',
+          ROLE,
+        ],
         { env, timeout: 30_000 },
         (err, stdout, stderr) => (err ? reject(new Error(`configure-cli failed: ${err.message}\n${stdout}${stderr}`)) : resolve()),
       ),

@@ -83,10 +83,7 @@ async function serve(dir: string, env: NodeJS.ProcessEnv = {}): Promise<ChildSer
 }
 
 after(async () => {
-  await Promise.all(
-    children.map((c) =>
-      c.exitCode !== null || c.signalCode !== null ? undefined : new Promise<void>((r) => (c.once('exit', () => r()), c.kill('SIGKILL')))),
-  );
+  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise<void>((r) => (c.once('exit', () => r()), c.kill('SIGKILL'))))));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -185,7 +182,11 @@ describe('the admin key generated on first start', () => {
     const server = await serve(dir, noKeys);
     const check = (when: string) => {
       const files = filesUnder(dir);
-      if (!TEST_POSTGRES) assert.ok(files.some((f) => f.endsWith('gatehouse.db')), `the database is in the data directory: ${files.join(', ')}`);
+      if (!TEST_POSTGRES)
+        assert.ok(
+          files.some((f) => f.endsWith('gatehouse.db')),
+          `the database is in the data directory: ${files.join(', ')}`,
+        );
       const needles = [Buffer.from(generated.secretAccessKey, 'utf8'), Buffer.from(generated.secretAccessKey, 'utf16le')];
       for (const f of files) {
         const bytes = readFileSync(f);
@@ -202,7 +203,10 @@ describe('the admin key generated on first start', () => {
       assert.equal(rows.length, 1);
       assert.ok(!JSON.stringify(rows).includes(generated.secretAccessKey), 'the secret is stored encrypted');
     } else {
-      assert.ok(running.some((f) => f.endsWith('-wal')), `a WAL file while the server runs: ${running.join(', ')}`);
+      assert.ok(
+        running.some((f) => f.endsWith('-wal')),
+        `a WAL file while the server runs: ${running.join(', ')}`,
+      );
     }
     await server.stop();
     check('after stopping');
@@ -462,7 +466,12 @@ describe('port and host', () => {
   test('GATEHOUSE_PORT=0 and GATEHOUSE_HOST from the environment are used when no flag is given', async () => {
     const dir = dataDir();
     const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dir], {
-      env: baseEnv({ GATEHOUSE_PORT: '0', GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey }),
+      env: baseEnv({
+        GATEHOUSE_PORT: '0',
+        GATEHOUSE_HOST: '127.0.0.1',
+        GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+        GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      }),
       cwd: scratch(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

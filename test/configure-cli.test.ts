@@ -88,7 +88,10 @@ describe('gatehouse configure-cli', () => {
     ]);
     // Sub-sections as botocore and the JS SDK read them: `<service id in snake case> =` then indented settings. The
     // trailing slash of --url is dropped.
-    assert.deepEqual(section(config, 'services gatehouse-services'), SERVICE_KEYS.flatMap((k) => [`${k} =`, `  endpoint_url = ${server.url}`]));
+    assert.deepEqual(
+      section(config, 'services gatehouse-services'),
+      SERVICE_KEYS.flatMap((k) => [`${k} =`, `  endpoint_url = ${server.url}`]),
+    );
     assert.equal(sections(config).length, 3);
 
     for (const rs of RULE_SETS) {
@@ -111,7 +114,8 @@ describe('gatehouse configure-cli', () => {
     mkdirSync(join(home, '.aws'));
     const head = '# my AWS settings\n[default]\nregion = eu-west-1\noutput = json\n\n';
     const stale = '[profile   gatehouse]\nsso_session = old\nregion = ap-south-1\nsso_account_id = 999999999999\n\n';
-    const tail = '; the other one\n[profile other]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\ns3 =\n  max_concurrent_requests = 20\n[sso-session elsewhere]\nsso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1';
+    const tail =
+      '; the other one\n[profile other]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\ns3 =\n  max_concurrent_requests = 20\n[sso-session elsewhere]\nsso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1';
     const file = join(home, '.aws', 'config');
     writeFileSync(file, head + stale + tail);
 
@@ -120,24 +124,55 @@ describe('gatehouse configure-cli', () => {
     const once = readFileSync(file, 'utf8');
     assert.ok(once.startsWith(head), 'what precedes the replaced section is untouched');
     assert.ok(once.includes(tail), 'what follows it is untouched, its comment included');
-    assert.deepEqual(section(once, 'profile gatehouse'), ['sso_session = gatehouse', 'region = us-east-1', 'services = gatehouse-services'], 'no role without --account-id/--role-name');
+    assert.deepEqual(
+      section(once, 'profile gatehouse'),
+      ['sso_session = gatehouse', 'region = us-east-1', 'services = gatehouse-services'],
+      'no role without --account-id/--role-name',
+    );
     assert.equal(once.indexOf('[profile gatehouse]'), head.length, 'the profile is replaced where it stood');
-    assert.deepEqual(sections(once).map(([n]) => n), ['default', 'profile gatehouse', 'profile other', 'sso-session elsewhere', 'sso-session gatehouse', 'services gatehouse-services']);
+    assert.deepEqual(
+      sections(once).map(([n]) => n),
+      ['default', 'profile gatehouse', 'profile other', 'sso-session elsewhere', 'sso-session gatehouse', 'services gatehouse-services'],
+    );
 
     const again = await configure(server, ['--home', home, '--url', server.url]);
     assert.equal(again.code, 0, show(again));
     assert.equal(readFileSync(file, 'utf8'), once, 'the same run twice gives the same file');
 
-    const moved = await configure(server, ['--home', home, '--url', 'https://gatehouse.example.com', '--account-id', '111122223333', '--role-name', 'Ops', '--region', 'eu-central-1']);
+    const moved = await configure(server, [
+      '--home',
+      home,
+      '--url',
+      'https://gatehouse.example.com',
+      '--account-id',
+      '111122223333',
+      '--role-name',
+      'Ops',
+      '--region',
+      'eu-central-1',
+    ]);
     assert.equal(moved.code, 0, show(moved));
     const changed = readFileSync(file, 'utf8');
-    assert.deepEqual(sections(changed).map(([n]) => n), sections(once).map(([n]) => n), 'no section is duplicated');
+    assert.deepEqual(
+      sections(changed).map(([n]) => n),
+      sections(once).map(([n]) => n),
+      'no section is duplicated',
+    );
     assert.ok(changed.startsWith(head) && changed.includes(tail));
-    assert.deepEqual(section(changed, 'profile gatehouse'), ['sso_session = gatehouse', 'sso_account_id = 111122223333', 'sso_role_name = Ops', 'region = eu-central-1', 'services = gatehouse-services']);
+    assert.deepEqual(section(changed, 'profile gatehouse'), [
+      'sso_session = gatehouse',
+      'sso_account_id = 111122223333',
+      'sso_role_name = Ops',
+      'region = eu-central-1',
+      'services = gatehouse-services',
+    ]);
     assert.ok(section(changed, 'sso-session gatehouse')!.includes('sso_region = eu-central-1'));
     assert.equal(section(changed, 'services gatehouse-services')!.filter((l) => l.includes('https://gatehouse.example.com')).length, 5);
     assert.ok(!changed.includes(server.url));
-    assert.equal(JSON.parse(readFileSync(join(home, '.aws', 'models', 'sts', '2011-06-15', 'endpoint-rule-set-1.json'), 'utf8')).rules[1].endpoint.url, 'https://gatehouse.example.com');
+    assert.equal(
+      JSON.parse(readFileSync(join(home, '.aws', 'models', 'sts', '2011-06-15', 'endpoint-rule-set-1.json'), 'utf8')).rules[1].endpoint.url,
+      'https://gatehouse.example.com',
+    );
 
     // Other names add their own sections next to the first ones.
     const second = await configure(server, ['--home', home, '--url', server.url, '--profile', 'gh2', '--session', 'gh2-session']);
@@ -148,7 +183,7 @@ describe('gatehouse configure-cli', () => {
     assert.ok(section(both, 'sso-session gh2-session') && section(both, 'services gh2-services'));
   });
 
-  test('defaults: the server\'s port and region, $HOME (or AWS_CONFIG_FILE); --skip-endpoint-rules writes no models', async () => {
+  test("defaults: the server's port and region, $HOME (or AWS_CONFIG_FILE); --skip-endpoint-rules writes no models", async () => {
     const home = tempDir('gatehouse-home-');
     const r = await configure(server, [], { HOME: home, GATEHOUSE_PORT: '4321', GATEHOUSE_REGION: 'eu-west-2' });
     assert.equal(r.code, 0, show(r));

@@ -28,7 +28,14 @@ process.umask(0o022);
 /** `gatehouse serve` on `dir` run to its exit (it must fail to start). */
 async function serveUntilExit(dir: string, env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dir], {
-    env: { ...process.env, ...ENV, GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId, GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey, ...(await databaseEnv(dir)), ...env },
+    env: {
+      ...process.env,
+      ...ENV,
+      GATEHOUSE_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      ...(await databaseEnv(dir)),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -74,7 +81,10 @@ describe('data directory permissions', () => {
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.equal(lines[0], `gatehouse: data directory "${dir}" has invalid permissions 0755: it should be u=rwx (0700); run chmod 700 ${dir} (or set GATEHOUSE_ALLOW_SHARED_DATA_DIR=1 to allow it)`);
+    assert.equal(
+      lines[0],
+      `gatehouse: data directory "${dir}" has invalid permissions 0755: it should be u=rwx (0700); run chmod 700 ${dir} (or set GATEHOUSE_ALLOW_SHARED_DATA_DIR=1 to allow it)`,
+    );
     assert.ok(!existsSync(join(dir, 'encryption.key')) && !existsSync(join(dir, 'gatehouse.db')), 'nothing was written there');
     assert.equal(modeOf(dir), '0755', 'the directory is left as it was');
 

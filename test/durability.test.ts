@@ -33,10 +33,7 @@ const dirs: string[] = [];
 const inProcess: TestServer[] = [];
 
 after(async () => {
-  await Promise.all(
-    children.map((c) =>
-      c.exitCode !== null || c.signalCode !== null ? undefined : new Promise<void>((r) => (c.once('exit', () => r()), c.kill('SIGKILL')))),
-  );
+  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise<void>((r) => (c.once('exit', () => r()), c.kill('SIGKILL'))))));
   await Promise.all(inProcess.map((s) => s.stop().catch(() => {})));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -53,8 +50,7 @@ async function serve(dir: string): Promise<ChildServer> {
   return s;
 }
 
-const identityStore = (endpoint: string) =>
-  new IdentitystoreClient({ endpoint, region: REGION, credentials: ADMIN, maxAttempts: 1, requestHandler: { requestTimeout: 10_000 } });
+const identityStore = (endpoint: string) => new IdentitystoreClient({ endpoint, region: REGION, credentials: ADMIN, maxAttempts: 1, requestHandler: { requestTimeout: 10_000 } });
 
 async function instanceOf(url: string) {
   const res = await new SSOAdminClient({ endpoint: url, region: REGION, credentials: ADMIN, maxAttempts: 1 }).send(new ListInstancesCommand({}));
@@ -96,9 +92,7 @@ describe('data survives a restart', () => {
 
     const userIds: string[] = [];
     for (const n of [1, 2, 3, 4]) userIds.push((await client.send(new CreateUserCommand({ IdentityStoreId, ...userInput(n) }))).UserId!);
-    await client.send(
-      new UpdateUserCommand({ IdentityStoreId, UserId: userIds[2], Operations: [{ AttributePath: 'displayName', AttributeValue: 'Renamed Three' }] }),
-    );
+    await client.send(new UpdateUserCommand({ IdentityStoreId, UserId: userIds[2], Operations: [{ AttributePath: 'displayName', AttributeValue: 'Renamed Three' }] }));
     await client.send(new DeleteUserCommand({ IdentityStoreId, UserId: userIds[3] }));
     const admins = (await client.send(new CreateGroupCommand({ IdentityStoreId, DisplayName: 'admins', Description: 'Administrators' }))).GroupId!;
     const devs = (await client.send(new CreateGroupCommand({ IdentityStoreId, DisplayName: 'devs' }))).GroupId!;
@@ -148,10 +142,7 @@ describe('data survives a restart', () => {
     assert.deepEqual(one.Extensions, { 'aws:identitystore:enterprise': { costCenter: 'CC-1', department: 'R&D' } });
     assert.equal(restored.groups?.find((g) => g.GroupId === devs)?.Description, 'Developers');
     const member = await client.send(new IsMemberInGroupsCommand({ IdentityStoreId, MemberId: { UserId: userIds[1] }, GroupIds: [admins, devs] }));
-    assert.deepEqual(
-      Object.fromEntries((member.Results ?? []).map((r) => [r.GroupId, r.MembershipExists])),
-      { [admins]: false, [devs]: true },
-    );
+    assert.deepEqual(Object.fromEntries((member.Results ?? []).map((r) => [r.GroupId, r.MembershipExists])), { [admins]: false, [devs]: true });
     const byName = await client.send(
       new GetUserIdCommand({ IdentityStoreId, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'restart-user-2' } } }),
     );
@@ -222,9 +213,7 @@ describe('SIGKILL in the middle of a stream of writes', () => {
       assert.ok(!present.has(u.UserName!), `${u.UserName} listed once`);
       present.set(u.UserName!, u);
     }
-    t.diagnostic(
-      `${started.size} started, ${acknowledged.size} acknowledged, ${inFlightAtKill} in flight at the kill, ${present.size} present after restart`,
-    );
+    t.diagnostic(`${started.size} started, ${acknowledged.size} acknowledged, ${inFlightAtKill} in flight at the kill, ${present.size} present after restart`);
     const lost = [...acknowledged].filter((n) => !present.has(n));
     assert.deepEqual(lost, [], `acknowledged users lost in the kill (${lost.length} of ${acknowledged.size})`);
     const strangers = [...present.keys()].filter((n) => !acknowledged.has(n) && !unanswered.has(n));
@@ -245,7 +234,10 @@ describe('SIGKILL in the middle of a stream of writes', () => {
     // The database itself is sound after the crash, and the server still takes writes.
     if (TEST_POSTGRES) {
       const storage = await openTestStorage(dir);
-      const { n } = await storage.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const { n } = await storage.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       await storage.close();
       assert.equal(Number(n), present.size);
     } else {

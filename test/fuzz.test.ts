@@ -93,12 +93,7 @@ function anchored(pattern: string): RegExp {
   return re;
 }
 
-type Rx =
-  | { t: 'lit'; s: string }
-  | { t: 'char'; re: RegExp }
-  | { t: 'seq'; items: Rx[] }
-  | { t: 'alt'; options: Rx[] }
-  | { t: 'rep'; node: Rx; min: number; max: number };
+type Rx = { t: 'lit'; s: string } | { t: 'char'; re: RegExp } | { t: 'seq'; items: Rx[] } | { t: 'alt'; options: Rx[] } | { t: 'rep'; node: Rx; min: number; max: number };
 const EMPTY: Rx = { t: 'seq', items: [] };
 
 function parsePattern(src: string): Rx {
@@ -476,8 +471,20 @@ function mutationsOf(gen: Generator, site: Site, restJsonModel: boolean): Mutati
       break;
     case 'list': {
       const element = gen.value(shape.member);
-      if (shape.max !== undefined) add('list/map size', `${shape.max + 1} elements (max ${shape.max})`, 'constraint', Array.from({ length: shape.max + 1 }, () => element));
-      if (shape.min !== undefined && shape.min > 0) add('list/map size', `${shape.min - 1} elements (min ${shape.min})`, 'constraint', Array.from({ length: shape.min - 1 }, () => element));
+      if (shape.max !== undefined)
+        add(
+          'list/map size',
+          `${shape.max + 1} elements (max ${shape.max})`,
+          'constraint',
+          Array.from({ length: shape.max + 1 }, () => element),
+        );
+      if (shape.min !== undefined && shape.min > 0)
+        add(
+          'list/map size',
+          `${shape.min - 1} elements (min ${shape.min})`,
+          'constraint',
+          Array.from({ length: shape.min - 1 }, () => element),
+        );
       if (!textual) {
         add('wrong type', 'a string instead of a list', 'type', 'not-a-list');
         add('wrong type', 'an object instead of a list', 'type', { member: element });
@@ -770,10 +777,12 @@ function report(failures: Failure[]): string {
     groups.set(what, (groups.get(what) ?? new Set()).add(`${c.model.id}.${c.op}`));
   }
   const summary = [...groups].map(([what, ops]) => `  ${what} — ${ops.size} operation(s): ${[...ops].slice(0, 6).join(', ')}${ops.size > 6 ? ', …' : ''}`);
-  const lines = failures.slice(0, 60).map(
-    ({ c, problems }) =>
-      `  ${c.model.id}.${c.op} [${c.category}] ${c.label}\n    ${c.request.method} ${c.request.path} body=${describeBody(c.request.body)}\n    → ${problems.join('; ')}`,
-  );
+  const lines = failures
+    .slice(0, 60)
+    .map(
+      ({ c, problems }) =>
+        `  ${c.model.id}.${c.op} [${c.category}] ${c.label}\n    ${c.request.method} ${c.request.path} body=${describeBody(c.request.body)}\n    → ${problems.join('; ')}`,
+    );
   return `${failures.length} request(s) answered wrongly:\n${summary.join('\n')}\nDetails:\n${lines.join('\n')}${failures.length > 60 ? `\n  … and ${failures.length - 60} more` : ''}`;
 }
 
@@ -962,7 +971,9 @@ function randomCases(env: Env, deterministic: Case[]): Case[] {
       push('random junk body', withBody(model, op, base, randomJunk(rng, toJson(input))));
     } else {
       // restJson without a body: junk in the query string and the headers instead
-      const junk = String(randomJson(rng)).slice(0, 2000).replace(/[\ud800-\udfff]/g, '?');
+      const junk = String(randomJson(rng))
+        .slice(0, 2000)
+        .replace(/[\ud800-\udfff]/g, '?');
       const sep = base.path.includes('?') ? '&' : '?';
       push('random query and header junk', {
         ...base,
@@ -987,7 +998,14 @@ describe('fuzzing every operation from the service models', () => {
     env = { identityStoreId: server.identityStoreId, instanceArn: server.instanceArn, resources: {} };
     // A real user and group, when the server can make them, so handlers that look them up go past "not found".
     if (isImplemented(identityStoreModel, 'CreateUser') && isImplemented(identityStoreModel, 'CreateGroup')) {
-      const user = await send(server.url, awsJsonRequest(identityStoreModel, 'CreateUser', JSON.stringify({ IdentityStoreId: env.identityStoreId, UserName: 'fixture', DisplayName: 'Fixture', Name: { GivenName: 'Fix', FamilyName: 'Ture' } })));
+      const user = await send(
+        server.url,
+        awsJsonRequest(
+          identityStoreModel,
+          'CreateUser',
+          JSON.stringify({ IdentityStoreId: env.identityStoreId, UserName: 'fixture', DisplayName: 'Fixture', Name: { GivenName: 'Fix', FamilyName: 'Ture' } }),
+        ),
+      );
       const group = await send(server.url, awsJsonRequest(identityStoreModel, 'CreateGroup', JSON.stringify({ IdentityStoreId: env.identityStoreId, DisplayName: 'fixture' })));
       if (user.status === 200) env.resources['identitystore/UserId'] = JSON.parse(user.text).UserId;
       if (group.status === 200) env.resources['identitystore/GroupId'] = JSON.parse(group.text).GroupId;

@@ -115,7 +115,12 @@ describe('request bodies are read after routing, within what the route can carry
     assert.equal(rest.status, 413);
     assert.equal(rest.headers['x-amzn-errortype'], 'RequestEntityTooLargeException');
     // The connection was kept: the discarded body did not end it, and the server still answers.
-    const sts = await post(server.url, '/', { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(`Action=GetCallerIdentity&Version=2011-06-15&Pad=${'x'.repeat(8000)}`));
+    const sts = await post(
+      server.url,
+      '/',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      Buffer.from(`Action=GetCallerIdentity&Version=2011-06-15&Pad=${'x'.repeat(8000)}`),
+    );
     assert.equal(sts.status, 413);
     assert.match(sts.text, /<Code>RequestEntityTooLarge<\/Code>/);
   });
@@ -217,7 +222,10 @@ describe('the bytes held at once, and slow requests', () => {
       JSON.stringify(logged),
     );
     assert.equal(mine[0].err, undefined);
-    assert.deepEqual(logged.filter((l) => (l.level as number) > 30), []);
+    assert.deepEqual(
+      logged.filter((l) => (l.level as number) > 30),
+      [],
+    );
   });
 });
 
@@ -226,7 +234,14 @@ describe('open connections per process', () => {
     const dataDir = tempDataDir();
     const server = await startGatehouse({ dataDir, env: { GATEHOUSE_CONFIG: configFile(dataDir, { http: { maxConnections: 2 } }) } });
     const { hostname, port } = new URL(server.url);
-    const open = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => { const s = connect(Number(port), hostname, () => resolve(s)); })));
+    const open = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect(Number(port), hostname, () => resolve(s));
+          }),
+      ),
+    );
     try {
       await new Promise((r) => setTimeout(r, 100));
       const third = await raw(server.url, `GET /signin HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\n\r\n`, { waitMs: 3000 });
@@ -252,10 +267,16 @@ describe('SigV4 strictness', () => {
 
   /** Signs an awsJson ListInstances call; `sign` chooses the headers that are signed, `add` those added afterwards. */
   const signedHeaders = (opts: { sign?: Record<string, string>; region?: string; unsignedPayload?: boolean }, body: string) =>
-    signPost(server.url, 'sso', { 'content-type': 'application/x-amz-json-1.1', ...(opts.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}), ...opts.sign }, body, {
-      region: opts.region,
-      applyChecksum: true,
-    });
+    signPost(
+      server.url,
+      'sso',
+      { 'content-type': 'application/x-amz-json-1.1', ...(opts.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}), ...opts.sign },
+      body,
+      {
+        region: opts.region,
+        applyChecksum: true,
+      },
+    );
   async function signedCall(opts: { sign?: Record<string, string>; add?: Record<string, string>; region?: string; unsignedPayload?: boolean }) {
     const body = '{}';
     const res = await fetch(`${server.url}/`, { method: 'POST', headers: { ...(await signedHeaders(opts, body)), ...opts.add }, body });

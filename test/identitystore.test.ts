@@ -5,14 +5,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import {
-  Identitystore,
-  paginateListGroupMemberships,
-  paginateListUsers,
-  type CreateUserCommandInput,
-  type GroupMembership,
-  type User,
-} from '@aws-sdk/client-identitystore';
+import { Identitystore, paginateListGroupMemberships, paginateListUsers, type CreateUserCommandInput, type GroupMembership, type User } from '@aws-sdk/client-identitystore';
 import { identityStoreModel } from '../src/generated/identitystore.js';
 import { ADMIN, openTestStorage, REGION, rejectsWith, startGatehouse, tempDataDir, uniq, useGatehouse, type SdkError, type TestServer } from './helpers/index.js';
 import { rmSync } from 'node:fs';
@@ -122,7 +115,7 @@ describe('identitystore: users', () => {
     };
   };
 
-  test('CreateUser answers a UserId of the store\'s 10 hex characters and a UUID', async () => {
+  test("CreateUser answers a UserId of the store's 10 hex characters and a UUID", async () => {
     const out = await ctx.client.createUser(minimalUser(ctx.store));
     assert.equal(out.IdentityStoreId, ctx.store);
     assert.match(out.UserId!, /^[0-9a-f]{10}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -176,10 +169,7 @@ describe('identitystore: users', () => {
     const UserId = await createUser(ctx);
     await expectError(ctx.client.describeUser({ IdentityStoreId: ctx.store, UserId, Extensions: ['aws:identitystore:custom'] }), 'ValidationException');
     await expectError(ctx.client.listUsers({ IdentityStoreId: ctx.store, Extensions: ['aws:identitystore:custom'] }), 'ValidationException');
-    await expectError(
-      ctx.client.createUser({ ...minimalUser(ctx.store), Extensions: { 'aws:identitystore:custom': { a: 'b' } } }),
-      'ValidationException',
-    );
+    await expectError(ctx.client.createUser({ ...minimalUser(ctx.store), Extensions: { 'aws:identitystore:custom': { a: 'b' } } }), 'ValidationException');
     // The extension is an object of attributes, on CreateUser as on UpdateUser.
     await expectError(ctx.client.createUser({ ...minimalUser(ctx.store), Extensions: { [ENTERPRISE]: 'CC-1' } }), 'ValidationException');
     // Not even a well-formed extension name: the model's pattern.
@@ -187,7 +177,7 @@ describe('identitystore: users', () => {
     assert.match(err.message, /at 'extensions\.1\.member' failed to satisfy constraint: Member must satisfy regular expression pattern/);
   });
 
-  test('CreateUser without the attributes Identity Center requires lists every missing member in AWS\'s form', async () => {
+  test("CreateUser without the attributes Identity Center requires lists every missing member in AWS's form", async () => {
     const none = await expectError(ctx.client.createUser({ IdentityStoreId: ctx.store }), 'ValidationException');
     assert.equal(
       none.message,
@@ -239,7 +229,10 @@ describe('identitystore: users', () => {
     assert.doesNotMatch(tooLong.message, /uuuu/);
 
     const badStore = await expectError(ctx.client.listUsers({ IdentityStoreId: 'store-1' }), 'ValidationException');
-    assert.match(badStore.message, /^1 validation error detected: Value 'store-1' at 'identityStoreId' failed to satisfy constraint: Member must satisfy regular expression pattern: /);
+    assert.match(
+      badStore.message,
+      /^1 validation error detected: Value 'store-1' at 'identityStoreId' failed to satisfy constraint: Member must satisfy regular expression pattern: /,
+    );
     await expectError(ctx.client.listUsers({ IdentityStoreId: 'd-ABCDEF1234' }), 'ValidationException'); // upper-case hex
     await expectError(ctx.client.listUsers({ IdentityStoreId: 'd-12345678901' }), 'ValidationException'); // 11 hex
 
@@ -248,7 +241,12 @@ describe('identitystore: users', () => {
 
     for (const MaxResults of [0, 101]) {
       const err = await expectError(ctx.client.listUsers({ IdentityStoreId: ctx.store, MaxResults }), 'ValidationException');
-      assert.match(err.message, new RegExp(`^1 validation error detected: Value '${MaxResults}' at 'maxResults' failed to satisfy constraint: Member must have value (greater|less) than or equal to (1|100)$`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `^1 validation error detected: Value '${MaxResults}' at 'maxResults' failed to satisfy constraint: Member must have value (greater|less) than or equal to (1|100)$`,
+        ),
+      );
     }
 
     // Identity Center keeps one email, address, phone number and role, and up to 3 photos.
@@ -321,10 +319,7 @@ describe('identitystore: users', () => {
     const all = await ctx.client.listUsers({ IdentityStoreId: ctx.store, Filters: [] });
     assert.ok(all.Users!.length >= 2);
 
-    await expectError(
-      ctx.client.listUsers({ IdentityStoreId: ctx.store, Filters: [{ AttributePath: 'DisplayName', AttributeValue: `Display ${name}` }] }),
-      'ValidationException',
-    );
+    await expectError(ctx.client.listUsers({ IdentityStoreId: ctx.store, Filters: [{ AttributePath: 'DisplayName', AttributeValue: `Display ${name}` }] }), 'ValidationException');
     // At most one filter (the model's list size).
     await expectError(
       ctx.client.listUsers({
@@ -342,16 +337,17 @@ describe('identitystore: users', () => {
 describe('identitystore: UpdateUser', () => {
   const ctx = useServer();
 
-  const describeUser = (UserId: string, ext = false) =>
-    ctx.client.describeUser({ IdentityStoreId: ctx.store, UserId, ...(ext ? { Extensions: [ENTERPRISE] } : {}) });
+  const describeUser = (UserId: string, ext = false) => ctx.client.describeUser({ IdentityStoreId: ctx.store, UserId, ...(ext ? { Extensions: [ENTERPRISE] } : {}) });
 
   test('AttributeOperations set displayName, name.givenName, emails and an enterprise attribute, and remove another', async () => {
-    const UserId = (await ctx.client.createUser({
-      ...minimalUser(ctx.store),
-      Title: 'Intern',
-      NickName: 'Nick',
-      Extensions: { [ENTERPRISE]: { employeeNumber: '7', costCenter: 'old' } },
-    })).UserId!;
+    const UserId = (
+      await ctx.client.createUser({
+        ...minimalUser(ctx.store),
+        Title: 'Intern',
+        NickName: 'Nick',
+        Extensions: { [ENTERPRISE]: { employeeNumber: '7', costCenter: 'old' } },
+      })
+    ).UserId!;
     const before = await describeUser(UserId);
     ctx.server.clock.advance(1000); // so that UpdatedAt moves
     const out = await ctx.client.updateUser({
@@ -449,7 +445,7 @@ describe('identitystore: UpdateUser', () => {
     assert.deepEqual(after, { ...before, $metadata: after.$metadata });
   });
 
-  test('renaming onto another user\'s UserName (in any case) is a ConflictException; a change of case of one\'s own is not', async () => {
+  test("renaming onto another user's UserName (in any case) is a ConflictException; a change of case of one's own is not", async () => {
     const taken = uniq('Taken');
     await createUser(ctx, taken);
     const mine = uniq('mine');
@@ -513,8 +509,14 @@ describe('identitystore: users stored without the JSON they are shown as', () =>
         assert.deepEqual({ ...changedNow, DisplayName: changedBefore.DisplayName, UpdatedAt: changedBefore.UpdatedAt }, changedBefore);
         assert.deepEqual(await shown(client, older), olderBefore);
         const page = await listed(client);
-        assert.deepEqual(page.find((u) => u.UserId === changed), changedNow);
-        assert.deepEqual(page.find((u) => u.UserId === older), olderBefore);
+        assert.deepEqual(
+          page.find((u) => u.UserId === changed),
+          changedNow,
+        );
+        assert.deepEqual(
+          page.find((u) => u.UserId === older),
+          olderBefore,
+        );
         assert.equal(page.length, 2);
 
         // A restart describes both rows again, and the answers stay the same.
@@ -612,10 +614,7 @@ describe('identitystore: GetUserId', () => {
   });
 
   test('AlternateIdentifier with both members, with neither, or on an unsupported attribute is a ValidationException', async () => {
-    const both = await expectError(
-      getUserId({ ExternalId: { Issuer: 'i', Id: 'x' }, UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'x' } }),
-      'ValidationException',
-    );
+    const both = await expectError(getUserId({ ExternalId: { Issuer: 'i', Id: 'x' }, UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'x' } }), 'ValidationException');
     assert.match(both.message, /alternateIdentifier/);
     const neither = await expectError(getUserId({}), 'ValidationException');
     assert.match(neither.message, /alternateIdentifier/);
@@ -739,10 +738,7 @@ describe('identitystore: groups', () => {
     await expectError(getGroupId({ ExternalId: { Issuer: issuer, Id: randomUUID() } }), 'ResourceNotFoundException', { ResourceType: 'GROUP' });
     await expectError(getGroupId({ UniqueAttribute: { AttributePath: 'description', AttributeValue: 'x' } }), 'ValidationException');
     await expectError(getGroupId({}), 'ValidationException');
-    await expectError(
-      getGroupId({ ExternalId: { Issuer: issuer, Id: id }, UniqueAttribute: { AttributePath: 'displayName', AttributeValue: name } }),
-      'ValidationException',
-    );
+    await expectError(getGroupId({ ExternalId: { Issuer: issuer, Id: id }, UniqueAttribute: { AttributePath: 'displayName', AttributeValue: name } }), 'ValidationException');
   });
 
   test('ListGroups deprecated Filters on DisplayName; another attribute is a ValidationException', async () => {
@@ -760,10 +756,7 @@ describe('identitystore: groups', () => {
 
     const none = await ctx.client.listGroups({ IdentityStoreId: ctx.store, Filters: [{ AttributePath: 'DisplayName', AttributeValue: 'nothing like it' }] });
     assert.deepEqual(none.Groups!, []);
-    await expectError(
-      ctx.client.listGroups({ IdentityStoreId: ctx.store, Filters: [{ AttributePath: 'Description', AttributeValue: 'x' }] }),
-      'ValidationException',
-    );
+    await expectError(ctx.client.listGroups({ IdentityStoreId: ctx.store, Filters: [{ AttributePath: 'Description', AttributeValue: 'x' }] }), 'ValidationException');
     await expectError(ctx.client.listGroups({ IdentityStoreId: ctx.store, MaxResults: 0 }), 'ValidationException');
     await expectError(ctx.client.listGroups({ IdentityStoreId: UNKNOWN_STORE }), 'ResourceNotFoundException', { ResourceType: 'IDENTITY_STORE', ResourceId: UNKNOWN_STORE });
   });
@@ -924,7 +917,7 @@ describe('identitystore: group memberships', () => {
     );
   });
 
-  test('DeleteUser deletes the user\'s memberships', async () => {
+  test("DeleteUser deletes the user's memberships", async () => {
     const UserId = await createUser(ctx);
     const stays = await createUser(ctx);
     const [g1, g2] = await Promise.all([createGroup(ctx), createGroup(ctx)]);
@@ -949,7 +942,7 @@ describe('identitystore: group memberships', () => {
     });
   });
 
-  test('ListGroupMembershipsForMember pages through a member\'s groups', async () => {
+  test("ListGroupMembershipsForMember pages through a member's groups", async () => {
     const UserId = await createUser(ctx);
     const groups = await Promise.all(range(5).map(() => createGroup(ctx)));
     const memberships = await inBatches(groups, 5, (g) => addMember(ctx, g, UserId));
@@ -1082,10 +1075,7 @@ describe('identitystore: ListGroupMemberships paging over 120 memberships', () =
     // The token of one group's listing is refused for another group's and for ListGroupMembershipsForMember.
     const token = tokens[0]!;
     await expectError(ctx.client.listGroupMemberships({ IdentityStoreId: ctx.store, GroupId: other, NextToken: token }), 'ValidationException');
-    await expectError(
-      ctx.client.listGroupMembershipsForMember({ IdentityStoreId: ctx.store, MemberId: { UserId: users[0] }, NextToken: token }),
-      'ValidationException',
-    );
+    await expectError(ctx.client.listGroupMembershipsForMember({ IdentityStoreId: ctx.store, MemberId: { UserId: users[0] }, NextToken: token }), 'ValidationException');
   });
 });
 
@@ -1093,10 +1083,7 @@ describe('identitystore: concurrency', () => {
   const ctx = useServer();
 
   /** `n` distinct spellings of `word` that differ only in case. */
-  const caseVariants = (word: string, n: number) =>
-    range(n).map((i) =>
-      [...word].map((c, j) => ((i >> j) & 1 ? c.toUpperCase() : c.toLowerCase())).join(''),
-    );
+  const caseVariants = (word: string, n: number) => range(n).map((i) => [...word].map((c, j) => ((i >> j) & 1 ? c.toUpperCase() : c.toLowerCase())).join(''));
 
   test('20 concurrent CreateUser calls with the same UserName in different cases: exactly one wins', async () => {
     const names = caseVariants('racecondition', 20);

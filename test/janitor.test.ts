@@ -48,7 +48,14 @@ describe('janitor', () => {
     server = await startGatehouse({ env: { GATEHOUSE_CONFIG: configFile({ intervalSeconds: 0, batchSize: 2 }) } });
     oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
     const store = new IdentitystoreClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
-    ({ UserId: userId } = (await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: `person-${randomUUID().slice(0, 8)}`, DisplayName: 'Test Person', Name: { GivenName: 'T', FamilyName: 'P' } }))) as { UserId: string });
+    ({ UserId: userId } = (await store.send(
+      new CreateUserCommand({
+        IdentityStoreId: server.identityStoreId,
+        UserName: `person-${randomUUID().slice(0, 8)}`,
+        DisplayName: 'Test Person',
+        Name: { GivenName: 'T', FamilyName: 'P' },
+      }),
+    )) as { UserId: string });
     store.destroy();
   });
   after(async () => {
@@ -75,44 +82,81 @@ describe('janitor', () => {
     const oldClient = await registerClient(storage, config, { clientName: 'old', clientType: 'public', scopes: ['sso:account:access'] }, past);
     const oldDevice = await startDeviceAuthorization(storage, config, await clientRow(oldClient.clientId), START_URL, '127.0.0.1', server.url, past);
     assert.ok(await decideDevice(storage, normalizeUserCode(oldDevice.userCode)!, oldSession, true, past + 1));
-    const oldTokens = await createToken(storage, config, { clientId: oldClient.clientId, clientSecret: oldClient.clientSecret, grantType: DEVICE_GRANT, deviceCode: oldDevice.deviceCode }, past + 2);
+    const oldTokens = await createToken(
+      storage,
+      config,
+      { clientId: oldClient.clientId, clientSecret: oldClient.clientSecret, grantType: DEVICE_GRANT, deviceCode: oldDevice.deviceCode },
+      past + 2,
+    );
     assert.ok(oldTokens.refreshToken);
     const ancientClient = await registerClient(storage, config, { clientName: 'ancient', clientType: 'public' }, now - 92 * DAY);
-    const codeClient = await registerClient(storage, config, { clientName: 'codes', clientType: 'public', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [CALLBACK] }, past);
+    const codeClient = await registerClient(
+      storage,
+      config,
+      { clientName: 'codes', clientType: 'public', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [CALLBACK] },
+      past,
+    );
     const request = { client: await clientRow(codeClient.clientId), redirectUri: CALLBACK, scopes: ['sso:account:access'], codeChallenge: undefined };
     const oldCode = await createAuthorizationCode(storage, config, request, oldSession, past);
-    await storage.db.insertInto('rate_limits').values({ bucket: 'signin-source:192.0.2.1', window_start: now - 25 * HOUR, hits: 3 }).execute();
+    await storage.db
+      .insertInto('rate_limits')
+      .values({ bucket: 'signin-source:192.0.2.1', window_start: now - 25 * HOUR, hits: 3 })
+      .execute();
 
     // ---- State that can still be used ----
     // A device flow through the API, then a refresh: the first refresh token is retired, its grant lives.
     const reg = await oidc.send(new RegisterClientCommand({ clientName: 'live', clientType: 'public', scopes: ['sso:account:access'] }));
     const auth = await oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }));
     assert.ok(await decideDevice(storage, normalizeUserCode(auth.userCode!)!, live, true));
-    const token = (input: Record<string, string>) => oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, ...input }));
+    const token = (input: Record<string, string>) =>
+      oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: DEVICE_GRANT, ...input }));
     const first = await token({ deviceCode: auth.deviceCode! });
     const second = await token({ grantType: 'refresh_token', refreshToken: first.refreshToken! });
     const liveGrant = (await resolveAccessToken(storage.db, second.accessToken!))!.grantId;
     // An access token of that grant past its end goes, though the grant stays.
     const staleAccess = `aoa${randomBytes(16).toString('hex')}`;
-    await storage.db.insertInto('access_tokens').values({ token_hash: hashToken(staleAccess), grant_id: liveGrant, created_at: now - 2 * HOUR, expires_at: now - HOUR }).execute();
+    await storage.db
+      .insertInto('access_tokens')
+      .values({ token_hash: hashToken(staleAccess), grant_id: liveGrant, created_at: now - 2 * HOUR, expires_at: now - HOUR })
+      .execute();
     // A device code polled while it lived that expired half an hour ago: within the grace, a poll still hears
     // ExpiredTokenException.
     const recentStart = now - config.signIn.deviceCodeSeconds * 1000 - HOUR / 2;
     const recentDevice = await startDeviceAuthorization(storage, config, await clientRow(reg.clientId!), START_URL, '127.0.0.1', server.url, recentStart);
-    await rejectsWith(createToken(storage, config, { clientId: reg.clientId!, clientSecret: reg.clientSecret!, grantType: DEVICE_GRANT, deviceCode: recentDevice.deviceCode }, recentStart + 1000), 'AuthorizationPendingException');
+    await rejectsWith(
+      createToken(storage, config, { clientId: reg.clientId!, clientSecret: reg.clientSecret!, grantType: DEVICE_GRANT, deviceCode: recentDevice.deviceCode }, recentStart + 1000),
+      'AuthorizationPendingException',
+    );
     // A code redeemed two hours ago whose grant lives: replaying it must still revoke that grant.
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
     const redeemedCode = await createAuthorizationCode(storage, config, { ...request, codeChallenge: challenge }, live, now - 2 * HOUR);
-    const fromCode = await createToken(storage, config, { clientId: codeClient.clientId, clientSecret: codeClient.clientSecret, grantType: 'authorization_code', code: redeemedCode, redirectUri: CALLBACK, codeVerifier: verifier }, now - 2 * HOUR + 1000);
+    const fromCode = await createToken(
+      storage,
+      config,
+      { clientId: codeClient.clientId, clientSecret: codeClient.clientSecret, grantType: 'authorization_code', code: redeemedCode, redirectUri: CALLBACK, codeVerifier: verifier },
+      now - 2 * HOUR + 1000,
+    );
     assert.ok(fromCode.refreshToken);
     // A client whose registration ended but which a live grant was made for.
     const endedClient = await registerClient(storage, config, { clientName: 'ended', clientType: 'public' }, now - 92 * DAY);
     await storage.db
       .insertInto('oauth_grants')
-      .values({ grant_id: randomUUID(), client_id: endedClient.clientId, user_id: userId, session_hash: null, scopes: '[]', created_at: now, expires_at: now + HOUR, revoked_at: null })
+      .values({
+        grant_id: randomUUID(),
+        client_id: endedClient.clientId,
+        user_id: userId,
+        session_hash: null,
+        scopes: '[]',
+        created_at: now,
+        expires_at: now + HOUR,
+        revoked_at: null,
+      })
       .execute();
-    await storage.db.insertInto('rate_limits').values({ bucket: 'signin-source:192.0.2.2', window_start: now - HOUR, hits: 3 }).execute();
+    await storage.db
+      .insertInto('rate_limits')
+      .values({ bucket: 'signin-source:192.0.2.2', window_start: now - HOUR, hits: 3 })
+      .execute();
 
     // Made last: a StartDeviceAuthorization removes a few dead device codes itself, so these are left for the sweep.
     const oldPending = await startDeviceAuthorization(storage, config, await clientRow(oldClient.clientId), START_URL, '127.0.0.1', server.url, past);
@@ -124,7 +168,13 @@ describe('janitor', () => {
 
     // Gone:
     const has = async (table: 'web_sessions' | 'oidc_clients' | 'device_authorizations' | 'authorization_codes' | 'rate_limits', column: string, value: string) =>
-      (await storage.db.selectFrom(table).selectAll().where(column as never, '=', value as never).execute()).length === 1;
+      (
+        await storage.db
+          .selectFrom(table)
+          .selectAll()
+          .where(column as never, '=', value as never)
+          .execute()
+      ).length === 1;
     assert.equal(await has('web_sessions', 'session_hash', oldSession.sessionHash), false, 'an expired session');
     assert.equal(await has('web_sessions', 'session_hash', revokedSession.sessionHash), false, 'a revoked session');
     assert.equal(await count(storage, 'access_tokens', hashToken(oldTokens.accessToken)), 0, "an expired grant's access token");
@@ -158,7 +208,16 @@ describe('janitor', () => {
     assert.equal(await resolveAccessToken(storage.db, second.accessToken!), undefined);
     // ...a replayed code revokes what it issued...
     const codeCall = (code: string) =>
-      oidc.send(new CreateTokenCommand({ clientId: codeClient.clientId, clientSecret: codeClient.clientSecret, grantType: 'authorization_code', code, redirectUri: CALLBACK, codeVerifier: verifier }));
+      oidc.send(
+        new CreateTokenCommand({
+          clientId: codeClient.clientId,
+          clientSecret: codeClient.clientSecret,
+          grantType: 'authorization_code',
+          code,
+          redirectUri: CALLBACK,
+          codeVerifier: verifier,
+        }),
+      );
     await rejectsWith(codeCall(redeemedCode), 'InvalidGrantException', { message: /already been used/ });
     await rejectsWith(
       oidc.send(new CreateTokenCommand({ clientId: codeClient.clientId, clientSecret: codeClient.clientSecret, grantType: 'refresh_token', refreshToken: fromCode.refreshToken! })),
@@ -174,7 +233,10 @@ describe('janitor', () => {
     const saved = config.limits.signInWindowSeconds;
     const bucket = 'signin-source:192.0.2.77';
     const present = async () => (await storage.db.selectFrom('rate_limits').select('bucket').where('bucket', '=', bucket).execute()).length;
-    await storage.db.insertInto('rate_limits').values({ bucket, window_start: Date.now() - 30 * HOUR, hits: 5 }).execute();
+    await storage.db
+      .insertInto('rate_limits')
+      .values({ bucket, window_start: Date.now() - 30 * HOUR, hits: 5 })
+      .execute();
     try {
       config.limits.signInWindowSeconds = 2 * 24 * 3600;
       await server.app.janitor.sweep();
@@ -191,7 +253,10 @@ describe('janitor', () => {
     const other = await openTestStorage(server.dataDir);
     try {
       const stale = async () => (await other.db.selectFrom('rate_limits').select('bucket').where('bucket', '=', 'signin-source:192.0.2.9').execute()).length;
-      await other.db.insertInto('rate_limits').values({ bucket: 'signin-source:192.0.2.9', window_start: Date.now() - 2 * DAY, hits: 1 }).execute();
+      await other.db
+        .insertInto('rate_limits')
+        .values({ bucket: 'signin-source:192.0.2.9', window_start: Date.now() - 2 * DAY, hits: 1 })
+        .execute();
       const lease = other.db.updateTable('leases').where('name', '=', 'janitor');
       await lease.set({ holder: 'another-process', held_until: Date.now() + 60_000 }).execute();
       assert.equal(await server.app.janitor.sweep(), undefined, 'no sweep while the lease is held');
@@ -220,10 +285,16 @@ describe('janitor in a running server', () => {
     const storage = await openTestStorage(dir);
     try {
       const old = Date.now() - 2 * DAY;
-      await storage.db.insertInto('rate_limits').values([1, 2, 3].map((i) => ({ bucket: `user-code-source:192.0.2.${i}`, window_start: old, hits: 1 }))).execute();
+      await storage.db
+        .insertInto('rate_limits')
+        .values([1, 2, 3].map((i) => ({ bucket: `user-code-source:192.0.2.${i}`, window_start: old, hits: 1 })))
+        .execute();
       // A timeout is reported by the assertion below, with the output.
       await until('a janitor sweep', () => /janitor removed/.test(server!.output()), { timeoutMs: 15_000, everyMs: 100 }).catch(() => {});
-      const lines = server.output().split('\n').filter((l) => l.includes('janitor'));
+      const lines = server
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('janitor'));
       assert.equal(lines.length, 1, server.output());
       assert.match(JSON.parse(lines[0]).msg, /^janitor removed 3 expired rows: rate_limits 3$/);
       assert.equal(JSON.parse(lines[0]).level, 30);

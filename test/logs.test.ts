@@ -59,7 +59,9 @@ test('a path with quotes and backslashes still makes a line of valid JSON that n
   // fetch would percent-encode the quote and turn the backslash into a slash; node:http sends the path as written.
   const path = '/no"such\\page';
   const status = await new Promise<number>((resolve, reject) => {
-    request({ host: new URL(server.url).hostname, port: new URL(server.url).port, path }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end();
+    request({ host: new URL(server.url).hostname, port: new URL(server.url).port, path }, (res) => (res.resume(), resolve(res.statusCode!)))
+      .on('error', reject)
+      .end();
   });
   assert.equal(status, 404);
   await until('the request line', () => requestLines(server.output().slice(before)).length >= 1).catch(() => {});

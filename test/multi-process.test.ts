@@ -47,12 +47,21 @@ test('1,000 account assignments spread over three processes all complete, each e
   const { InstanceArn, IdentityStoreId } = Instances![0];
   const { PermissionSet } = await clients[1].admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Shared' }));
 
-  const groupIds = await pool(Array.from({ length: 1000 }, (_, i) => i), 24, async (i) =>
-    (await clients[i % 3].store.send(new CreateGroupCommand({ IdentityStoreId, DisplayName: `shared-${i}` }))).GroupId!,
+  const groupIds = await pool(
+    Array.from({ length: 1000 }, (_, i) => i),
+    24,
+    async (i) => (await clients[i % 3].store.send(new CreateGroupCommand({ IdentityStoreId, DisplayName: `shared-${i}` }))).GroupId!,
   );
   const requestIds = await pool(groupIds, 24, async (groupId, i) => {
     const r = await clients[i % 3].admin.send(
-      new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: PermissionSet!.PermissionSetArn, PrincipalType: 'GROUP', PrincipalId: groupId }),
+      new CreateAccountAssignmentCommand({
+        InstanceArn,
+        TargetId: ACCOUNT,
+        TargetType: 'AWS_ACCOUNT',
+        PermissionSetArn: PermissionSet!.PermissionSetArn,
+        PrincipalType: 'GROUP',
+        PrincipalId: groupId,
+      }),
     );
     return r.AccountAssignmentCreationStatus!.RequestId!;
   });
@@ -62,7 +71,15 @@ test('1,000 account assignments spread over three processes all complete, each e
   const storage = await openTestStorage(dataDir);
   try {
     const count = async (status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED') =>
-      Number((await storage.db.selectFrom('admin_requests').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', status).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await storage.db
+            .selectFrom('admin_requests')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('status', '=', status)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     await until('50 jobs done', async () => (await count('SUCCEEDED')) >= 50, { timeoutMs: 60_000, everyMs: 20 });
     await servers[2].stop('SIGKILL');
     assert.ok((await count('IN_PROGRESS')) > 0, 'jobs were still in flight when the process died');
@@ -97,16 +114,31 @@ test('a device authorization started through one process, approved in the pages 
     const admin = new SSOAdminClient({ ...config(trio[0].url), credentials: ADMIN });
     const { Instances } = await admin.send(new ListInstancesCommand({}));
     const store = new IdentitystoreClient({ ...config(trio[1].url), credentials: ADMIN });
-    const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId: Instances![0].IdentityStoreId, UserName: 'roaming', DisplayName: 'Roaming User', Name: { GivenName: 'Roaming', FamilyName: 'User' } }));
+    const { UserId } = await store.send(
+      new CreateUserCommand({
+        IdentityStoreId: Instances![0].IdentityStoreId,
+        UserName: 'roaming',
+        DisplayName: 'Roaming User',
+        Name: { GivenName: 'Roaming', FamilyName: 'User' },
+      }),
+    );
     const storage = await openTestStorage(dir);
-    await storage.db.insertInto('user_credentials').values({ user_id: UserId!, password_hash: await hashPassword('correct horse battery'), updated_at: Date.now() }).execute();
+    await storage.db
+      .insertInto('user_credentials')
+      .values({ user_id: UserId!, password_hash: await hashPassword('correct horse battery'), updated_at: Date.now() })
+      .execute();
     await storage.close();
 
     const first = new SSOOIDCClient(config(trio[0].url));
     const third = new SSOOIDCClient(config(trio[2].url));
     const reg = await first.send(new RegisterClientCommand({ clientName: 'multi-process', clientType: 'public', scopes: ['sso:account:access'] }));
-    const dev = await first.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: 'https://d-1234567890.awsapps.com/start' }));
-    const poll = () => third.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: dev.deviceCode }));
+    const dev = await first.send(
+      new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: 'https://d-1234567890.awsapps.com/start' }),
+    );
+    const poll = () =>
+      third.send(
+        new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'urn:ietf:params:oauth:grant-type:device_code', deviceCode: dev.deviceCode }),
+      );
     await assert.rejects(poll(), { name: 'AuthorizationPendingException' });
 
     // The person opens the verification page on the second process.

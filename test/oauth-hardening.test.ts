@@ -18,7 +18,21 @@ import {
 } from '@aws-sdk/client-sso-oidc';
 import { GetRoleCredentialsCommand, ListAccountsCommand, LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
 import { REGION, TEST_POSTGRES, type TestServer } from './helpers/gatehouse.js';
-import { approveDevice, cliAuthorizeUrl, confirmPage, createPerson, pkce, RawClient, rejectsWith, signedInBrowser, START_URL, useGatehouse, type Person, type SdkError, type SuiteOptions } from './helpers/index.js';
+import {
+  approveDevice,
+  cliAuthorizeUrl,
+  confirmPage,
+  createPerson,
+  pkce,
+  RawClient,
+  rejectsWith,
+  signedInBrowser,
+  START_URL,
+  useGatehouse,
+  type Person,
+  type SdkError,
+  type SuiteOptions,
+} from './helpers/index.js';
 import { databaseBytes, largestRegistration, rawPost } from './helpers/abuse.js';
 import { hashToken } from '../src/domain/tokens.js';
 
@@ -101,7 +115,11 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const auth = await startDevice(ctx, reg);
       await approveDevice(raw, auth.userCode!);
       // The session's lifetime ends (as if its hours had passed).
-      await ctx.server.app.storage.db.updateTable('web_sessions').set({ expires_at: Date.now() - 1 }).where('user_id', '=', ctx.person.userId).execute();
+      await ctx.server.app.storage.db
+        .updateTable('web_sessions')
+        .set({ expires_at: Date.now() - 1 })
+        .where('user_id', '=', ctx.person.userId)
+        .execute();
       await rejectsWith(pollDevice(ctx, reg, auth), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     });
 
@@ -112,7 +130,9 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const { code, verifier } = await authorizationCode(ctx, raw, reg, redirectUri);
       await signOut(raw);
       await rejectsWith(
-        ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri })),
+        ctx.oidc.send(
+          new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri }),
+        ),
         'InvalidGrantException',
         { status: 400, oauthError: 'invalid_grant' },
       );
@@ -123,7 +143,9 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const redirectUri = 'http://127.0.0.1:43211/oauth/callback';
       const reg = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: ['authorization_code', 'refresh_token'], redirectUris: ['http://127.0.0.1/oauth/callback'] });
       const { code, verifier } = await authorizationCode(ctx, raw, reg, redirectUri);
-      const out = await ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri }));
+      const out = await ctx.oidc.send(
+        new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', code, codeVerifier: verifier, redirectUri }),
+      );
       assert.match(out.accessToken!, /^aoa/);
     });
   });
@@ -135,7 +157,9 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       const accessToken = tokens.accessToken!;
       const err = await rejectsWith(ctx.portal.send(new ListAccountsCommand({ accessToken })), 'UnauthorizedException', { status: 401 });
       assert.match(err.message, /sso:account:access/);
-      await rejectsWith(ctx.portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: ctx.server.managementAccountId, roleName: 'Admin' })), 'UnauthorizedException', { status: 401 });
+      await rejectsWith(ctx.portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: ctx.server.managementAccountId, roleName: 'Admin' })), 'UnauthorizedException', {
+        status: 401,
+      });
       // Ending the session is allowed with any token of it.
       await ctx.portal.send(new LogoutCommand({ accessToken }));
     });
@@ -153,7 +177,7 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
   describe('no open redirect through a registered client', () => {
     const EVIL = 'https://evil.example/phish';
 
-    test('an invalid request for a non-loopback redirect URI is shown on Gatehouse\'s page, not redirected', async () => {
+    test("an invalid request for a non-loopback redirect URI is shown on Gatehouse's page, not redirected", async () => {
       const reg = await register(ctx, { grantTypes: ['authorization_code'], redirectUris: [EVIL] });
       for (const query of [
         { client_id: reg.clientId!, redirect_uri: EVIL, response_type: 'x' },
@@ -168,9 +192,12 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
 
     test('a loopback client still gets its errors back (RFC 6749 §4.1.2.1)', async () => {
       const reg = await register(ctx, { grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1/oauth/callback'] });
-      const res = await fetch(`${ctx.server.url}/authorize?${new URLSearchParams({ client_id: reg.clientId!, redirect_uri: 'http://127.0.0.1:5000/oauth/callback', response_type: 'x', state: 'st' })}`, {
-        redirect: 'manual',
-      });
+      const res = await fetch(
+        `${ctx.server.url}/authorize?${new URLSearchParams({ client_id: reg.clientId!, redirect_uri: 'http://127.0.0.1:5000/oauth/callback', response_type: 'x', state: 'st' })}`,
+        {
+          redirect: 'manual',
+        },
+      );
       assert.equal(res.status, 303);
       const back = new URL(res.headers.get('location')!);
       assert.equal(back.origin, 'http://127.0.0.1:5000');
@@ -210,7 +237,12 @@ describe('OAuth hardening, default settings', { timeout: 60_000 }, () => {
       // A device flow started from elsewhere: the AWS CLI's own name, nothing registered that the page could catch.
       const remote = new Agent({ localAddress: '127.0.0.2' });
       const reg = JSON.parse((await rawPost(ctx.server.url, '/client/register', JSON.stringify({ clientName: 'botocore-client-remote', clientType: 'public' }), remote)).body);
-      const started = await rawPost(ctx.server.url, '/device_authorization', JSON.stringify({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }), remote);
+      const started = await rawPost(
+        ctx.server.url,
+        '/device_authorization',
+        JSON.stringify({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL }),
+        remote,
+      );
       remote.destroy();
       const page = await confirmPage(raw, JSON.parse(started.body).userCode);
       assert.match(page.body, /role="alert">This request was started from <strong class="mono">127\.0\.0\.2<\/strong>, and you are at <strong class="mono">127\.0\.0\.1<\/strong>/);
@@ -252,7 +284,9 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
         [{ clientName: 'x'.repeat(257) }, 'InvalidClientMetadataException', 'invalid_client_metadata'],
       ];
       // The 5.5 MB registration (a huge scopes list) is refused before it is read: over sso-oidc's body cap.
-      await rejectsWith(register(ctx, { ...big, scopes: Array.from({ length: 200_000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`) }), 'RequestEntityTooLargeException', { status: 413 });
+      await rejectsWith(register(ctx, { ...big, scopes: Array.from({ length: 200_000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`) }), 'RequestEntityTooLargeException', {
+        status: 413,
+      });
       // Within the cap, each field has its own limit.
       const fits = Array.from({ length: 1000 }, (_, i) => `scope:${i}:xxxxxxxxxxxxxxx`);
       await rejectsWith(register(ctx, { ...big, scopes: fits }), 'InvalidScopeException', { status: 400, oauthError: 'invalid_scope' });
@@ -263,7 +297,9 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       assert.ok((await databaseBytes(ctx.server.app.storage, ctx.server.dataDir)) - before < 256 * 1024, 'nothing of the refused registrations was stored');
       // The largest accepted one is accepted, and a device authorization with the longest start URL.
       const reg = await register(ctx, big);
-      await ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048 - 24)}` }));
+      await ctx.oidc.send(
+        new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048 - 24)}` }),
+      );
       await rejectsWith(
         ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2048)}` })),
         'InvalidRequestException',
@@ -281,10 +317,24 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       await rejectsWith(pollDevice(ctx, reg, polled), 'AuthorizationPendingException', { status: 400, oauthError: 'authorization_pending' });
       const codes = (auths: StartDeviceAuthorizationCommandOutput[]) => auths.map((a) => a.userCode!.replace('-', ''));
       const grace = ctx.server.app.config.janitor.graceSeconds * 1000;
-      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - grace - 3600_000 }).where('user_code', 'in', codes(old)).execute();
-      await db.updateTable('device_authorizations').set({ expires_at: Date.now() - 60_000 }).where('user_code', 'in', codes([polled, unpolled])).execute();
+      await db
+        .updateTable('device_authorizations')
+        .set({ expires_at: Date.now() - grace - 3600_000 })
+        .where('user_code', 'in', codes(old))
+        .execute();
+      await db
+        .updateTable('device_authorizations')
+        .set({ expires_at: Date.now() - 60_000 })
+        .where('user_code', 'in', codes([polled, unpolled]))
+        .execute();
       await startDevice(ctx, reg);
-      const left = (await db.selectFrom('device_authorizations').select('user_code').where('user_code', 'in', [...codes(old), ...codes([polled, unpolled])]).execute()).map((r) => r.user_code);
+      const left = (
+        await db
+          .selectFrom('device_authorizations')
+          .select('user_code')
+          .where('user_code', 'in', [...codes(old), ...codes([polled, unpolled])])
+          .execute()
+      ).map((r) => r.user_code);
       assert.deepEqual(left, codes([polled]), 'the long-expired ones and the never-polled one are gone; the polled one expired a minute ago still answers ExpiredTokenException');
       await rejectsWith(pollDevice(ctx, reg, polled), 'ExpiredTokenException', { status: 400, oauthError: 'expired_token' });
     });
@@ -309,13 +359,14 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
         other.destroy();
       }
     });
-
   });
 
   describe('a full disk', () => {
     const ctx = useServer();
 
-    test('a full disk answers InternalServerException without a stack trace, and the server recovers when space is freed', { skip: TEST_POSTGRES ? 'SQLite only: the page cap stands in for a full disk' : false }, async () => {
+    test('a full disk answers InternalServerException without a stack trace, and the server recovers when space is freed', {
+      skip: TEST_POSTGRES ? 'SQLite only: the page cap stands in for a full disk' : false,
+    }, async () => {
       const db = ctx.server.app.storage.db;
       // What the operator sees: the server's error lines (the test server logs nothing otherwise).
       const log = ctx.server.app.log;
@@ -329,7 +380,11 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       await sql.raw(`pragma max_page_count = ${await pages()}`).execute(db);
       try {
         for (let i = 0; i < 3; i++) {
-          const res = await fetch(`${ctx.server.url}/client/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(largestRegistration()) });
+          const res = await fetch(`${ctx.server.url}/client/register`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(largestRegistration()),
+          });
           const text = await res.text();
           assert.equal(res.status, 500, text);
           assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'InternalServerException');
@@ -369,7 +424,11 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       assert.match(err.error_description!, /Too many registered clients/);
 
       // Both first clients expire (as if 90 days had passed); the used one was used more recently than the other.
-      await db.updateTable('oidc_clients').set({ expires_at: Date.now() - 1 }).where('client_id', 'in', [used.clientId!, unused.clientId!]).execute();
+      await db
+        .updateTable('oidc_clients')
+        .set({ expires_at: Date.now() - 1 })
+        .where('client_id', 'in', [used.clientId!, unused.clientId!])
+        .execute();
       const ids = async () => (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
       const fourth = await register(ctx);
       assert.deepEqual(new Set(await ids()), new Set([used.clientId, live.clientId, fourth.clientId]), 'the never-used expired client went first');
@@ -423,7 +482,11 @@ describe('device authorizations per source address per device code lifetime', { 
 });
 
 describe('per-source limits count an IPv6 address by its /64', { timeout: 60_000 }, () => {
-  const ctx = useServerWithConfig({ trustedProxies: ['127.0.0.1'], limits: { deviceAuthorizationsPerSource: 2, registerClientPerSourcePerSecond: 1000 }, signIn: { deviceCodeSeconds: 3600 } });
+  const ctx = useServerWithConfig({
+    trustedProxies: ['127.0.0.1'],
+    limits: { deviceAuthorizationsPerSource: 2, registerClientPerSourcePerSecond: 1000 },
+    signIn: { deviceCodeSeconds: 3600 },
+  });
 
   test('addresses of one /64 share the allowance; another /64 has its own; the stored address stays exact', async () => {
     const post = async (path: string, body: unknown, from: string) => {
@@ -439,7 +502,11 @@ describe('per-source limits count an IPv6 address by its /64', { timeout: 60_000
     assert.equal(third.status, 400, 'the same /64, however written');
     assert.equal(third.body.error, 'slow_down');
     assert.equal((await start('2001:db8:0:2::1')).status, 200, 'the next /64');
-    const row = await ctx.server.app.storage.db.selectFrom('device_authorizations').select('source_ip').where('device_code_hash', '=', hashToken(second.body.deviceCode)).executeTakeFirstOrThrow();
+    const row = await ctx.server.app.storage.db
+      .selectFrom('device_authorizations')
+      .select('source_ip')
+      .where('device_code_hash', '=', hashToken(second.body.deviceCode))
+      .executeTakeFirstOrThrow();
     assert.equal(row.source_ip, '2001:db8:0:1:ffff::2');
   });
 });
@@ -451,11 +518,15 @@ describe('failed CreateToken calls do not mark a client as used', { timeout: 60_
     const db = ctx.server.app.storage.db;
     const callback = 'http://127.0.0.1/oauth/callback';
     const idle = await register(ctx, { scopes: [PORTAL_SCOPE], grantTypes: [DEVICE_GRANT, 'authorization_code', 'refresh_token'], redirectUris: [callback] });
-    const token = (input: Record<string, string>) => ctx.oidc.send(new CreateTokenCommand({ clientId: idle.clientId, clientSecret: idle.clientSecret, grantType: DEVICE_GRANT, ...input }));
+    const token = (input: Record<string, string>) =>
+      ctx.oidc.send(new CreateTokenCommand({ clientId: idle.clientId, clientSecret: idle.clientSecret, grantType: DEVICE_GRANT, ...input }));
     await rejectsWith(token({ deviceCode: 'gdc_made-up' }), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     const auth = await startDevice(ctx, idle);
     await rejectsWith(token({ deviceCode: auth.deviceCode! }), 'AuthorizationPendingException', { status: 400, oauthError: 'authorization_pending' });
-    await rejectsWith(token({ grantType: 'authorization_code', code: 'gac_made-up', redirectUri: callback, codeVerifier: 'v'.repeat(43) }), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
+    await rejectsWith(token({ grantType: 'authorization_code', code: 'gac_made-up', redirectUri: callback, codeVerifier: 'v'.repeat(43) }), 'InvalidGrantException', {
+      status: 400,
+      oauthError: 'invalid_grant',
+    });
     await rejectsWith(token({ grantType: 'refresh_token', refreshToken: 'aor_made-up' }), 'InvalidGrantException', { status: 400, oauthError: 'invalid_grant' });
     const row = await db.selectFrom('oidc_clients').select('last_used_at').where('client_id', '=', idle.clientId!).executeTakeFirstOrThrow();
     assert.equal(row.last_used_at, null, 'no tokens, so not used');
@@ -515,7 +586,11 @@ describe('abuse: an anonymous flood of registrations and device authorizations',
     const accepted = (statuses.get('/client/register 200') ?? 0) + (statuses.get('/device_authorization 200') ?? 0);
     const refused = (statuses.get('/client/register 400') ?? 0) + (statuses.get('/device_authorization 400') ?? 0);
     assert.ok(refused > accepted, `most of the flood is refused: ${JSON.stringify([...statuses])}`);
-    assert.deepEqual([...statuses.keys()].filter((k) => !/ (200|400)$/.test(k)), [], 'no other answers');
+    assert.deepEqual(
+      [...statuses.keys()].filter((k) => !/ (200|400)$/.test(k)),
+      [],
+      'no other answers',
+    );
     const grown = (await databaseBytes(ctx.server.app.storage, ctx.server.dataDir)) - before;
     t.diagnostic(`grew ${(grown / 1048576).toFixed(2)} MB; legitimate rounds ${rounds}; ${JSON.stringify([...statuses])}`);
     assert.ok(grown < 5 * 1024 * 1024, `the database grew by ${(grown / 1048576).toFixed(2)} MB`);

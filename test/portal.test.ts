@@ -16,7 +16,20 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { issueRoleCredentials } from '../src/domain/role-credentials.js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { sql } from 'kysely';
-import { addAccount, ADMIN, assign as assignAndWait, deviceToken, openTestStorage, REGION, settle, Sha256, spawnGatehouse, START_URL, startGatehouse, type TestServer } from './helpers/index.js';
+import {
+  addAccount,
+  ADMIN,
+  assign as assignAndWait,
+  deviceToken,
+  openTestStorage,
+  REGION,
+  settle,
+  Sha256,
+  spawnGatehouse,
+  START_URL,
+  startGatehouse,
+  type TestServer,
+} from './helpers/index.js';
 
 const DEV = '111122223333';
 const PROD = '444455556666';
@@ -33,14 +46,21 @@ describe('the access portal', () => {
     admin = new SSOAdminClient({ ...config(), credentials: ADMIN });
     store = new IdentitystoreClient({ ...config(), credentials: ADMIN });
     portal = new SSOClient(config());
-    for (const [id, name] of [[DEV, 'Development'], [PROD, 'Production']]) {
+    for (const [id, name] of [
+      [DEV, 'Development'],
+      [PROD, 'Production'],
+    ]) {
       await addAccount(server, id, name, `${name.toLowerCase()}@example.com`);
     }
   });
   after(() => server.stop());
 
   async function user(userName: string) {
-    return (await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Portal' } }))).UserId!;
+    return (
+      await store.send(
+        new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Portal' } }),
+      )
+    ).UserId!;
   }
 
   const assign = (accountId: string, permissionSetArn: string, principalType: 'USER' | 'GROUP', principalId: string) =>
@@ -74,13 +94,21 @@ describe('the access portal', () => {
 
     const membership = await store.send(new CreateGroupMembershipCommand({ IdentityStoreId: server.identityStoreId, GroupId: groupId, MemberId: { UserId: userId } }));
     const withGroup = await portal.send(new ListAccountsCommand({ accessToken }));
-    assert.deepEqual(withGroup.accountList!.map((a) => a.accountId), [DEV, PROD], 'a new membership shows on the next call');
+    assert.deepEqual(
+      withGroup.accountList!.map((a) => a.accountId),
+      [DEV, PROD],
+      'a new membership shows on the next call',
+    );
     const roles = await portal.send(new ListAccountRolesCommand({ accessToken, accountId: PROD }));
     assert.deepEqual(roles.roleList, [{ roleName: 'PortalAdmin', accountId: PROD }]);
 
     await store.send(new DeleteGroupMembershipCommand({ IdentityStoreId: server.identityStoreId, MembershipId: membership.MembershipId }));
     const withoutGroup = await portal.send(new ListAccountsCommand({ accessToken }));
-    assert.deepEqual(withoutGroup.accountList!.map((a) => a.accountId), [DEV], 'a removed membership takes access away on the next call');
+    assert.deepEqual(
+      withoutGroup.accountList!.map((a) => a.accountId),
+      [DEV],
+      'a removed membership takes access away on the next call',
+    );
   });
 
   test('role credentials work: STS recognises them as the assumed role, for the session duration of the permission set', async () => {
@@ -103,14 +131,30 @@ describe('the access portal', () => {
     assert.match(identity.Arn!, new RegExp(`^arn:aws:sts::${DEV}:assumed-role/AWSReservedSSO_PortalDeveloper_[0-9a-f]{16}/portal-bob$`));
     assert.match(identity.UserId!, /^AROA[A-Z2-7]{17}:portal-bob$/);
 
-    const wrongToken = new STSClient({ ...config(), credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: 'forged' } });
+    const wrongToken = new STSClient({
+      ...config(),
+      credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: 'forged' },
+    });
     await assert.rejects(wrongToken.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
     const unknown = new STSClient({ ...config(), credentials: { accessKeyId: 'ASIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'.repeat(40), sessionToken: 'y' } });
     await assert.rejects(unknown.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
     // A presigned GetCallerIdentity URL (what `aws eks get-token` makes) carries the session token in its query.
     const u = new URL(server.url);
-    const presigned = await new SignatureV4({ service: 'sts', region: REGION, credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: roleCredentials!.sessionToken! }, sha256: Sha256 as never }).presign(
-      { method: 'GET', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', query: { Action: 'GetCallerIdentity', Version: '2011-06-15' }, headers: { host: u.host } },
+    const presigned = await new SignatureV4({
+      service: 'sts',
+      region: REGION,
+      credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: roleCredentials!.sessionToken! },
+      sha256: Sha256 as never,
+    }).presign(
+      {
+        method: 'GET',
+        protocol: u.protocol,
+        hostname: u.hostname,
+        port: Number(u.port),
+        path: '/',
+        query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+        headers: { host: u.host },
+      },
       { expiresIn: 60 },
     );
     const query = new URLSearchParams(presigned.query as Record<string, string>);
@@ -123,15 +167,25 @@ describe('the access portal', () => {
     // A session token works only with the access key it was issued with, and only unaltered.
     const { roleCredentials: other } = await portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalDeveloper' }));
     assert.notEqual(other!.accessKeyId, roleCredentials!.accessKeyId);
-    const swapped = new STSClient({ ...config(), credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: other!.sessionToken! } });
+    const swapped = new STSClient({
+      ...config(),
+      credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: other!.sessionToken! },
+    });
     await assert.rejects(swapped.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
     const token = roleCredentials!.sessionToken!;
     const flipped = token.slice(0, -8) + (token.at(-8) === 'A' ? 'B' : 'A') + token.slice(-7);
-    const altered = new STSClient({ ...config(), credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: flipped } });
+    const altered = new STSClient({
+      ...config(),
+      credentials: { accessKeyId: roleCredentials!.accessKeyId!, secretAccessKey: roleCredentials!.secretAccessKey!, sessionToken: flipped },
+    });
     await assert.rejects(altered.send(new GetCallerIdentityCommand({})), { name: 'InvalidClientTokenId' });
 
     // Credentials issued two hours ago with a one-hour lifetime have expired.
-    const old = issueRoleCredentials(server.app.secrets, { userName: 'portal-bob', accountId: DEV, roleName: 'AWSReservedSSO_PortalDeveloper_0123456789abcdef', lifetimeSeconds: 3600 }, Date.now() - 2 * 3600_000);
+    const old = issueRoleCredentials(
+      server.app.secrets,
+      { userName: 'portal-bob', accountId: DEV, roleName: 'AWSReservedSSO_PortalDeveloper_0123456789abcdef', lifetimeSeconds: 3600 },
+      Date.now() - 2 * 3600_000,
+    );
     const expired = new STSClient({ ...config(), credentials: { accessKeyId: old.accessKeyId, secretAccessKey: old.secretAccessKey, sessionToken: old.sessionToken } });
     await assert.rejects(expired.send(new GetCallerIdentityCommand({})), { name: 'ExpiredToken' });
 
@@ -148,12 +202,21 @@ describe('the access portal', () => {
     await permissionSet('PortalNeverProvisioned');
     const accessToken = await signIn(dave);
     assert.deepEqual((await portal.send(new ListAccountsCommand({ accessToken }))).accountList, []);
-    await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalCarolOnly' })), (e: any) => e.name === 'ForbiddenException' && e.$metadata.httpStatusCode === 403);
+    await assert.rejects(
+      portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalCarolOnly' })),
+      (e: any) => e.name === 'ForbiddenException' && e.$metadata.httpStatusCode === 403,
+    );
     await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalNeverProvisioned' })), { name: 'ForbiddenException' });
     await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'NoSuchRole' })), { name: 'ResourceNotFoundException' });
     await assert.rejects(portal.send(new ListAccountRolesCommand({ accessToken, accountId: '999999999999' })), { name: 'ResourceNotFoundException' });
-    await assert.rejects(portal.send(new ListAccountsCommand({ accessToken: 'aoa-not-a-token' })), (e: any) => e.name === 'UnauthorizedException' && e.$metadata.httpStatusCode === 401);
-    await server.app.storage.db.updateTable('access_tokens').set({ expires_at: Date.now() - 1 }).execute();
+    await assert.rejects(
+      portal.send(new ListAccountsCommand({ accessToken: 'aoa-not-a-token' })),
+      (e: any) => e.name === 'UnauthorizedException' && e.$metadata.httpStatusCode === 401,
+    );
+    await server.app.storage.db
+      .updateTable('access_tokens')
+      .set({ expires_at: Date.now() - 1 })
+      .execute();
     await assert.rejects(portal.send(new ListAccountsCommand({ accessToken })), { name: 'UnauthorizedException', message: 'Session token not found or invalid' });
   });
 
@@ -257,8 +320,22 @@ describe('the access portal', () => {
       assert.deepEqual(await accounts(), [`${DEV} Development`, `${PROD} Prod`]);
       await storage.db.updateTable('accounts').set({ name: 'Production' }).where('account_id', '=', PROD).execute();
       // Every table entitlements are read from counts its changes, even a write that leaves every value as it was.
-      const version = async () => Number((await storage.db.selectFrom('entitlement_version').select((eb) => eb.fn.sum<number>('version').as('v')).executeTakeFirstOrThrow()).v);
-      const touched = { accounts: 'joined_at', account_assignments: 'created_at', group_memberships: 'created_at', permission_sets: 'created_at', provisioned_permission_sets: 'provisioned_at' } as const;
+      const version = async () =>
+        Number(
+          (
+            await storage.db
+              .selectFrom('entitlement_version')
+              .select((eb) => eb.fn.sum<number>('version').as('v'))
+              .executeTakeFirstOrThrow()
+          ).v,
+        );
+      const touched = {
+        accounts: 'joined_at',
+        account_assignments: 'created_at',
+        group_memberships: 'created_at',
+        permission_sets: 'created_at',
+        provisioned_permission_sets: 'provisioned_at',
+      } as const;
       for (const [table, column] of Object.entries(touched)) {
         const before = await version();
         await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${sql.ref(column)}`.execute(storage.db);
@@ -269,8 +346,27 @@ describe('the access portal', () => {
     }
 
     // Taking the assignment away takes the account and its credentials away on the next call.
-    const removal = await admin.send(new DeleteAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: DEV, TargetType: 'AWS_ACCOUNT', PermissionSetArn: ps, PrincipalType: 'USER', PrincipalId: heidi }));
-    const removed = await settle(async () => (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentDeletionRequestId: removal.AccountAssignmentDeletionStatus!.RequestId }))).AccountAssignmentDeletionStatus!);
+    const removal = await admin.send(
+      new DeleteAccountAssignmentCommand({
+        InstanceArn: server.instanceArn,
+        TargetId: DEV,
+        TargetType: 'AWS_ACCOUNT',
+        PermissionSetArn: ps,
+        PrincipalType: 'USER',
+        PrincipalId: heidi,
+      }),
+    );
+    const removed = await settle(
+      async () =>
+        (
+          await admin.send(
+            new DescribeAccountAssignmentDeletionStatusCommand({
+              InstanceArn: server.instanceArn,
+              AccountAssignmentDeletionRequestId: removal.AccountAssignmentDeletionStatus!.RequestId,
+            }),
+          )
+        ).AccountAssignmentDeletionStatus!,
+    );
     assert.equal(removed.Status, 'SUCCEEDED');
     assert.deepEqual(await accounts(), [`${PROD} Production`]);
     await assert.rejects(portal.send(new GetRoleCredentialsCommand({ accessToken, accountId: DEV, roleName: 'PortalKept' })), { name: 'ForbiddenException' });

@@ -160,7 +160,13 @@ else:
 `;
 
 async function boto(vars: Record<string, string>): Promise<any> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
   const { stdout } = await execFileAsync('python3', ['-c', BOTO_SCRIPT], { env: { ...env, GH_ENDPOINT: endpoint, ...vars } });
   return JSON.parse(stdout);
 }
@@ -228,7 +234,11 @@ describe('real clients verify', () => {
 
     const body = '{"a":1}';
     const signed = await signer().sign({
-      method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/a%20b/./c/../d//e%2Ff~/',
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path: '/a%20b/./c/../d//e%2Ff~/',
       query: { b: ['2', '1'], 'a b': 'c/d+e', empty: '', z: '' },
       headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', 'x-gh-spaced': 'a    b   c' },
       body,
@@ -240,7 +250,9 @@ describe('real clients verify', () => {
   test('query-string auth (presigned URL) verifies, and fails once X-Amz-Expires has passed', async () => {
     const request = { method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path: '/presigned', query: { x: 'y z' }, headers: { host: `127.0.0.1:${port}` } };
     const toTarget = (r: HttpRequest) =>
-      `${r.path}?${Object.entries(r.query!).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')}`;
+      `${r.path}?${Object.entries(r.query!)
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+        .join('&')}`;
     const ok = await signer(SERVICE, TEMP).presign(request, { expiresIn: 60 });
     assert.equal((await sendRaw('GET', toTarget(ok), {})).status, 200);
     assert.equal(last().caller?.accessKeyId, TEMP.accessKeyId);
@@ -296,7 +308,12 @@ describe('rejections', () => {
   test('tampered body, signed without x-amz-content-sha256 (raw request from @smithy/signature-v4)', async () => {
     const body = '{"IdentityStoreId":"d-1234567890"}';
     const signed = await new SignatureV4({ service: SERVICE, region: 'us-east-1', credentials: KEY, sha256: Sha256, applyChecksum: false }).sign({
-      method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/', query: {},
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path: '/',
+      query: {},
       headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers' },
       body,
     });
@@ -309,7 +326,9 @@ describe('rejections', () => {
   });
 
   test('wrong secret', async () => {
-    await rejectsWith(listUsersV3(v3({ credentials: { ...KEY, secretAccessKey: 'y'.repeat(40) } })), 'InvalidSignatureException', { message: /^The request signature we calculated/ });
+    await rejectsWith(listUsersV3(v3({ credentials: { ...KEY, secretAccessKey: 'y'.repeat(40) } })), 'InvalidSignatureException', {
+      message: /^The request signature we calculated/,
+    });
   });
 
   test('unknown access key', async () => {
@@ -317,11 +336,9 @@ describe('rejections', () => {
   });
 
   test('stale request date (signed 20 minutes ago)', async () => {
-    await rejectsWith(
-      listUsersV3(v3({ systemClockOffset: -20 * 60_000 })),
-      'InvalidSignatureException',
-      { message: /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/ },
-    );
+    await rejectsWith(listUsersV3(v3({ systemClockOffset: -20 * 60_000 })), 'InvalidSignatureException', {
+      message: /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/,
+    });
   });
 
   test('request date in the future (signed 20 minutes ahead)', async () => {
@@ -377,8 +394,7 @@ describe('verifier messages', () => {
       else assert.match(err.message, message);
       return true;
     });
-  const auth = (credential: string, signedHeaders = 'host;x-amz-date') =>
-    `AWS4-HMAC-SHA256 Credential=${credential}, SignedHeaders=${signedHeaders}, Signature=${'0'.repeat(64)}`;
+  const auth = (credential: string, signedHeaders = 'host;x-amz-date') => `AWS4-HMAC-SHA256 Credential=${credential}, SignedHeaders=${signedHeaders}, Signature=${'0'.repeat(64)}`;
   const scope = 'AKIDEXAMPLE/20150830/us-east-1/identitystore/aws4_request';
 
   test('nothing at all', async () => {
@@ -398,30 +414,60 @@ describe('verifier messages', () => {
   test('other algorithms, bad scopes, unsigned host, bad dates', async () => {
     const date = { host: 'h', 'x-amz-date': '20150830T123600Z' };
     await fails({ ...date, authorization: 'Bearer abc' }, 'IncompleteSignatureException', /^Unsupported AWS 'algorithm': 'Bearer'/);
-    await fails({ ...date, authorization: auth('AKIDEXAMPLE/20150830/us-east-1/identitystore') }, 'IncompleteSignatureException', /^Credential must have exactly 5 slash-delimited elements/);
-    await fails({ ...date, authorization: auth('AKIDEXAMPLE/20150830/us-east-1/identitystore/aws5') }, 'IncompleteSignatureException', "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5'. ");
-    await fails({ ...date, authorization: auth(scope, 'content-type;x-amz-date') }, 'IncompleteSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
-    await fails({ ...date, authorization: auth(scope.replace('20150830', '20150829')) }, 'InvalidSignatureException',
-      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20150829' != '20150830', from '20150830T123600Z'.");
+    await fails(
+      { ...date, authorization: auth('AKIDEXAMPLE/20150830/us-east-1/identitystore') },
+      'IncompleteSignatureException',
+      /^Credential must have exactly 5 slash-delimited elements/,
+    );
+    await fails(
+      { ...date, authorization: auth('AKIDEXAMPLE/20150830/us-east-1/identitystore/aws5') },
+      'IncompleteSignatureException',
+      "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5'. ",
+    );
+    await fails(
+      { ...date, authorization: auth(scope, 'content-type;x-amz-date') },
+      'IncompleteSignatureException',
+      "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+    );
+    await fails(
+      { ...date, authorization: auth(scope.replace('20150830', '20150829')) },
+      'InvalidSignatureException',
+      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20150829' != '20150830', from '20150830T123600Z'.",
+    );
     await fails({ host: 'h', 'x-amz-date': '2015-08-30T12:36:00Z', authorization: auth(scope) }, 'IncompleteSignatureException', /^Date must be in ISO-8601 'basic format'/);
     await fails({ host: 'h', 'x-amz-date': '20150231T123600Z', authorization: auth(scope) }, 'IncompleteSignatureException', /^Date must be in ISO-8601 'basic format'/);
   });
 
   test('time window messages', async () => {
     const stale = 'AKIDEXAMPLE/20150830/us-east-1/identitystore/aws4_request';
-    await fails({ host: 'h', 'x-amz-date': '20150830T122000Z', authorization: auth(stale) }, 'InvalidSignatureException',
-      'Signature expired: 20150830T122000Z is now earlier than 20150830T122100Z (20150830T123600Z - 15 min.)');
-    await fails({ host: 'h', 'x-amz-date': '20150830T125200Z', authorization: auth(stale) }, 'InvalidSignatureException',
-      'Signature not yet current: 20150830T125200Z is still later than 20150830T125100Z (20150830T123600Z + 15 min.)');
+    await fails(
+      { host: 'h', 'x-amz-date': '20150830T122000Z', authorization: auth(stale) },
+      'InvalidSignatureException',
+      'Signature expired: 20150830T122000Z is now earlier than 20150830T122100Z (20150830T123600Z - 15 min.)',
+    );
+    await fails(
+      { host: 'h', 'x-amz-date': '20150830T125200Z', authorization: auth(stale) },
+      'InvalidSignatureException',
+      'Signature not yet current: 20150830T125200Z is still later than 20150830T125100Z (20150830T123600Z + 15 min.)',
+    );
   });
 
   test('the signature check comes after scope, time and key checks, and a bad signature says so', async () => {
     await fails({ host: 'h', 'x-amz-date': '20150830T123600Z', authorization: auth(scope) }, 'InvalidSignatureException', /^The request signature we calculated does not match/);
-    await fails({ host: 'h', 'x-amz-date': '20150830T123600Z', authorization: auth(scope.replace('identitystore/', 'sso/')) }, 'InvalidSignatureException', "Credential should be scoped to correct service: 'identitystore'. ");
+    await fails(
+      { host: 'h', 'x-amz-date': '20150830T123600Z', authorization: auth(scope.replace('identitystore/', 'sso/')) },
+      'InvalidSignatureException',
+      "Credential should be scoped to correct service: 'identitystore'. ",
+    );
   });
 
   test('header and query auth together are refused', async () => {
-    await fails({ host: 'h', 'x-amz-date': '20150830T123600Z', authorization: auth(scope) }, 'IncompleteSignatureException', /^Only one auth mechanism allowed/, '/?X-Amz-Algorithm=AWS4-HMAC-SHA256');
+    await fails(
+      { host: 'h', 'x-amz-date': '20150830T123600Z', authorization: auth(scope) },
+      'IncompleteSignatureException',
+      /^Only one auth mechanism allowed/,
+      '/?X-Amz-Algorithm=AWS4-HMAC-SHA256',
+    );
   });
 });
 

@@ -2,14 +2,7 @@
 // update, delete, list with paging, ClientToken retries, the quota) and the instance's ABAC configuration.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  CreateGroupCommand,
-  CreateGroupMembershipCommand,
-  CreateUserCommand,
-  DescribeUserCommand,
-  IdentitystoreClient,
-  ListUsersCommand,
-} from '@aws-sdk/client-identitystore';
+import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DescribeUserCommand, IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
   CreateInstanceAccessControlAttributeConfigurationCommand,
@@ -86,7 +79,15 @@ describe('sso-admin instances', () => {
 
   test('CreateInstance makes an account instance with its own, empty identity store', async () => {
     const start = Date.now();
-    const { InstanceArn } = await admin.send(new CreateInstanceCommand({ Name: 'team-sandbox', Tags: [{ Key: 'owner', Value: 'platform' }, { Key: 'env', Value: 'dev' }] }));
+    const { InstanceArn } = await admin.send(
+      new CreateInstanceCommand({
+        Name: 'team-sandbox',
+        Tags: [
+          { Key: 'owner', Value: 'platform' },
+          { Key: 'env', Value: 'dev' },
+        ],
+      }),
+    );
     assert.match(InstanceArn!, INSTANCE_ARN);
     const d = await describeInstance(InstanceArn!);
     assert.equal(d.InstanceArn, InstanceArn);
@@ -98,7 +99,10 @@ describe('sso-admin instances', () => {
     assert.ok(d.CreatedDate!.getTime() >= start - 1000 && d.CreatedDate!.getTime() <= Date.now() + 1000);
 
     const { Tags } = await admin.send(new ListTagsForResourceCommand({ ResourceArn: InstanceArn! }));
-    assert.deepEqual(Tags, [{ Key: 'env', Value: 'dev' }, { Key: 'owner', Value: 'platform' }]);
+    assert.deepEqual(Tags, [
+      { Key: 'env', Value: 'dev' },
+      { Key: 'owner', Value: 'platform' },
+    ]);
     const users = await store.send(new ListUsersCommand({ IdentityStoreId: d.IdentityStoreId! }));
     assert.deepEqual(users.Users, []);
     assert.deepEqual(await instanceArns(), [server.instanceArn, InstanceArn!].sort());
@@ -116,7 +120,15 @@ describe('sso-admin instances', () => {
     await assert.rejects(admin.send(new CreateInstanceCommand({ Name: 'has spaces' })), { name: 'ValidationException' });
     await assert.rejects(admin.send(new CreateInstanceCommand({ Name: 'x'.repeat(256) })), { name: 'ValidationException' });
     await assert.rejects(
-      admin.send(new CreateInstanceCommand({ Name: 'dup-tags', Tags: [{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }] })),
+      admin.send(
+        new CreateInstanceCommand({
+          Name: 'dup-tags',
+          Tags: [
+            { Key: 'a', Value: '1' },
+            { Key: 'a', Value: '2' },
+          ],
+        }),
+      ),
       { name: 'ValidationException' },
     );
     await assert.rejects(admin.send(new CreateInstanceCommand({ ClientToken: 'has space' })), { name: 'ValidationException' });
@@ -125,9 +137,27 @@ describe('sso-admin instances', () => {
 
   test('a retry with the same ClientToken answers the same instance; other parameters are a conflict', async () => {
     const ClientToken = 'retry-token-0001';
-    const first = await admin.send(new CreateInstanceCommand({ ClientToken, Name: 'retried', Tags: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] }));
+    const first = await admin.send(
+      new CreateInstanceCommand({
+        ClientToken,
+        Name: 'retried',
+        Tags: [
+          { Key: 'a', Value: '1' },
+          { Key: 'b', Value: '2' },
+        ],
+      }),
+    );
     // The same parameters, tags in another order.
-    const again = await admin.send(new CreateInstanceCommand({ ClientToken, Name: 'retried', Tags: [{ Key: 'b', Value: '2' }, { Key: 'a', Value: '1' }] }));
+    const again = await admin.send(
+      new CreateInstanceCommand({
+        ClientToken,
+        Name: 'retried',
+        Tags: [
+          { Key: 'b', Value: '2' },
+          { Key: 'a', Value: '1' },
+        ],
+      }),
+    );
     assert.equal(again.InstanceArn, first.InstanceArn);
     assert.equal((await instanceArns()).length, 2);
 
@@ -139,7 +169,16 @@ describe('sso-admin instances', () => {
 
     // A token lives as long as the instance it made: after the delete, it creates a new one.
     await deleteInstance(first.InstanceArn!);
-    const reborn = await admin.send(new CreateInstanceCommand({ ClientToken, Name: 'retried', Tags: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] }));
+    const reborn = await admin.send(
+      new CreateInstanceCommand({
+        ClientToken,
+        Name: 'retried',
+        Tags: [
+          { Key: 'a', Value: '1' },
+          { Key: 'b', Value: '2' },
+        ],
+      }),
+    );
     assert.notEqual(reborn.InstanceArn, first.InstanceArn);
 
     await deleteInstance(reborn.InstanceArn!);
@@ -257,10 +296,12 @@ describe('sso-admin instances', () => {
     // The same user name in the organization's store, which must survive.
     const survivor = await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, ...person }));
     const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: arn, Name: 'Doomed', Tags: [{ Key: 'k', Value: 'v' }] }));
-    await admin.send(new CreateInstanceAccessControlAttributeConfigurationCommand({
-      InstanceArn: arn,
-      InstanceAccessControlAttributeConfiguration: { AccessControlAttributes: [attribute('Department', '${path:enterprise.department}')] },
-    }));
+    await admin.send(
+      new CreateInstanceAccessControlAttributeConfigurationCommand({
+        InstanceArn: arn,
+        InstanceAccessControlAttributeConfiguration: { AccessControlAttributes: [attribute('Department', '${path:enterprise.department}')] },
+      }),
+    );
     assert.equal((await store.send(new DescribeUserCommand({ IdentityStoreId, UserId }))).UserName, 'doomed-user');
 
     await deleteInstance(arn);
@@ -282,14 +323,24 @@ describe('sso-admin instances', () => {
   test('an account instance whose permission set is assigned cannot be deleted until the assignment goes', async () => {
     const InstanceArn = await createInstance('assigned');
     const { IdentityStoreId } = await describeInstance(InstanceArn);
-    const { UserId } = await store.send(
-      new CreateUserCommand({ IdentityStoreId, UserName: 'assignee', DisplayName: 'Assignee', Name: { GivenName: 'A', FamilyName: 'Ssignee' } }),
-    );
+    const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId, UserName: 'assignee', DisplayName: 'Assignee', Name: { GivenName: 'A', FamilyName: 'Ssignee' } }));
     const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Assigned' }));
-    const assignment = { InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT' as const, PermissionSetArn: PermissionSet!.PermissionSetArn!, PrincipalType: 'USER' as const, PrincipalId: UserId! };
+    const assignment = {
+      InstanceArn,
+      TargetId: ACCOUNT,
+      TargetType: 'AWS_ACCOUNT' as const,
+      PermissionSetArn: PermissionSet!.PermissionSetArn!,
+      PrincipalType: 'USER' as const,
+      PrincipalId: UserId!,
+    };
     const created = await admin.send(new CreateAccountAssignmentCommand(assignment));
-    const done = await settle(async () =>
-      (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: created.AccountAssignmentCreationStatus!.RequestId }))).AccountAssignmentCreationStatus!,
+    const done = await settle(
+      async () =>
+        (
+          await admin.send(
+            new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: created.AccountAssignmentCreationStatus!.RequestId }),
+          )
+        ).AccountAssignmentCreationStatus!,
     );
     assert.equal(done.Status, 'SUCCEEDED');
 
@@ -298,8 +349,13 @@ describe('sso-admin instances', () => {
     assert.equal((await store.send(new DescribeUserCommand({ IdentityStoreId, UserId }))).UserName, 'assignee');
 
     const deleting = await admin.send(new DeleteAccountAssignmentCommand(assignment));
-    const gone = await settle(async () =>
-      (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: deleting.AccountAssignmentDeletionStatus!.RequestId }))).AccountAssignmentDeletionStatus!,
+    const gone = await settle(
+      async () =>
+        (
+          await admin.send(
+            new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: deleting.AccountAssignmentDeletionStatus!.RequestId }),
+          )
+        ).AccountAssignmentDeletionStatus!,
     );
     assert.equal(gone.Status, 'SUCCEEDED');
     await deleteInstance(InstanceArn);
@@ -313,7 +369,9 @@ describe('sso-admin instances', () => {
 
     // Nothing to describe, update or delete before one is created.
     await assert.rejects(describe(), { name: 'ResourceNotFoundException' });
-    await assert.rejects(admin.send(new UpdateInstanceAccessControlAttributeConfigurationCommand(configuration(attribute('a', '${path:email}')))), { name: 'ResourceNotFoundException' });
+    await assert.rejects(admin.send(new UpdateInstanceAccessControlAttributeConfigurationCommand(configuration(attribute('a', '${path:email}')))), {
+      name: 'ResourceNotFoundException',
+    });
     await assert.rejects(admin.send(new DeleteInstanceAccessControlAttributeConfigurationCommand({ InstanceArn })), { name: 'ResourceNotFoundException' });
 
     await admin.send(
@@ -325,10 +383,9 @@ describe('sso-admin instances', () => {
     assert.deepEqual(created.InstanceAccessControlAttributeConfiguration, {
       AccessControlAttributes: [attribute('Department', '${path:enterprise.department}'), attribute('Email', '${path:email}')],
     });
-    await assert.rejects(
-      admin.send(new CreateInstanceAccessControlAttributeConfigurationCommand(configuration(attribute('CostCenter', '${path:enterprise.costCenter}')))),
-      { name: 'ConflictException' },
-    );
+    await assert.rejects(admin.send(new CreateInstanceAccessControlAttributeConfigurationCommand(configuration(attribute('CostCenter', '${path:enterprise.costCenter}')))), {
+      name: 'ConflictException',
+    });
 
     // Update replaces the whole list.
     await admin.send(new UpdateInstanceAccessControlAttributeConfigurationCommand(configuration(attribute('CostCenter', '${path:enterprise.costCenter}'))));

@@ -132,7 +132,10 @@ describe('AWS managed policies', () => {
       pages.push(page.AttachedManagedPolicies ?? []);
       tokens.push(page.NextToken);
     }
-    assert.deepEqual(pages.map((p) => p.length), [5, 5, 2]);
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [5, 5, 2],
+    );
     assert.equal(tokens[2], undefined);
     assert.ok(tokens[0] && tokens[1]);
     const seen = pages.flat().map((p) => p.Arn!);
@@ -180,7 +183,10 @@ describe('customer managed policy references', () => {
     const ps = await newPermissionSet(ctx);
     const ref = { InstanceArn: ctx.instanceArn, PermissionSetArn: ps };
     await ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Deploy' } });
-    await expectError(ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Deploy', Path: '/' } }), 'ConflictException');
+    await expectError(
+      ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Deploy', Path: '/' } }),
+      'ConflictException',
+    );
     await expectError(ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Deploy' } }), 'ConflictException');
   });
 
@@ -189,13 +195,20 @@ describe('customer managed policy references', () => {
     const ref = { InstanceArn: ctx.instanceArn, PermissionSetArn: ps };
     await ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Ops', Path: '/a/' } });
     await expectError(ctx.admin.detachCustomerManagedPolicyReferenceFromPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Ops' } }), 'ResourceNotFoundException');
-    await expectError(ctx.admin.detachCustomerManagedPolicyReferenceFromPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Other', Path: '/a/' } }), 'ResourceNotFoundException');
+    await expectError(
+      ctx.admin.detachCustomerManagedPolicyReferenceFromPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Other', Path: '/a/' } }),
+      'ResourceNotFoundException',
+    );
   });
 
   test('a malformed Path is ValidationException', async () => {
     const ps = await newPermissionSet(ctx);
     await expectError(
-      ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ InstanceArn: ctx.instanceArn, PermissionSetArn: ps, CustomerManagedPolicyReference: { Name: 'X', Path: 'no-slashes' } }),
+      ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({
+        InstanceArn: ctx.instanceArn,
+        PermissionSetArn: ps,
+        CustomerManagedPolicyReference: { Name: 'X', Path: 'no-slashes' },
+      }),
       'ValidationException',
     );
   });
@@ -204,10 +217,14 @@ describe('customer managed policy references', () => {
     const ps = await newPermissionSet(ctx);
     const refs: CustomerManagedPolicyReference[] = [];
     for (const name of ['A', 'B', 'C']) for (const path of ['/', '/x/', '/y/']) refs.push({ Name: name, Path: path });
-    for (const r of refs) await ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ InstanceArn: ctx.instanceArn, PermissionSetArn: ps, CustomerManagedPolicyReference: r });
+    for (const r of refs)
+      await ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ InstanceArn: ctx.instanceArn, PermissionSetArn: ps, CustomerManagedPolicyReference: r });
     const sizes: number[] = [];
     const seen: CustomerManagedPolicyReference[] = [];
-    for await (const page of paginateListCustomerManagedPolicyReferencesInPermissionSet({ client: ctx.admin, pageSize: 2 }, { InstanceArn: ctx.instanceArn, PermissionSetArn: ps })) {
+    for await (const page of paginateListCustomerManagedPolicyReferencesInPermissionSet(
+      { client: ctx.admin, pageSize: 2 },
+      { InstanceArn: ctx.instanceArn, PermissionSetArn: ps },
+    )) {
       sizes.push(page.CustomerManagedPolicyReferences!.length);
       seen.push(...page.CustomerManagedPolicyReferences!);
     }
@@ -226,7 +243,10 @@ describe('the quota of managed policies and customer references together', () =>
     for (let i = 0; i < 10; i++) await ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: `Quota${i}` } });
 
     await expectError(ctx.admin.attachManagedPolicyToPermissionSet({ ...ref, ManagedPolicyArn: managedArn('Quota20') }), 'ServiceQuotaExceededException');
-    await expectError(ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Quota20' } }), 'ServiceQuotaExceededException');
+    await expectError(
+      ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Quota20' } }),
+      'ServiceQuotaExceededException',
+    );
     // A refused attach leaves nothing behind.
     assert.equal((await ctx.admin.listManagedPoliciesInPermissionSet(ref)).AttachedManagedPolicies!.length, 10);
     assert.equal((await ctx.admin.listCustomerManagedPolicyReferencesInPermissionSet(ref)).CustomerManagedPolicyReferences!.length, 10);
@@ -235,7 +255,10 @@ describe('the quota of managed policies and customer references together', () =>
 
     await ctx.admin.detachCustomerManagedPolicyReferenceFromPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Quota0' } });
     await ctx.admin.attachManagedPolicyToPermissionSet({ ...ref, ManagedPolicyArn: managedArn('Quota20') });
-    await expectError(ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Quota0' } }), 'ServiceQuotaExceededException');
+    await expectError(
+      ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: 'Quota0' } }),
+      'ServiceQuotaExceededException',
+    );
   });
 
   test('concurrent attaches cannot pass the quota together', async () => {
@@ -244,7 +267,9 @@ describe('the quota of managed policies and customer references together', () =>
     for (let i = 0; i < 18; i++) await ctx.admin.attachManagedPolicyToPermissionSet({ ...ref, ManagedPolicyArn: managedArn(`Race${i}`) });
     const results = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) =>
-        i % 2 ? ctx.admin.attachManagedPolicyToPermissionSet({ ...ref, ManagedPolicyArn: managedArn(`RaceExtra${i}`) }) : ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: `RaceExtra${i}` } }),
+        i % 2
+          ? ctx.admin.attachManagedPolicyToPermissionSet({ ...ref, ManagedPolicyArn: managedArn(`RaceExtra${i}`) })
+          : ctx.admin.attachCustomerManagedPolicyReferenceToPermissionSet({ ...ref, CustomerManagedPolicyReference: { Name: `RaceExtra${i}` } }),
       ),
     );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
@@ -280,7 +305,10 @@ describe('permissions boundary', () => {
     const ps = await newPermissionSet(ctx);
     const ref = { InstanceArn: ctx.instanceArn, PermissionSetArn: ps };
     await expectError(
-      ctx.admin.putPermissionsBoundaryToPermissionSet({ ...ref, PermissionsBoundary: { ManagedPolicyArn: managedArn('ReadOnlyAccess'), CustomerManagedPolicyReference: { Name: 'B' } } }),
+      ctx.admin.putPermissionsBoundaryToPermissionSet({
+        ...ref,
+        PermissionsBoundary: { ManagedPolicyArn: managedArn('ReadOnlyAccess'), CustomerManagedPolicyReference: { Name: 'B' } },
+      }),
       'ValidationException',
     );
     await expectError(ctx.admin.putPermissionsBoundaryToPermissionSet({ ...ref, PermissionsBoundary: {} }), 'ValidationException');
@@ -428,7 +456,12 @@ describe('provisioned accounts and later changes', () => {
   test('attaching a policy leaves the account on LATEST_PERMISSION_SET_NOT_PROVISIONED until ProvisionPermissionSet', async () => {
     const store = new Identitystore({ endpoint: ctx.server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
     try {
-      const user = await store.createUser({ IdentityStoreId: ctx.server.identityStoreId, UserName: 'dev', DisplayName: 'Dev User', Name: { GivenName: 'Dev', FamilyName: 'User' } });
+      const user = await store.createUser({
+        IdentityStoreId: ctx.server.identityStoreId,
+        UserName: 'dev',
+        DisplayName: 'Dev User',
+        Name: { GivenName: 'Dev', FamilyName: 'User' },
+      });
       await addAccount(ctx.server, ACCOUNT, 'Dev', 'dev@example.com');
       const ps = await newPermissionSet(ctx);
 
@@ -441,8 +474,10 @@ describe('provisioned accounts and later changes', () => {
         PrincipalId: user.UserId!,
       });
       const requestId = created.AccountAssignmentCreationStatus!.RequestId!;
-      const done = await settle(async () =>
-        (await ctx.admin.describeAccountAssignmentCreationStatus({ InstanceArn: ctx.instanceArn, AccountAssignmentCreationRequestId: requestId })).AccountAssignmentCreationStatus,
+      const done = await settle(
+        async () =>
+          (await ctx.admin.describeAccountAssignmentCreationStatus({ InstanceArn: ctx.instanceArn, AccountAssignmentCreationRequestId: requestId }))
+            .AccountAssignmentCreationStatus,
       );
       assert.equal(done?.Status, 'SUCCEEDED', done?.FailureReason);
       assert.deepEqual(await accounts(ps, 'LATEST_PERMISSION_SET_PROVISIONED'), [ACCOUNT]);
@@ -453,13 +488,14 @@ describe('provisioned accounts and later changes', () => {
       assert.deepEqual(await accounts(ps, 'LATEST_PERMISSION_SET_PROVISIONED'), []);
 
       const provision = await ctx.admin.provisionPermissionSet({ InstanceArn: ctx.instanceArn, PermissionSetArn: ps, TargetType: 'AWS_ACCOUNT', TargetId: ACCOUNT });
-      const provisioned = await settle(async () =>
-        (
-          await ctx.admin.describePermissionSetProvisioningStatus({
-            InstanceArn: ctx.instanceArn,
-            ProvisionPermissionSetRequestId: provision.PermissionSetProvisioningStatus!.RequestId!,
-          })
-        ).PermissionSetProvisioningStatus,
+      const provisioned = await settle(
+        async () =>
+          (
+            await ctx.admin.describePermissionSetProvisioningStatus({
+              InstanceArn: ctx.instanceArn,
+              ProvisionPermissionSetRequestId: provision.PermissionSetProvisioningStatus!.RequestId!,
+            })
+          ).PermissionSetProvisioningStatus,
       );
       assert.equal(provisioned?.Status, 'SUCCEEDED', provisioned?.FailureReason);
       assert.deepEqual(await accounts(ps, 'LATEST_PERMISSION_SET_PROVISIONED'), [ACCOUNT]);

@@ -37,7 +37,9 @@ const ACCOUNT = '111122223333';
 const OTHER_ACCOUNT = '444455556666';
 
 async function newUser(store: IdentitystoreClient, identityStoreId: string, userName: string) {
-  const out = await store.send(new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Test' } }));
+  const out = await store.send(
+    new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: userName, DisplayName: userName, Name: { GivenName: userName, FamilyName: 'Test' } }),
+  );
   return out.UserId!;
 }
 
@@ -66,7 +68,10 @@ describe('sso-admin', () => {
 
     await admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags: [{ Key: 'env', Value: 'test' }] }));
     const tags = await admin.send(new ListTagsForResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn }));
-    assert.deepEqual(tags.Tags, [{ Key: 'env', Value: 'test' }, { Key: 'owner', Value: 'platform' }]);
+    assert.deepEqual(tags.Tags, [
+      { Key: 'env', Value: 'test' },
+      { Key: 'owner', Value: 'platform' },
+    ]);
 
     const created = await admin.send(
       new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId: userId }),
@@ -75,7 +80,8 @@ describe('sso-admin', () => {
     assert.equal(creation.Status, 'IN_PROGRESS', 'asynchronous: the request answers before the work is done');
     assert.match(creation.RequestId!, /^[0-9a-f-]{36}$/);
     const readCreation = async () =>
-      (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: creation.RequestId }))).AccountAssignmentCreationStatus!;
+      (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: creation.RequestId })))
+        .AccountAssignmentCreationStatus!;
     assert.equal((await readCreation()).Status, 'IN_PROGRESS', 'still in progress right after the request');
     assert.equal((await settle(readCreation)).Status, 'SUCCEEDED');
 
@@ -86,16 +92,25 @@ describe('sso-admin', () => {
     assert.equal(role.role_arn, `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/${role.role_name}`);
 
     await admin.send(new UpdatePermissionSetCommand({ InstanceArn, PermissionSetArn, SessionDuration: 'PT2H' }));
-    const stale = await admin.send(new ListAccountsForProvisionedPermissionSetCommand({ InstanceArn, PermissionSetArn, ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED' }));
+    const stale = await admin.send(
+      new ListAccountsForProvisionedPermissionSetCommand({ InstanceArn, PermissionSetArn, ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED' }),
+    );
     assert.deepEqual(stale.AccountIds, [ACCOUNT], 'an edit is not pushed to accounts until provisioned');
 
     const provision = await admin.send(new ProvisionPermissionSetCommand({ InstanceArn, PermissionSetArn, TargetType: 'ALL_PROVISIONED_ACCOUNTS' }));
     assert.equal(provision.PermissionSetProvisioningStatus!.Status, 'IN_PROGRESS');
-    const done = await settle(async () =>
-      (await admin.send(new DescribePermissionSetProvisioningStatusCommand({ InstanceArn, ProvisionPermissionSetRequestId: provision.PermissionSetProvisioningStatus!.RequestId }))).PermissionSetProvisioningStatus!,
+    const done = await settle(
+      async () =>
+        (
+          await admin.send(
+            new DescribePermissionSetProvisioningStatusCommand({ InstanceArn, ProvisionPermissionSetRequestId: provision.PermissionSetProvisioningStatus!.RequestId }),
+          )
+        ).PermissionSetProvisioningStatus!,
     );
     assert.equal(done.Status, 'SUCCEEDED');
-    const fresh = await admin.send(new ListAccountsForProvisionedPermissionSetCommand({ InstanceArn, PermissionSetArn, ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED' }));
+    const fresh = await admin.send(
+      new ListAccountsForProvisionedPermissionSetCommand({ InstanceArn, PermissionSetArn, ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED' }),
+    );
     assert.deepEqual(fresh.AccountIds, []);
     const provisionings = await admin.send(new ListPermissionSetProvisioningStatusCommand({ InstanceArn, Filter: { Status: 'SUCCEEDED' } }));
     assert.ok(provisionings.PermissionSetsProvisioningStatus!.some((p) => p.RequestId === provision.PermissionSetProvisioningStatus!.RequestId));
@@ -105,8 +120,13 @@ describe('sso-admin', () => {
     const deleted = await admin.send(
       new DeleteAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId: userId }),
     );
-    const deletion = await settle(async () =>
-      (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: deleted.AccountAssignmentDeletionStatus!.RequestId }))).AccountAssignmentDeletionStatus!,
+    const deletion = await settle(
+      async () =>
+        (
+          await admin.send(
+            new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: deleted.AccountAssignmentDeletionStatus!.RequestId }),
+          )
+        ).AccountAssignmentDeletionStatus!,
     );
     assert.equal(deletion.Status, 'SUCCEEDED');
     const deletions = await admin.send(new ListAccountAssignmentDeletionStatusCommand({ InstanceArn }));
@@ -114,8 +134,15 @@ describe('sso-admin', () => {
       deletions.AccountAssignmentsDeletionStatus!.filter((d) => d.RequestId === deleted.AccountAssignmentDeletionStatus!.RequestId).map((d) => d.Status),
       ['SUCCEEDED'],
     );
-    assert.equal((await admin.send(new ListAccountAssignmentDeletionStatusCommand({ InstanceArn, Filter: { Status: 'IN_PROGRESS' } }))).AccountAssignmentsDeletionStatus!.length, 0);
-    assert.deepEqual((await admin.send(new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn, AccountId: ACCOUNT }))).PermissionSets, [], 'the last assignment gone, the role goes');
+    assert.equal(
+      (await admin.send(new ListAccountAssignmentDeletionStatusCommand({ InstanceArn, Filter: { Status: 'IN_PROGRESS' } }))).AccountAssignmentsDeletionStatus!.length,
+      0,
+    );
+    assert.deepEqual(
+      (await admin.send(new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn, AccountId: ACCOUNT }))).PermissionSets,
+      [],
+      'the last assignment gone, the role goes',
+    );
 
     await admin.send(new UntagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, TagKeys: ['env', 'owner'] }));
     await admin.send(new DeletePermissionSetCommand({ InstanceArn, PermissionSetArn }));
@@ -132,12 +159,20 @@ describe('sso-admin', () => {
       (await server.app.storage.db.selectFrom('provisioned_permission_sets').select('role_name').where('permission_set_arn', '=', PermissionSetArn).executeTakeFirst())?.role_name;
     const create = async () => {
       const r = await admin.send(new CreateAccountAssignmentCommand(assignment));
-      return settle(async () => (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }))).AccountAssignmentCreationStatus!);
+      return settle(
+        async () =>
+          (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId })))
+            .AccountAssignmentCreationStatus!,
+      );
     };
     assert.equal((await create()).Status, 'SUCCEEDED');
     const first = await roleName();
     const d = await admin.send(new DeleteAccountAssignmentCommand(assignment));
-    await settle(async () => (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: d.AccountAssignmentDeletionStatus!.RequestId }))).AccountAssignmentDeletionStatus!);
+    await settle(
+      async () =>
+        (await admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: d.AccountAssignmentDeletionStatus!.RequestId })))
+          .AccountAssignmentDeletionStatus!,
+    );
     assert.equal(await roleName(), undefined);
     assert.equal((await create()).Status, 'SUCCEEDED');
     const second = await roleName();
@@ -155,8 +190,21 @@ describe('sso-admin', () => {
       { TargetId: '999999999999', PrincipalType: 'GROUP' as const, PrincipalId: groupId, reason: /not a member of the organization/ },
     ];
     for (const c of cases) {
-      const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: c.TargetId, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: c.PrincipalType, PrincipalId: c.PrincipalId }));
-      const s = await settle(async () => (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }))).AccountAssignmentCreationStatus!);
+      const r = await admin.send(
+        new CreateAccountAssignmentCommand({
+          InstanceArn,
+          TargetId: c.TargetId,
+          TargetType: 'AWS_ACCOUNT',
+          PermissionSetArn,
+          PrincipalType: c.PrincipalType,
+          PrincipalId: c.PrincipalId,
+        }),
+      );
+      const s = await settle(
+        async () =>
+          (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId })))
+            .AccountAssignmentCreationStatus!,
+      );
       assert.equal(s.Status, 'FAILED');
       assert.match(s.FailureReason!, c.reason);
     }
@@ -164,7 +212,16 @@ describe('sso-admin', () => {
     assert.ok(failed.AccountAssignmentsCreationStatus!.length >= 3);
     assert.ok(failed.AccountAssignmentsCreationStatus!.every((s) => s.Status === 'FAILED'));
     await assert.rejects(
-      admin.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: PermissionSetArn.replace(/ps-[0-9a-f]+$/, 'ps-0000000000000000'), PrincipalType: 'GROUP', PrincipalId: groupId })),
+      admin.send(
+        new CreateAccountAssignmentCommand({
+          InstanceArn,
+          TargetId: ACCOUNT,
+          TargetType: 'AWS_ACCOUNT',
+          PermissionSetArn: PermissionSetArn.replace(/ps-[0-9a-f]+$/, 'ps-0000000000000000'),
+          PrincipalType: 'GROUP',
+          PrincipalId: groupId,
+        }),
+      ),
       { name: 'ResourceNotFoundException' },
     );
   });
@@ -174,8 +231,14 @@ describe('sso-admin', () => {
     const userId = await newUser(store, server.identityStoreId, 'leaver');
     const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Leaver' }));
     const PermissionSetArn = PermissionSet!.PermissionSetArn!;
-    const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: OTHER_ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId: userId }));
-    await settle(async () => (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId }))).AccountAssignmentCreationStatus!);
+    const r = await admin.send(
+      new CreateAccountAssignmentCommand({ InstanceArn, TargetId: OTHER_ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId: userId }),
+    );
+    await settle(
+      async () =>
+        (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: r.AccountAssignmentCreationStatus!.RequestId })))
+          .AccountAssignmentCreationStatus!,
+    );
     const before = await admin.send(new ListAccountAssignmentsForPrincipalCommand({ InstanceArn, PrincipalId: userId, PrincipalType: 'USER' }));
     assert.equal(before.AccountAssignments!.length, 1);
     await store.send(new DeleteUserCommand({ IdentityStoreId: server.identityStoreId, UserId: userId }));
@@ -187,15 +250,21 @@ describe('sso-admin', () => {
   test('validation and conflicts: duplicate names, session duration limits, missing target', async () => {
     const InstanceArn = server.instanceArn;
     await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Twice' }));
-    await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Twice' })), { name: 'ConflictException', message: 'PermissionSet with name Twice already exists.' });
+    await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Twice' })), {
+      name: 'ConflictException',
+      message: 'PermissionSet with name Twice already exists.',
+    });
     for (const SessionDuration of ['PT59M', 'PT12H1M', 'P1D', 'nonsense']) {
-      await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: `d${SessionDuration.length}x`, SessionDuration })), { name: 'ValidationException' }, SessionDuration);
+      await assert.rejects(
+        admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: `d${SessionDuration.length}x`, SessionDuration })),
+        { name: 'ValidationException' },
+        SessionDuration,
+      );
     }
     const ok = await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'TwelveHours', SessionDuration: 'PT12H' }));
-    await assert.rejects(
-      admin.send(new ProvisionPermissionSetCommand({ InstanceArn, PermissionSetArn: ok.PermissionSet!.PermissionSetArn, TargetType: 'AWS_ACCOUNT' })),
-      { name: 'ValidationException' },
-    );
+    await assert.rejects(admin.send(new ProvisionPermissionSetCommand({ InstanceArn, PermissionSetArn: ok.PermissionSet!.PermissionSetArn, TargetType: 'AWS_ACCOUNT' })), {
+      name: 'ValidationException',
+    });
     const tags = Array.from({ length: 76 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
     await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'ManyTags', Tags: tags })), { name: 'ValidationException' });
   });
@@ -208,7 +277,16 @@ describe('sso-admin', () => {
       const { PermissionSet } = await c.admin.send(new CreatePermissionSetCommand({ InstanceArn: local.instanceArn, Name: 'Busy' }));
       const groupId = (await c.store.send(new CreateGroupCommand({ IdentityStoreId: local.identityStoreId, DisplayName: 'busy' }))).GroupId!;
       const send = () =>
-        c.admin.send(new CreateAccountAssignmentCommand({ InstanceArn: local.instanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: PermissionSet!.PermissionSetArn, PrincipalType: 'GROUP', PrincipalId: groupId }));
+        c.admin.send(
+          new CreateAccountAssignmentCommand({
+            InstanceArn: local.instanceArn,
+            TargetId: ACCOUNT,
+            TargetType: 'AWS_ACCOUNT',
+            PermissionSetArn: PermissionSet!.PermissionSetArn,
+            PrincipalType: 'GROUP',
+            PrincipalId: groupId,
+          }),
+        );
       for (let i = 0; i < 15; i++) await send();
       await assert.rejects(send(), { name: 'ThrottlingException' });
     } finally {
@@ -224,7 +302,9 @@ describe('sso-admin', () => {
       const InstanceArn = local.instanceArn;
       const arns: string[] = [];
       for (let i = 0; i < 260; i += 20) {
-        const batch = await Promise.all(Array.from({ length: Math.min(20, 260 - i) }, (_, j) => c.admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: `ps-${i + j}` }))));
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(20, 260 - i) }, (_, j) => c.admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: `ps-${i + j}` }))),
+        );
         arns.push(...batch.map((b) => b.PermissionSet!.PermissionSetArn!));
       }
       const seen: string[] = [];
@@ -240,15 +320,30 @@ describe('sso-admin', () => {
       const target = arns[0];
       const groups: string[] = [];
       for (let i = 0; i < 260; i += 20) {
-        const batch = await Promise.all(Array.from({ length: Math.min(20, 260 - i) }, (_, j) => c.store.send(new CreateGroupCommand({ IdentityStoreId: local.identityStoreId, DisplayName: `g-${i + j}` }))));
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(20, 260 - i) }, (_, j) => c.store.send(new CreateGroupCommand({ IdentityStoreId: local.identityStoreId, DisplayName: `g-${i + j}` }))),
+        );
         groups.push(...batch.map((b) => b.GroupId!));
       }
       for (let i = 0; i < groups.length; i += 15) {
         const wave = await Promise.all(
-          groups.slice(i, i + 15).map((g) => c.admin.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: target, PrincipalType: 'GROUP', PrincipalId: g }))),
+          groups
+            .slice(i, i + 15)
+            .map((g) =>
+              c.admin.send(
+                new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn: target, PrincipalType: 'GROUP', PrincipalId: g }),
+              ),
+            ),
         );
         for (const w of wave) {
-          const s = await settle(async () => (await c.admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: w.AccountAssignmentCreationStatus!.RequestId }))).AccountAssignmentCreationStatus!);
+          const s = await settle(
+            async () =>
+              (
+                await c.admin.send(
+                  new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: w.AccountAssignmentCreationStatus!.RequestId }),
+                )
+              ).AccountAssignmentCreationStatus!,
+          );
           assert.equal(s.Status, 'SUCCEEDED');
         }
       }
@@ -279,7 +374,9 @@ test('jobs in flight when the server stops complete exactly once after it restar
     const PermissionSetArn = PermissionSet!.PermissionSetArn!;
     const users = await Promise.all([0, 1, 2, 3, 4].map((i) => newUser(c.store, IdentityStoreId, `restart-${i}`)));
     const requests = await Promise.all(
-      users.map((u) => c.admin.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId: u }))),
+      users.map((u) =>
+        c.admin.send(new CreateAccountAssignmentCommand({ InstanceArn, TargetId: ACCOUNT, TargetType: 'AWS_ACCOUNT', PermissionSetArn, PrincipalType: 'USER', PrincipalId: u })),
+      ),
     );
     // Killed before any job is due: nothing has completed them yet.
     await server.stop('SIGKILL');
@@ -287,7 +384,8 @@ test('jobs in flight when the server stops complete exactly once after it restar
     c = adminClients(server.url);
     for (const r of requests) {
       const id = r.AccountAssignmentCreationStatus!.RequestId;
-      const read = async () => (await c.admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: id }))).AccountAssignmentCreationStatus!;
+      const read = async () =>
+        (await c.admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: id }))).AccountAssignmentCreationStatus!;
       assert.equal((await settle(read)).Status, 'SUCCEEDED');
     }
     const listed = await c.admin.send(new ListAccountAssignmentsCommand({ InstanceArn, AccountId: ACCOUNT, PermissionSetArn }));

@@ -43,14 +43,43 @@ describe('SDK SSO credential providers with a configure-cli profile', () => {
   before(async () => {
     server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
     // An entitled user: a permission set assigned to them in the account, provisioned.
-    const userId = await entitledUser(server, { accountId: ACCOUNT, accountName: 'SDK', userName: USER, givenName: 'Carla', familyName: 'Sdk', role: ROLE, sessionDuration: 'PT2H' });
+    const userId = await entitledUser(server, {
+      accountId: ACCOUNT,
+      accountName: 'SDK',
+      userName: USER,
+      givenName: 'Carla',
+      familyName: 'Sdk',
+      role: ROLE,
+      sessionDuration: 'PT2H',
+    });
     identityArn = new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_${ROLE}_[0-9a-f]{16}/${USER}$`);
 
     // The profile, written by the real command into a fresh HOME.
     home = mkdtempSync(join(tmpdir(), 'gatehouse-home-'));
-    await run(process.execPath, [CLI, 'configure-cli', '--data-dir', server.dataDir, '--home', home, '--url', server.url, '--profile', PROFILE, '--session', SESSION, '--account-id', ACCOUNT, '--role-name', ROLE], {
-      env: cleanEnv({ GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) }),
-    });
+    await run(
+      process.execPath,
+      [
+        CLI,
+        'configure-cli',
+        '--data-dir',
+        server.dataDir,
+        '--home',
+        home,
+        '--url',
+        server.url,
+        '--profile',
+        PROFILE,
+        '--session',
+        SESSION,
+        '--account-id',
+        ACCOUNT,
+        '--role-name',
+        ROLE,
+      ],
+      {
+        env: cleanEnv({ GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) }),
+      },
+    );
 
     // A token as `aws sso login` gets it: a client registered with scopes (so it gets a refresh token), the device flow
     // with the identifier start URL, approved by the signed-in user.
@@ -69,12 +98,19 @@ describe('SDK SSO credential providers with a configure-cli profile', () => {
   async function node<T = { accessKeyId: string; arn: string; account: string; expiration: string }>(script: string, extra: NodeJS.ProcessEnv = {}): Promise<T> {
     const stdout = await run(process.execPath, ['--input-type=module', '-e', script], {
       cwd: ROOT,
-      env: cleanEnv({ HOME: home, AWS_CONFIG_FILE: join(home, '.aws', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, '.aws', 'credentials'), GATEHOUSE_URL: server.url, PROFILE, ...extra }),
+      env: cleanEnv({
+        HOME: home,
+        AWS_CONFIG_FILE: join(home, '.aws', 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, '.aws', 'credentials'),
+        GATEHOUSE_URL: server.url,
+        PROFILE,
+        ...extra,
+      }),
     });
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
   }
 
-  test('JS SDK v3: fromSSO({ profile }) finds Gatehouse through the profile\'s [services] section; STS recognises the credentials', async () => {
+  test("JS SDK v3: fromSSO({ profile }) finds Gatehouse through the profile's [services] section; STS recognises the credentials", async () => {
     // @aws-sdk/credential-providers is not installed; fromSSO comes from @aws-sdk/credential-provider-sso, the package
     // it re-exports. The SSO client inside fromSSO resolves its endpoint for the *active* profile (AWS_PROFILE), not the
     // `profile` given to fromSSO, so the [services] section of the profile only applies with AWS_PROFILE set.
@@ -93,7 +129,7 @@ describe('SDK SSO credential providers with a configure-cli profile', () => {
     assert.match(r.arn, identityArn);
     assert.equal(r.viaProfile, r.arn);
     assert.equal(r.account, ACCOUNT);
-    assert.ok(Math.abs(Date.parse(r.expiration) - (Date.now() + 2 * 3600_000)) < 120_000, 'the credentials last the permission set\'s two hours');
+    assert.ok(Math.abs(Date.parse(r.expiration) - (Date.now() + 2 * 3600_000)) < 120_000, "the credentials last the permission set's two hours");
   });
 
   test('JS SDK v3: without AWS_PROFILE the SSO client inside fromSSO({ profile }) asks AWS, unless AWS_ENDPOINT_URL_SSO is set', async () => {

@@ -126,8 +126,7 @@ async function authorizationCode(ctx: Ctx, reg: RegisterClientCommandOutput, opt
   return { code, verifier };
 }
 
-const registerForCodes = (ctx: Ctx) =>
-  register(ctx, { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [CALLBACK], issuerUrl: START_URL });
+const registerForCodes = (ctx: Ctx) => register(ctx, { grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [CALLBACK], issuerUrl: START_URL });
 
 describe('SSO OIDC with the default settings', () => {
   const ctx = useServer();
@@ -200,15 +199,29 @@ describe('SSO OIDC with the default settings', () => {
       const reg = await register(ctx);
       const other = await register(ctx);
       await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: 'wrong', startUrl: START_URL })), 'InvalidClientException');
-      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: other.clientSecret, startUrl: START_URL })), 'InvalidClientException');
-      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: 'no-such-client', clientSecret: reg.clientSecret, startUrl: START_URL })), 'InvalidClientException');
+      await rejectsOAuth(
+        ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: other.clientSecret, startUrl: START_URL })),
+        'InvalidClientException',
+      );
+      await rejectsOAuth(
+        ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: 'no-such-client', clientSecret: reg.clientSecret, startUrl: START_URL })),
+        'InvalidClientException',
+      );
     });
 
     test('an expired client registration is InvalidClientException (401)', async () => {
       const ninetyOneDaysAgo = Date.now() - 91 * 86400_000;
-      const reg = await registerClient(ctx.server.app.storage, ctx.server.app.config, { clientName: uniq('old'), clientType: 'public', scopes: ['sso:account:access'] }, ninetyOneDaysAgo);
+      const reg = await registerClient(
+        ctx.server.app.storage,
+        ctx.server.app.config,
+        { clientName: uniq('old'), clientType: 'public', scopes: ['sso:account:access'] },
+        ninetyOneDaysAgo,
+      );
       ctx.secrets.push(reg.clientSecret);
-      await rejectsOAuth(ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL })), 'InvalidClientException');
+      await rejectsOAuth(
+        ctx.oidc.send(new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, startUrl: START_URL })),
+        'InvalidClientException',
+      );
     });
 
     test('a client registered without the device code grant is UnauthorizedClientException', async () => {
@@ -301,7 +314,10 @@ describe('SSO OIDC with the default settings', () => {
     test('a wrong client secret is InvalidClientException (401)', async () => {
       const reg = await register(ctx);
       const auth = await startDevice(ctx, reg);
-      await rejectsOAuth(ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: 'wrong', grantType: DEVICE_GRANT, deviceCode: auth.deviceCode })), 'InvalidClientException');
+      await rejectsOAuth(
+        ctx.oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: 'wrong', grantType: DEVICE_GRANT, deviceCode: auth.deviceCode })),
+        'InvalidClientException',
+      );
     });
   });
 
@@ -325,7 +341,15 @@ describe('SSO OIDC with the default settings', () => {
       const check = (extra: Record<string, string>) =>
         checkAuthorizationRequest(
           ctx.server.app.storage.db,
-          new URLSearchParams({ response_type: 'code', client_id: reg.clientId!, redirect_uri: CALLBACK_WITH_PORT, code_challenge_method: 'S256', code_challenge: challenge, state: 'xyz', ...extra }),
+          new URLSearchParams({
+            response_type: 'code',
+            client_id: reg.clientId!,
+            redirect_uri: CALLBACK_WITH_PORT,
+            code_challenge_method: 'S256',
+            code_challenge: challenge,
+            state: 'xyz',
+            ...extra,
+          }),
         );
       assert.equal((await check({ redirect_uri: 'http://127.0.0.1:1/oauth/callback' })).ok, true);
       assert.ok('fatal' in (await check({ redirect_uri: 'http://127.0.0.1:1/elsewhere' })), 'another path is never redirected to');
@@ -353,7 +377,10 @@ describe('SSO OIDC with the default settings', () => {
     test('a redirect URI other than the one the code was issued for (another port) is InvalidGrantException', async () => {
       const reg = await registerForCodes(ctx);
       const { code, verifier } = await authorizationCode(ctx, reg);
-      await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: 'http://127.0.0.1:43211/oauth/callback', codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(
+        createToken(ctx, reg, { grantType: 'authorization_code', code, redirectUri: 'http://127.0.0.1:43211/oauth/callback', codeVerifier: verifier }),
+        'InvalidGrantException',
+      );
       await rejectsOAuth(createToken(ctx, reg, { grantType: 'authorization_code', code, codeVerifier: verifier }), 'InvalidGrantException');
     });
 
@@ -362,11 +389,17 @@ describe('SSO OIDC with the default settings', () => {
       const thief = await registerForCodes(ctx);
       const { code, verifier } = await authorizationCode(ctx, owner);
       await rejectsOAuth(createToken(ctx, thief, { grantType: 'authorization_code', code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
-      await rejectsOAuth(createToken(ctx, owner, { grantType: 'authorization_code', code: 'gac_' + randomBytes(32).toString('base64url'), redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }), 'InvalidGrantException');
+      await rejectsOAuth(
+        createToken(ctx, owner, { grantType: 'authorization_code', code: 'gac_' + randomBytes(32).toString('base64url'), redirectUri: CALLBACK_WITH_PORT, codeVerifier: verifier }),
+        'InvalidGrantException',
+      );
       const lifetime = ctx.server.app.config.signIn.authorizationCodeSeconds;
       assert.ok(lifetime <= 600, `authorization codes live at most 10 minutes, not ${lifetime} s`);
       const old = await authorizationCode(ctx, owner, { now: Date.now() - lifetime * 1000 - 1000 });
-      await rejectsOAuth(createToken(ctx, owner, { grantType: 'authorization_code', code: old.code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: old.verifier }), 'InvalidGrantException');
+      await rejectsOAuth(
+        createToken(ctx, owner, { grantType: 'authorization_code', code: old.code, redirectUri: CALLBACK_WITH_PORT, codeVerifier: old.verifier }),
+        'InvalidGrantException',
+      );
     });
 
     test('a replayed code is InvalidGrantException and revokes what its first redemption issued', async () => {
@@ -433,7 +466,10 @@ describe('SSO OIDC with the default settings', () => {
         const results = await Promise.allSettled(Array.from({ length: 6 }, () => refresh(ctx, busy, garbage)));
         const names = results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok'));
         assert.ok(names.filter((n) => n === 'SlowDownException').length >= 2, names.join());
-        assert.ok(names.every((n) => n === 'SlowDownException' || n === 'InvalidGrantException'), names.join());
+        assert.ok(
+          names.every((n) => n === 'SlowDownException' || n === 'InvalidGrantException'),
+          names.join(),
+        );
         await rejectsOAuth(refresh(ctx, calm, garbage), 'InvalidGrantException');
       } finally {
         limits.createTokenPerClientPerSecond = saved;
@@ -471,7 +507,12 @@ describe('SSO OIDC with the default settings', () => {
     });
 
     test('bad client credentials are a 401 InvalidClientException / invalid_client', async () => {
-      await expectOAuthError(await post('/token', JSON.stringify({ clientId: 'nobody', clientSecret: 'x', grantType: DEVICE_GRANT, deviceCode: 'x' })), 401, 'InvalidClientException', 'invalid_client');
+      await expectOAuthError(
+        await post('/token', JSON.stringify({ clientId: 'nobody', clientSecret: 'x', grantType: DEVICE_GRANT, deviceCode: 'x' })),
+        401,
+        'InvalidClientException',
+        'invalid_client',
+      );
     });
 
     test('a pending device is a 400 AuthorizationPendingException / authorization_pending', async () => {
@@ -509,7 +550,9 @@ describe('SSO OIDC with the default settings', () => {
     function writeAwsFiles(sessions: string[], cache: Record<string, Record<string, string>>) {
       mkdirSync(join(home, '.aws', 'sso', 'cache'), { recursive: true });
       const config = sessions
-        .map((s) => `[profile p-${s}]\nsso_session = ${s}\n\n[sso-session ${s}]\nsso_start_url = ${START_URL}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n`)
+        .map(
+          (s) => `[profile p-${s}]\nsso_session = ${s}\n\n[sso-session ${s}]\nsso_start_url = ${START_URL}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n`,
+        )
         .join('\n');
       writeFileSync(join(home, '.aws', 'config'), config);
       for (const [session, contents] of Object.entries(cache)) writeFileSync(cacheFile(session), JSON.stringify(contents, null, 2), { mode: 0o600 });
@@ -530,7 +573,13 @@ describe('SSO OIDC with the default settings', () => {
         } catch (e) {
           console.log(JSON.stringify({ ok: false, error: e.name + ': ' + e.message }));
         }`;
-      const env = { PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: join(home, '.aws', 'config'), AWS_SHARED_CREDENTIALS_FILE: join(home, '.aws', 'credentials'), AWS_ENDPOINT_URL_SSO_OIDC: ctx.server.url };
+      const env = {
+        PATH: process.env.PATH,
+        HOME: home,
+        AWS_CONFIG_FILE: join(home, '.aws', 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, '.aws', 'credentials'),
+        AWS_ENDPOINT_URL_SSO_OIDC: ctx.server.url,
+      };
       return new Promise((resolve, reject) => {
         execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, timeout: 20_000 }, (err, stdout, stderr) => {
           if (err) return reject(new Error(`${err.message}\n${stderr}`));

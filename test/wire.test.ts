@@ -57,7 +57,10 @@ describe('wire protocols on one origin', () => {
     // The model pattern lost its anchors in botocore's copy; a valid id with junk around it must still fail.
     const res = await awsJsonCall(server.url, 'identitystore', 'AWSIdentityStore.ListUsers', { IdentityStoreId: `x${server.identityStoreId}` });
     assert.equal(res.json().__type, 'ValidationException');
-    const unicode = await awsJsonCall(server.url, 'identitystore', 'AWSIdentityStore.CreateGroup', { IdentityStoreId: server.identityStoreId, DisplayName: 'Équipe Überweisung 東京' });
+    const unicode = await awsJsonCall(server.url, 'identitystore', 'AWSIdentityStore.CreateGroup', {
+      IdentityStoreId: server.identityStoreId,
+      DisplayName: 'Équipe Überweisung 東京',
+    });
     assert.equal(unicode.status, 200, unicode.text);
   });
 
@@ -85,7 +88,12 @@ describe('wire protocols on one origin', () => {
   });
 
   test('awsJson: a signature scoped to another service is refused', async () => {
-    const res = await signedPost(server.url, 'sso', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers' }, JSON.stringify({ IdentityStoreId: server.identityStoreId }));
+    const res = await signedPost(
+      server.url,
+      'sso',
+      { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers' },
+      JSON.stringify({ IdentityStoreId: server.identityStoreId }),
+    );
     assert.equal(res.status, 403);
     assert.equal(res.json().__type, 'InvalidSignatureException');
   });
@@ -111,7 +119,11 @@ describe('wire protocols on one origin', () => {
       ['POST', '/token?aws_iam=t'],
     ];
     for (const [method, path] of routes) {
-      const res = await fetch(`${server.url}${path}`, { method, headers: { 'x-amz-sso_bearer_token': 't', 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { 'x-amz-sso_bearer_token': 't', 'content-type': 'application/json' },
+        body: method === 'POST' ? '{}' : undefined,
+      });
       assert.ok(res.status >= 400 && res.status < 500, `${method} ${path} → ${res.status}`);
       assert.ok(res.headers.get('x-amzn-errortype'), `${method} ${path} names its error`);
       assert.notEqual(res.status, 404, `${method} ${path} is routed`);
@@ -145,7 +157,10 @@ test('the JavaScript SDK v2 signs in its own way and is verified too', async () 
     const client = new AWS.IdentityStore({ endpoint: server.url, region: REGION, credentials: new AWS.Credentials(ADMIN.accessKeyId, ADMIN.secretAccessKey), maxRetries: 0 });
     const created = await client.createGroup({ IdentityStoreId: server.identityStoreId, DisplayName: 'from v2' }).promise();
     const listed = await client.listGroups({ IdentityStoreId: server.identityStoreId }).promise();
-    assert.deepEqual(listed.Groups.map((g) => g.GroupId), [created.GroupId]);
+    assert.deepEqual(
+      listed.Groups.map((g) => g.GroupId),
+      [created.GroupId],
+    );
     await assert.rejects(client.createGroup({ IdentityStoreId: server.identityStoreId, DisplayName: 'from v2' }).promise(), { code: 'ConflictException' });
   } finally {
     await server.stop();

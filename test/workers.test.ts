@@ -59,7 +59,9 @@ test('two worker processes answer on one port: each reads what the other wrote a
     const before = workers.map(cpuTicks);
     const userIds: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId, UserName: `worker-user-${i}`, DisplayName: `Worker User ${i}`, Name: { GivenName: 'Worker', FamilyName: `User ${i}` } }));
+      const { UserId } = await store.send(
+        new CreateUserCommand({ IdentityStoreId, UserName: `worker-user-${i}`, DisplayName: `Worker User ${i}`, Name: { GivenName: 'Worker', FamilyName: `User ${i}` } }),
+      );
       userIds.push(UserId!);
     }
     // Every user read back, each on a new connection, whichever process wrote it.
@@ -145,7 +147,9 @@ test('--workers takes a number from 1, or auto; one worker is a single process',
   });
 });
 
-test('writes that wait for another process\'s lock on the SQLite file hold up none of the reads, and complete once it is free', { skip: TEST_POSTGRES ? 'SQLite\'s write lock' : false }, async () => {
+test("writes that wait for another process's lock on the SQLite file hold up none of the reads, and complete once it is free", {
+  skip: TEST_POSTGRES ? "SQLite's write lock" : false,
+}, async () => {
   await withServer({ GATEHOUSE_WORKERS: '1' }, async (server, dataDir) => {
     const { store, admin } = clients(server.url);
     const IdentityStoreId = (await admin.send(new ListInstancesCommand({}))).Instances![0].IdentityStoreId!;
@@ -155,7 +159,9 @@ test('writes that wait for another process\'s lock on the SQLite file hold up no
     other.exec('begin immediate');
     const settled: string[] = [];
     // One write on its own (CreateUser) and one in a transaction (UpdateUser).
-    const created = store.send(new CreateUserCommand({ IdentityStoreId, UserName: 'while-locked', DisplayName: 'While Locked', Name: { GivenName: 'While', FamilyName: 'Locked' } })).finally(() => settled.push('create'));
+    const created = store
+      .send(new CreateUserCommand({ IdentityStoreId, UserName: 'while-locked', DisplayName: 'While Locked', Name: { GivenName: 'While', FamilyName: 'Locked' } }))
+      .finally(() => settled.push('create'));
     const updated = store
       .send(new UpdateUserCommand({ IdentityStoreId, UserId, Operations: [{ AttributePath: 'displayName', AttributeValue: 'After' }] }))
       .finally(() => settled.push('update'));
@@ -163,7 +169,10 @@ test('writes that wait for another process\'s lock on the SQLite file hold up no
       await sleep(100);
       for (let i = 0; i < 5; i++) {
         const { Users } = await store.send(new ListUsersCommand({ IdentityStoreId }));
-        assert.deepEqual(Users!.map((u) => u.UserName), ['lock-user']);
+        assert.deepEqual(
+          Users!.map((u) => u.UserName),
+          ['lock-user'],
+        );
       }
       assert.deepEqual(settled, [], 'the writes wait for the lock');
     } finally {

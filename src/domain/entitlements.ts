@@ -98,7 +98,11 @@ export class Entitlements {
 
   /** The user's entitlements, optionally in one account, ordered by account and role name. */
   roles(userId: string, accountId?: string): Promise<Entitlement[]> {
-    return this.keptAnswer(JSON.stringify(['roles', userId, accountId]), () => readEntitlements(this.db, userId, accountId), (list) => list.length);
+    return this.keptAnswer(
+      JSON.stringify(['roles', userId, accountId]),
+      () => readEntitlements(this.db, userId, accountId),
+      (list) => list.length,
+    );
   }
 
   /** One entitlement: the role `roleName` in the account, when the user reaches it there. */
@@ -115,7 +119,11 @@ export class Entitlements {
 
   /** Up to `limit` of the accounts the user reaches, in account id order, after `after` (see readEntitledAccounts). */
   accounts(userId: string, after: string | undefined, limit: number): Promise<EntitledAccount[]> {
-    return this.keptAnswer(JSON.stringify(['accounts', userId, after, limit]), () => readEntitledAccounts(this.db, userId, after, limit), (list) => list.length);
+    return this.keptAnswer(
+      JSON.stringify(['accounts', userId, after, limit]),
+      () => readEntitledAccounts(this.db, userId, after, limit),
+      (list) => list.length,
+    );
   }
 
   /** Every account the user reaches, in account id order: the pages of `accounts` one after another. */
@@ -183,8 +191,6 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
     )
     .orderBy('s.permission_set_arn'),
 );
-
-
 
 /** The id of the n-th account (from 0) after `after`, in id order. */
 const nthAccountAfter = preparedQuery((db: Db, after: string, n: number) =>

@@ -42,7 +42,11 @@ const deleted = (r: { numDeletedRows: bigint }) => r.numDeletedRows;
 
 /** Device authorizations that expired before `cutoff`: a batch of at most `limit`. */
 export const expiredDevices = (db: Db, cutoff: number, limit: number) =>
-  db.deleteFrom('device_authorizations').where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', cutoff).limit(limit)).executeTakeFirst().then(deleted);
+  db
+    .deleteFrom('device_authorizations')
+    .where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', cutoff).limit(limit))
+    .executeTakeFirst()
+    .then(deleted);
 
 /**
  * Device authorizations never polled in their lifetime, once expired: no client waits for ExpiredTokenException, so
@@ -169,7 +173,15 @@ export class Janitor {
 
     const steps: [string, Batch][] = [
       // An access token is useless once past its end.
-      ['access_tokens', (db, n) => db.deleteFrom('access_tokens').where('token_hash', 'in', db.selectFrom('access_tokens').select('token_hash').where('expires_at', '<=', now).limit(n)).executeTakeFirst().then(deleted)],
+      [
+        'access_tokens',
+        (db, n) =>
+          db
+            .deleteFrom('access_tokens')
+            .where('token_hash', 'in', db.selectFrom('access_tokens').select('token_hash').where('expires_at', '<=', now).limit(n))
+            .executeTakeFirst()
+            .then(deleted),
+      ],
       // The tokens of grants that ended (expired or revoked) before the cutoff, then those grants. Retired refresh
       // tokens of a live grant stay: presenting one again is how a stolen copy is detected.
       ...(['expires_at', 'revoked_at'] as const).flatMap((column): [string, Batch][] => [
@@ -178,7 +190,11 @@ export class Janitor {
           (db, n) =>
             db
               .deleteFrom('refresh_tokens')
-              .where('token_hash', 'in', db.selectFrom('refresh_tokens as r').innerJoin('oauth_grants as g', 'g.grant_id', 'r.grant_id').select('r.token_hash').where(`g.${column}`, '<', cutoff).limit(n))
+              .where(
+                'token_hash',
+                'in',
+                db.selectFrom('refresh_tokens as r').innerJoin('oauth_grants as g', 'g.grant_id', 'r.grant_id').select('r.token_hash').where(`g.${column}`, '<', cutoff).limit(n),
+              )
               .executeTakeFirst()
               .then(deleted),
         ],
@@ -187,11 +203,23 @@ export class Janitor {
           (db, n) =>
             db
               .deleteFrom('access_tokens')
-              .where('token_hash', 'in', db.selectFrom('access_tokens as t').innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id').select('t.token_hash').where(`g.${column}`, '<', cutoff).limit(n))
+              .where(
+                'token_hash',
+                'in',
+                db.selectFrom('access_tokens as t').innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id').select('t.token_hash').where(`g.${column}`, '<', cutoff).limit(n),
+              )
               .executeTakeFirst()
               .then(deleted),
         ],
-        ['oauth_grants', (db, n) => db.deleteFrom('oauth_grants').where('grant_id', 'in', db.selectFrom('oauth_grants').select('grant_id').where(column, '<', cutoff).limit(n)).executeTakeFirst().then(deleted)],
+        [
+          'oauth_grants',
+          (db, n) =>
+            db
+              .deleteFrom('oauth_grants')
+              .where('grant_id', 'in', db.selectFrom('oauth_grants').select('grant_id').where(column, '<', cutoff).limit(n))
+              .executeTakeFirst()
+              .then(deleted),
+        ],
       ]),
       // A redeemed code stays while the grant it made lives: replaying it revokes that grant.
       [
@@ -206,7 +234,21 @@ export class Janitor {
                 .selectFrom('authorization_codes as c')
                 .select('c.code_hash')
                 .where('c.expires_at', '<', cutoff)
-                .where((eb) => eb.or([eb('c.grant_id', 'is', null), eb.not(eb.exists(eb.selectFrom('oauth_grants as g').select('g.grant_id').whereRef('g.grant_id', '=', 'c.grant_id').where('g.revoked_at', 'is', null).where('g.expires_at', '>', now)))]))
+                .where((eb) =>
+                  eb.or([
+                    eb('c.grant_id', 'is', null),
+                    eb.not(
+                      eb.exists(
+                        eb
+                          .selectFrom('oauth_grants as g')
+                          .select('g.grant_id')
+                          .whereRef('g.grant_id', '=', 'c.grant_id')
+                          .where('g.revoked_at', 'is', null)
+                          .where('g.expires_at', '>', now),
+                      ),
+                    ),
+                  ]),
+                )
                 .limit(n),
             )
             .executeTakeFirst()
@@ -216,7 +258,12 @@ export class Janitor {
       ['device_authorizations', (db, n) => unpolledDevices(db, now, n)],
       ...(['expires_at', 'revoked_at'] as const).map((column): [string, Batch] => [
         'web_sessions',
-        (db, n) => db.deleteFrom('web_sessions').where('session_hash', 'in', db.selectFrom('web_sessions').select('session_hash').where(column, '<', sessionCutoff).limit(n)).executeTakeFirst().then(deleted),
+        (db, n) =>
+          db
+            .deleteFrom('web_sessions')
+            .where('session_hash', 'in', db.selectFrom('web_sessions').select('session_hash').where(column, '<', sessionCutoff).limit(n))
+            .executeTakeFirst()
+            .then(deleted),
       ]),
       // A client whose registration ended stays while a grant made for it lives.
       [
@@ -231,7 +278,18 @@ export class Janitor {
                 .selectFrom('oidc_clients as c')
                 .select('c.client_id')
                 .where('c.expires_at', '<', cutoff)
-                .where((eb) => eb.not(eb.exists(eb.selectFrom('oauth_grants as g').select('g.grant_id').whereRef('g.client_id', '=', 'c.client_id').where('g.revoked_at', 'is', null).where('g.expires_at', '>', now))))
+                .where((eb) =>
+                  eb.not(
+                    eb.exists(
+                      eb
+                        .selectFrom('oauth_grants as g')
+                        .select('g.grant_id')
+                        .whereRef('g.client_id', '=', 'c.client_id')
+                        .where('g.revoked_at', 'is', null)
+                        .where('g.expires_at', '>', now),
+                    ),
+                  ),
+                )
                 .limit(n),
             )
             .executeTakeFirst()
@@ -239,7 +297,20 @@ export class Janitor {
       ],
       [
         'rate_limits',
-        (db, n) => db.deleteFrom('rate_limits').where('bucket', 'in', db.selectFrom('rate_limits').select('bucket').where('window_start', '<', now - rateLimitRetentionMs(this.limits, this.signIn)).limit(n)).executeTakeFirst().then(deleted),
+        (db, n) =>
+          db
+            .deleteFrom('rate_limits')
+            .where(
+              'bucket',
+              'in',
+              db
+                .selectFrom('rate_limits')
+                .select('bucket')
+                .where('window_start', '<', now - rateLimitRetentionMs(this.limits, this.signIn))
+                .limit(n),
+            )
+            .executeTakeFirst()
+            .then(deleted),
       ],
     ];
 

@@ -131,7 +131,14 @@ async function apply(trx: Db, job: AdminRequestTable, now: number, settings: Pro
     if (!(await assignment.executeTakeFirst())) {
       await trx
         .insertInto('account_assignments')
-        .values({ instance_arn: job.instance_arn, account_id: accountId, permission_set_arn: job.permission_set_arn, principal_type: principalType, principal_id: principalId, created_at: now })
+        .values({
+          instance_arn: job.instance_arn,
+          account_id: accountId,
+          permission_set_arn: job.permission_set_arn,
+          principal_type: principalType,
+          principal_id: principalId,
+          created_at: now,
+        })
         .execute();
     }
     await provisionIntoAccount(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings);
@@ -182,7 +189,10 @@ export class ProvisioningWorker {
 
   start() {
     this.timer = setInterval(() => {
-      if (!this.running) this.running = this.runDue(this.clock()).then(() => undefined).finally(() => (this.running = undefined));
+      if (!this.running)
+        this.running = this.runDue(this.clock())
+          .then(() => undefined)
+          .finally(() => (this.running = undefined));
     }, this.pollMs);
   }
 

@@ -19,7 +19,12 @@ const countAttempt = preparedQuery((db: Db, bucket: string, windowStart: number)
     .values({ bucket, window_start: windowStart, hits: 1 })
     .onConflict((oc) =>
       oc.column('bucket').doUpdateSet((eb) => ({
-        hits: eb.case().when('rate_limits.window_start', '=', windowStart).then(eb('rate_limits.hits', '+', 1)).else(1).end(),
+        hits: eb
+          .case()
+          .when('rate_limits.window_start', '=', windowStart)
+          .then(eb('rate_limits.hits', '+', 1))
+          .else(1)
+          .end(),
         window_start: windowStart,
       })),
     )

@@ -91,7 +91,15 @@ export async function createSession(storage: Storage, userId: string, sourceIp: 
   const csrfToken = randomBytes(24).toString('base64url');
   await storage.db
     .insertInto('web_sessions')
-    .values({ session_hash: hashToken(id), user_id: userId, csrf_token: csrfToken, source_ip: sourceIp, created_at: now, expires_at: now + lifetimeSeconds * 1000, revoked_at: null })
+    .values({
+      session_hash: hashToken(id),
+      user_id: userId,
+      csrf_token: csrfToken,
+      source_ip: sourceIp,
+      created_at: now,
+      expires_at: now + lifetimeSeconds * 1000,
+      revoked_at: null,
+    })
     .execute();
   return { id, csrfToken };
 }
@@ -106,7 +114,14 @@ export async function findSession(storage: Storage, id: string | undefined, now 
     .where('s.session_hash', '=', hashToken(id))
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || Number(row.expires_at) <= now) return undefined;
-  return { sessionHash: row.session_hash, userId: row.user_id, userName: row.user_name, displayName: row.display_name, csrfToken: row.csrf_token, expiresAt: Number(row.expires_at) };
+  return {
+    sessionHash: row.session_hash,
+    userId: row.user_id,
+    userName: row.user_name,
+    displayName: row.display_name,
+    csrfToken: row.csrf_token,
+    expiresAt: Number(row.expires_at),
+  };
 }
 
 /** Ends a browser session and every grant made through it. */

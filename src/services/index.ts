@@ -8,13 +8,7 @@ import type { ServiceDefinition } from './service.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceDefinition[] {
-  return [
-    identityStore(),
-    ssoAdmin(),
-    sso(),
-    ssoOidc(),
-    sts(),
-  ];
+  return [identityStore(), ssoAdmin(), sso(), ssoOidc(), sts()];
 }
 
 /** The operations each service answers (by its model id), as the models name them: what the tests check coverage of. */

@@ -75,15 +75,9 @@ export interface ServiceDefinition extends WireService {
   authError?: (err: ServiceError) => ServiceError;
 }
 
-type ServiceOptions = Pick<ServiceDefinition, 'auth' | 'validationError'> &
-  Partial<Pick<ServiceDefinition, 'errorBody' | 'bodyTooLarge' | 'bodiesThrottled' | 'authError'>>;
+type ServiceOptions = Pick<ServiceDefinition, 'auth' | 'validationError'> & Partial<Pick<ServiceDefinition, 'errorBody' | 'bodyTooLarge' | 'bodiesThrottled' | 'authError'>>;
 
-export function defineService<Ops extends OperationTable<Ops>>(
-  model: ServiceModel,
-  protocol: Protocol,
-  handlers: Handlers<Ops>,
-  opts: ServiceOptions,
-): ServiceDefinition {
+export function defineService<Ops extends OperationTable<Ops>>(model: ServiceModel, protocol: Protocol, handlers: Handlers<Ops>, opts: ServiceOptions): ServiceDefinition {
   for (const op of Object.keys(handlers)) {
     if (!model.operations[op]) throw new Error(`${model.id} has no operation ${op}`);
   }

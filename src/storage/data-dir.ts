@@ -23,8 +23,7 @@ export function secureDataDir(dir: string, allowShared: boolean): void {
   if ((mode & constants.S_IFMT) !== constants.S_IFDIR) throw new Error(`data directory "${dir}" is not a directory`);
   if (mode & 0o077 && !allowShared) {
     throw new Error(
-      `data directory "${dir}" has invalid permissions ${octal(mode)}: it should be u=rwx (0700); ` +
-        `run chmod 700 ${dir} (or set GATEHOUSE_ALLOW_SHARED_DATA_DIR=1 to allow it)`,
+      `data directory "${dir}" has invalid permissions ${octal(mode)}: it should be u=rwx (0700); ` + `run chmod 700 ${dir} (or set GATEHOUSE_ALLOW_SHARED_DATA_DIR=1 to allow it)`,
     );
   }
 }

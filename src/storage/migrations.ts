@@ -336,11 +336,7 @@ const migrations: Record<string, Migration> = {
       // The portal finds a user's accounts and roles from the user's principals. With the permission set in the index,
       // those lookups never touch the table rows, which matters for a user in many groups of a large organization.
       await db.schema.dropIndex('account_assignments_principal').execute();
-      await db.schema
-        .createIndex('account_assignments_principal')
-        .on('account_assignments')
-        .columns(['principal_id', 'account_id', 'permission_set_arn'])
-        .execute();
+      await db.schema.createIndex('account_assignments_principal').on('account_assignments').columns(['principal_id', 'account_id', 'permission_set_arn']).execute();
     },
   },
 

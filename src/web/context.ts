@@ -56,9 +56,14 @@ export class WebError extends Error {
 }
 
 export const errorPage = (req: WebRequest, err: WebError): Reply =>
-  page(req, err.status, { title: err.heading }, html`<h1>${err.heading}</h1>
+  page(
+    req,
+    err.status,
+    { title: err.heading },
+    html`<h1>${err.heading}</h1>
 <div class="alert error" role="alert">${err.message}</div>
-<p><a href="/">Go to the start page</a></p>`);
+<p><a href="/">Go to the start page</a></p>`,
+  );
 
 /** Where a person must sign in first: the sign-in page, returning to `next` afterwards. */
 export const signInFirst = (next: string) => `/signin?next=${encodeURIComponent(next)}`;

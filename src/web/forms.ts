@@ -9,7 +9,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The fields of an `application/x-www-form-urlencoded` body. */
 export function readForm(call: IncomingCall): URLSearchParams {
-  const type = String(call.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = String(call.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new WebError(415, 'Unsupported form', 'This page accepts only forms sent by a browser.');
   // The server reads a page's body only up to http.maxBodyBytes.web: forms here hold a few short fields.
   if (call.refused === 'too-large') throw new WebError(413, 'Form too large', 'The form sent is larger than any form on this site.');
@@ -62,11 +65,7 @@ export const formToken = (req: WebRequest) => req.session?.csrfToken ?? preSessi
  */
 export type CsrfRule = 'session' | 'pre-session' | 'either';
 
-const FORBIDDEN = new WebError(
-  403,
-  'This form could not be accepted',
-  'The form was not sent from a Gatehouse page, or it has expired. Go back, reload the page and try again.',
-);
+const FORBIDDEN = new WebError(403, 'This form could not be accepted', 'The form was not sent from a Gatehouse page, or it has expired. Go back, reload the page and try again.');
 
 /**
  * A state-changing POST must prove that it came from our own page: RFC 6749 §10.12 requires it of the authorization

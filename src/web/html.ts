@@ -122,7 +122,6 @@ const LOGO = raw(LOGO_SVG);
 /** The logo as the tab icon, inline, so the browser does not ask for /favicon.ico (CSP img-src allows data:). */
 const FAVICON = `data:image/svg+xml,${encodeURIComponent(LOGO_SVG)}`;
 
-
 export interface LayoutOptions {
   title: string;
   /** The signed-in person, shown in the header with a way to sign out. */
@@ -161,9 +160,15 @@ ${content}
 }
 
 const ICONS = {
-  ok: raw('<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/></svg>'),
-  no: raw('<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M7 7l10 10M17 7L7 17" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round"/></svg>'),
-  neutral: raw('<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M10 6H6v12h4M14 8l4 4-4 4M18 12H9" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>'),
+  ok: raw(
+    '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  ),
+  no: raw(
+    '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M7 7l10 10M17 7L7 17" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round"/></svg>',
+  ),
+  neutral: raw(
+    '<svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true"><path d="M10 6H6v12h4M14 8l4 4-4 4M18 12H9" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  ),
 };
 
 /** A page that reports the end of something: an icon, a heading and a line of text. */

@@ -29,20 +29,14 @@ export class ServiceError extends Error {
 }
 
 // Framework errors that no service model lists but every AWS endpoint answers (names and statuses as AWS uses them).
-export const missingAuthentication = (message = 'Missing Authentication Token') =>
-  new ServiceError('MissingAuthenticationTokenException', message, {}, { status: 403 });
-export const incompleteSignature = (message: string) =>
-  new ServiceError('IncompleteSignatureException', message, {}, { status: 400 });
-export const invalidSignature = (message: string) =>
-  new ServiceError('InvalidSignatureException', message, {}, { status: 403 });
+export const missingAuthentication = (message = 'Missing Authentication Token') => new ServiceError('MissingAuthenticationTokenException', message, {}, { status: 403 });
+export const incompleteSignature = (message: string) => new ServiceError('IncompleteSignatureException', message, {}, { status: 400 });
+export const invalidSignature = (message: string) => new ServiceError('InvalidSignatureException', message, {}, { status: 403 });
 export const unrecognizedClient = (message = 'The security token included in the request is invalid.') =>
   new ServiceError('UnrecognizedClientException', message, {}, { status: 403 });
-export const expiredToken = (message = 'The security token included in the request is expired') =>
-  new ServiceError('ExpiredTokenException', message, {}, { status: 403 });
-export const serialization = (message: string) =>
-  new ServiceError('SerializationException', message, {}, { status: 400 });
-export const unknownOperation = (message = 'Unknown operation') =>
-  new ServiceError('UnknownOperationException', message, {}, { status: 400 });
+export const expiredToken = (message = 'The security token included in the request is expired') => new ServiceError('ExpiredTokenException', message, {}, { status: 403 });
+export const serialization = (message: string) => new ServiceError('SerializationException', message, {}, { status: 400 });
+export const unknownOperation = (message = 'Unknown operation') => new ServiceError('UnknownOperationException', message, {}, { status: 400 });
 export const internalError = (message = 'An internal error occurred. Please retry your request.') =>
   new ServiceError('InternalServerException', message, {}, { fault: 'server', status: 500 });
 /** The query protocol's UnknownOperationException. */

@@ -68,15 +68,7 @@ export interface MapShape extends ShapeBase {
   min?: number;
   max?: number;
 }
-export type Shape =
-  | StructureShape
-  | StringShape
-  | NumberShape
-  | BooleanShape
-  | TimestampShape
-  | BlobShape
-  | ListShape
-  | MapShape;
+export type Shape = StructureShape | StringShape | NumberShape | BooleanShape | TimestampShape | BlobShape | ListShape | MapShape;
 
 export interface OperationModel {
   http: { method: string; requestUri: string; responseCode?: number };

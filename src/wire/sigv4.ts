@@ -85,9 +85,7 @@ export async function verifySignature<S extends SigningSecret>(req: SignedReques
 
   let claim: Claim;
   if (authorization !== undefined && queryAuth) {
-    throw incompleteSignature(
-      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified',
-    );
+    throw incompleteSignature('Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified');
   } else if (authorization !== undefined) {
     claim = parseAuthorizationHeader(authorization, req.headers);
   } else if (queryAuth) {
@@ -99,9 +97,7 @@ export async function verifySignature<S extends SigningSecret>(req: SignedReques
   // Credential scope: <key>/<yyyymmdd>/<region>/<service>/aws4_request.
   const scope = claim.credential.split('/');
   if (scope.length !== 5 || scope.some((part) => part === '')) {
-    throw incompleteSignature(
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${clip(claim.credential)}'`,
-    );
+    throw incompleteSignature(`Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${clip(claim.credential)}'`);
   }
   const [accessKeyId, scopeDate, region, service, terminator] = scope;
   if (terminator !== TERMINATOR) {
@@ -298,14 +294,10 @@ function checkTime(claim: Claim, now: number): void {
     const end = claim.time + claim.expires * 1000;
     if (now > end) throw invalidSignature(`Signature expired: ${formatAmzDate(end)} is now earlier than ${formatAmzDate(now)}.`);
   } else if (claim.time < now - MAX_SKEW_MS) {
-    throw invalidSignature(
-      `Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(now - MAX_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`,
-    );
+    throw invalidSignature(`Signature expired: ${claim.amzDate} is now earlier than ${formatAmzDate(now - MAX_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`);
   }
   if (claim.time > now + MAX_SKEW_MS) {
-    throw invalidSignature(
-      `Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(now + MAX_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`,
-    );
+    throw invalidSignature(`Signature not yet current: ${claim.amzDate} is still later than ${formatAmzDate(now + MAX_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`);
   }
 }
 
@@ -347,7 +339,10 @@ function parseHttpDate(value: string): number {
 
 /** 20150830T123600Z */
 function formatAmzDate(time: number): string {
-  return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return new Date(time)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 // ---- canonical request pieces (SigV4 step 1) --------------------------------------------------------------------

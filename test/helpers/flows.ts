@@ -37,7 +37,10 @@ export async function createPerson(server: TestServer, userName = `person-${rand
       new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: userName, DisplayName: `${given} ${family}`, Name: { GivenName: given, FamilyName: family } }),
     );
     const password = `pw-${randomBytes(9).toString('base64url')}`;
-    await server.app.storage.db.insertInto('user_credentials').values({ user_id: UserId!, password_hash: await hashPassword(password), updated_at: server.clock.now() }).execute();
+    await server.app.storage.db
+      .insertInto('user_credentials')
+      .values({ user_id: UserId!, password_hash: await hashPassword(password), updated_at: server.clock.now() })
+      .execute();
     return { userId: UserId!, userName, displayName: `${given} ${family}`, password };
   } finally {
     store.destroy();
@@ -60,7 +63,12 @@ export async function signInPerson(server: TestServer, opts: { userId?: string; 
   if (!userId) {
     const store = identityStore(server);
     try {
-      const input = { IdentityStoreId: server.identityStoreId, UserName: opts.userName ?? uniq('person'), DisplayName: 'Test Person', Name: { GivenName: 'Test', FamilyName: 'Person' } };
+      const input = {
+        IdentityStoreId: server.identityStoreId,
+        UserName: opts.userName ?? uniq('person'),
+        DisplayName: 'Test Person',
+        Name: { GivenName: 'Test', FamilyName: 'Person' },
+      };
       userId = (await store.send(new CreateUserCommand(input))).UserId!;
     } finally {
       store.destroy();
@@ -120,10 +128,30 @@ export async function addAccount(server: TestServer, accountId: string, name = `
 }
 
 /** Assigns a permission set to a user or group in an account and waits until it is provisioned. */
-export async function assign(admin: SSOAdminClient, server: TestServer, accountId: string, permissionSetArn: string, principalId: string, principalType: 'USER' | 'GROUP' = 'USER') {
-  const r = await admin.send(new CreateAccountAssignmentCommand({ InstanceArn: server.instanceArn, TargetId: accountId, TargetType: 'AWS_ACCOUNT', PermissionSetArn: permissionSetArn, PrincipalType: principalType, PrincipalId: principalId }));
+export async function assign(
+  admin: SSOAdminClient,
+  server: TestServer,
+  accountId: string,
+  permissionSetArn: string,
+  principalId: string,
+  principalType: 'USER' | 'GROUP' = 'USER',
+) {
+  const r = await admin.send(
+    new CreateAccountAssignmentCommand({
+      InstanceArn: server.instanceArn,
+      TargetId: accountId,
+      TargetType: 'AWS_ACCOUNT',
+      PermissionSetArn: permissionSetArn,
+      PrincipalType: principalType,
+      PrincipalId: principalId,
+    }),
+  );
   const requestId = r.AccountAssignmentCreationStatus!.RequestId;
-  const s = await settle(async () => (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: requestId }))).AccountAssignmentCreationStatus!);
+  const s = await settle(
+    async () =>
+      (await admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: server.instanceArn, AccountAssignmentCreationRequestId: requestId })))
+        .AccountAssignmentCreationStatus!,
+  );
   assert.equal(s.Status, 'SUCCEEDED', s.FailureReason);
 }
 
@@ -139,11 +167,21 @@ export function adminClients(url: string) {
  * An entitled user: a new member account, a user, and a permission set named `role` assigned to the user in the
  * account and provisioned. Returns the user's id.
  */
-export async function entitledUser(server: TestServer, p: { accountId: string; accountName: string; userName: string; givenName: string; familyName: string; role: string; sessionDuration: string }) {
+export async function entitledUser(
+  server: TestServer,
+  p: { accountId: string; accountName: string; userName: string; givenName: string; familyName: string; role: string; sessionDuration: string },
+) {
   const { admin, store, destroy } = adminClients(server.url);
   try {
     await addAccount(server, p.accountId, p.accountName, `${p.accountName.toLowerCase()}@example.com`);
-    const user = await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, UserName: p.userName, DisplayName: p.givenName, Name: { GivenName: p.givenName, FamilyName: p.familyName } }));
+    const user = await store.send(
+      new CreateUserCommand({
+        IdentityStoreId: server.identityStoreId,
+        UserName: p.userName,
+        DisplayName: p.givenName,
+        Name: { GivenName: p.givenName, FamilyName: p.familyName },
+      }),
+    );
     const ps = await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: p.role, SessionDuration: p.sessionDuration }));
     await assign(admin, server, p.accountId, ps.PermissionSet!.PermissionSetArn!, user.UserId!);
     return user.UserId!;

@@ -46,7 +46,13 @@ export async function signPost(
   opts: { credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string; applyChecksum?: boolean } = {},
 ): Promise<Record<string, string>> {
   const u = new URL(url);
-  const signer = new SignatureV4({ service, region: opts.region ?? REGION, credentials: opts.credentials ?? ADMIN, sha256: Sha256 as never, applyChecksum: opts.applyChecksum ?? false });
+  const signer = new SignatureV4({
+    service,
+    region: opts.region ?? REGION,
+    credentials: opts.credentials ?? ADMIN,
+    sha256: Sha256 as never,
+    applyChecksum: opts.applyChecksum ?? false,
+  });
   const signed = await signer.sign({ method: 'POST', protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: '/', headers: { host: u.host, ...headers }, body });
   return signed.headers as Record<string, string>;
 }

@@ -3,7 +3,11 @@
 import { setTimeout as pause } from 'node:timers/promises';
 
 /** Polls `fn` until it gives a truthy value, every `everyMs`, failing after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: { timeoutMs?: number; everyMs?: number } = {}): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  opts: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   for (;;) {
     const value = await fn();
@@ -18,9 +22,13 @@ export async function settle<S extends { Status?: string }>(read: () => Promise<
 export async function settle<S extends { Status?: string }>(read: () => Promise<S | undefined>): Promise<S | undefined>;
 export async function settle<S extends { Status?: string }>(read: () => Promise<S | undefined>): Promise<S | undefined> {
   let last: S | undefined;
-  await until('the request to complete', async () => {
-    last = await read();
-    return last?.Status !== 'IN_PROGRESS';
-  }, { everyMs: 20 });
+  await until(
+    'the request to complete',
+    async () => {
+      last = await read();
+      return last?.Status !== 'IN_PROGRESS';
+    },
+    { everyMs: 20 },
+  );
   return last;
 }

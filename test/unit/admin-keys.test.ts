@@ -14,7 +14,10 @@ let dir: string;
 let storage: Storage;
 
 const store = (accessKeyId: string, secretAccessKey: string) =>
-  storage.db.insertInto('access_keys').values({ access_key_id: accessKeyId, secret_ciphertext: secrets.seal(secretAccessKey), created_at: 0 }).execute();
+  storage.db
+    .insertInto('access_keys')
+    .values({ access_key_id: accessKeyId, secret_ciphertext: secrets.seal(secretAccessKey), created_at: 0 })
+    .execute();
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-admin-keys-'));

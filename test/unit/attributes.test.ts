@@ -35,7 +35,10 @@ describe('user attributes', () => {
   });
 
   test('paths name attributes in any case', () => {
-    const next = applyOperations('user', user(), [{ AttributePath: 'DisplayName', AttributeValue: 'A' }, { AttributePath: 'NICKNAME', AttributeValue: 'B' }]);
+    const next = applyOperations('user', user(), [
+      { AttributePath: 'DisplayName', AttributeValue: 'A' },
+      { AttributePath: 'NICKNAME', AttributeValue: 'B' },
+    ]);
     assert.equal(next.DisplayName, 'A');
     assert.equal(next.NickName, 'B');
   });
@@ -49,7 +52,7 @@ describe('user attributes', () => {
     refused(() => applyOperations('user', user(), [{ AttributePath: 'name' }]), 'name is required and cannot be removed');
   });
 
-  test('complex values arrive with camelCase keys and are kept in the model\'s PascalCase', () => {
+  test("complex values arrive with camelCase keys and are kept in the model's PascalCase", () => {
     const next = applyOperations('user', user(), [
       { AttributePath: 'name', AttributeValue: { givenName: 'Jane', familyName: 'Roe', middleName: 'Q' } },
       { AttributePath: 'emails', AttributeValue: [{ value: 'jane@example.com', primary: true }] },
@@ -89,7 +92,11 @@ describe('user attributes', () => {
   test('values are checked against the model, named by the operation they came in', () => {
     const userName = (identityStoreModel.shapes.UserName as StringShape).pattern;
     refused(
-      () => applyOperations('user', user(), [{ AttributePath: 'nickName', AttributeValue: 'ok' }, { AttributePath: 'userName', AttributeValue: 'has space' }]),
+      () =>
+        applyOperations('user', user(), [
+          { AttributePath: 'nickName', AttributeValue: 'ok' },
+          { AttributePath: 'userName', AttributeValue: 'has space' },
+        ]),
       `1 validation error detected: Value at 'operations.2.member.attributeValue' failed to satisfy constraint: Member must satisfy regular expression pattern: ${userName}`,
     );
     refused(
@@ -97,7 +104,10 @@ describe('user attributes', () => {
       /^1 validation error detected: Value '.*' at 'operations\.1\.member\.attributeValue' failed to satisfy constraint: Member must have length less than or equal to 1$/,
     );
     // A wrong type inside a document is a validation error here, not SerializationException.
-    refused(() => applyOperations('user', user(), [{ AttributePath: 'displayName', AttributeValue: 5 }]), "Value at 'operations.1.member.attributeValue' must be a string, but was number");
+    refused(
+      () => applyOperations('user', user(), [{ AttributePath: 'displayName', AttributeValue: 5 }]),
+      "Value at 'operations.1.member.attributeValue' must be a string, but was number",
+    );
   });
 
   test('the enterprise extension: whole, or one attribute at a time', () => {
@@ -132,7 +142,10 @@ describe('group attributes', () => {
   });
 
   test('a group has no user attributes and no extension', () => {
-    refused(() => applyOperations('group', group(), [{ AttributePath: 'name', AttributeValue: { givenName: 'a', familyName: 'b' } }]), 'Invalid AttributePath name: no such attribute');
+    refused(
+      () => applyOperations('group', group(), [{ AttributePath: 'name', AttributeValue: { givenName: 'a', familyName: 'b' } }]),
+      'Invalid AttributePath name: no such attribute',
+    );
     refused(() => applyOperations('group', group(), [{ AttributePath: ENTERPRISE, AttributeValue: {} }]), /^Invalid AttributePath aws:identitystore:enterprise/);
   });
 });

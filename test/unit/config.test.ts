@@ -19,7 +19,12 @@ function withConfigFile(config: object, fn: (file: string) => void) {
 }
 
 test('a limit that is not a whole number from 1 is refused, naming the key', () => {
-  for (const [value, shown] of [[0, '0'], [2.5, '2.5'], ['ten', 'ten'], [-1, '-1']] as const) {
+  for (const [value, shown] of [
+    [0, '0'],
+    [2.5, '2.5'],
+    ['ten', 'ten'],
+    [-1, '-1'],
+  ] as const) {
     withConfigFile({ limits: { signInWindowSeconds: value } }, (file) => {
       assert.throws(() => loadConfig({ configFile: file }, {}), { message: `limits.signInWindowSeconds must be a whole number from 1, got '${shown}'` });
     });

@@ -27,7 +27,29 @@ describe('durationSeconds', () => {
   });
 
   test('what is not such a duration is undefined', () => {
-    for (const iso of ['', 'P', 'PT', 'P1DT', 'pt1h', 'PT1h', 'PT1H ', ' PT1H', '1H', 'T1H', '-PT1H', 'P1Y', 'P1M', 'P1W', 'PT1.5H', 'PT1M1H', 'PT1H1H', 'PT', 'PT-1H', 'P1DT1H30M5', 'PT8H\n']) {
+    for (const iso of [
+      '',
+      'P',
+      'PT',
+      'P1DT',
+      'pt1h',
+      'PT1h',
+      'PT1H ',
+      ' PT1H',
+      '1H',
+      'T1H',
+      '-PT1H',
+      'P1Y',
+      'P1M',
+      'P1W',
+      'PT1.5H',
+      'PT1M1H',
+      'PT1H1H',
+      'PT',
+      'PT-1H',
+      'P1DT1H30M5',
+      'PT8H\n',
+    ]) {
       assert.equal(durationSeconds(iso), undefined, JSON.stringify(iso));
     }
   });

@@ -22,8 +22,7 @@ interface BotocoreShape {
 }
 
 const dataDir =
-  process.env.BOTOCORE_DATA ??
-  join(execFileSync('python3', ['-c', 'import botocore,os;print(os.path.dirname(botocore.__file__))'], { encoding: 'utf8' }).trim(), 'data');
+  process.env.BOTOCORE_DATA ?? join(execFileSync('python3', ['-c', 'import botocore,os;print(os.path.dirname(botocore.__file__))'], { encoding: 'utf8' }).trim(), 'data');
 
 function botocoreShapes(id: string): Record<string, BotocoreShape> {
   const version = readdirSync(join(dataDir, id)).sort().at(-1)!;
@@ -62,7 +61,10 @@ describe('generated error constructors', () => {
 
   test('a few by name, with their modeled members', () => {
     const notFound = identityStoreErrors.ResourceNotFoundException('USER not found.', { ResourceType: 'USER', ResourceId: 'u-1' });
-    assert.deepEqual([notFound.code, notFound.status, notFound.fault, notFound.fields], ['ResourceNotFoundException', undefined, 'client', { ResourceType: 'USER', ResourceId: 'u-1' }]);
+    assert.deepEqual(
+      [notFound.code, notFound.status, notFound.fault, notFound.fields],
+      ['ResourceNotFoundException', undefined, 'client', { ResourceType: 'USER', ResourceId: 'u-1' }],
+    );
     const conflict = identityStoreErrors.ConflictException('taken', { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
     assert.deepEqual(conflict.fields, { Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION' });
     const throttled = identityStoreErrors.ThrottlingException('slow', { RetryAfterSeconds: 1 });

@@ -65,7 +65,7 @@ describe('seal and open', () => {
     assertRefused(() => tokens.open(SCOPE, payload + tokens.tag(SCOPE, payload)));
   });
 
-  test('the error code is the caller\'s choice (services differ)', () => {
+  test("the error code is the caller's choice (services differ)", () => {
     assertRefused(() => tokens.open(SCOPE, 'garbage', 'InvalidNextTokenException'), 'InvalidNextTokenException');
   });
 
@@ -80,8 +80,7 @@ describe('seal and open', () => {
 describe('keyset pages', () => {
   const rows = Array.from({ length: 25 }, (_, i) => ({ id: `u${String(i).padStart(3, '0')}` }));
   /** A table read as the storage layer reads it: rows past `after`, in key order, up to `limit`. */
-  const fetchFrom = (table: { id: string }[]) => async (after: string | undefined, limit: number) =>
-    table.filter((r) => after === undefined || r.id > after).slice(0, limit);
+  const fetchFrom = (table: { id: string }[]) => async (after: string | undefined, limit: number) => table.filter((r) => after === undefined || r.id > after).slice(0, limit);
 
   test('pages cover every row once, and the last page has no NextToken', async () => {
     const seen: string[] = [];
@@ -94,12 +93,20 @@ describe('keyset pages', () => {
       pages++;
     } while (NextToken);
     assert.equal(pages, 3);
-    assert.deepEqual(seen, rows.map((r) => r.id));
+    assert.deepEqual(
+      seen,
+      rows.map((r) => r.id),
+    );
   });
 
   test('exactly a page of rows: no NextToken, and one more row is asked for to know that', async () => {
     const limits: number[] = [];
-    const page = await tokens.page(SCOPE, { MaxResults: 25 }, (after, limit) => (limits.push(limit), fetchFrom(rows)(after, limit)), (r) => r.id);
+    const page = await tokens.page(
+      SCOPE,
+      { MaxResults: 25 },
+      (after, limit) => (limits.push(limit), fetchFrom(rows)(after, limit)),
+      (r) => r.id,
+    );
     assert.equal(page.items.length, 25);
     assert.equal(page.NextToken, undefined);
     assert.deepEqual(limits, [26]);
@@ -112,14 +119,22 @@ describe('keyset pages', () => {
     table.push({ id: 'u005x' });
     table.sort((a, b) => (a.id < b.id ? -1 : 1));
     const second = await tokens.page(SCOPE, { MaxResults: 10, NextToken: first.NextToken }, fetchFrom(table), (r) => r.id);
-    assert.deepEqual(second.items.map((r) => r.id), ['u010', 'u011', 'u012', 'u013', 'u014', 'u015', 'u016', 'u017', 'u018', 'u019']);
+    assert.deepEqual(
+      second.items.map((r) => r.id),
+      ['u010', 'u011', 'u012', 'u013', 'u014', 'u015', 'u016', 'u017', 'u018', 'u019'],
+    );
   });
 
   test('a NextToken from another list is refused before anything is read', async () => {
     const first = await tokens.page(SCOPE, { MaxResults: 10 }, fetchFrom(rows), (r) => r.id);
     let read = false;
     await assert.rejects(
-      tokens.page('ListGroups d-1234567890', { NextToken: first.NextToken }, async () => ((read = true), []), (r: { id: string }) => r.id),
+      tokens.page(
+        'ListGroups d-1234567890',
+        { NextToken: first.NextToken },
+        async () => ((read = true), []),
+        (r: { id: string }) => r.id,
+      ),
       { code: 'ValidationException' },
     );
     assert.equal(read, false);
@@ -174,14 +189,19 @@ describe('pageScope', () => {
     assert.equal(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-1'), 'identitystore:ListGroupMemberships:d-1234567890\0g-1');
   });
 
-  test('keyset pages under the helper\'s scope refuse a token from another filter before anything is read', async () => {
+  test("keyset pages under the helper's scope refuse a token from another filter before anything is read", async () => {
     const rows = Array.from({ length: 3 }, (_, i) => ({ id: `m${i}` }));
     const fetch = async (after: string | undefined, limit: number) => rows.filter((r) => after === undefined || r.id > after).slice(0, limit);
     const first = await tokens.page(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-1'), { MaxResults: 1 }, fetch, (r) => r.id);
     assert.ok(first.NextToken);
     let read = false;
     await assert.rejects(
-      tokens.page(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-2'), { NextToken: first.NextToken }, async () => ((read = true), []), (r: { id: string }) => r.id),
+      tokens.page(
+        pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-2'),
+        { NextToken: first.NextToken },
+        async () => ((read = true), []),
+        (r: { id: string }) => r.id,
+      ),
       { code: 'ValidationException' },
     );
     assert.equal(read, false);

@@ -13,7 +13,15 @@ describe('sourceKey', () => {
 
   test('an IPv6 address is counted by its /64, whichever way it is written', () => {
     const key = '2001:db8:0:1::/64';
-    for (const ip of ['2001:db8:0:1::1', '2001:db8:0:1::2', '2001:0DB8:0000:0001:ffff:ffff:ffff:ffff', '2001:db8::1:0:0:0:5', '2001:db8:0:1:1:2:3:4', '2001:db8:0:1::1.2.3.4', '2001:db8:0:1::1%eth0']) {
+    for (const ip of [
+      '2001:db8:0:1::1',
+      '2001:db8:0:1::2',
+      '2001:0DB8:0000:0001:ffff:ffff:ffff:ffff',
+      '2001:db8::1:0:0:0:5',
+      '2001:db8:0:1:1:2:3:4',
+      '2001:db8:0:1::1.2.3.4',
+      '2001:db8:0:1::1%eth0',
+    ]) {
       assert.equal(sourceKey(ip), key, ip);
     }
   });

@@ -36,7 +36,16 @@ describe('statements', () => {
     const page = (after: number, limit: number, offset: number) => db.selectFrom('items').select(['id', 'name']).where('id', '>', after).orderBy('id').limit(limit).offset(offset);
     assert.match(page(0, 1, 0).compile().sql, / limit \? offset \?$/);
     // More distinct limits than the driver keeps variants of: past the bound the values are bound as before.
-    for (const [after, limit, offset] of [[0, 3, 0], [0, 3, 2], [4, 5, 0], [0, 1, 8], [2, 4, 1], [0, 3, 0], [0, 20, 0], [9, 2, 0]]) {
+    for (const [after, limit, offset] of [
+      [0, 3, 0],
+      [0, 3, 2],
+      [4, 5, 0],
+      [0, 1, 8],
+      [2, 4, 1],
+      [0, 3, 0],
+      [0, 20, 0],
+      [9, 2, 0],
+    ]) {
       const expected = bound.all(after, limit, offset);
       const { sql: text, parameters } = page(after, limit, offset).compile();
       assert.deepEqual(await page(after, limit, offset).execute(), expected, `through Kysely: ${after} ${limit} ${offset}`);
@@ -128,7 +137,10 @@ describe("another connection's write lock", () => {
     try {
       await assert.rejects(async () => driver.run("insert into items (name) values ('late')", []), { code: 'SQLITE_BUSY' });
       await assert.rejects(db.insertInto('items').values({ name: 'late' }).execute(), { code: 'SQLITE_BUSY' });
-      await assert.rejects(db.transaction().execute(async () => {}), { code: 'SQLITE_BUSY' });
+      await assert.rejects(
+        db.transaction().execute(async () => {}),
+        { code: 'SQLITE_BUSY' },
+      );
     } finally {
       other.release();
       await db.destroy();

@@ -47,9 +47,19 @@ describe('JSON types', () => {
     assertSerialization(identityStore, 'ListUsersRequest', { IdentityStoreId: STORE, MaxResults: '10' }, "Value at 'maxResults' must be an integer, but was string");
     assertSerialization(identityStore, 'ListUsersRequest', { IdentityStoreId: STORE, MaxResults: 1.5 }, "Value at 'maxResults' must be an integer, but was number");
     assertSerialization(identityStore, 'ListUsersRequest', { IdentityStoreId: 12 }, "Value at 'identityStoreId' must be a string, but was number");
-    assertSerialization(identityStore, 'ListUsersRequest', { IdentityStoreId: STORE, Extensions: 'aws:identitystore:enterprise' }, "Value at 'extensions' must be a list, but was string");
+    assertSerialization(
+      identityStore,
+      'ListUsersRequest',
+      { IdentityStoreId: STORE, Extensions: 'aws:identitystore:enterprise' },
+      "Value at 'extensions' must be a list, but was string",
+    );
     assertSerialization(identityStore, 'CreateUserRequest', { IdentityStoreId: STORE, Name: ['G'] }, "Value at 'name' must be an object, but was array");
-    assertSerialization(identityStore, 'CreateUserRequest', { IdentityStoreId: STORE, Emails: [{ Primary: 'yes' }] }, "Value at 'emails.1.member.primary' must be a boolean, but was string");
+    assertSerialization(
+      identityStore,
+      'CreateUserRequest',
+      { IdentityStoreId: STORE, Emails: [{ Primary: 'yes' }] },
+      "Value at 'emails.1.member.primary' must be a boolean, but was string",
+    );
     assertSerialization(identityStore, 'CreateUserRequest', { IdentityStoreId: STORE, Extensions: [] }, "Value at 'extensions' must be a map, but was array");
   });
 

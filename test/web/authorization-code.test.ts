@@ -69,13 +69,29 @@ describe('authorization code + PKCE in the browser', { timeout: 30_000 }, () => 
       await page.waitForURL(`${listener.redirectUri}?**`); // closing a page mid-navigation can stall Chromium
 
       const tokens = await oidc.send(
-        new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', redirectUri: listener.redirectUri, codeVerifier: verifier, code: code! }),
+        new CreateTokenCommand({
+          clientId: reg.clientId,
+          clientSecret: reg.clientSecret,
+          grantType: 'authorization_code',
+          redirectUri: listener.redirectUri,
+          codeVerifier: verifier,
+          code: code!,
+        }),
       );
       assert.match(tokens.accessToken!, /^aoa/);
       assert.match(tokens.refreshToken!, /^aor/);
       // The code is single-use.
       await assert.rejects(
-        oidc.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret, grantType: 'authorization_code', redirectUri: listener.redirectUri, codeVerifier: verifier, code: code! })),
+        oidc.send(
+          new CreateTokenCommand({
+            clientId: reg.clientId,
+            clientSecret: reg.clientSecret,
+            grantType: 'authorization_code',
+            redirectUri: listener.redirectUri,
+            codeVerifier: verifier,
+            code: code!,
+          }),
+        ),
         { name: 'InvalidGrantException' },
       );
       assert.deepEqual(problems, [], 'no CSP or script errors on the way (form-action lets the redirect reach the listener)');

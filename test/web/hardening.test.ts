@@ -91,7 +91,10 @@ describe('user-code entry: no limit that strangers can use up for others', { tim
       const over = await enterCode(raw, auth.userCode!, '198.19.2.1');
       assert.equal(over.status, 429, 'even the right code, from a fresh address');
       assert.deepEqual(
-        log.lines().filter((l) => l.msg === 'user code entry limit reached').map((l) => [l.limit, l.userName]),
+        log
+          .lines()
+          .filter((l) => l.msg === 'user code entry limit reached')
+          .map((l) => [l.limit, l.userName]),
         [['user', attacker.userName]],
       );
     } finally {
@@ -148,7 +151,10 @@ describe('sign-in limits: nobody can lock out a user they know the name of', { t
       const typedPassword = `pw-in-the-name-field-${randomUUID().slice(0, 8)}`;
       for (let i = 0; i < 4; i++) await signInFrom('203.0.113.9', typedPassword, 'nope-nope');
       const unknown = log.lines().filter((l) => l.msg === 'sign-in limit reached' && l.sourceIp === '203.0.113.9');
-      assert.deepEqual(unknown.map((l) => [l.limit, l.userName]), [['user-and-source', undefined]]);
+      assert.deepEqual(
+        unknown.map((l) => [l.limit, l.userName]),
+        [['user-and-source', undefined]],
+      );
       assert.ok(!JSON.stringify(log.lines()).includes(typedPassword));
     } finally {
       log.restore();
@@ -203,7 +209,11 @@ describe('login CSRF from another port of the same host', { timeout: 60_000 }, (
       assert.equal((await posted).status(), 403);
       await page.waitForLoadState('load');
       const cookies = await context.cookies(server.url);
-      assert.equal(cookies.find((c) => c.name === 'gatehouse_session'), undefined, 'not signed in as the attacker');
+      assert.equal(
+        cookies.find((c) => c.name === 'gatehouse_session'),
+        undefined,
+        'not signed in as the attacker',
+      );
       assert.equal(cookies.find((c) => c.name === 'gatehouse_csrf')?.value, planted, 'the cookie was planted, so only the origin check stood in the way');
     } finally {
       await context.close();

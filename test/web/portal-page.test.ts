@@ -34,7 +34,11 @@ test('the portal lists the accounts and roles a person can reach, filters them, 
   for (const name of ['ReadOnly', 'Administrator']) {
     sets[name] = (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: name, SessionDuration: 'PT4H' }))).PermissionSet!.PermissionSetArn!;
   }
-  for (const [accountId, ps] of [['111111111111', 'ReadOnly'], ['111111111111', 'Administrator'], ['222222222222', 'ReadOnly']]) {
+  for (const [accountId, ps] of [
+    ['111111111111', 'ReadOnly'],
+    ['111111111111', 'Administrator'],
+    ['222222222222', 'ReadOnly'],
+  ]) {
     await assign(admin, server, accountId, sets[ps], person.userId);
   }
 

@@ -177,7 +177,13 @@ describe('sign-in', { timeout: 30_000 }, () => {
 describe('/authorize', { timeout: 30_000 }, () => {
   test('an unregistered redirect URI gets an error page and the browser stays here', async () => {
     const reg = await oidc.send(
-      new RegisterClientCommand({ clientName: 'cli', clientType: 'public', grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1/oauth/callback'], scopes: ['sso:account:access'] }),
+      new RegisterClientCommand({
+        clientName: 'cli',
+        clientType: 'public',
+        grantTypes: ['authorization_code'],
+        redirectUris: ['http://127.0.0.1/oauth/callback'],
+        scopes: ['sso:account:access'],
+      }),
     );
     const context = await newContext();
     const page = await context.newPage();
@@ -188,7 +194,9 @@ describe('/authorize', { timeout: 30_000 }, () => {
       assert.match(await page.getByRole('alert').innerText(), /did not register, so Gatehouse will not send you there/);
     }
     await screenshot(page, 'authorize-error');
-    const unknownClient = await page.goto(cliAuthorizeUrl(server.url, { clientId: 'no-such-client', redirectUri: 'http://127.0.0.1:9/oauth/callback', state: 'st', challenge: pkce().challenge }));
+    const unknownClient = await page.goto(
+      cliAuthorizeUrl(server.url, { clientId: 'no-such-client', redirectUri: 'http://127.0.0.1:9/oauth/callback', state: 'st', challenge: pkce().challenge }),
+    );
     assert.equal(unknownClient!.status(), 400);
     assert.equal(new URL(page.url()).origin, server.url);
     await context.close();
@@ -347,7 +355,11 @@ describe('signing out', { timeout: 30_000 }, () => {
     assert.equal(new URL(page.url()).pathname, '/signed-out');
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'You have signed out');
     await screenshot(page, 'signed-out');
-    assert.equal((await context.cookies()).find((c) => c.name === 'gatehouse_session'), undefined, 'the cookie is cleared');
+    assert.equal(
+      (await context.cookies()).find((c) => c.name === 'gatehouse_session'),
+      undefined,
+      'the cookie is cleared',
+    );
 
     // The old session id is dead on the server, not only forgotten by the browser.
     const raw = new RawClient(server.url);

@@ -92,8 +92,10 @@ export async function redeemAuthorizationCode(storage: Storage, config: Config, 
       return { error: oauthError('InvalidGrantException', 'The authorization code has already been used') };
     }
     if (Number(code.expires_at) <= now) return { error: oauthError('InvalidGrantException', 'The authorization code has expired') };
-    if (!(await sessionLasts(trx, code.session_hash, now))) return { error: oauthError('InvalidGrantException', 'The sign-in that issued this authorization code has ended; sign in again') };
-    if (!input.redirectUri || input.redirectUri !== code.redirect_uri) return { error: oauthError('InvalidGrantException', 'redirectUri does not match the authorization request') };
+    if (!(await sessionLasts(trx, code.session_hash, now)))
+      return { error: oauthError('InvalidGrantException', 'The sign-in that issued this authorization code has ended; sign in again') };
+    if (!input.redirectUri || input.redirectUri !== code.redirect_uri)
+      return { error: oauthError('InvalidGrantException', 'redirectUri does not match the authorization request') };
     if (code.code_challenge) {
       if (!input.codeVerifier || !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier) || s256(input.codeVerifier) !== code.code_challenge) {
         return { error: oauthError('InvalidGrantException', 'The code verifier does not match the code challenge') };

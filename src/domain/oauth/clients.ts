@@ -42,11 +42,14 @@ function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) 
   const scopes = input.scopes ?? [];
   if (scopes.length > limits.clientMaxScopes) throw oauthError('InvalidScopeException', `At most ${limits.clientMaxScopes} scopes may be registered`);
   for (const s of scopes) {
-    if (s.length === 0 || s.length > limits.clientMaxScopeLength) throw oauthError('InvalidScopeException', `A scope must be 1 to ${limits.clientMaxScopeLength} characters: ${shown(s)}`);
+    if (s.length === 0 || s.length > limits.clientMaxScopeLength)
+      throw oauthError('InvalidScopeException', `A scope must be 1 to ${limits.clientMaxScopeLength} characters: ${shown(s)}`);
   }
   const uris = input.redirectUris ?? [];
   if (uris.length > limits.clientMaxRedirectUris) throw oauthError('InvalidRedirectUriException', `At most ${limits.clientMaxRedirectUris} redirect URIs may be registered`);
-  for (const u of uris) if (u.length > limits.clientMaxUriLength) throw oauthError('InvalidRedirectUriException', `A redirect URI may have at most ${limits.clientMaxUriLength} characters: ${shown(u)}`);
+  for (const u of uris)
+    if (u.length > limits.clientMaxUriLength)
+      throw oauthError('InvalidRedirectUriException', `A redirect URI may have at most ${limits.clientMaxUriLength} characters: ${shown(u)}`);
   if (input.issuerUrl !== undefined && input.issuerUrl.length > limits.clientMaxUriLength) {
     throw oauthError('InvalidClientMetadataException', `issuerUrl may have at most ${limits.clientMaxUriLength} characters`);
   }
@@ -65,7 +68,10 @@ const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
  * device code lifetime, or used). Concurrent registrations may each see room, so the cap can be passed by a few.
  */
 async function roomForClient(storage: Storage, config: Config, now: number): Promise<boolean> {
-  const counted = await storage.db.selectFrom('oidc_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const counted = await storage.db
+    .selectFrom('oidc_clients')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   const excess = Number(counted.n) - config.limits.maxRegisteredClients + 1;
   if (excess <= 0) return true;
   const expired = storage.db
@@ -97,7 +103,8 @@ export async function registerClient(storage: Storage, config: Config, input: Re
   const grantTypes = [...new Set(input.grantTypes ?? [GRANT_DEVICE_CODE])];
   for (const g of grantTypes) if (!PUBLIC_CLIENT_GRANTS.has(g)) throw oauthError('InvalidClientMetadataException', `Grant type ${shown(g)} is not supported for public clients`);
   const redirectUris = input.redirectUris ?? [];
-  for (const u of redirectUris) if (!acceptableRedirectUri(u)) throw oauthError('InvalidRedirectUriException', `Invalid redirect URI ${u}: use https, or http on 127.0.0.1 or [::1]`);
+  for (const u of redirectUris)
+    if (!acceptableRedirectUri(u)) throw oauthError('InvalidRedirectUriException', `Invalid redirect URI ${u}: use https, or http on 127.0.0.1 or [::1]`);
   if (grantTypes.includes(GRANT_AUTHORIZATION_CODE) && redirectUris.length === 0) {
     throw oauthError('InvalidRedirectUriException', 'The authorization_code grant needs at least one redirect URI');
   }

@@ -1,7 +1,6 @@
 // What the grants, the client registry and the pages share: the grant type names, the JSON lists stored in rows,
 // and the redirect URI rules of RFC 8252.
 
-
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_AUTHORIZATION_CODE = 'authorization_code';
 export const GRANT_REFRESH_TOKEN = 'refresh_token';

@@ -14,7 +14,13 @@ import type { CreateTokenInput, Issued } from './tokens.js';
  * CreateToken. `admit` runs once the client is authenticated and may refuse the call (rate limits count only callers
  * that hold the secret, so nobody can throttle a client by knowing its id).
  */
-export async function createToken(storage: Storage, config: Config, input: CreateTokenInput, now = Date.now(), admit?: (client: OidcClientTable) => Promise<void>): Promise<Issued> {
+export async function createToken(
+  storage: Storage,
+  config: Config,
+  input: CreateTokenInput,
+  now = Date.now(),
+  admit?: (client: OidcClientTable) => Promise<void>,
+): Promise<Issued> {
   const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, now);
   await admit?.(client);
   const grantTypes = list(client.grant_types);

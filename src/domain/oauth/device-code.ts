@@ -69,7 +69,13 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
     .where('d.user_code', '=', code)
     .executeTakeFirst();
   if (row?.status !== 'PENDING' || Number(row.expires_at) <= now) return undefined;
-  const awayHosts = [...new Set(list(row.redirect_uris).filter((u) => !isLoopbackUri(u)).map((u) => new URL(u).host))];
+  const awayHosts = [
+    ...new Set(
+      list(row.redirect_uris)
+        .filter((u) => !isLoopbackUri(u))
+        .map((u) => new URL(u).host),
+    ),
+  ];
   return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url, awayHosts };
 }
 
@@ -112,7 +118,12 @@ export async function redeemDeviceCode(storage: Storage, config: Config, client:
     // APPROVED, but only while the browser session that approved it lasts: signing out cancels it (RFC 9700 §4.14).
     if (!(await sessionLasts(trx, device.session_hash, now))) return { error: oauthError('InvalidGrantException', 'The sign-in that approved this device has ended; start again') };
     // Redeem exactly once.
-    const redeemed = await trx.updateTable('device_authorizations').set({ status: 'REDEEMED' }).where('device_code_hash', '=', hash).where('status', '=', 'APPROVED').executeTakeFirst();
+    const redeemed = await trx
+      .updateTable('device_authorizations')
+      .set({ status: 'REDEEMED' })
+      .where('device_code_hash', '=', hash)
+      .where('status', '=', 'APPROVED')
+      .executeTakeFirst();
     if (Number(redeemed.numUpdatedRows) !== 1) return { error: oauthError('InvalidGrantException', 'The device code has already been used') };
     const grant = await newGrant(trx, config, client, device.user_id!, device.session_hash, input.scope?.length ? input.scope : clientScopes(client), now);
     await markUsed(trx, client, now);

@@ -18,11 +18,17 @@ export interface Issued {
 export async function issueTokens(trx: Db, config: Config, grant: { grant_id: string; expires_at: number }, withRefresh: boolean, now: number): Promise<Issued> {
   const accessToken = newToken('aoa');
   const expiresAt = Math.min(now + config.signIn.accessTokenSeconds * 1000, Number(grant.expires_at));
-  await trx.insertInto('access_tokens').values({ token_hash: hashToken(accessToken), grant_id: grant.grant_id, created_at: now, expires_at: expiresAt }).execute();
+  await trx
+    .insertInto('access_tokens')
+    .values({ token_hash: hashToken(accessToken), grant_id: grant.grant_id, created_at: now, expires_at: expiresAt })
+    .execute();
   let refreshToken: string | undefined;
   if (withRefresh) {
     refreshToken = newToken('aor');
-    await trx.insertInto('refresh_tokens').values({ token_hash: hashToken(refreshToken), grant_id: grant.grant_id, created_at: now, retired_at: null }).execute();
+    await trx
+      .insertInto('refresh_tokens')
+      .values({ token_hash: hashToken(refreshToken), grant_id: grant.grant_id, created_at: now, retired_at: null })
+      .execute();
   }
   return { accessToken, tokenType: 'Bearer', expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)), ...(refreshToken ? { refreshToken } : {}) };
 }
@@ -33,7 +39,16 @@ export async function newGrant(trx: Db, config: Config, client: OidcClientTable,
     const session = await trx.selectFrom('web_sessions').select('expires_at').where('session_hash', '=', sessionHash).executeTakeFirst();
     if (session) expiresAt = Math.min(expiresAt, Number(session.expires_at));
   }
-  const grant = { grant_id: randomUUID(), client_id: client.client_id, user_id: userId, session_hash: sessionHash, scopes: json(scopes), created_at: now, expires_at: expiresAt, revoked_at: null };
+  const grant = {
+    grant_id: randomUUID(),
+    client_id: client.client_id,
+    user_id: userId,
+    session_hash: sessionHash,
+    scopes: json(scopes),
+    created_at: now,
+    expires_at: expiresAt,
+    revoked_at: null,
+  };
   await trx.insertInto('oauth_grants').values(grant).execute();
   return grant;
 }

@@ -9,8 +9,7 @@ import { deleteExternalIds, deletePrincipal, externalIdHolder, insertExternalId,
 
 export type ResourceType = 'USER' | 'GROUP' | 'IDENTITY_STORE' | 'GROUP_MEMBERSHIP';
 
-export const notFound = (type: ResourceType, id: string, message: string) =>
-  identityStoreErrors.ResourceNotFoundException(message, { ResourceType: type, ResourceId: id });
+export const notFound = (type: ResourceType, id: string, message: string) => identityStoreErrors.ResourceNotFoundException(message, { ResourceType: type, ResourceId: id });
 
 export const groupNotFound = (id: string) => notFound('GROUP', id, `Group with id ${id} not found`);
 export const userNotFound = (id: string) => notFound('USER', id, `User with id ${id} not found`);

@@ -6,7 +6,21 @@ import { identityStoreErrors } from '../../generated/identitystore.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { applyOperations } from './attributes.js';
-import { actor, alternateId, changeFields, createdColumns, listFilter, checkNotReserved, deleteFromStore, groupNotFound, invalid, requireStore, uniqueOrConflict, updateExternalIds, updateInStore } from './common.js';
+import {
+  actor,
+  alternateId,
+  changeFields,
+  createdColumns,
+  listFilter,
+  checkNotReserved,
+  deleteFromStore,
+  groupNotFound,
+  invalid,
+  requireStore,
+  uniqueOrConflict,
+  updateExternalIds,
+  updateInStore,
+} from './common.js';
 import { findGroup, groupIdByDisplayName, groupsNamedPage, groupsPage, insertGroup, updateGroup } from './store.js';
 
 type Ops = IdentityStoreOperations;
@@ -34,7 +48,13 @@ export const groupHandlers: Handlers<Ops> = {
     const { storage } = ctx.app;
     await requireStore(storage.db, input.IdentityStoreId);
     const groupId = newResourceId(input.IdentityStoreId);
-    const row = { group_id: groupId, identity_store_id: input.IdentityStoreId, display_name: input.DisplayName ?? null, description: input.Description ?? null, external_ids: null };
+    const row = {
+      group_id: groupId,
+      identity_store_id: input.IdentityStoreId,
+      display_name: input.DisplayName ?? null,
+      description: input.Description ?? null,
+      external_ids: null,
+    };
     await uniqueOrConflict(ctx, DUPLICATE_NAME, () => insertGroup(storage.db, { ...row, ...createdColumns(ctx) }));
     return { GroupId: groupId, IdentityStoreId: input.IdentityStoreId };
   },

@@ -49,7 +49,18 @@ export async function deletePrincipal(trx: Db, type: PrincipalType, identityStor
 // Users.
 
 /** The columns a user's description is made from. */
-export const SHOWN_COLUMNS = ['identity_store_id', 'user_id', 'user_name', 'display_name', 'attributes', 'external_ids', 'created_at', 'created_by', 'updated_at', 'updated_by'] as const;
+export const SHOWN_COLUMNS = [
+  'identity_store_id',
+  'user_id',
+  'user_name',
+  'display_name',
+  'attributes',
+  'external_ids',
+  'created_at',
+  'created_by',
+  'updated_at',
+  'updated_by',
+] as const;
 export type ShownUser = Pick<UserTable, (typeof SHOWN_COLUMNS)[number]>;
 
 /** The columns a read without extensions needs: the user's stored JSON. */

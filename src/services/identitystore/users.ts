@@ -6,7 +6,20 @@ import { pageScope } from '../../wire/pagination.js';
 import { violationMessage, type Violation } from '../../wire/validate.js';
 import type { Context, Handlers } from '../service.js';
 import { applyOperations, checkExtensionNames, checkExtensions } from './attributes.js';
-import { actor, alternateId, checkNotReserved, createdColumns, listFilter, deleteFromStore, invalid, userNotFound, requireStore, uniqueOrConflict, updateExternalIds, updateInStore } from './common.js';
+import {
+  actor,
+  alternateId,
+  checkNotReserved,
+  createdColumns,
+  listFilter,
+  deleteFromStore,
+  invalid,
+  userNotFound,
+  requireStore,
+  uniqueOrConflict,
+  updateExternalIds,
+  updateInStore,
+} from './common.js';
 import { describedUsers, findUser, insertUser, shownUsers, updateUser, userIdBy, type UserQueries } from './store.js';
 import { shownJson, shownText, shownUsersPage, userRow } from './user-json.js';
 import { JsonAnswer } from '../../wire/protocol.js';

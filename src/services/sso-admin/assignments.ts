@@ -23,11 +23,7 @@ export function assignmentStatus(row: AdminRequestTable): AccountAssignmentOpera
 }
 
 /** Records an assignment request; the provisioning worker completes it once it is due. */
-async function requestAssignmentChange(
-  kind: AdminRequestKind,
-  input: SsoAdminOperations['CreateAccountAssignment']['input'],
-  ctx: Context,
-): Promise<AdminRequestTable> {
+async function requestAssignmentChange(kind: AdminRequestKind, input: SsoAdminOperations['CreateAccountAssignment']['input'], ctx: Context): Promise<AdminRequestTable> {
   const { storage, config } = ctx.app;
   const row: AdminRequestTable = {
     request_id: randomUUID(),

@@ -12,7 +12,6 @@ export const invalid = (message: string) => ssoAdminErrors.ValidationException(m
 export const quotaExceeded = (message: string) => ssoAdminErrors.ServiceQuotaExceededException(message);
 export const throttled = (message: string) => ssoAdminErrors.ThrottlingException(message);
 
-
 export async function requireInstance(db: Db, instanceArn: string) {
   const [row] = await instanceQuery(db, instanceArn);
   if (!row) throw notFound(`Could not find Identity Center instance ${instanceArn}`);
@@ -43,7 +42,6 @@ export function newPermissionSetArn(instanceArn: string) {
   return `arn:aws:sso:::permissionSet/${instanceId}/ps-${randomBytes(8).toString('hex')}`;
 }
 
-
 /** SessionDuration must lie between 1 and 12 hours (Identity Center's permission set limits). */
 export function checkSessionDuration(iso: string | undefined) {
   if (iso === undefined) return;
@@ -52,4 +50,3 @@ export function checkSessionDuration(iso: string | undefined) {
     throw invalid(`SessionDuration ${iso} is invalid: it must be an ISO-8601 duration from PT1H to PT12H`);
   }
 }
-

@@ -8,14 +8,7 @@
 // instead, up to MAX_INSTANCES in all, and answers ServiceQuotaExceededException beyond (a documented error of
 // CreateInstance).
 import { createHash } from 'node:crypto';
-import type {
-  AccessControlAttribute,
-  DescribeInstanceResponse,
-  InstanceMetadata,
-  SsoAdminOperations,
-  Tag,
-  UpdateInstanceRequest,
-} from '../../generated/sso-admin.js';
+import type { AccessControlAttribute, DescribeInstanceResponse, InstanceMetadata, SsoAdminOperations, Tag, UpdateInstanceRequest } from '../../generated/sso-admin.js';
 import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
 import { pageScope } from '../../wire/pagination.js';
@@ -66,7 +59,9 @@ const organizationInstance = earliestInstance;
 
 function requestDigest(name: string | undefined, tags: Tag[] | undefined): string {
   const sorted = [...(tags ?? [])].sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0)).map((t) => [t.Key, t.Value]);
-  return createHash('sha256').update(JSON.stringify([name ?? null, sorted])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([name ?? null, sorted]))
+    .digest('base64url');
 }
 
 /**
@@ -187,7 +182,12 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
 
   async ListInstances(input, ctx) {
     const db = ctx.app.storage.db;
-    const { items, NextToken } = await ctx.app.pageTokens.page(pageScope('sso-admin', 'ListInstances'), input, (after, limit) => instancesPage(db, after, limit), (r) => r.instance_arn);
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      pageScope('sso-admin', 'ListInstances'),
+      input,
+      (after, limit) => instancesPage(db, after, limit),
+      (r) => r.instance_arn,
+    );
     return { Instances: items.map(instanceMetadata), NextToken };
   },
 

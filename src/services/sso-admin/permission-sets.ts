@@ -11,7 +11,9 @@ import { putTags } from './tags.js';
 /** Identity Center's default session length for a permission set. */
 const DEFAULT_SESSION_DURATION = 'PT1H';
 
-export function permissionSetShape(row: Pick<PermissionSetTable, 'name' | 'permission_set_arn' | 'description' | 'created_at' | 'session_duration' | 'relay_state'>): PermissionSet {
+export function permissionSetShape(
+  row: Pick<PermissionSetTable, 'name' | 'permission_set_arn' | 'description' | 'created_at' | 'session_duration' | 'relay_state'>,
+): PermissionSet {
   return {
     Name: row.name,
     PermissionSetArn: row.permission_set_arn,
@@ -90,7 +92,12 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
   async ListPermissionSets(input, ctx) {
     const db = ctx.app.storage.db;
     const scope = pageScope('sso-admin', 'ListPermissionSets', input.InstanceArn);
-    const { items, NextToken } = await ctx.app.pageTokens.page(scope, input, (after, limit) => permissionSetsPage(db, input.InstanceArn, after ?? '', limit), (r) => r.permission_set_arn);
+    const { items, NextToken } = await ctx.app.pageTokens.page(
+      scope,
+      input,
+      (after, limit) => permissionSetsPage(db, input.InstanceArn, after ?? '', limit),
+      (r) => r.permission_set_arn,
+    );
     // Permission sets found prove the instance exists; an empty page may mean it does not.
     if (items.length === 0) await requireInstance(db, input.InstanceArn);
     return { PermissionSets: items.map((r) => r.permission_set_arn), NextToken };

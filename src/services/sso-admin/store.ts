@@ -22,7 +22,10 @@ export function earliestInstance(db: Db) {
 }
 
 export async function countInstances(db: Db): Promise<number> {
-  const count = await db.selectFrom('instances').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const count = await db
+    .selectFrom('instances')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(count.n);
 }
 
@@ -81,12 +84,19 @@ export interface RememberedToken {
 }
 
 export async function rememberedToken(trx: Db, clientToken: string): Promise<RememberedToken | undefined> {
-  const row = await trx.selectFrom('settings').select('value').where('key', '=', CLIENT_TOKEN_PREFIX + clientToken).executeTakeFirst();
+  const row = await trx
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', CLIENT_TOKEN_PREFIX + clientToken)
+    .executeTakeFirst();
   return row && (JSON.parse(row.value) as RememberedToken);
 }
 
 export async function rememberToken(trx: Db, clientToken: string, remembered: RememberedToken) {
-  await trx.insertInto('settings').values({ key: CLIENT_TOKEN_PREFIX + clientToken, value: JSON.stringify(remembered) }).execute();
+  await trx
+    .insertInto('settings')
+    .values({ key: CLIENT_TOKEN_PREFIX + clientToken, value: JSON.stringify(remembered) })
+    .execute();
 }
 
 async function forgetClientTokens(trx: Db, instanceArn: string) {
@@ -126,7 +136,13 @@ export const permissionSetDocumentsQuery = preparedQuery((db: Db, permissionSetA
 
 /** A page of the instance's permission sets in ARN order after `after` ('' for the first page). */
 export const permissionSetsPage = preparedQuery((db: Db, instanceArn: string, after: string, limit: number) =>
-  db.selectFrom('permission_sets').select('permission_set_arn').where('instance_arn', '=', instanceArn).where('permission_set_arn', '>', after).orderBy('permission_set_arn').limit(limit),
+  db
+    .selectFrom('permission_sets')
+    .select('permission_set_arn')
+    .where('instance_arn', '=', instanceArn)
+    .where('permission_set_arn', '>', after)
+    .orderBy('permission_set_arn')
+    .limit(limit),
 );
 
 export async function insertPermissionSet(trx: Db, row: PermissionSetTable) {
@@ -139,7 +155,10 @@ export async function updatePermissionSet(trx: Db, permissionSetArn: string, cha
 
 /** Sets a policy document of the permission set, or removes it (null) where there is one. */
 export function setDocument(trx: Db, permissionSetArn: string, column: 'inline_policy' | 'permissions_boundary', value: string | null) {
-  let q = trx.updateTable('permission_sets').set({ [column]: value }).where('permission_set_arn', '=', permissionSetArn);
+  let q = trx
+    .updateTable('permission_sets')
+    .set({ [column]: value })
+    .where('permission_set_arn', '=', permissionSetArn);
   if (value === null) q = q.where(column, 'is not', null);
   return q.executeTakeFirst();
 }
@@ -164,14 +183,21 @@ export async function bumpVersion(trx: Db, permissionSetArn: string, now: number
 export async function countPolicies(trx: Db, permissionSetArn: string): Promise<number> {
   let n = 0;
   for (const table of ['permission_set_managed_policies', 'permission_set_customer_policies'] as const) {
-    const count = await trx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('permission_set_arn', '=', permissionSetArn).executeTakeFirstOrThrow();
+    const count = await trx
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('permission_set_arn', '=', permissionSetArn)
+      .executeTakeFirstOrThrow();
     n += Number(count.n);
   }
   return n;
 }
 
 export async function insertManagedPolicy(trx: Db, permissionSetArn: string, policyArn: string, policyName: string, now: number) {
-  await trx.insertInto('permission_set_managed_policies').values({ permission_set_arn: permissionSetArn, policy_arn: policyArn, policy_name: policyName, attached_at: now }).execute();
+  await trx
+    .insertInto('permission_set_managed_policies')
+    .values({ permission_set_arn: permissionSetArn, policy_arn: policyArn, policy_name: policyName, attached_at: now })
+    .execute();
 }
 
 export async function insertCustomerPolicy(trx: Db, permissionSetArn: string, name: string, path: string, now: number) {

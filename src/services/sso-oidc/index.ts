@@ -31,7 +31,8 @@ const handlers: Handlers<SsoOidcOperations> = {
 
   async StartDeviceAuthorization(input, ctx) {
     const { storage, config } = ctx.app;
-    if (input.startUrl.length > config.limits.clientMaxUriLength) throw oauthError('InvalidRequestException', `startUrl may have at most ${config.limits.clientMaxUriLength} characters`);
+    if (input.startUrl.length > config.limits.clientMaxUriLength)
+      throw oauthError('InvalidRequestException', `startUrl may have at most ${config.limits.clientMaxUriLength} characters`);
     // Each call stores a pending authorization: limited per source address, and per client once it is authenticated
     // (AWS: 80 per second per client), so that knowing a client id is not enough to throttle it.
     const limit = (max: number) => ({ max, windowMs: 1000 });

@@ -141,7 +141,11 @@ export function relativeTime(then: number, now: number): string {
 }
 
 /** "2025-01-31 14:05:09 UTC": the server cannot know the reader's time zone without script. */
-export const absoluteTime = (t: number) => new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+export const absoluteTime = (t: number) =>
+  new Date(t)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 
 /** GET /device/confirm: RFC 8628 §5.4 — say that a device is asking, which client, when and from where, and the code. */
 export async function showDeviceConfirm(req: WebRequest): Promise<Reply> {

@@ -107,6 +107,11 @@ export async function signedOut(req: WebRequest): Promise<Reply> {
     req,
     200,
     { title: 'Signed out' },
-    resultPage('neutral', 'You have signed out', 'Your Gatehouse session has ended. You can close this window.', html`<div class="actions inline"><a class="button" href="/signin">Sign in again</a></div>`),
+    resultPage(
+      'neutral',
+      'You have signed out',
+      'Your Gatehouse session has ended. You can close this window.',
+      html`<div class="actions inline"><a class="button" href="/signin">Sign in again</a></div>`,
+    ),
   );
 }
