@@ -89,7 +89,10 @@ function javaToJs(pattern: string): string {
 const anchoredCache = new Map<string, RegExp>();
 function anchored(pattern: string): RegExp {
   let re = anchoredCache.get(pattern);
-  if (!re) anchoredCache.set(pattern, (re = new RegExp(`^(?:${javaToJs(pattern)})$`, 'u')));
+  if (!re) {
+    re = new RegExp(`^(?:${javaToJs(pattern)})$`, 'u');
+    anchoredCache.set(pattern, re);
+  }
   return re;
 }
 
@@ -604,7 +607,10 @@ interface WireResponse {
 const signers = new Map<string, SignatureV4>();
 const signerFor = (service: string) => {
   let signer = signers.get(service);
-  if (!signer) signers.set(service, (signer = new SignatureV4({ service, region: REGION, credentials: ADMIN, sha256: Sha256 as never })));
+  if (!signer) {
+    signer = new SignatureV4({ service, region: REGION, credentials: ADMIN, sha256: Sha256 as never });
+    signers.set(service, signer);
+  }
   return signer;
 };
 

@@ -32,7 +32,7 @@ test('each request leaves one JSON line with operation, status, duration and req
   const store = new IdentitystoreClient(config);
   const { Instances } = await admin.send(new ListInstancesCommand({}));
   const identityStoreId = Instances![0].IdentityStoreId!;
-  const created = await store.send(
+  const _created = await store.send(
     new CreateUserCommand({ IdentityStoreId: identityStoreId, UserName: 'logged', DisplayName: 'Logged User', Name: { GivenName: 'L', FamilyName: 'U' } }),
   );
   await assert.rejects(store.send(new ListUsersCommand({ IdentityStoreId: 'd-0000000000' })), { name: 'ResourceNotFoundException' });

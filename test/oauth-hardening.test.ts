@@ -264,7 +264,9 @@ function warnings(ctx: Ctx, t: { after: (fn: () => void) => void }): [Record<str
   const lines: [Record<string, unknown>, string][] = [];
   const original = log.warn;
   log.warn = ((fields: Record<string, unknown>, message: string) => void lines.push([fields, message])) as typeof log.warn;
-  t.after(() => void (log.warn = original));
+  t.after(() => {
+    log.warn = original;
+  });
   return lines;
 }
 
@@ -373,7 +375,9 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       const lines: unknown[][] = [];
       const original = log.error;
       log.error = ((...args: unknown[]) => void lines.push(args)) as typeof log.error;
-      after(() => void (log.error = original));
+      after(() => {
+        log.error = original;
+      });
       const pages = async () => Number(Object.values((await sql<Record<string, number>>`pragma page_count`.execute(db)).rows[0])[0]);
       await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
       // No room for another page: SQLite answers SQLITE_FULL, as on a full disk.

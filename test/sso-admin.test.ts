@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { CreateUserCommand, CreateGroupCommand, DeleteUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { CreateUserCommand, CreateGroupCommand, DeleteUserCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
   CreatePermissionSetCommand,
@@ -24,7 +24,7 @@ import {
   ListPermissionSetsProvisionedToAccountCommand,
   ListTagsForResourceCommand,
   ProvisionPermissionSetCommand,
-  SSOAdminClient,
+  type SSOAdminClient,
   TagResourceCommand,
   UntagResourceCommand,
   UpdatePermissionSetCommand,

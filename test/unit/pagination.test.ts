@@ -132,7 +132,10 @@ describe('keyset pages', () => {
       tokens.page(
         'ListGroups d-1234567890',
         { NextToken: first.NextToken },
-        async () => ((read = true), []),
+        async () => {
+          read = true;
+          return [];
+        },
         (r: { id: string }) => r.id,
       ),
       { code: 'ValidationException' },
@@ -199,7 +202,10 @@ describe('pageScope', () => {
       tokens.page(
         pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-2'),
         { NextToken: first.NextToken },
-        async () => ((read = true), []),
+        async () => {
+          read = true;
+          return [];
+        },
         (r: { id: string }) => r.id,
       ),
       { code: 'ValidationException' },

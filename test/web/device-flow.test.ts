@@ -108,10 +108,10 @@ describe('device authorization in the browser', { timeout: 30_000 }, () => {
     assert.equal(new URL(page.url()).pathname, '/device/confirm');
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'A device is asking for access');
     const shown = await facts(page);
-    assert.equal(shown['Application'], 'botocore-client-gatehouse-web (the name it gave itself; not verified by Gatehouse)');
-    assert.equal(shown['Code'], auth.userCode);
+    assert.equal(shown.Application, 'botocore-client-gatehouse-web (the name it gave itself; not verified by Gatehouse)');
+    assert.equal(shown.Code, auth.userCode);
     assert.equal(shown['From address'], '127.0.0.1');
-    assert.match(shown['Asked'], /^(just now|\d+ seconds ago) \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/);
+    assert.match(shown.Asked, /^(just now|\d+ seconds ago) \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/);
     assert.equal(shown['Signed in as'], `${fx.person.displayName} (${fx.person.userName})`);
     assert.ok(await page.getByRole('button', { name: 'Allow' }).isVisible());
     assert.ok(await page.getByRole('button', { name: 'Deny' }).isVisible());
