@@ -278,7 +278,7 @@ export function machineSection(): string[] {
  */
 export async function prepareBuild(build: string, env: NodeJS.ProcessEnv, refreshTokens: number) {
   const code = (path: string) => import(pathToFileURL(join(build, 'dist', path)).href);
-  const [{ openApp }, { loadConfig }, { createHandler }, { entitlements }, { generateOrganization, signInForBench, SMALL }] = await Promise.all([
+  const [{ openApp }, { loadConfig }, { createHandler }, domainEntitlements, { generateOrganization, signInForBench, SMALL }] = await Promise.all([
     code('src/app.js'),
     code('src/config.js'),
     code('src/server.js'),
@@ -287,7 +287,8 @@ export async function prepareBuild(build: string, env: NodeJS.ProcessEnv, refres
   ]);
   const { app } = await openApp(loadConfig({}, env));
   const org = await generateOrganization(app.storage, SMALL);
-  const [role] = await entitlements(app.storage.db, org.benchUser.userId);
+  // Builds before 2026-12-03 read entitlements through a function of the database handle, later ones through the App.
+  const [role] = app.entitlements ? await app.entitlements.roles(org.benchUser.userId) : await domainEntitlements.entitlements(app.storage.db, org.benchUser.userId);
   if (!role) throw new Error('the benchmark user has no role');
   const tokens: BenchTokens = await signInForBench(app.storage, app.config, org.benchUser.userId, refreshTokens);
   const fixture: RequestFixture = {

@@ -1,6 +1,6 @@
 // The HTTP server and the request pipeline. Every API request takes the same path, top to bottom:
 //   route → read the body → authenticate → decode and validate → invoke → serialize   (errors: serialize the error)
-// and leaves one log line. The routing rules are those of docs/wire.md: awsJson by X-Amz-Target, restJson by
+// and leaves one log line. The routing rules are those of docs/architecture.md: awsJson by X-Amz-Target, restJson by
 // method and path, the query protocol (STS) by a form-encoded POST.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

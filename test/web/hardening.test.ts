@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { ListAccountsCommand, SSOClient } from '@aws-sdk/client-sso';
 import { CreateTokenCommand, RegisterClientCommand, SSOOIDCClient, StartDeviceAuthorizationCommand } from '@aws-sdk/client-sso-oidc';
 import type { Browser } from 'playwright-core';
@@ -58,6 +58,9 @@ function captureLog(): { lines: () => Record<string, unknown>[]; restore: () => 
 }
 
 describe('user-code entry: no limit that strangers can use up for others', { timeout: 60_000 }, () => {
+  // User codes are counted in windows of ten minutes (src/web/pages/device.ts).
+  beforeEach(() => server.clock.clearOfWindowEnd(10 * 60_000));
+
   test('1,010 guesses from 101 addresses without an account do not lock out a person with a valid code', async () => {
     const { auth } = await startDevice('drain-target');
     const wrong = auth.userCode === 'BBBB-BBBB' ? 'CCCC-CCCC' : 'BBBB-BBBB';
@@ -111,6 +114,7 @@ describe('sign-in limits: nobody can lock out a user they know the name of', { t
   before(async () => {
     victim = await createPerson(server);
   });
+  beforeEach(() => server.clock.clearOfWindowEnd(server.app.config.limits.signInWindowSeconds * 1000));
 
   test('wrong passwords from one address, far past every limit, do not keep the user out of another address', async () => {
     for (let i = 0; i < 40; i++) {
@@ -166,7 +170,7 @@ describe('sign-in limits: nobody can lock out a user they know the name of', { t
     const source = '198.51.100.77';
     const max = server.app.config.limits.signInFailuresPerSource;
     const windowMs = server.app.config.limits.signInWindowSeconds * 1000;
-    const now = Date.now();
+    const now = server.clock.now();
     // The address has already had all but one of its failures in this window.
     await server.app.storage.db
       .insertInto('rate_limits')
