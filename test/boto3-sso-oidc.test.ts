@@ -14,14 +14,24 @@ import { pythonSuite } from './helpers/python.js';
 
 const SCRIPT = 'test_sso_oidc.py';
 
-/** POST /approve or /deny with {"userCode": "XXXX-XXXX"}: 204 once decided, 409 when the code is not pending. */
-async function startApprovalHook(server: TestServer): Promise<{ url: string; server: Server }> {
+/**
+ * POST /approve or /deny with {"userCode": "XXXX-XXXX"}: 204 once decided, 409 when the code is not pending.
+ * POST /advance with {"seconds": N}: moves the clocks of `servers` on, so the CLI's waits between polls take no time.
+ */
+async function startApprovalHook(server: TestServer, servers: TestServer[]): Promise<{ url: string; server: Server }> {
   const person = await signInPerson(server, { userName: 'boto3-person' });
   const hook = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', async () => {
       try {
+        if (req.method === 'POST' && req.url === '/advance') {
+          const seconds = Number((JSON.parse(body || '{}') as { seconds?: unknown }).seconds);
+          if (!(seconds > 0)) throw new Error('POST /advance with {"seconds": N}');
+          for (const s of servers) s.clock.advance(seconds * 1000);
+          res.writeHead(204).end();
+          return;
+        }
         const allow = req.url === '/approve' ? true : req.url === '/deny' ? false : undefined;
         const code = normalizeUserCode(String((JSON.parse(body || '{}') as { userCode?: unknown }).userCode ?? ''));
         if (req.method !== 'POST' || allow === undefined || !code) {
@@ -50,7 +60,7 @@ describe('boto3 sso-oidc client', () => {
   before(async () => {
     server = await startGatehouse({ env: { GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1' } });
     expiring = await startGatehouse({ env: { GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1', GATEHOUSE_DEVICE_CODE_SECONDS: '2' } });
-    hook = await startApprovalHook(server);
+    hook = await startApprovalHook(server, [server, expiring]);
   });
   after(async () => {
     hook?.server.close();
