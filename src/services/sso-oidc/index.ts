@@ -5,18 +5,26 @@ import { authenticateClient, createToken, oauthError, oauthErrorValue, registerC
 import { attempt, count, sourceKey } from '../../domain/rate-limit.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
-import { defineService, type Handlers } from '../service.js';
+import { defineService, type Context, type Handlers } from '../service.js';
 
 /** OAuth's error body (RFC 6749 §5.2) instead of restJson's: `error` and `error_description`, then the shape's other members. */
 const oauthErrorBody = (_body: unknown, err: ServiceError) => ({ error: oauthErrorValue(err), error_description: err.message, ...err.fields });
+
+/** Counts one call against `bucket`, allowed `max` times a second, and refuses it past that with SlowDownException. */
+async function perSecond(ctx: Context, bucket: string, max: number, message: string): Promise<void> {
+  if (!(await attempt(ctx.app.storage, bucket, { max, windowMs: 1000 }, ctx.now))) throw oauthError('SlowDownException', message);
+}
 
 const handlers: Handlers<SsoOidcOperations> = {
   async RegisterClient(input, ctx) {
     const { storage, config } = ctx.app;
     // Anonymous, and each call stores a client: limited per source address, as AWS does (20 per second).
-    if (!(await attempt(storage, `register-client:${sourceKey(ctx.sourceIp)}`, { max: config.limits.registerClientPerSourcePerSecond, windowMs: 1000 }, ctx.now))) {
-      throw oauthError('SlowDownException', 'Too many client registrations from this address; slow down');
-    }
+    await perSecond(
+      ctx,
+      `register-client:${sourceKey(ctx.sourceIp)}`,
+      config.limits.registerClientPerSourcePerSecond,
+      'Too many client registrations from this address; slow down',
+    );
     const r = await registerClient(storage, config, input, ctx.now, () =>
       ctx.app.log.warn({ requestId: ctx.requestId, maxRegisteredClients: config.limits.maxRegisteredClients }, 'registered client limit reached: RegisterClient refused'),
     );
@@ -35,14 +43,14 @@ const handlers: Handlers<SsoOidcOperations> = {
       throw oauthError('InvalidRequestException', `startUrl may have at most ${config.limits.clientMaxUriLength} characters`);
     // Each call stores a pending authorization: limited per source address, and per client once it is authenticated
     // (AWS: 80 per second per client), so that knowing a client id is not enough to throttle it.
-    const limit = (max: number) => ({ max, windowMs: 1000 });
-    if (!(await attempt(storage, `start-device-source:${sourceKey(ctx.sourceIp)}`, limit(config.limits.startDeviceAuthorizationPerSourcePerSecond), ctx.now))) {
-      throw oauthError('SlowDownException', 'Too many device authorizations from this address; slow down');
-    }
+    await perSecond(
+      ctx,
+      `start-device-source:${sourceKey(ctx.sourceIp)}`,
+      config.limits.startDeviceAuthorizationPerSourcePerSecond,
+      'Too many device authorizations from this address; slow down',
+    );
     const client = await authenticateClient(storage.db, input.clientId, input.clientSecret, ctx.now);
-    if (!(await attempt(storage, `start-device:${client.client_id}`, limit(config.limits.startDeviceAuthorizationPerClientPerSecond), ctx.now))) {
-      throw oauthError('SlowDownException', 'Too many device authorizations for this client; slow down');
-    }
+    await perSecond(ctx, `start-device:${client.client_id}`, config.limits.startDeviceAuthorizationPerClientPerSecond, 'Too many device authorizations for this client; slow down');
     // Each row lives a code's lifetime (longer once polled): so many per source per lifetime bound what one source
     // keeps stored, whatever the per-second rates. Logged once per source and window, not for every refused call.
     const perLifetime = { max: config.limits.deviceAuthorizationsPerSource, windowMs: Math.max(1, config.signIn.deviceCodeSeconds) * 1000 };
@@ -62,11 +70,9 @@ const handlers: Handlers<SsoOidcOperations> = {
 
   async CreateToken(input, ctx) {
     const { storage, config } = ctx.app;
-    return createToken(storage, config, input, ctx.now, async (client) => {
-      if (!(await attempt(storage, `create-token:${client.client_id}`, { max: config.limits.createTokenPerClientPerSecond, windowMs: 1000 }, ctx.now))) {
-        throw oauthError('SlowDownException', 'Too many token requests for this client; slow down');
-      }
-    });
+    return createToken(storage, config, input, ctx.now, (client) =>
+      perSecond(ctx, `create-token:${client.client_id}`, config.limits.createTokenPerClientPerSecond, 'Too many token requests for this client; slow down'),
+    );
   },
 };
 
