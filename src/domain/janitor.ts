@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { type Expression, sql } from 'kysely';
 import type { Db, Storage } from '../storage/storage.js';
 
 /** How long a claimed lease holds without being renewed: a stopped process's lease lapses after this. */
@@ -35,29 +36,46 @@ interface JanitorSettings {
 /** Rows removed by one sweep, by table. */
 export type Removed = Record<string, number>;
 
-/** One batch: deletes at most `limit` rows and answers how many it deleted. */
-type Batch = (db: Db, limit: number) => Promise<bigint>;
+/** The key of each table the janitor clears: a batch names its rows by it. */
+const KEYS = {
+  access_tokens: 'token_hash',
+  refresh_tokens: 'token_hash',
+  oauth_grants: 'grant_id',
+  authorization_codes: 'code_hash',
+  device_authorizations: 'device_code_hash',
+  web_sessions: 'session_hash',
+  oidc_clients: 'client_id',
+  rate_limits: 'bucket',
+} as const;
+type Cleared = keyof typeof KEYS;
 
-const deleted = (r: { numDeletedRows: bigint }) => r.numDeletedRows;
+/** A select of the keys of rows that can go, without its limit (each batch sets it). */
+type Keys = { limit(n: number): Expression<unknown> };
 
-/** Device authorizations that expired before `cutoff`: a batch of at most `limit`. */
-export const expiredDevices = (db: Db, cutoff: number, limit: number) =>
-  db
-    .deleteFrom('device_authorizations')
-    .where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', cutoff).limit(limit))
-    .executeTakeFirst()
-    .then(deleted);
+/**
+ * One batch: deletes the rows of `table` among the first `limit` keys that `keys` selects, and answers how many went.
+ * Deleting by key from a limited select is the one form of a bounded DELETE that both databases have.
+ */
+async function removeBatch(db: Db, table: Cleared, keys: Keys, limit: number): Promise<bigint> {
+  const result = await sql`delete from ${sql.table(table)} where ${sql.ref(KEYS[table])} in ${keys.limit(limit)}`.execute(db);
+  return result.numAffectedRows ?? 0n;
+}
+
+/** Device authorizations that expired before `cutoff`. */
+const expiredDeviceKeys = (db: Db, cutoff: number) => db.selectFrom('device_authorizations').select('device_code_hash').where('expires_at', '<', cutoff);
 
 /**
  * Device authorizations never polled in their lifetime, once expired: no client waits for ExpiredTokenException, so
- * they go at once. A range of migration 0012's index; an OR with `expiredDevices` could use neither index.
+ * they go at once. A range of migration 0012's index; an OR with `expiredDeviceKeys` could use neither index.
  */
-export const unpolledDevices = (db: Db, now: number, limit: number) =>
-  db
-    .deleteFrom('device_authorizations')
-    .where('device_code_hash', 'in', db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now).limit(limit))
-    .executeTakeFirst()
-    .then(deleted);
+const unpolledDeviceKeys = (db: Db, now: number) =>
+  db.selectFrom('device_authorizations').select('device_code_hash').where('last_poll_at', 'is', null).where('expires_at', '<', now);
+
+/** A batch of at most `limit` of the device authorizations that expired before `cutoff` (StartDeviceAuthorization's). */
+export const expiredDevices = (db: Db, cutoff: number, limit: number) => removeBatch(db, 'device_authorizations', expiredDeviceKeys(db, cutoff), limit);
+
+/** A batch of at most `limit` of the expired device authorizations never polled (StartDeviceAuthorization's). */
+export const unpolledDevices = (db: Db, now: number, limit: number) => removeBatch(db, 'device_authorizations', unpolledDeviceKeys(db, now), limit);
 
 export class Janitor {
   private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -171,160 +189,96 @@ export class Janitor {
     // made from one takes its end from the session's row.
     const sessionCutoff = cutoff - Math.max(this.signIn.deviceCodeSeconds, this.signIn.authorizationCodeSeconds) * 1000;
 
-    const steps: [string, Batch][] = [
+    // Each step: a table, and the select of its rows that can go. Steps run in this order, each until a batch
+    // comes back short.
+    const steps: [Cleared, (db: Db) => Keys][] = [
       // An access token is useless once past its end.
-      [
-        'access_tokens',
-        (db, n) =>
-          db
-            .deleteFrom('access_tokens')
-            .where('token_hash', 'in', db.selectFrom('access_tokens').select('token_hash').where('expires_at', '<=', now).limit(n))
-            .executeTakeFirst()
-            .then(deleted),
-      ],
+      ['access_tokens', (db) => db.selectFrom('access_tokens').select('token_hash').where('expires_at', '<=', now)],
       // The tokens of grants that ended (expired or revoked) before the cutoff, then those grants. Retired refresh
       // tokens of a live grant stay: presenting one again is how a stolen copy is detected.
-      ...(['expires_at', 'revoked_at'] as const).flatMap((column): [string, Batch][] => [
+      ...(['expires_at', 'revoked_at'] as const).flatMap((column): [Cleared, (db: Db) => Keys][] => [
         [
           'refresh_tokens',
-          (db, n) =>
-            db
-              .deleteFrom('refresh_tokens')
-              .where(
-                'token_hash',
-                'in',
-                db.selectFrom('refresh_tokens as r').innerJoin('oauth_grants as g', 'g.grant_id', 'r.grant_id').select('r.token_hash').where(`g.${column}`, '<', cutoff).limit(n),
-              )
-              .executeTakeFirst()
-              .then(deleted),
+          (db) => db.selectFrom('refresh_tokens as r').innerJoin('oauth_grants as g', 'g.grant_id', 'r.grant_id').select('r.token_hash').where(`g.${column}`, '<', cutoff),
         ],
         [
           'access_tokens',
-          (db, n) =>
-            db
-              .deleteFrom('access_tokens')
-              .where(
-                'token_hash',
-                'in',
-                db.selectFrom('access_tokens as t').innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id').select('t.token_hash').where(`g.${column}`, '<', cutoff).limit(n),
-              )
-              .executeTakeFirst()
-              .then(deleted),
+          (db) => db.selectFrom('access_tokens as t').innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id').select('t.token_hash').where(`g.${column}`, '<', cutoff),
         ],
-        [
-          'oauth_grants',
-          (db, n) =>
-            db
-              .deleteFrom('oauth_grants')
-              .where('grant_id', 'in', db.selectFrom('oauth_grants').select('grant_id').where(column, '<', cutoff).limit(n))
-              .executeTakeFirst()
-              .then(deleted),
-        ],
+        ['oauth_grants', (db) => db.selectFrom('oauth_grants').select('grant_id').where(column, '<', cutoff)],
       ]),
       // A redeemed code stays while the grant it made lives: replaying it revokes that grant.
       [
         'authorization_codes',
-        (db, n) =>
+        (db) =>
           db
-            .deleteFrom('authorization_codes')
-            .where(
-              'code_hash',
-              'in',
-              db
-                .selectFrom('authorization_codes as c')
-                .select('c.code_hash')
-                .where('c.expires_at', '<', cutoff)
-                .where((eb) =>
-                  eb.or([
-                    eb('c.grant_id', 'is', null),
-                    eb.not(
-                      eb.exists(
-                        eb
-                          .selectFrom('oauth_grants as g')
-                          .select('g.grant_id')
-                          .whereRef('g.grant_id', '=', 'c.grant_id')
-                          .where('g.revoked_at', 'is', null)
-                          .where('g.expires_at', '>', now),
-                      ),
-                    ),
-                  ]),
-                )
-                .limit(n),
-            )
-            .executeTakeFirst()
-            .then(deleted),
+            .selectFrom('authorization_codes as c')
+            .select('c.code_hash')
+            .where('c.expires_at', '<', cutoff)
+            .where((eb) =>
+              eb.or([
+                eb('c.grant_id', 'is', null),
+                eb.not(
+                  eb.exists(
+                    eb
+                      .selectFrom('oauth_grants as g')
+                      .select('g.grant_id')
+                      .whereRef('g.grant_id', '=', 'c.grant_id')
+                      .where('g.revoked_at', 'is', null)
+                      .where('g.expires_at', '>', now),
+                  ),
+                ),
+              ]),
+            ),
       ],
-      ['device_authorizations', (db, n) => expiredDevices(db, cutoff, n)],
-      ['device_authorizations', (db, n) => unpolledDevices(db, now, n)],
-      ...(['expires_at', 'revoked_at'] as const).map((column): [string, Batch] => [
+      ['device_authorizations', (db) => expiredDeviceKeys(db, cutoff)],
+      ['device_authorizations', (db) => unpolledDeviceKeys(db, now)],
+      ...(['expires_at', 'revoked_at'] as const).map((column): [Cleared, (db: Db) => Keys] => [
         'web_sessions',
-        (db, n) =>
-          db
-            .deleteFrom('web_sessions')
-            .where('session_hash', 'in', db.selectFrom('web_sessions').select('session_hash').where(column, '<', sessionCutoff).limit(n))
-            .executeTakeFirst()
-            .then(deleted),
+        (db) => db.selectFrom('web_sessions').select('session_hash').where(column, '<', sessionCutoff),
       ]),
       // A client whose registration ended stays while a grant made for it lives.
       [
         'oidc_clients',
-        (db, n) =>
+        (db) =>
           db
-            .deleteFrom('oidc_clients')
-            .where(
-              'client_id',
-              'in',
-              db
-                .selectFrom('oidc_clients as c')
-                .select('c.client_id')
-                .where('c.expires_at', '<', cutoff)
-                .where((eb) =>
-                  eb.not(
-                    eb.exists(
-                      eb
-                        .selectFrom('oauth_grants as g')
-                        .select('g.grant_id')
-                        .whereRef('g.client_id', '=', 'c.client_id')
-                        .where('g.revoked_at', 'is', null)
-                        .where('g.expires_at', '>', now),
-                    ),
-                  ),
-                )
-                .limit(n),
-            )
-            .executeTakeFirst()
-            .then(deleted),
+            .selectFrom('oidc_clients as c')
+            .select('c.client_id')
+            .where('c.expires_at', '<', cutoff)
+            .where((eb) =>
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('oauth_grants as g')
+                    .select('g.grant_id')
+                    .whereRef('g.client_id', '=', 'c.client_id')
+                    .where('g.revoked_at', 'is', null)
+                    .where('g.expires_at', '>', now),
+                ),
+              ),
+            ),
       ],
       [
         'rate_limits',
-        (db, n) =>
+        (db) =>
           db
-            .deleteFrom('rate_limits')
-            .where(
-              'bucket',
-              'in',
-              db
-                .selectFrom('rate_limits')
-                .select('bucket')
-                .where('window_start', '<', now - rateLimitRetentionMs(this.limits, this.signIn))
-                .limit(n),
-            )
-            .executeTakeFirst()
-            .then(deleted),
+            .selectFrom('rate_limits')
+            .select('bucket')
+            .where('window_start', '<', now - rateLimitRetentionMs(this.limits, this.signIn)),
       ],
     ];
 
     const removed: Removed = {};
     const limit = Math.max(1, this.settings.batchSize);
     let renewedAt = now;
-    for (const [table, batch] of steps) {
+    for (const [table, keys] of steps) {
       for (;;) {
         if (this.stopping) return removed;
         if (this.clock() - renewedAt > LEASE_MS / 6) {
           renewedAt = this.clock();
           if (!(await this.renew(renewedAt))) return removed;
         }
-        const n = Number(await batch(this.storage.db, limit));
+        const n = Number(await removeBatch(this.storage.db, table, keys(this.storage.db), limit));
         removed[table] = (removed[table] ?? 0) + n;
         if (n < limit) break;
         // Let the requests waiting on this process run between batches.
