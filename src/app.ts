@@ -7,6 +7,7 @@ import { loadSecretBox } from './crypto/secret-box.js';
 import { ProvisioningWorker } from './domain/provisioning.js';
 import { Janitor } from './domain/janitor.js';
 import { Entitlements } from './domain/entitlements.js';
+import { SamlIdp } from './domain/saml-idp.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -55,6 +56,7 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
     log,
     pageTokens: new PageTokens(pageTokenKey),
     entitlements: new Entitlements(storage.db),
+    samlIdp: new SamlIdp(storage, secrets),
     managementAccountId,
     janitor,
     clock,

@@ -12,6 +12,7 @@ import type { VerifiedCaller } from '../wire/sigv4.js';
 import type { RoleSession } from '../domain/role-credentials.js';
 import type { Janitor } from '../domain/janitor.js';
 import type { Entitlements } from '../domain/entitlements.js';
+import type { SamlIdp } from '../domain/saml-idp.js';
 import { InputCodec } from '../wire/validate.js';
 
 /** Everything long-lived that handlers share. */
@@ -25,6 +26,8 @@ export interface App {
   pageTokens: PageTokens;
   /** What the portal's users reach, with the answers this process keeps (domain/entitlements.ts). */
   entitlements: Entitlements;
+  /** Gatehouse as a SAML identity provider for AWS: its signing key, metadata and signed Responses. */
+  samlIdp: SamlIdp;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
   managementAccountId: string;
   /** Removes expired sign-in state in the background; `sweep()` runs a sweep now. */

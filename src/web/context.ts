@@ -22,6 +22,8 @@ export interface WebRequest {
   setCookies: string[];
   /** Whether cookies get `Secure`: when people reach Gatehouse over https. */
   secureCookies: boolean;
+  /** Where people reach this server (`https://host`), for the absolute URLs a document must carry. */
+  origin: string;
 }
 
 export type Reply =
@@ -33,7 +35,9 @@ export type Reply =
       /** The nonce of the page's one inline script; without it no script runs. */
       scriptNonce?: string;
     }
-  | { redirect: string };
+  | { redirect: string }
+  /** A document that is not a page (SAML metadata): its media type and text. */
+  | { status: number; document: { contentType: string; text: string } };
 
 /** A page in the shared layout; the signed-in person is shown in the header. */
 export const page = (req: WebRequest, status: number, opts: Omit<LayoutOptions, 'user'>, content: Html): Reply => ({

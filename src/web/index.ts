@@ -6,7 +6,7 @@ import { findSession } from '../domain/sign-in.js';
 import type { App } from '../services/service.js';
 import type { IncomingCall } from '../wire/protocol.js';
 // server.ts imports this module too; the cycle is harmless, as clientAddress is only called per request.
-import { clientAddress } from '../server.js';
+import { clientAddress, origin } from '../server.js';
 import { readCookies, sessionCookieName } from './cookies.js';
 import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
 import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
@@ -15,6 +15,7 @@ import { authorize, authorizeResume, submitConsent } from './pages/authorize.js'
 import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
 import { home, showCredentials } from './pages/home.js';
 import { showSignIn, showSignOut, signedOut, submitSignIn, submitSignOut } from './pages/sign-in.js';
+import { samlMetadata } from './pages/saml.js';
 
 interface Route {
   run(req: WebRequest): Promise<Reply>;
@@ -39,6 +40,8 @@ const ROUTES: Record<string, Route> = {
   // GET /authorize checks the request before anyone signs in: a bad one is refused without a sign-in detour.
   'GET /authorize': { run: authorize },
   'POST /authorize': { run: submitConsent, csrf: 'session', signedOut: (req) => signInFirst(authorizeResume(req.form)) },
+  // What an IAM SAML provider is made from; public, as every IdP's metadata is.
+  'GET /saml/metadata': { run: samlMetadata },
 };
 
 /**
@@ -89,6 +92,7 @@ export function createWebHandler(app: App) {
         form: new URLSearchParams(),
         setCookies: [],
         secureCookies,
+        origin: origin(app, req),
       };
       let reply: Reply;
       try {
@@ -120,6 +124,14 @@ function write(res: ServerResponse, req: WebRequest, reply: Reply) {
     res.setHeader('Location', reply.redirect);
     res.setHeader('Content-Length', 0);
     res.end();
+    return;
+  }
+  if ('document' in reply) {
+    const text = Buffer.from(reply.document.text, 'utf8');
+    res.statusCode = reply.status;
+    res.setHeader('Content-Type', reply.document.contentType);
+    res.setHeader('Content-Length', text.length);
+    res.end(text);
     return;
   }
   const body = Buffer.from(reply.body.text, 'utf8');
