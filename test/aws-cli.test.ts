@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { Browser } from 'playwright-core';
-import { ADMIN, CLI, databaseEnv, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
-import { addAccount, assign, createPerson } from './helpers/index.js';
+import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { addAccount, assign, configureCli, createPerson } from './helpers/index.js';
 import { launchBrowser, screenshot, submitSignIn } from './web/helpers.js';
 
 const AWS_V2 = '/usr/bin/aws';
@@ -64,29 +64,7 @@ test('aws sso login, get-caller-identity through the SSO credential provider, li
   await assign(admin, server, ACCOUNT, PermissionSet!.PermissionSetArn!, person.userId);
 
   // One command writes the profile and the endpoint overrides this CLI version needs.
-  const configured = await run(
-    process.execPath,
-    [
-      CLI,
-      'configure-cli',
-      '--data-dir',
-      server.dataDir,
-      '--home',
-      home,
-      '--url',
-      server.url,
-      '--profile',
-      'dev',
-      '--account-id',
-      ACCOUNT,
-      '--role-name',
-      'Engineer',
-      '--region',
-      REGION,
-    ],
-    { ...process.env, ...(await databaseEnv(server.dataDir)) },
-  );
-  assert.equal(configured.code, 0, configured.stderr);
+  await configureCli(server, home, { profile: 'dev', accountId: ACCOUNT, roleName: 'Engineer', region: REGION });
 
   // aws sso login prints the verification URL; a person opens it, signs in and allows the device.
   let approved: Promise<void> | undefined;

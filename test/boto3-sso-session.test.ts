@@ -1,16 +1,9 @@
-// boto3's SSO credential provider with a profile written by `gatehouse configure-cli`: runs
-// test/python/test_sso_session.py (role credentials through the [services] section and, separately, through the
-// endpoint rule set overrides; a token refresh) and requires every Python test to pass.
-//
-// Here: an entitled user (a provisioned account assignment), a real token from the device flow approved through the
-// domain layer, `configure-cli` into a temporary HOME, and the token cache file as `aws sso login` writes it.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
-import { CLI, databaseEnv, deviceToken, entitledUser, REGION, startGatehouse, writeSsoCache, type TestServer } from './helpers/index.js';
+import { configureCli, deviceToken, entitledUser, REGION, startGatehouse, writeSsoCache, type TestServer } from './helpers/index.js';
 import { pythonSuite } from './helpers/python.js';
 
 const SCRIPT = 'test_sso_session.py';
@@ -38,32 +31,7 @@ describe('boto3 SSO credentials with a configure-cli profile', () => {
     });
 
     home = mkdtempSync(join(tmpdir(), 'gatehouse-home-'));
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) };
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        [
-          CLI,
-          'configure-cli',
-          '--data-dir',
-          server.dataDir,
-          '--home',
-          home,
-          '--url',
-          server.url,
-          '--profile',
-          PROFILE,
-          '--session',
-          SESSION,
-          '--account-id',
-          ACCOUNT,
-          '--role-name',
-          ROLE,
-        ],
-        { env, timeout: 30_000 },
-        (err, stdout, stderr) => (err ? reject(new Error(`configure-cli failed: ${err.message}\n${stdout}${stderr}`)) : resolve()),
-      ),
-    );
+    await configureCli(server, home, { profile: PROFILE, session: SESSION, accountId: ACCOUNT, roleName: ROLE });
 
     // The token `aws sso login` would get for the sso-session: a client registered with scopes (so it gets refresh
     // tokens), the identifier start URL, approved by the signed-in user.

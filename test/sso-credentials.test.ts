@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
-import { CLI, databaseEnv, deviceToken, entitledUser, REGION, ROOT, startGatehouse, writeSsoCache, type TestServer } from './helpers/index.js';
+import { configureCli, deviceToken, entitledUser, REGION, ROOT, startGatehouse, writeSsoCache, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '210987654321';
 const ROLE = 'SdkDeveloper';
@@ -56,30 +56,7 @@ describe('SDK SSO credential providers with a configure-cli profile', () => {
 
     // The profile, written by the real command into a fresh HOME.
     home = mkdtempSync(join(tmpdir(), 'gatehouse-home-'));
-    await run(
-      process.execPath,
-      [
-        CLI,
-        'configure-cli',
-        '--data-dir',
-        server.dataDir,
-        '--home',
-        home,
-        '--url',
-        server.url,
-        '--profile',
-        PROFILE,
-        '--session',
-        SESSION,
-        '--account-id',
-        ACCOUNT,
-        '--role-name',
-        ROLE,
-      ],
-      {
-        env: cleanEnv({ GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) }),
-      },
-    );
+    await configureCli(server, home, { profile: PROFILE, session: SESSION, accountId: ACCOUNT, roleName: ROLE });
 
     // A token as `aws sso login` gets it: a client registered with scopes (so it gets a refresh token), the device flow
     // with the identifier start URL, approved by the signed-in user.

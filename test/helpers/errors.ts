@@ -51,7 +51,10 @@ export async function rejectsWith(call: Promise<unknown>, name: string, expected
   return err;
 }
 
-/** OAuth's `error` value that each sso-oidc error carries in its body. */
+/**
+ * OAuth's `error` value that each sso-oidc error carries in its body: the tests' own statement of RFC 6749 §5.2 and
+ * RFC 8628 §3.5, kept apart from the server's table on purpose, so that a wrong entry there fails a test.
+ */
 export const OAUTH_ERROR: Record<string, string> = {
   AuthorizationPendingException: 'authorization_pending',
   SlowDownException: 'slow_down',

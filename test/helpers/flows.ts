@@ -1,6 +1,7 @@
 // What many tests do on the way to what they test: people with passwords or browser sessions, device approvals,
 // tokens from the device flow, accounts and assignments, the AWS CLI's token cache, and raw form posts to the pages.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { hashPassword } from '../../src/crypto/passwords.js';
 import { decideDevice } from '../../src/domain/oauth.js';
 import { createSession, findSession } from '../../src/domain/sign-in.js';
 import { normalizeUserCode } from '../../src/domain/tokens.js';
-import { ADMIN, REGION, type TestServer } from './gatehouse.js';
+import { ADMIN, CLI, databaseEnv, REGION, type TestServer } from './gatehouse.js';
 import { uniq } from './names.js';
 import { settle } from './wait.js';
 
@@ -280,4 +281,25 @@ export async function approveDevice(raw: RawClient, userCode: string, headers: R
   });
   assert.equal(decided.status, 200);
   assert.match(decided.body, /Device allowed/);
+}
+
+/**
+ * Runs the real `gatehouse configure-cli` for `server`, writing the profile (and the sso-session, when named) into
+ * `home`; rejects with its output when it fails.
+ */
+export async function configureCli(
+  server: TestServer,
+  home: string,
+  opts: { profile: string; session?: string; accountId: string; roleName: string; region?: string },
+): Promise<void> {
+  const args = [CLI, 'configure-cli', '--data-dir', server.dataDir, '--home', home, '--url', server.url, '--profile', opts.profile];
+  if (opts.session) args.push('--session', opts.session);
+  args.push('--account-id', opts.accountId, '--role-name', opts.roleName);
+  if (opts.region) args.push('--region', opts.region);
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) };
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, args, { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`configure-cli failed: ${err.message}\n${stdout}${stderr}`)) : resolve(),
+    ),
+  );
 }

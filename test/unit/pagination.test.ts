@@ -21,6 +21,24 @@ function assertRefused(fn: () => unknown, code = 'ValidationException') {
 }
 
 /** The token with one character changed at `i` (to another base64url character). */
+/** Asks for the page after `nextToken` under `scope`, which must be refused before the rows are read. */
+async function refusedUnread(scope: string, nextToken: string | undefined) {
+  let read = false;
+  await assert.rejects(
+    tokens.page(
+      scope,
+      { NextToken: nextToken },
+      async () => {
+        read = true;
+        return [];
+      },
+      (r: { id: string }) => r.id,
+    ),
+    { code: 'ValidationException' },
+  );
+  assert.equal(read, false);
+}
+
 const flip = (token: string, i: number) => token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
 
 describe('seal and open', () => {
@@ -127,20 +145,7 @@ describe('keyset pages', () => {
 
   test('a NextToken from another list is refused before anything is read', async () => {
     const first = await tokens.page(SCOPE, { MaxResults: 10 }, fetchFrom(rows), (r) => r.id);
-    let read = false;
-    await assert.rejects(
-      tokens.page(
-        'ListGroups d-1234567890',
-        { NextToken: first.NextToken },
-        async () => {
-          read = true;
-          return [];
-        },
-        (r: { id: string }) => r.id,
-      ),
-      { code: 'ValidationException' },
-    );
-    assert.equal(read, false);
+    await refusedUnread('ListGroups d-1234567890', first.NextToken);
   });
 
   test('pageSize: MaxResults when given, else the default', () => {
@@ -197,19 +202,6 @@ describe('pageScope', () => {
     const fetch = async (after: string | undefined, limit: number) => rows.filter((r) => after === undefined || r.id > after).slice(0, limit);
     const first = await tokens.page(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-1'), { MaxResults: 1 }, fetch, (r) => r.id);
     assert.ok(first.NextToken);
-    let read = false;
-    await assert.rejects(
-      tokens.page(
-        pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-2'),
-        { NextToken: first.NextToken },
-        async () => {
-          read = true;
-          return [];
-        },
-        (r: { id: string }) => r.id,
-      ),
-      { code: 'ValidationException' },
-    );
-    assert.equal(read, false);
+    await refusedUnread(pageScope('identitystore', 'ListGroupMemberships', 'd-1234567890', 'g-2'), first.NextToken);
   });
 });

@@ -68,20 +68,7 @@ describe('authorization code + PKCE in the browser', { timeout: 30_000 }, () => 
       assert.match(code ?? '', /^gac_/);
       await page.waitForURL(`${listener.redirectUri}?**`); // closing a page mid-navigation can stall Chromium
 
-      const tokens = await oidc.send(
-        new CreateTokenCommand({
-          clientId: reg.clientId,
-          clientSecret: reg.clientSecret,
-          grantType: 'authorization_code',
-          redirectUri: listener.redirectUri,
-          codeVerifier: verifier,
-          code: code!,
-        }),
-      );
-      assert.match(tokens.accessToken!, /^aoa/);
-      assert.match(tokens.refreshToken!, /^aor/);
-      // The code is single-use.
-      await assert.rejects(
+      const redeem = () =>
         oidc.send(
           new CreateTokenCommand({
             clientId: reg.clientId,
@@ -91,9 +78,12 @@ describe('authorization code + PKCE in the browser', { timeout: 30_000 }, () => 
             codeVerifier: verifier,
             code: code!,
           }),
-        ),
-        { name: 'InvalidGrantException' },
-      );
+        );
+      const tokens = await redeem();
+      assert.match(tokens.accessToken!, /^aoa/);
+      assert.match(tokens.refreshToken!, /^aor/);
+      // The code is single-use.
+      await assert.rejects(redeem(), { name: 'InvalidGrantException' });
       assert.deepEqual(problems, [], 'no CSP or script errors on the way (form-action lets the redirect reach the listener)');
     } finally {
       await page.close();
