@@ -8,6 +8,7 @@ import { ProvisioningWorker } from './domain/provisioning.js';
 import { Janitor } from './domain/janitor.js';
 import { Entitlements } from './domain/entitlements.js';
 import { SamlIdp } from './domain/saml-idp.js';
+import { AwsFederation } from './domain/federation.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -43,8 +44,12 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
   // Users stored without the JSON they are shown as (before migration 0009, or changed by an earlier version).
   await describeUsers(storage);
   const log = createLogger(config.logLevel);
+  const samlIdp = new SamlIdp(storage, secrets);
+  const federation = config.awsFederation.enabled
+    ? new AwsFederation(config.awsFederation, config.region, samlIdp, () => `${config.publicUrl ?? `http://${config.host}:${config.port}`}/`, clock)
+    : undefined;
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
-  const worker = new ProvisioningWorker(storage, { region: config.region }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)), clock);
+  const worker = new ProvisioningWorker(storage, { region: config.region, federation }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)), clock);
   worker.start();
   const janitor = new Janitor(storage, config.janitor, config.signIn, config.limits, log, clock);
   janitor.start();
@@ -56,7 +61,8 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
     log,
     pageTokens: new PageTokens(pageTokenKey),
     entitlements: new Entitlements(storage.db),
-    samlIdp: new SamlIdp(storage, secrets),
+    samlIdp,
+    federation,
     managementAccountId,
     janitor,
     clock,

@@ -104,6 +104,25 @@ export interface Config {
   };
   /** What one server process lets a client hold while a request arrives (docs/deployment.md, "HTTP limits"). */
   http: HttpLimits;
+  /** Roles provisioned into real AWS accounts and credentials from AWS STS (docs/deployment.md, "Federation to AWS"). */
+  awsFederation: AwsFederationConfig;
+}
+
+export interface AwsFederationConfig {
+  /** Off: GetRoleCredentials mints credentials only Gatehouse's own STS endpoint recognises (no AWS needed). */
+  enabled: boolean;
+  /** One endpoint for IAM and STS (an emulator such as LocalStack or moto); unset: AWS's own endpoints for the region. */
+  endpointUrl?: string;
+  /** The region of the STS endpoint; unset: `region`. */
+  region?: string;
+  /** The role Gatehouse assumes in each member account to create its roles there. */
+  memberAccountRole: string;
+  /** The start of the names of the roles (and SAML providers) Gatehouse creates: never AWSReservedSSO_, which STS refuses for SAML. */
+  rolePrefix: string;
+  /** The IAM path of the roles Gatehouse creates. */
+  rolePath: string;
+  /** Where SAML Responses go (AWS's sign-in), and the `SAML:aud` the roles' trust policies require. */
+  signInUrl: string;
 }
 
 export interface HttpLimits {
@@ -208,6 +227,13 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     bodyIdleTimeoutSeconds: 10,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   },
+  awsFederation: {
+    enabled: false,
+    memberAccountRole: 'OrganizationAccountAccessRole',
+    rolePrefix: 'GatehouseSSO_',
+    rolePath: '/gatehouse/',
+    signInUrl: 'https://signin.aws.amazon.com/saml',
+  },
 };
 
 /**
@@ -297,6 +323,17 @@ const FILE_SCHEMA = z
     // An old config file may still set userCodeAttemptsGlobal; it is no longer a limit (docs/deployment.md).
     limits: numbersOf(DEFAULTS.limits, COUNT, { userCodeAttemptsGlobal: z.unknown() }),
     http: numbersOf(DEFAULTS.http, POSITIVE, { maxBodyBytes: numbersOf(DEFAULT_MAX_BODY_BYTES, BYTES) }),
+    awsFederation: z
+      .strictObject({
+        enabled: z.boolean(),
+        endpointUrl: z.string(),
+        region: z.string(),
+        memberAccountRole: z.string(),
+        rolePrefix: z.string(),
+        rolePath: z.string(),
+        signInUrl: z.string(),
+      })
+      .partial(),
   } satisfies Record<Exclude<keyof Config, 'configFile'>, z.ZodType>)
   .partial();
 
@@ -382,6 +419,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     signIn: { ...DEFAULTS.signIn, ...(file.signIn ?? {}) },
     janitor: { ...DEFAULTS.janitor, ...(file.janitor ?? {}) },
     http: { ...DEFAULTS.http, ...(file.http ?? {}), maxBodyBytes: { ...DEFAULTS.http.maxBodyBytes, ...(file.http?.maxBodyBytes ?? {}) } },
+    awsFederation: { ...DEFAULTS.awsFederation, ...(file.awsFederation ?? {}) },
     workers:
       flags.workers !== undefined
         ? workerCount(flags.workers, '--workers')
@@ -405,7 +443,9 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     config.trustedProxies = env.GATEHOUSE_TRUSTED_PROXIES.split(',')
       .map((a) => a.trim())
       .filter(Boolean);
-  if (env.GATEHOUSE_PUBLIC_URL) config.publicUrl = env.GATEHOUSE_PUBLIC_URL.replace(/\/+$/, '');
+  if (env.GATEHOUSE_PUBLIC_URL) config.publicUrl = env.GATEHOUSE_PUBLIC_URL;
+  // Paths are joined to it with a slash of their own.
+  if (config.publicUrl !== undefined) config.publicUrl = config.publicUrl.replace(/\/+$/, '');
   const seconds: [string, keyof Config['signIn']][] = [
     ['GATEHOUSE_ACCESS_TOKEN_SECONDS', 'accessTokenSeconds'],
     ['GATEHOUSE_SESSION_SECONDS', 'sessionSeconds'],
@@ -417,6 +457,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
     config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
   }
+  federationFromEnv(config.awsFederation, env);
   // Node refuses a headers timeout longer than the request's.
   if (config.http.headersTimeoutSeconds > config.http.requestTimeoutSeconds) {
     throw new Error('http.headersTimeoutSeconds must not exceed http.requestTimeoutSeconds');
@@ -426,6 +467,48 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
   config.dataDir = resolve(config.dataDir);
   return config;
+}
+
+const ON = /^(1|true|yes|on)$/i;
+const OFF = /^(0|false|no|off)$/i;
+
+/** The federation settings the environment gives, then the checks that no source may skip. */
+function federationFromEnv(federation: AwsFederationConfig, env: NodeJS.ProcessEnv) {
+  const switched = env.GATEHOUSE_AWS_FEDERATION;
+  if (switched) {
+    if (!ON.test(switched) && !OFF.test(switched)) throw new Error(refusal('GATEHOUSE_AWS_FEDERATION', 'on or off', switched));
+    federation.enabled = ON.test(switched);
+  }
+  if (env.GATEHOUSE_AWS_ENDPOINT_URL) federation.endpointUrl = env.GATEHOUSE_AWS_ENDPOINT_URL;
+  if (env.GATEHOUSE_AWS_REGION) federation.region = env.GATEHOUSE_AWS_REGION;
+  if (env.GATEHOUSE_AWS_MEMBER_ROLE) federation.memberAccountRole = env.GATEHOUSE_AWS_MEMBER_ROLE;
+  if (env.GATEHOUSE_AWS_ROLE_PREFIX) federation.rolePrefix = env.GATEHOUSE_AWS_ROLE_PREFIX;
+  if (env.GATEHOUSE_AWS_ROLE_PATH) federation.rolePath = env.GATEHOUSE_AWS_ROLE_PATH;
+  if (env.GATEHOUSE_AWS_SIGNIN_URL) federation.signInUrl = env.GATEHOUSE_AWS_SIGNIN_URL;
+  const url = (name: string, value: string | undefined) => {
+    if (value === undefined) return;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(value);
+    } catch {}
+    if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new Error(refusal(name, 'an http or https URL', value));
+  };
+  url('awsFederation.endpointUrl (GATEHOUSE_AWS_ENDPOINT_URL)', federation.endpointUrl);
+  url('awsFederation.signInUrl (GATEHOUSE_AWS_SIGNIN_URL)', federation.signInUrl);
+  // IAM's own rules for role names and paths. A role is named prefix + permission set name (up to 32) + _ + 16 hex
+  // digits, and IAM allows 64 characters.
+  if (!/^[\w+=,.@-]{1,15}$/.test(federation.rolePrefix)) {
+    throw new Error(refusal('awsFederation.rolePrefix (GATEHOUSE_AWS_ROLE_PREFIX)', '1 to 15 of A-Z a-z 0-9 _+=,.@-', federation.rolePrefix));
+  }
+  if (federation.rolePrefix.toUpperCase().startsWith('AWSRESERVEDSSO')) {
+    throw new Error('awsFederation.rolePrefix must not start AWSReservedSSO: STS refuses AssumeRoleWithSAML for such roles');
+  }
+  if (!/^\/([\x21-\x7e]{1,510}\/)?$/.test(federation.rolePath)) {
+    throw new Error(refusal('awsFederation.rolePath (GATEHOUSE_AWS_ROLE_PATH)', 'an IAM path: / or /text/ (printable characters, up to 512)', federation.rolePath));
+  }
+  if (!/^[\w+=,.@-]{1,64}$/.test(federation.memberAccountRole)) {
+    throw new Error(refusal('awsFederation.memberAccountRole (GATEHOUSE_AWS_MEMBER_ROLE)', 'an IAM role name', federation.memberAccountRole));
+  }
 }
 
 export { portNumber };

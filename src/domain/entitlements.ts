@@ -24,15 +24,28 @@ export interface Entitlement {
   sessionDuration: string;
   /** The provisioned IAM role in the account. */
   iamRoleName: string;
+  iamRoleArn: string;
+  /** The account's SAML provider, when the role exists in AWS (federation). */
+  providerArn: string | null;
 }
 
 /** An entitlement from a row of the assignment, provisioning and permission set tables. */
-const toEntitlement = (r: { account_id: string; permission_set_arn: string; name: string; session_duration: string; role_name: string }): Entitlement => ({
+const toEntitlement = (r: {
+  account_id: string;
+  permission_set_arn: string;
+  name: string;
+  session_duration: string;
+  role_name: string;
+  role_arn: string;
+  provider_arn: string | null;
+}): Entitlement => ({
   accountId: r.account_id,
   permissionSetArn: r.permission_set_arn,
   roleName: r.name,
   sessionDuration: r.session_duration,
   iamRoleName: r.role_name,
+  iamRoleArn: r.role_arn,
+  providerArn: r.provider_arn,
 });
 
 /** The entitlement version: the sum of the rows' counts (one row on SQLite, several on PostgreSQL). */
@@ -153,7 +166,7 @@ async function readEntitlements(db: Db, userId: string, accountId: string | unde
     .selectFrom('account_assignments as a')
     .innerJoin('provisioned_permission_sets as p', (j) => j.onRef('p.account_id', '=', 'a.account_id').onRef('p.permission_set_arn', '=', 'a.permission_set_arn'))
     .innerJoin('permission_sets as s', 's.permission_set_arn', 'a.permission_set_arn')
-    .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name'])
+    .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name', 'p.role_arn', 'p.provider_arn'])
     .where('a.principal_id', 'in', principalIds(db, userId));
   if (accountId) q = q.where('a.account_id', '=', accountId);
   // The user and several groups may hold the same role: duplicates go and the order is made here, which costs less
@@ -176,7 +189,7 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
   db
     .selectFrom('permission_sets as s')
     .innerJoin('provisioned_permission_sets as p', 'p.permission_set_arn', 's.permission_set_arn')
-    .select(['p.account_id', 's.permission_set_arn', 's.name', 's.session_duration', 'p.role_name'])
+    .select(['p.account_id', 's.permission_set_arn', 's.name', 's.session_duration', 'p.role_name', 'p.role_arn', 'p.provider_arn'])
     .where('p.account_id', '=', accountId)
     .where('s.name', '=', roleName)
     .where((eb) =>

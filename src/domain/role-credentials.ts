@@ -12,6 +12,7 @@ import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
 import type { Entitlements } from './entitlements.js';
+import { type AwsFederation, UpstreamError } from './federation.js';
 
 /** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
 export const roleId = (roleArn: string) => 'AROA' + base32(createHash('sha256').update(roleArn).digest().subarray(0, 17));
@@ -85,14 +86,20 @@ export function roleSecret(secrets: SecretBox, accessKeyId: string, sessionToken
   };
 }
 
-export type RoleCredentialsResult = { credentials: IssuedCredentials } | { refused: 'no-access' | 'unknown-role' };
+/** Why AWS gave no credentials, in federation: the role is not made there yet, STS refused, throttled, or was not reached. */
+export type UpstreamRefusal = { upstream: 'not-provisioned' | 'refused' | 'throttled' | 'unavailable'; detail: string };
+
+export type RoleCredentialsResult = { credentials: IssuedCredentials } | { refused: 'no-access' | 'unknown-role' } | UpstreamRefusal;
+
+const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
 /**
  * Credentials for a role the user reaches through the portal (the API's GetRoleCredentials and the portal page share
- * this). They last the permission set's session duration.
+ * this). They last the permission set's session duration. In federation they come from AWS STS for the role
+ * provisioned in the account; otherwise Gatehouse issues them itself.
  */
 export async function credentialsForRole(
-  { storage, secrets, entitlements }: { storage: Storage; secrets: SecretBox; entitlements: Entitlements },
+  { storage, secrets, entitlements, federation }: { storage: Storage; secrets: SecretBox; entitlements: Entitlements; federation?: AwsFederation },
   user: { userId: string; userName: string },
   accountId: string,
   roleName: string,
@@ -103,10 +110,19 @@ export async function credentialsForRole(
     const known = await storage.db.selectFrom('permission_sets').select('name').where('name', '=', roleName).executeTakeFirst();
     return { refused: known ? 'no-access' : 'unknown-role' };
   }
-  const credentials = issueRoleCredentials(
-    secrets,
-    { userName: user.userName, accountId: role.accountId, roleName: role.iamRoleName, lifetimeSeconds: durationSeconds(role.sessionDuration) ?? 3600 },
-    now,
-  );
+  const lifetimeSeconds = durationSeconds(role.sessionDuration) ?? 3600;
+  if (federation) {
+    if (!role.providerArn) return { upstream: 'not-provisioned', detail: `${role.iamRoleName} is not yet provisioned in account ${role.accountId}` };
+    try {
+      return { credentials: await federation.credentials({ accountId: role.accountId, roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, lifetimeSeconds, now) };
+    } catch (err) {
+      const e = err instanceof UpstreamError ? err : undefined;
+      const detail = (err as Error)?.message ?? String(err);
+      if (e && THROTTLED.has(e.code)) return { upstream: 'throttled', detail };
+      if (e?.status !== undefined && e.status >= 400 && e.status < 500) return { upstream: 'refused', detail };
+      return { upstream: 'unavailable', detail };
+    }
+  }
+  const credentials = issueRoleCredentials(secrets, { userName: user.userName, accountId: role.accountId, roleName: role.iamRoleName, lifetimeSeconds }, now);
   return { credentials };
 }

@@ -12,6 +12,7 @@ import type { VerifiedCaller } from '../wire/sigv4.js';
 import type { RoleSession } from '../domain/role-credentials.js';
 import type { Janitor } from '../domain/janitor.js';
 import type { Entitlements } from '../domain/entitlements.js';
+import type { AwsFederation } from '../domain/federation.js';
 import type { SamlIdp } from '../domain/saml-idp.js';
 import { InputCodec } from '../wire/validate.js';
 
@@ -28,6 +29,8 @@ export interface App {
   entitlements: Entitlements;
   /** Gatehouse as a SAML identity provider for AWS: its signing key, metadata and signed Responses. */
   samlIdp: SamlIdp;
+  /** Set when roles live in real AWS accounts and credentials come from AWS STS (config awsFederation). */
+  federation?: AwsFederation;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
   managementAccountId: string;
   /** Removes expired sign-in state in the background; `sweep()` runs a sweep now. */

@@ -477,6 +477,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('device_authorizations_unpolled').on('device_authorizations').columns(['last_poll_at', 'expires_at']).execute();
     },
   },
+
+  '0013_aws_federation': {
+    async up(db: Kysely<any>) {
+      // A role provisioned into a real AWS account (src/domain/federation.ts) names the account's SAML provider its
+      // credentials come through; null for the roles that exist only in Gatehouse.
+      await db.schema.alterTable('provisioned_permission_sets').addColumn('provider_arn', 'text').execute();
+      // Only one process at a time provisions into AWS: the holder of this lease.
+      await db.insertInto('leases').values({ name: 'aws-provisioning', holder: null, held_until: 0, next_at: 0 }).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

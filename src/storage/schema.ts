@@ -143,6 +143,8 @@ export interface ProvisionedPermissionSetTable {
   /** The permission set version the account's role carries. */
   version: number;
   provisioned_at: number;
+  /** The SAML provider of the account when the role exists in AWS (federation); null when only in Gatehouse. */
+  provider_arn: string | null;
 }
 
 export type AdminRequestKind = 'CREATE_ASSIGNMENT' | 'DELETE_ASSIGNMENT' | 'PROVISION';

@@ -13,7 +13,7 @@ import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
 import { logFault } from '../faults.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
 import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
-import { home, showCredentials } from './pages/home.js';
+import { home, openConsole, showCredentials } from './pages/home.js';
 import { showSignIn, showSignOut, signedOut, submitSignIn, submitSignOut } from './pages/sign-in.js';
 import { samlMetadata } from './pages/saml.js';
 
@@ -28,6 +28,7 @@ interface Route {
 const ROUTES: Record<string, Route> = {
   'GET /': { run: home, signedOut: () => '/signin' },
   'POST /credentials': { run: showCredentials, csrf: 'session', signedOut: () => '/signin' },
+  'POST /console': { run: openConsole, csrf: 'session', signedOut: () => '/signin' },
   'GET /signin': { run: showSignIn },
   'POST /signin': { run: submitSignIn, csrf: 'pre-session' },
   'GET /signout': { run: showSignOut, signedOut: () => '/signed-out' },

@@ -3,7 +3,7 @@
 import { ssoErrors, ssoModel, type SsoOperations } from '../../generated/sso.js';
 import { accountQuery } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
-import { credentialsForRole } from '../../domain/role-credentials.js';
+import { credentialsForRole, type UpstreamRefusal } from '../../domain/role-credentials.js';
 import { revokeSession } from '../../domain/sign-in.js';
 import { ServiceError } from '../../wire/errors.js';
 import { pageScope } from '../../wire/pagination.js';
@@ -44,6 +44,18 @@ function pageOf<T>(ctx: Context, scope: string, items: T[], key: (t: T) => strin
   );
 }
 
+/**
+ * AWS STS gave no credentials (federation). A refusal is the portal's "No access"; throttling is the portal's own
+ * throttling error; a role not yet made in AWS, or AWS not reached, is a fault of the service (503), which clients
+ * retry. The operator's log says why; the caller is told no more than AWS's portal would tell them.
+ */
+function upstreamError(ctx: Context, result: UpstreamRefusal) {
+  ctx.app.log.warn(`GetRoleCredentials: no credentials from AWS (${result.upstream}): ${result.detail}`);
+  if (result.upstream === 'refused') return forbidden('No access');
+  if (result.upstream === 'throttled') return ssoErrors.TooManyRequestsException('Rate exceeded');
+  return new ServiceError('ServiceUnavailableException', 'The role cannot be reached in AWS at the moment; try again later', {}, { status: 503, fault: 'server' });
+}
+
 const handlers: Handlers<SsoOperations> = {
   async ListAccounts(input, ctx) {
     const grant = await caller(ctx, input.accessToken);
@@ -69,6 +81,7 @@ const handlers: Handlers<SsoOperations> = {
     if (grant.userName === null) throw unauthorized();
     const user = { userId: grant.userId, userName: grant.userName };
     const result = await credentialsForRole(ctx.app, user, input.accountId, input.roleName, ctx.now);
+    if ('upstream' in result) throw upstreamError(ctx, result);
     if ('refused' in result) {
       // Why not, in AWS's order: an unknown account, then a role that exists but is not the caller's ("No access",
       // 403), then an unknown role.

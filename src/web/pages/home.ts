@@ -3,7 +3,8 @@
 // the copy buttons are an enhancement.
 import { randomBytes } from 'node:crypto';
 import { accountQuery } from '../../domain/entitlements.js';
-import { credentialsForRole } from '../../domain/role-credentials.js';
+import { durationSeconds } from '../../domain/duration.js';
+import { credentialsForRole, type UpstreamRefusal } from '../../domain/role-credentials.js';
 import { page, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName, raw, type Html } from '../html.js';
 
@@ -30,6 +31,9 @@ async function portalAccounts(req: WebRequest): Promise<PortalAccount[]> {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** In federation, each role also opens the AWS console: the same form, posted to /console. */
+const consoleButton = (req: WebRequest) => (req.app.federation ? html`<button type="submit" formaction="/console" class="small-button">Management console</button>` : html``);
+
 export async function home(req: WebRequest): Promise<Reply> {
   const user = req.session!;
   const all = await portalAccounts(req);
@@ -41,7 +45,7 @@ export async function home(req: WebRequest): Promise<Reply> {
 <div class="account-head"><h2>${a.name}</h2><span class="small mono">${a.accountId} · ${a.email}</span></div>
 <ul class="roles">${a.roles.map(
       (r) => html`<li><form method="post" action="/credentials">${hidden('csrf', user.csrfToken)}${hidden('account_id', a.accountId)}${hidden('role_name', r)}
-<span class="role">${r}</span><button type="submit" class="secondary small-button">Access keys</button></form></li>`,
+<span class="role">${r}</span>${consoleButton(req)}<button type="submit" class="secondary small-button">Access keys</button></form></li>`,
     )}</ul></li>`,
   );
   return page(
@@ -63,6 +67,43 @@ ${shown.length === 0 ? html`<p role="status">No account matches “${filter}”.
   );
 }
 
+const NO_ACCESS = 'You cannot reach that role in that account. It may have been removed since the page was loaded.';
+
+/** AWS gave no credentials (federation): the operator's log says why, the person is told what they can do. */
+function upstreamPage(req: WebRequest, result: UpstreamRefusal) {
+  req.app.log.warn(`portal: no credentials from AWS (${result.upstream}): ${result.detail}`);
+  if (result.upstream === 'refused') return new WebError(403, 'No access', 'AWS refused this role. Ask an administrator to provision the permission set again.');
+  return new WebError(503, 'AWS is not reachable', 'The role cannot be reached in AWS at the moment. Try again in a minute.');
+}
+
+/**
+ * POST /console: the AWS console, signed in as the role, as AWS's own portal does it: a SAML Response for that one
+ * role, which the browser posts to AWS's sign-in. The form submits itself; without JavaScript the person presses it.
+ */
+export async function openConsole(req: WebRequest): Promise<Reply> {
+  const user = req.session!;
+  const federation = req.app.federation;
+  if (!federation) throw new WebError(404, 'Not found', 'The AWS console is reached from here only when Gatehouse provisions roles into AWS.');
+  const role = await req.app.entitlements.role(user.userId, req.form.get('account_id') ?? '', req.form.get('role_name') ?? '');
+  if (!role) throw new WebError(403, 'No access', NO_ACCESS);
+  if (!role.providerArn) throw upstreamPage(req, { upstream: 'not-provisioned', detail: `${role.iamRoleName} is not yet provisioned in account ${role.accountId}` });
+  const ps = await req.app.storage.db.selectFrom('permission_sets').select('relay_state').where('permission_set_arn', '=', role.permissionSetArn).executeTakeFirst();
+  const response = await federation.consoleResponse({ roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, durationSeconds(role.sessionDuration) ?? 3600, req.now);
+  const target = federation.settings.signInUrl;
+  const nonce = randomBytes(16).toString('base64');
+  const reply = page(
+    req,
+    200,
+    { title: 'Opening the AWS console' },
+    html`<h1>Opening the AWS console</h1>
+<p class="lead">As <strong>${role.roleName}</strong> in account <span class="mono">${role.accountId}</span>.</p>
+<form id="saml" method="post" action="${target}">${hidden('SAMLResponse', Buffer.from(response).toString('base64'))}${ps?.relay_state ? hidden('RelayState', ps.relay_state) : html``}
+<button type="submit">Continue to the AWS console</button></form>
+<script nonce="${nonce}">document.getElementById('saml').submit();</script>`,
+  );
+  return 'redirect' in reply ? reply : { ...reply, scriptNonce: nonce, formAction: `'self' ${new URL(target).origin}` };
+}
+
 /** A copy button, shown only when the script that makes it work runs. */
 const copyButton = (target: string) => html`<button type="button" class="secondary small-button copy" data-copy="${target}" hidden>Copy</button>`;
 
@@ -82,7 +123,8 @@ export async function showCredentials(req: WebRequest): Promise<Reply> {
   const roleName = req.form.get('role_name') ?? '';
   const [account] = await accountQuery(req.app.storage.db, accountId);
   const result = account ? await credentialsForRole(req.app, user, accountId, roleName, req.now) : { refused: 'unknown-role' as const };
-  if (!account || 'refused' in result) throw new WebError(403, 'No access', 'You cannot reach that role in that account. It may have been removed since the page was loaded.');
+  if (account && 'upstream' in result) throw upstreamPage(req, result);
+  if (!account || !('credentials' in result)) throw new WebError(403, 'No access', NO_ACCESS);
   const c = result.credentials;
   const expires = new Date(c.expiration);
   const hours = Math.round((c.expiration - req.now) / 360_000) / 10;
