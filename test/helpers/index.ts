@@ -9,3 +9,4 @@ export * from './names.js';
 export * from './wait.js';
 export * from './flows.js';
 export * from './suite.js';
+export * from './moto.js';
