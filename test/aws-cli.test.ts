@@ -9,21 +9,35 @@ import { after, before, test } from 'node:test';
 import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { Browser } from 'playwright-core';
 import { ADMIN, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
-import { addAccount, assign, configureCli, createPerson } from './helpers/index.js';
+import { addAccount, assign, configureCli, createPerson, startMoto } from './helpers/index.js';
 import { launchBrowser, screenshot, submitSignIn } from './web/helpers.js';
 
 const AWS_V2 = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
+const FEDERATED_ACCOUNT = '444455556666';
 
 let server: TestServer;
 let browser: Browser;
 const home = mkdtempSync(join(tmpdir(), 'gatehouse-aws-cli-'));
 
 /** The environment of a person's shell: their HOME, and no AWS settings leaking in from the test runner. */
-function shellEnv(): NodeJS.ProcessEnv {
+function shellEnv(homeDir = home): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('GATEHOUSE_')) env[k] = v;
-  return { ...env, HOME: home, AWS_PAGER: '' };
+  return { ...env, HOME: homeDir, AWS_PAGER: '' };
+}
+
+/** `aws sso login --no-browser` with the profile, the device approved in the browser as a person would. */
+async function ssoLogin(profile: string, person: { userName: string; password: string }, homeDir = home) {
+  let approved: Promise<void> | undefined;
+  const login = run(AWS_V2, ['sso', 'login', '--profile', profile, '--no-browser'], shellEnv(homeDir), (out) => {
+    const m = /(http:\/\/\S+\/device\?user_code=[A-Z-]+)/.exec(out);
+    if (m && !approved) approved = approveInBrowser(m[1], person.userName, person.password);
+  });
+  const loggedIn = await login;
+  await approved;
+  assert.equal(loggedIn.code, 0, `${loggedIn.stdout}\n${loggedIn.stderr}`);
+  assert.match(loggedIn.stdout, /Successfully logged into Start URL/);
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, onOutput?: (text: string) => void) {
@@ -67,15 +81,7 @@ test('aws sso login, get-caller-identity through the SSO credential provider, li
   await configureCli(server, home, { profile: 'dev', accountId: ACCOUNT, roleName: 'Engineer', region: REGION });
 
   // aws sso login prints the verification URL; a person opens it, signs in and allows the device.
-  let approved: Promise<void> | undefined;
-  const login = run(AWS_V2, ['sso', 'login', '--profile', 'dev', '--no-browser'], shellEnv(), (out) => {
-    const m = /(http:\/\/\S+\/device\?user_code=[A-Z-]+)/.exec(out);
-    if (m && !approved) approved = approveInBrowser(m[1], person.userName, person.password);
-  });
-  const loggedIn = await login;
-  await approved;
-  assert.equal(loggedIn.code, 0, `${loggedIn.stdout}\n${loggedIn.stderr}`);
-  assert.match(loggedIn.stdout, /Successfully logged into Start URL/);
+  await ssoLogin('dev', person);
 
   const identity = await run(AWS_V2, ['sts', 'get-caller-identity', '--profile', 'dev', '--output', 'json'], shellEnv());
   assert.equal(identity.code, 0, identity.stderr);
@@ -96,6 +102,40 @@ test('aws sso login, get-caller-identity through the SSO credential provider, li
   const refused = await run(AWS_V2, ['sso', 'list-accounts', '--profile', 'dev', '--access-token', token], shellEnv());
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /UnauthorizedException/);
+});
+
+test('federation to AWS: aws sso login, then AWS (moto) itself names the assumed role and the person', async () => {
+  // Gatehouse's own AWS credentials come from the SDK's default chain; moto accepts any.
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAGATEHOUSEUPSTREAM';
+  process.env.AWS_SECRET_ACCESS_KEY = 'gatehouse-upstream-test-secret-00000000000';
+  const moto = await startMoto();
+  const federated = await startGatehouse({
+    env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0', GATEHOUSE_DEVICE_INTERVAL_SECONDS: '1', GATEHOUSE_AWS_FEDERATION: 'on', GATEHOUSE_AWS_ENDPOINT_URL: moto.url },
+  });
+  const fedHome = mkdtempSync(join(tmpdir(), 'gatehouse-aws-cli-federated-'));
+  const admin = new SSOAdminClient({ endpoint: federated.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+  try {
+    const person = await createPerson(federated, 'fed-user');
+    await addAccount(federated, FEDERATED_ACCOUNT, 'Workloads', 'workloads@example.com');
+    const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: federated.instanceArn, Name: 'Deployer', SessionDuration: 'PT2H' }));
+    await assign(admin, federated, FEDERATED_ACCOUNT, PermissionSet!.PermissionSetArn!, person.userId);
+    await configureCli(federated, fedHome, { profile: 'work', accountId: FEDERATED_ACCOUNT, roleName: 'Deployer', region: REGION });
+    await ssoLogin('work', person, fedHome);
+
+    // The profile's credentials come from Gatehouse's portal; STS is AWS's (moto's), which this CLI reaches only by flag.
+    const identity = await run(AWS_V2, ['sts', 'get-caller-identity', '--profile', 'work', '--endpoint-url', moto.url, '--output', 'json'], shellEnv(fedHome));
+    assert.equal(identity.code, 0, identity.stderr);
+    const who = JSON.parse(identity.stdout);
+    assert.equal(who.Account, FEDERATED_ACCOUNT);
+    assert.match(who.Arn, new RegExp(`^arn:aws:sts::${FEDERATED_ACCOUNT}:assumed-role/GatehouseSSO_Deployer_[0-9a-f]{16}/fed-user$`));
+    // What STS checked: a Response signed by Gatehouse, through the account's provider.
+    assert.equal(moto.samlCalls().filter((c) => c.accepted).length, 1);
+  } finally {
+    admin.destroy();
+    await federated.stop();
+    await moto.stop();
+    rmSync(fedHome, { recursive: true, force: true });
+  }
 });
 
 async function approveInBrowser(url: string, userName: string, password: string) {
