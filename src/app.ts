@@ -8,7 +8,6 @@ import { ProvisioningWorker } from './domain/provisioning.js';
 import { Janitor } from './domain/janitor.js';
 import { Entitlements } from './domain/entitlements.js';
 import { SamlIdp } from './domain/saml-idp.js';
-import { AwsFederation } from './domain/federation.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -45,8 +44,9 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
   await describeUsers(storage);
   const log = createLogger(config.logLevel);
   const samlIdp = new SamlIdp(storage, secrets);
+  // Loaded only when on: the AWS SDK costs every process time and memory at start.
   const federation = config.awsFederation.enabled
-    ? new AwsFederation(config.awsFederation, config.region, samlIdp, () => `${config.publicUrl ?? `http://${config.host}:${config.port}`}/`, clock)
+    ? new (await import('./domain/federation.js')).AwsFederation(config.awsFederation, config.region, samlIdp, () => `${config.publicUrl ?? `http://${config.host}:${config.port}`}/`, clock)
     : undefined;
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
   const worker = new ProvisioningWorker(storage, { region: config.region, federation }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)), clock);

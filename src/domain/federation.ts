@@ -3,6 +3,9 @@
 // metadata and, per provisioned permission set, a role that trusts that provider; credentials come from
 // sts:AssumeRoleWithSAML with a Response Gatehouse signs (src/domain/saml-idp.ts).
 //
+// This module loads the AWS SDK, which takes a process a quarter of a second and tens of megabytes: the App imports it
+// only when federation is on, and the rest of the code knows it by its types and src/domain/upstream.ts.
+//
 // Gatehouse's own AWS credentials come from the SDK's default chain (environment, profile, instance role). It reaches
 // a member account by assuming the member role there (OrganizationAccountAccessRole unless configured), or directly
 // when the account is its own. Every change is idempotent (made to match, whatever is there), so a job that stopped
@@ -30,41 +33,8 @@ import {
 import { AssumeRoleCommand, AssumeRoleWithSAMLCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsFederationConfig } from '../config.js';
 import type { IssuedCredentials } from './role-credentials.js';
+import { INLINE_POLICY_NAME, type ProvisionedRole, type RoleSpec, UpstreamError } from './upstream.js';
 import type { SamlIdp } from './saml-idp.js';
-
-/** The name of the inline policy that carries a permission set's own policy, as Identity Center names it. */
-export const INLINE_POLICY_NAME = 'AwsSSOInlinePolicy';
-
-/** What a permission set becomes in one account. */
-export interface RoleSpec {
-  permissionSetArn: string;
-  permissionSetName: string;
-  sessionDurationSeconds: number;
-  inlinePolicy: string | null;
-  managedPolicyArns: string[];
-  customerManagedPolicies: { name: string; path: string }[];
-  boundary: { ManagedPolicyArn?: string; CustomerManagedPolicyReference?: { Name: string; Path?: string } } | null;
-}
-
-/** A role as it stands in an account once provisioned. */
-export interface ProvisionedRole {
-  roleName: string;
-  roleArn: string;
-  providerArn: string;
-}
-
-/** An upstream call that failed, with what AWS said: the text a provisioning job's FailureReason carries. */
-export class UpstreamError extends Error {
-  constructor(
-    readonly operation: string,
-    readonly accountId: string,
-    readonly code: string,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(`${operation} in account ${accountId} failed: ${code}: ${message}`);
-  }
-}
 
 const ISSUED_BY_TAG = 'gatehouse:managed-by';
 
@@ -78,7 +48,7 @@ function partitionOf(region: string) {
 /** Credentials assumed in a member account are used until this close to their end. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
 
-const sdkError = (err: unknown) => err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+const sdkError = (err: unknown) => err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
 
 /** For a read of something that may not exist: undefined when IAM says it does not, any other failure as it is. */
 function unlessMissing(err: unknown): undefined {
@@ -157,7 +127,7 @@ export class AwsFederation {
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
       const e = sdkError(err);
-      throw new UpstreamError(operation, accountId, e.name ?? 'Error', e.message ?? String(err), e.$metadata?.httpStatusCode);
+      throw new UpstreamError(operation, accountId, e.Code ?? e.name ?? 'Error', e.message ?? String(err), e.$metadata?.httpStatusCode);
     }
   }
 

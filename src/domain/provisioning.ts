@@ -11,7 +11,8 @@ import type { AdminRequestTable } from '../storage/schema.js';
 import type { Db, Storage } from '../storage/storage.js';
 import type { Logger } from '../log.js';
 import { durationSeconds } from './duration.js';
-import { type AwsFederation, type ProvisionedRole, type RoleSpec, UpstreamError } from './federation.js';
+import type { AwsFederation } from './federation.js';
+import { type ProvisionedRole, type RoleSpec, UpstreamError } from './upstream.js';
 
 export interface ProvisioningSettings {
   region: string;

@@ -12,7 +12,8 @@ import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
 import type { Entitlements } from './entitlements.js';
-import { type AwsFederation, UpstreamError } from './federation.js';
+import type { AwsFederation } from './federation.js';
+import { UpstreamError } from './upstream.js';
 
 /** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
 export const roleId = (roleArn: string) => 'AROA' + base32(createHash('sha256').update(roleArn).digest().subarray(0, 17));
