@@ -46,7 +46,13 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
   const samlIdp = new SamlIdp(storage, secrets);
   // Loaded only when on: the AWS SDK costs every process time and memory at start.
   const federation = config.awsFederation.enabled
-    ? new (await import('./domain/federation.js')).AwsFederation(config.awsFederation, config.region, samlIdp, () => `${config.publicUrl ?? `http://${config.host}:${config.port}`}/`, clock)
+    ? new (await import('./domain/federation.js')).AwsFederation(
+        config.awsFederation,
+        config.region,
+        samlIdp,
+        () => `${config.publicUrl ?? `http://${config.host}:${config.port}`}/`,
+        clock,
+      )
     : undefined;
   // Poll often enough that a request completes close to its delay, but never busier than every 50 ms.
   const worker = new ProvisioningWorker(storage, { region: config.region, federation }, log, Math.max(50, Math.min(500, config.provisioningDelayMs / 4)), clock);
