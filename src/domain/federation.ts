@@ -34,7 +34,7 @@ import { AssumeRoleCommand, AssumeRoleWithSAMLCommand, GetCallerIdentityCommand,
 import type { AwsFederationConfig } from '../config.js';
 import type { IssuedCredentials } from './role-credentials.js';
 import { INLINE_POLICY_NAME, type ProvisionedRole, type RoleSpec, UpstreamError } from './upstream.js';
-import type { SamlIdp } from './saml-idp.js';
+import { AWS_SAML_ENDPOINT, type SamlIdp } from './saml-idp.js';
 
 const ISSUED_BY_TAG = 'gatehouse:managed-by';
 
@@ -44,6 +44,12 @@ function partitionOf(region: string) {
   if (region.startsWith('us-gov-')) return { partition: 'aws-us-gov', iamRegion: 'us-gov-west-1' };
   return { partition: 'aws', iamRegion: 'us-east-1' };
 }
+
+/**
+ * AWS's sign-in endpoints for SAML, global and regional, in every partition: STS takes only these as a Response's
+ * Recipient. Another sign-in URL (a stand-in in front of an emulator) receives the console's Responses only.
+ */
+const AWS_SIGNIN = /^https:\/\/([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)\/saml$/;
 
 /** Credentials assumed in a member account are used until this close to their end. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
@@ -63,6 +69,10 @@ export class AwsFederation {
   private readonly sts: STSClient;
   private readonly members = new Map<string, { iam: IAMClient; until: number }>();
   private ownAccount?: Promise<string>;
+  /** The Recipient of the Responses given to STS: only AWS's sign-in endpoints are, for STS. */
+  private readonly apiRecipient: string;
+  /** What the roles' trust policies take as `SAML:aud` (the Recipient): the API's, and the console's sign-in URL. */
+  private readonly audiences: string[];
 
   constructor(
     readonly settings: AwsFederationConfig,
@@ -75,6 +85,8 @@ export class AwsFederation {
     this.stsRegion = settings.region ?? region;
     ({ partition: this.partition, iamRegion: this.iamRegion } = partitionOf(this.stsRegion));
     this.sts = new STSClient(this.clientOptions(this.stsRegion));
+    this.apiRecipient = AWS_SIGNIN.test(settings.signInUrl) ? settings.signInUrl : AWS_SAML_ENDPOINT;
+    this.audiences = [...new Set([this.apiRecipient, settings.signInUrl])];
   }
 
   private clientOptions(region: string) {
@@ -182,7 +194,7 @@ export class AwsFederation {
           Effect: 'Allow',
           Principal: { Federated: providerArn },
           Action: ['sts:AssumeRoleWithSAML', 'sts:TagSession'],
-          Condition: { StringEquals: { 'SAML:aud': this.settings.signInUrl } },
+          Condition: { StringEquals: { 'SAML:aud': this.audiences.length === 1 ? this.audiences[0] : this.audiences } },
         },
       ],
     });
@@ -306,7 +318,7 @@ export class AwsFederation {
         sessionName: person.userName,
         roles: [{ roleArn: role.roleArn, providerArn: role.providerArn }],
         sessionDurationSeconds,
-        recipient: this.settings.signInUrl,
+        recipient: this.apiRecipient,
       },
       now,
     );

@@ -282,7 +282,9 @@ async function completeFederated(storage: Storage, requestId: string, settings: 
     if (outcome.status === 'SUCCEEDED' && 'fail' in again) outcome = { status: 'FAILED', reason: again.fail };
     if (outcome.status === 'SUCCEEDED' && !('fail' in again)) {
       await record(trx, job, again, now, settings, roles);
-      if (again.kind === 'DELETE_ASSIGNMENT' && again.last) {
+      // The role went from AWS above. (If the assignment became the last only meanwhile, its role is still there: the
+      // record stays, unassigned, and the sweep deletes the role.)
+      if (again.kind === 'DELETE_ASSIGNMENT' && !('fail' in first) && first.kind === 'DELETE_ASSIGNMENT' && first.last) {
         await trx.deleteFrom('provisioned_permission_sets').where('account_id', '=', again.accountId).where('permission_set_arn', '=', job.permission_set_arn).execute();
       }
     } else {
