@@ -2,68 +2,28 @@
 // stored sealed, and Responses whose signatures an independent implementation (xmlsec1) verifies against the
 // published certificate, with what AWS reads from them.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { AWS_SAML_ENDPOINT, roleSessionName } from '../src/domain/saml-idp.js';
 import { startGatehouse, tempDataDir, type TestServer } from './helpers/index.js';
+import { ASSERTION_SIGNATURE, RESPONSE_SIGNATURE, samlMetadataOf, xmlsecVerifies } from './helpers/saml.js';
 
 const ROLE = 'arn:aws:iam::111111111111:role/gatehouse/GatehouseSSO_ReadOnly_0123456789abcdef';
 const PROVIDER = 'arn:aws:iam::111111111111:saml-provider/GatehouseSSO_test';
-const ASSERTION_SIGNATURE = "//*[local-name()='Assertion']/*[local-name()='Signature']";
-const RESPONSE_SIGNATURE = "/*[local-name()='Response']/*[local-name()='Signature']";
-
-async function metadataOf(server: TestServer) {
-  const res = await fetch(`${server.url}/saml/metadata`);
-  const text = await res.text();
-  return { res, text, entityId: /entityID="([^"]+)"/.exec(text)?.[1], certificate: /<ds:X509Certificate>([^<]+)</.exec(text)?.[1] };
-}
-
-const pem = (base64: string) => `-----BEGIN CERTIFICATE-----\n${base64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
-
-/** xmlsec1's verdict on one signature of `xml` (picked by XPath), checked with the certificate alone. */
-function xmlsecVerifies(dir: string, xml: string, certificate: string, signature: string): boolean {
-  writeFileSync(join(dir, 'response.xml'), xml);
-  writeFileSync(join(dir, 'idp.pem'), pem(certificate));
-  const run = spawnSync(
-    'xmlsec1',
-    [
-      '--verify',
-      '--enabled-key-data',
-      'rsa',
-      '--pubkey-cert-pem',
-      join(dir, 'idp.pem'),
-      '--id-attr:ID',
-      'urn:oasis:names:tc:SAML:2.0:assertion:Assertion',
-      '--id-attr:ID',
-      'urn:oasis:names:tc:SAML:2.0:protocol:Response',
-      '--node-xpath',
-      signature,
-      join(dir, 'response.xml'),
-    ],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  if (run.error) throw run.error;
-  return run.status === 0;
-}
+const metadataOf = (server: TestServer) => samlMetadataOf(server.url);
 
 describe('SAML identity provider', () => {
   let server: TestServer;
   let other: TestServer;
-  let dir: string;
   /** The first server's, kept across its restart. */
   const dataDir = tempDataDir();
   before(async () => {
     server = await startGatehouse({ dataDir });
     other = await startGatehouse();
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-saml-'));
   });
   after(async () => {
     await server?.stop();
     await other?.stop();
-    rmSync(dir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -106,16 +66,16 @@ describe('SAML identity provider', () => {
     assert.ok(xml.includes('Name="https://aws.amazon.com/SAML/Attributes/SessionDuration"><saml:AttributeValue>7200<'));
     assert.ok(xml.includes(`NotOnOrAfter="${new Date(now + 300_000).toISOString()}"`), 'presentable for five minutes');
 
-    assert.ok(xmlsecVerifies(dir, xml, certificate!, ASSERTION_SIGNATURE), 'the Assertion signature');
-    assert.ok(xmlsecVerifies(dir, xml, certificate!, RESPONSE_SIGNATURE), 'the Response signature');
+    assert.ok(xmlsecVerifies(xml, certificate!, ASSERTION_SIGNATURE), 'the Assertion signature');
+    assert.ok(xmlsecVerifies(xml, certificate!, RESPONSE_SIGNATURE), 'the Response signature');
 
     // Altered after signing: neither signature holds.
     const altered = xml.replace('ada_lovelace', 'root_admin');
-    assert.ok(!xmlsecVerifies(dir, altered, certificate!, ASSERTION_SIGNATURE));
-    assert.ok(!xmlsecVerifies(dir, altered, certificate!, RESPONSE_SIGNATURE));
+    assert.ok(!xmlsecVerifies(altered, certificate!, ASSERTION_SIGNATURE));
+    assert.ok(!xmlsecVerifies(altered, certificate!, RESPONSE_SIGNATURE));
     // Another installation's certificate does not verify this one's Response.
     const foreign = (await metadataOf(other)).certificate!;
-    assert.ok(!xmlsecVerifies(dir, xml, foreign, ASSERTION_SIGNATURE));
+    assert.ok(!xmlsecVerifies(xml, foreign, ASSERTION_SIGNATURE));
   });
 
   test('role session names keep to what AWS takes: 2 to 64 of [A-Za-z0-9_+=,.@-]', () => {

@@ -45,7 +45,7 @@ export async function home(req: WebRequest): Promise<Reply> {
 <div class="account-head"><h2>${a.name}</h2><span class="small mono">${a.accountId} · ${a.email}</span></div>
 <ul class="roles">${a.roles.map(
       (r) => html`<li><form method="post" action="/credentials">${hidden('csrf', user.csrfToken)}${hidden('account_id', a.accountId)}${hidden('role_name', r)}
-<span class="role">${r}</span>${consoleButton(req)}<button type="submit" class="secondary small-button">Access keys</button></form></li>`,
+<span class="role">${r}</span><span>${consoleButton(req)} <button type="submit" class="secondary small-button">Access keys</button></span></form></li>`,
     )}</ul></li>`,
   );
   return page(
