@@ -247,6 +247,17 @@ describe('federation on: the AWS console from the portal', () => {
     }
   });
 
+  test("with a sign-in URL that is not AWS's, access keys still come from STS, whose Responses are addressed to AWS's sign-in", async () => {
+    const raw = await signedInBrowser(server.url, person);
+    const { csrf } = await portal(raw);
+    const keys = await raw.request('/credentials', { headers: { origin: server.url }, form: { csrf, account_id: ACCOUNT, role_name: 'Viewer' } });
+    assert.equal(keys.status, 200, keys.body);
+    assert.match(keys.body, /AWS_ACCESS_KEY_ID=&quot;ASIA|AWS_ACCESS_KEY_ID="ASIA/);
+    const call = moto.samlCalls().at(-1)!;
+    assert.equal(call.accepted, true, JSON.stringify(call.error));
+    assert.match(call.response!, /Recipient="https:\/\/signin\.aws\.amazon\.com\/saml"/);
+  });
+
   test('without JavaScript /console is a form posting to the sign-in URL with a button, and the page may post there', async () => {
     const raw = await signedInBrowser(server.url, person);
     const { body, csrf } = await portal(raw);
