@@ -5,10 +5,11 @@
 // The server and the database are loaded by the commands that use them, not here: the primary of several worker
 // processes only supervises them, and would otherwise hold all of the server's code in memory besides theirs.
 import cluster from 'node:cluster';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, portNumber, type Config, type ConfigOverrides } from './config.js';
 import { CONFIGURE_CLI_OPTIONS, configureCli, organizationIdentityStoreId } from './configure-cli.js';
-import type { Storage } from './storage/storage.js';
+import type { Db, Storage } from './storage/storage.js';
 
 const HELP = `Usage: gatehouse [command] [options]
 
@@ -27,6 +28,13 @@ Commands:
                                the profile, its [services] endpoints) and endpoint rule set overrides for AWS CLI
                                < 2.13 into <home>/.aws/models. Defaults: the server's URL, profile and session
                                'gatehouse', the configured region, $HOME
+  saml-key show                Show the SAML identity provider's entity ID and its certificates (SHA-256
+                               fingerprint, not-after date), current and, during a rollover, next
+  saml-key rollover            Start a rollover of the SAML signing key: make a new key, list it in the metadata
+                               beside the current one (which still signs) and queue the provisioning that puts
+                               both into every account's SAML provider
+  saml-key rollover --finish   Finish the rollover: the new key signs, the old one is dropped, and provisioning is
+                               queued that removes it from every account's SAML provider
 
 Options:
   --host <address>             Address to listen on (GATEHOUSE_HOST, default 127.0.0.1)
@@ -148,6 +156,94 @@ async function passwd(args: string[], overrides: ConfigOverrides) {
   process.stdout.write(`Password set for ${userName}. Ended ${ended.sessionsEnded} browser session(s) and revoked ${ended.grantsRevoked} application sign-in(s).\n`);
 }
 
+/**
+ * A ProvisionPermissionSet request (all provisioned accounts) for every permission set provisioned into AWS, due at
+ * once: provisioning brings each account's SAML provider in line with the metadata, as it stands after this change.
+ */
+async function queueProvisioning(trx: Db, now: number): Promise<{ instanceArn: string; requestId: string }[]> {
+  const { insertRequest } = await import('./services/sso-admin/store.js');
+  const rows = await trx
+    .selectFrom('provisioned_permission_sets')
+    .select(['instance_arn', 'permission_set_arn'])
+    .distinct()
+    .where('provider_arn', 'is not', null)
+    .orderBy('permission_set_arn')
+    .execute();
+  const queued = [];
+  for (const r of rows) {
+    const requestId = randomUUID();
+    await insertRequest(trx, {
+      request_id: requestId,
+      instance_arn: r.instance_arn,
+      kind: 'PROVISION',
+      status: 'IN_PROGRESS',
+      failure_reason: null,
+      target_id: null,
+      target_type: 'ALL_PROVISIONED_ACCOUNTS',
+      permission_set_arn: r.permission_set_arn,
+      principal_type: null,
+      principal_id: null,
+      created_at: now,
+      due_at: now,
+      completed_at: null,
+    });
+    queued.push({ instanceArn: r.instance_arn, requestId });
+  }
+  return queued;
+}
+
+function queuedLines(queued: { instanceArn: string; requestId: string }[]): string {
+  if (queued.length === 0) return 'No permission set is provisioned into AWS accounts, so no provisioning was queued.\n';
+  const instances = [...new Set(queued.map((q) => q.instanceArn))];
+  return (
+    `Queued ${queued.length} ProvisionPermissionSet request(s), one per permission set provisioned into AWS, to update every account's SAML provider:\n` +
+    queued.map((q) => `  ${q.requestId}\n`).join('') +
+    `Their status: ${instances.map((arn) => `aws sso-admin list-permission-set-provisioning-status --instance-arn ${arn}`).join('; ')}\n`
+  );
+}
+
+async function samlKey(args: string[], overrides: ConfigOverrides, values: Record<string, string | boolean | undefined>) {
+  const [sub] = args;
+  if (sub !== 'show' && sub !== 'rollover') throw new UsageError(sub === undefined ? 'usage: gatehouse saml-key show|rollover [--finish]' : `unknown saml-key command '${sub}'`);
+  if (values.finish && sub !== 'rollover') throw new UsageError('--finish goes with saml-key rollover');
+  const config = loadConfig(overrides);
+  const [{ loadSecretBox }, { SamlIdp, certificateSummary }] = await Promise.all([import('./crypto/secret-box.js'), import('./domain/saml-idp.js')]);
+  const certificateLine = (label: string, certificatePem: string) => {
+    const { fingerprint256, notAfter } = certificateSummary(certificatePem);
+    return `  ${label.padEnd(8)} SHA-256 ${fingerprint256}  not after ${notAfter.toISOString()}\n`;
+  };
+  const out = process.stdout;
+  await withStorage(overrides, async (storage) => {
+    const idp = new SamlIdp(storage, loadSecretBox(config.dataDir));
+    const now = Date.now();
+    if (sub === 'show') {
+      const keys = await idp.keys(now);
+      out.write(`Entity ID: ${keys.entityId}\n${certificateLine('current', keys.current.certificatePem)}`);
+      out.write(keys.next ? certificateLine('next', keys.next.certificatePem) : 'No rollover is in progress.\n');
+      return;
+    }
+    if (!values.finish) {
+      const { keys, alongside } = await idp.rollover((trx) => queueProvisioning(trx, now), now);
+      out.write(
+        'Made a new SAML signing key. The metadata (GET /saml/metadata) now lists both certificates; Responses are still signed with the current key.\n' +
+          certificateLine('current', keys.current.certificatePem) +
+          certificateLine('next', keys.next!.certificatePem) +
+          queuedLines(alongside) +
+          `Next: once ${alongside.length > 0 ? 'those requests have SUCCEEDED and ' : ''}any SAML provider made by hand from the metadata has been updated,\n` +
+          'run gatehouse saml-key rollover --finish\n',
+      );
+      return;
+    }
+    const { keys, alongside } = await idp.finishRollover((trx) => queueProvisioning(trx, now), now);
+    out.write(
+      'Finished the SAML key rollover: Responses are signed with the new key, and the metadata lists only it.\n' +
+        certificateLine('current', keys.current.certificatePem) +
+        queuedLines(alongside) +
+        'Update any SAML provider made by hand from the metadata (GET /saml/metadata) too.\n',
+    );
+  });
+}
+
 async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -161,6 +257,7 @@ async function main(argv: string[]) {
       id: { type: 'string' },
       name: { type: 'string' },
       email: { type: 'string' },
+      finish: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...CONFIGURE_CLI_OPTIONS,
     },
@@ -184,6 +281,8 @@ async function main(argv: string[]) {
       return accounts(rest, overrides, values);
     case 'passwd':
       return passwd(rest, overrides);
+    case 'saml-key':
+      return samlKey(rest, overrides, values);
     case 'configure-cli':
       return configureCli(values, loadConfig(overrides), () => withStorage(overrides, organizationIdentityStoreId));
     case 'help':

@@ -4,11 +4,15 @@
 // The key is made on first use, not at start (an RSA key takes a moment to make, and most installations never
 // federate), and kept in the settings table with its private half sealed under the server's key, so that every process
 // sharing the database signs with the same key and the metadata given to AWS stays valid across restarts.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+//
+// A key rollover (`gatehouse saml-key rollover`) stores a next key beside the current one: the metadata lists both
+// while Responses are still signed by the current one, until the rollover is finished and the next key replaces it.
+// Every call reads the stored row again, so that every process follows a rollover made by the command at once.
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { SignedXml } from 'xml-crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
-import type { Storage } from '../storage/storage.js';
+import type { Db, Storage } from '../storage/storage.js';
 
 /** Where AWS's sign-in receives SAML: the Recipient and Audience it checks (and what a role's `SAML:aud` names). */
 export const AWS_SAML_ENDPOINT = 'https://signin.aws.amazon.com/saml';
@@ -19,19 +23,41 @@ const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const RESPONSE_LIFETIME_MS = 5 * 60_000;
 const CERTIFICATE_YEARS = 10;
 
-interface StoredIdp {
-  entityId: string;
+interface StoredKey {
   /** The private key in PKCS#8 PEM, sealed (SecretBox). */
   sealedKey: string;
   certificatePem: string;
 }
 
+/** The settings row: the current key at the top level (as before rollovers existed), and the next one during a rollover. */
+interface StoredIdp extends StoredKey {
+  entityId: string;
+  next?: StoredKey;
+}
+
 export interface IdpSigningKey {
   entityId: string;
-  privateKeyPem: string;
+  /** Parsed once per stored row, not for every signature. */
+  privateKey: KeyObject;
   certificatePem: string;
   /** The certificate's DER in base64, as metadata and KeyInfo carry it. */
   certificateBase64: string;
+}
+
+/** The identity provider's keys: the one that signs, and the one a rollover has published beside it. */
+export interface IdpKeys {
+  entityId: string;
+  current: IdpSigningKey;
+  next?: IdpSigningKey;
+}
+
+/** A rollover asked for in the wrong state: one already pending, or none to finish. */
+export class SamlKeyStateError extends Error {}
+
+/** What an operator compares a certificate by: its SHA-256 fingerprint and the end of its validity. */
+export function certificateSummary(certificatePem: string): { fingerprint256: string; notAfter: Date } {
+  const cert = new X509Certificate(certificatePem);
+  return { fingerprint256: cert.fingerprint256, notAfter: new Date(cert.validTo) };
 }
 
 /** What one Response asserts: who the person is and which roles they may take. */
@@ -76,53 +102,116 @@ export function roleSessionName(userName: string): string {
 }
 
 export class SamlIdp {
-  private loaded?: Promise<IdpSigningKey>;
+  /** The keys opened from one stored text: opened again only when the row has changed. */
+  private opened?: { text: string; keys: IdpKeys };
 
   constructor(
     private readonly storage: Storage,
     private readonly secrets: SecretBox,
   ) {}
 
-  /** The signing key, made and stored on first use; every process reads the one that was stored first. */
-  signingKey(now = Date.now()): Promise<IdpSigningKey> {
-    this.loaded ??= this.load(now).catch((err) => {
-      this.loaded = undefined;
-      throw err;
-    });
-    return this.loaded;
+  /** The key that signs Responses, made and stored on first use; every process reads the one that was stored first. */
+  async signingKey(now = Date.now()): Promise<IdpSigningKey> {
+    return (await this.keys(now)).current;
   }
 
-  private async load(now: number): Promise<IdpSigningKey> {
-    let row = await this.storage.db.selectFrom('settings').select('value').where('key', '=', SETTING).executeTakeFirst();
-    if (!row) {
-      const made = makeSigningKey(now);
-      const stored: StoredIdp = {
-        entityId: `urn:gatehouse:idp:${randomBytes(10).toString('hex')}`,
-        sealedKey: this.secrets.seal(made.privateKeyPem),
-        certificatePem: made.certificatePem,
+  /** The current key and, during a rollover, the next one, as stored now. */
+  async keys(now = Date.now()): Promise<IdpKeys> {
+    const text = await this.storedText(now);
+    if (this.opened?.text !== text) this.opened = { text, keys: this.open(text) };
+    return this.opened.keys;
+  }
+
+  private read() {
+    return this.storage.db.selectFrom('settings').select('value').where('key', '=', SETTING).executeTakeFirst();
+  }
+
+  private async storedText(now: number): Promise<string> {
+    const row = await this.read();
+    if (row) return row.value;
+    const made = makeSigningKey(now);
+    const stored: StoredIdp = {
+      entityId: `urn:gatehouse:idp:${randomBytes(10).toString('hex')}`,
+      sealedKey: this.secrets.seal(made.privateKeyPem),
+      certificatePem: made.certificatePem,
+    };
+    // Another process may have stored one meanwhile: the first stored wins, and everyone reads it back.
+    await this.storage.db
+      .insertInto('settings')
+      .values({ key: SETTING, value: JSON.stringify(stored) })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    return (await this.read())!.value;
+  }
+
+  private open(text: string): IdpKeys {
+    const stored = JSON.parse(text) as StoredIdp;
+    const openKey = (key: StoredKey): IdpSigningKey => {
+      const privateKeyPem = this.secrets.open(key.sealedKey);
+      if (privateKeyPem === undefined) throw new Error('the SAML signing key cannot be opened with this server key (GATEHOUSE_ENCRYPTION_KEY changed?)');
+      return {
+        entityId: stored.entityId,
+        privateKey: createPrivateKey(privateKeyPem),
+        certificatePem: key.certificatePem,
+        certificateBase64: pemBody(key.certificatePem),
       };
-      // Another process may have stored one meanwhile: the first stored wins, and everyone reads it back.
-      await this.storage.db
-        .insertInto('settings')
-        .values({ key: SETTING, value: JSON.stringify(stored) })
-        .onConflict((oc) => oc.column('key').doNothing())
-        .execute();
-      row = await this.storage.db.selectFrom('settings').select('value').where('key', '=', SETTING).executeTakeFirstOrThrow();
-    }
-    const stored = JSON.parse(row.value) as StoredIdp;
-    const privateKeyPem = this.secrets.open(stored.sealedKey);
-    if (privateKeyPem === undefined) throw new Error('the SAML signing key cannot be opened with this server key (GATEHOUSE_ENCRYPTION_KEY changed?)');
-    return { entityId: stored.entityId, privateKeyPem, certificatePem: stored.certificatePem, certificateBase64: pemBody(stored.certificatePem) };
+    };
+    return { entityId: stored.entityId, current: openKey(stored), ...(stored.next ? { next: openKey(stored.next) } : {}) };
   }
 
-  /** The metadata an IAM SAML provider is created from: the entity ID, the signing certificate, where sign-in starts. */
+  /**
+   * Replaces the stored row, if it is still `before`: two rollovers at once, or a rollover and its finish, would
+   * otherwise each write over what the other wrote. `alongside` writes in the same transaction (the provisioning
+   * that carries the change to AWS), so that neither is stored without the other.
+   */
+  private async replace<T>(before: string, after: StoredIdp, alongside: (trx: Db) => Promise<T>): Promise<T> {
+    return this.storage.transaction(async (trx) => {
+      const result = await trx
+        .updateTable('settings')
+        .set({ value: JSON.stringify(after) })
+        .where('key', '=', SETTING)
+        .where('value', '=', before)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) throw new SamlKeyStateError('the SAML signing key was changed by another command meanwhile; run this one again');
+      return alongside(trx);
+    });
+  }
+
+  /** Starts a rollover: a new key, published beside the current one, which still signs. Refused while one is pending. */
+  async rollover<T>(alongside: (trx: Db) => Promise<T>, now = Date.now()): Promise<{ keys: IdpKeys; alongside: T }> {
+    const text = await this.storedText(now);
+    // Opened first, so that a command with another server key refuses before storing a key no server could open.
+    this.open(text);
+    const stored = JSON.parse(text) as StoredIdp;
+    if (stored.next) throw new SamlKeyStateError('a SAML key rollover is already in progress: finish it first (gatehouse saml-key rollover --finish)');
+    const made = makeSigningKey(now);
+    const done = await this.replace(text, { ...stored, next: { sealedKey: this.secrets.seal(made.privateKeyPem), certificatePem: made.certificatePem } }, alongside);
+    return { keys: await this.keys(now), alongside: done };
+  }
+
+  /** Finishes a rollover: the next key signs from now on and the old one is dropped. Refused when none is pending. */
+  async finishRollover<T>(alongside: (trx: Db) => Promise<T>, now = Date.now()): Promise<{ keys: IdpKeys; alongside: T }> {
+    const text = await this.storedText(now);
+    const stored = JSON.parse(text) as StoredIdp;
+    if (!stored.next) throw new SamlKeyStateError('no SAML key rollover is in progress: start one with gatehouse saml-key rollover');
+    this.open(text);
+    const done = await this.replace(text, { entityId: stored.entityId, sealedKey: stored.next.sealedKey, certificatePem: stored.next.certificatePem }, alongside);
+    return { keys: await this.keys(now), alongside: done };
+  }
+
+  /** The metadata an IAM SAML provider is created from: the entity ID, the signing certificates, where sign-in starts. */
   async metadata(signInUrl: string): Promise<string> {
-    const key = await this.signingKey();
+    const keys = await this.keys();
+    // During a rollover both keys are listed, the current one first: AWS accepts a Response signed by either.
+    const descriptors = [keys.current, ...(keys.next ? [keys.next] : [])].map(
+      (key) =>
+        `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${key.certificateBase64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`,
+    );
     return [
       '<?xml version="1.0" encoding="UTF-8"?>',
-      `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${escapeXml(key.entityId)}">`,
+      `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${escapeXml(keys.entityId)}">`,
       '<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">',
-      `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${key.certificateBase64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`,
+      ...descriptors,
       '<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>',
       `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${escapeXml(signInUrl)}"/>`,
       '</md:IDPSSODescriptor>',
@@ -174,7 +263,7 @@ export class SamlIdp {
 /** Signs the one element named `local` (enveloped), placing the signature right after that element's Issuer. */
 function sign(xml: string, local: 'Assertion' | 'Response', key: IdpSigningKey): string {
   const signer = new SignedXml({
-    privateKey: key.privateKeyPem,
+    privateKey: key.privateKey,
     publicCert: key.certificatePem,
     canonicalizationAlgorithm: EXC_C14N,
     signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
