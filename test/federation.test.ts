@@ -24,6 +24,8 @@ import {
   AttachCustomerManagedPolicyReferenceToPermissionSetCommand,
   AttachManagedPolicyToPermissionSetCommand,
   CreateAccountAssignmentCommand,
+  CreateInstanceAccessControlAttributeConfigurationCommand,
+  DeleteInstanceAccessControlAttributeConfigurationCommand,
   CreatePermissionSetCommand,
   DeleteAccountAssignmentCommand,
   DescribeAccountAssignmentCreationStatusCommand,
@@ -38,7 +40,7 @@ import {
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
-import { DeleteUserCommand } from '@aws-sdk/client-identitystore';
+import { DeleteUserCommand, UpdateUserCommand } from '@aws-sdk/client-identitystore';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   addAccount,
@@ -216,6 +218,42 @@ describe('federation to AWS (moto as the upstream)', () => {
     assert.equal(call.roleArn, role.Arn);
     assert.equal(call.durationSeconds, 3 * 3600);
     assert.match(call.response!, new RegExp(`<saml:NameID [^>]*>${person.userId}</saml:NameID>`));
+  });
+
+  test('access control attributes travel as session tags (PrincipalTag) in the Response STS accepts; a user without the attribute passes none', async () => {
+    const psArn = await permissionSet('Tagged');
+    const person = await createPerson(server, uniq('tagged'));
+    await clients.store.send(
+      new UpdateUserCommand({
+        IdentityStoreId: server.identityStoreId,
+        UserId: person.userId,
+        Operations: [{ AttributePath: 'aws:identitystore:enterprise.department', AttributeValue: 'Platform' }],
+      }),
+    );
+    await assign(admin, server, ACCOUNT, psArn, person.userId);
+    await admin.send(
+      new CreateInstanceAccessControlAttributeConfigurationCommand({
+        InstanceArn: server.instanceArn,
+        InstanceAccessControlAttributeConfiguration: {
+          AccessControlAttributes: [
+            { Key: 'Department', Value: { Source: ['${path:enterprise.department}'] } },
+            { Key: 'Nick', Value: { Source: ['${path:nickName}'] } },
+          ],
+        },
+      }),
+    );
+    try {
+      await portalCredentials(server, person.userId, ACCOUNT, 'Tagged');
+      const call = moto.samlCalls().at(-1)!;
+      assert.equal(call.accepted, true, JSON.stringify(call.error));
+      assert.match(
+        call.response!,
+        /<saml:Attribute Name="https:\/\/aws\.amazon\.com\/SAML\/Attributes\/PrincipalTag:Department"><saml:AttributeValue>Platform<\/saml:AttributeValue>/,
+      );
+      assert.doesNotMatch(call.response!, /PrincipalTag:Nick/);
+    } finally {
+      await admin.send(new DeleteInstanceAccessControlAttributeConfigurationCommand({ InstanceArn: server.instanceArn }));
+    }
   });
 
   test('a permission set changed and provisioned again brings its role in line', async () => {

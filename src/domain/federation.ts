@@ -33,6 +33,7 @@ import {
 import { AssumeRoleCommand, AssumeRoleWithSAMLCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsFederationConfig } from '../config.js';
 import type { IssuedCredentials } from './role-credentials.js';
+import type { SessionTag } from './session-tags.js';
 import { INLINE_POLICY_NAME, type ProvisionedRole, type RoleSpec, UpstreamError } from './upstream.js';
 import { AWS_SAML_ENDPOINT, type SamlIdp } from './saml-idp.js';
 
@@ -309,9 +310,10 @@ export class AwsFederation {
   async credentials(
     role: { accountId: string; roleArn: string; providerArn: string },
     person: { userId: string; userName: string },
-    sessionDurationSeconds: number,
+    session: { durationSeconds: number; tags: SessionTag[] },
     now: number,
   ): Promise<IssuedCredentials> {
+    const sessionDurationSeconds = session.durationSeconds;
     const response = await this.samlIdp.response(
       {
         nameId: person.userId,
@@ -319,6 +321,7 @@ export class AwsFederation {
         roles: [{ roleArn: role.roleArn, providerArn: role.providerArn }],
         sessionDurationSeconds,
         recipient: this.apiRecipient,
+        sessionTags: session.tags,
       },
       now,
     );
@@ -337,7 +340,22 @@ export class AwsFederation {
   }
 
   /** A Response for the AWS console's sign-in, posted by the person's browser. */
-  consoleResponse(role: { roleArn: string; providerArn: string }, person: { userId: string; userName: string }, sessionDurationSeconds: number, now: number) {
-    return this.samlIdp.response({ nameId: person.userId, sessionName: person.userName, roles: [role], sessionDurationSeconds, recipient: this.settings.signInUrl }, now);
+  consoleResponse(
+    role: { roleArn: string; providerArn: string },
+    person: { userId: string; userName: string },
+    session: { durationSeconds: number; tags: SessionTag[] },
+    now: number,
+  ) {
+    return this.samlIdp.response(
+      {
+        nameId: person.userId,
+        sessionName: person.userName,
+        roles: [role],
+        sessionDurationSeconds: session.durationSeconds,
+        recipient: this.settings.signInUrl,
+        sessionTags: session.tags,
+      },
+      now,
+    );
   }
 }

@@ -13,6 +13,7 @@ import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
 import type { Entitlements } from './entitlements.js';
 import type { AwsFederation } from './federation.js';
+import { sessionTags } from './session-tags.js';
 import { UpstreamError } from './upstream.js';
 
 /** The role's unique id in IAM's form (`AROA` and 17 characters), stable for a role ARN. */
@@ -115,7 +116,9 @@ export async function credentialsForRole(
   if (federation) {
     if (!role.providerArn) return { upstream: 'not-provisioned', detail: `${role.iamRoleName} is not yet provisioned in account ${role.accountId}` };
     try {
-      return { credentials: await federation.credentials({ accountId: role.accountId, roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, lifetimeSeconds, now) };
+      const tags = await sessionTags(storage.db, role.permissionSetArn, user.userId);
+      const session = { durationSeconds: lifetimeSeconds, tags };
+      return { credentials: await federation.credentials({ accountId: role.accountId, roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, session, now) };
     } catch (err) {
       const e = err instanceof UpstreamError ? err : undefined;
       const detail = (err as Error)?.message ?? String(err);

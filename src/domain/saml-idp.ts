@@ -70,6 +70,8 @@ export interface SamlAssertion {
   sessionDurationSeconds: number;
   /** Where the Response is sent; AWS's sign-in endpoint unless a regional one is configured. */
   recipient?: string;
+  /** Session tags (access control attributes), one `PrincipalTag:<key>` attribute each. */
+  sessionTags?: { key: string; value: string }[];
 }
 
 function makeSigningKey(now: number): { privateKeyPem: string; certificatePem: string } {
@@ -233,7 +235,7 @@ export class SamlIdp {
     const assertionId = newId();
     const issuer = `<saml:Issuer>${escapeXml(key.entityId)}</saml:Issuer>`;
     const attribute = (name: string, values: string[]) =>
-      `<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/${name}">${values.map((v) => `<saml:AttributeValue>${escapeXml(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`;
+      `<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/${escapeXml(name)}">${values.map((v) => `<saml:AttributeValue>${escapeXml(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`;
     const xml =
       `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${newId()}" Version="2.0" IssueInstant="${issued}" Destination="${escapeXml(recipient)}">` +
       issuer +
@@ -253,6 +255,7 @@ export class SamlIdp {
       ) +
       attribute('RoleSessionName', [roleSessionName(assertion.sessionName)]) +
       attribute('SessionDuration', [String(assertion.sessionDurationSeconds)]) +
+      (assertion.sessionTags ?? []).map((t) => attribute(`PrincipalTag:${t.key}`, [t.value])).join('') +
       '</saml:AttributeStatement>' +
       '</saml:Assertion>' +
       '</samlp:Response>';

@@ -73,10 +73,13 @@ export function resolveSource(user: User, source: string): string | undefined {
   return missing || value === '' ? undefined : value;
 }
 
-/** The session tags for a user of the instance, from its access control attributes (none when not configured). */
-export async function sessionTags(db: Db, instanceArn: string, userId: string): Promise<SessionTag[]> {
+/** The session tags for a user taking a permission set's role, from its instance's access control attributes (none when not configured). */
+export async function sessionTags(db: Db, permissionSetArn: string, userId: string): Promise<SessionTag[]> {
+  const ps = await db.selectFrom('permission_sets').select('instance_arn').where('permission_set_arn', '=', permissionSetArn).executeTakeFirst();
+  if (!ps) return [];
+  const instanceArn = ps.instance_arn;
   const config = await db.selectFrom('instance_access_control_attributes').select(['status', 'attributes']).where('instance_arn', '=', instanceArn).executeTakeFirst();
-  if (!config || config.status !== 'ENABLED') return [];
+  if (config?.status !== 'ENABLED') return [];
   const attributes = JSON.parse(config.attributes) as { Key: string; Value: { Source: string[] } }[];
   if (attributes.length === 0) return [];
   const instance = await db.selectFrom('instances').select('identity_store_id').where('instance_arn', '=', instanceArn).executeTakeFirst();
