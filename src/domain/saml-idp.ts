@@ -9,8 +9,7 @@
 // while Responses are still signed by the current one, until the rollover is finished and the next key replaces it.
 // Every call reads the stored row again, so that every process follows a rollover made by the command at once.
 import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
-import { SignedXml } from 'xml-crypto';
+import type { SignedXml } from 'xml-crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db, Storage } from '../storage/storage.js';
 
@@ -74,7 +73,18 @@ export interface SamlAssertion {
   sessionTags?: { key: string; value: string }[];
 }
 
-function makeSigningKey(now: number): { privateKeyPem: string; certificatePem: string } {
+/**
+ * The certificate and XML signature libraries, loaded when first needed: most installations never federate, and they
+ * would cost every process tens of milliseconds and some megabytes at start.
+ */
+let libraries: Promise<{ forge: typeof import('node-forge'); SignedXml: typeof SignedXml }> | undefined;
+const loadLibraries = () => {
+  libraries ??= Promise.all([import('node-forge'), import('xml-crypto')]).then(([f, x]) => ({ forge: f.default, SignedXml: x.SignedXml }));
+  return libraries;
+};
+
+async function makeSigningKey(now: number): Promise<{ privateKeyPem: string; certificatePem: string }> {
+  const { forge } = await loadLibraries();
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const certificate = forge.pki.createCertificate();
@@ -131,7 +141,7 @@ export class SamlIdp {
   private async storedText(now: number): Promise<string> {
     const row = await this.read();
     if (row) return row.value;
-    const made = makeSigningKey(now);
+    const made = await makeSigningKey(now);
     const stored: StoredIdp = {
       entityId: `urn:gatehouse:idp:${randomBytes(10).toString('hex')}`,
       sealedKey: this.secrets.seal(made.privateKeyPem),
@@ -186,7 +196,7 @@ export class SamlIdp {
     this.open(text);
     const stored = JSON.parse(text) as StoredIdp;
     if (stored.next) throw new SamlKeyStateError('a SAML key rollover is already in progress: finish it first (gatehouse saml-key rollover --finish)');
-    const made = makeSigningKey(now);
+    const made = await makeSigningKey(now);
     const done = await this.replace(text, { ...stored, next: { sealedKey: this.secrets.seal(made.privateKeyPem), certificatePem: made.certificatePem } }, alongside);
     return { keys: await this.keys(now), alongside: done };
   }
@@ -259,13 +269,14 @@ export class SamlIdp {
       '</saml:AttributeStatement>' +
       '</saml:Assertion>' +
       '</samlp:Response>';
-    return sign(sign(xml, 'Assertion', key), 'Response', key);
+    const { SignedXml } = await loadLibraries();
+    return sign(SignedXml, sign(SignedXml, xml, 'Assertion', key), 'Response', key);
   }
 }
 
 /** Signs the one element named `local` (enveloped), placing the signature right after that element's Issuer. */
-function sign(xml: string, local: 'Assertion' | 'Response', key: IdpSigningKey): string {
-  const signer = new SignedXml({
+function sign(Signer: typeof SignedXml, xml: string, local: 'Assertion' | 'Response', key: IdpSigningKey): string {
+  const signer = new Signer({
     privateKey: key.privateKey,
     publicCert: key.certificatePem,
     canonicalizationAlgorithm: EXC_C14N,
