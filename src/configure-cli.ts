@@ -6,7 +6,7 @@
 //   endpoint_url. Current clients read that (botocore >= 1.31, AWS CLI >= 2.13, JS SDK v3 >= 3.428).
 // - `~/.aws/models/<service>/<version>/endpoint-rule-set-1.json`: endpoint rule set overrides for older botocore
 //   (AWS CLI 2.9.19 as Debian ships it), which reads no endpoint settings at all.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
@@ -46,6 +46,11 @@ export interface CliConfiguration {
   configFile: string;
   /** Where the rule set overrides go (<home>/.aws/models), or undefined to skip them. */
   modelsDir?: string;
+  /**
+   * Where STS calls go: Gatehouse, which recognises the credentials it issues; with federation to AWS, the upstream
+   * emulator, or null for AWS's own STS (no endpoint set), since the credentials are then STS's own.
+   */
+  stsUrl: string | null;
 }
 
 /** The organization instance's identity store: the instance bootstrap made first (it cannot be deleted). */
@@ -94,7 +99,9 @@ export function parseConfigureCliFlags(values: Record<string, string | boolean |
   const home = str('home') ?? homedir();
   // As `aws configure` does, follow AWS_CONFIG_FILE when no home was named: that is the file the clients read.
   const configFile = str('home') === undefined && env.AWS_CONFIG_FILE ? env.AWS_CONFIG_FILE : join(home, '.aws', 'config');
-  return { url, profile, session, accountId, roleName, region, configFile, modelsDir: values['skip-endpoint-rules'] ? undefined : join(home, '.aws', 'models') };
+  const federation = config.awsFederation;
+  const stsUrl = federation.enabled ? (federation.endpointUrl ?? null) : url;
+  return { url, profile, session, accountId, roleName, region, configFile, modelsDir: values['skip-endpoint-rules'] ? undefined : join(home, '.aws', 'models'), stsUrl };
 }
 
 /** The three config file sections, by header (without brackets), in the order they are written. */
@@ -118,7 +125,7 @@ export function configSections(c: CliConfiguration): Map<string, string> {
         `services = ${services}`,
       ),
     ],
-    [`services ${services}`, lines(...SERVICES.flatMap((s) => [`${s.configKey} =`, `  endpoint_url = ${c.url}`]))],
+    [`services ${services}`, lines(...endpoints(c).flatMap(({ service, url }) => [`${service.configKey} =`, `  endpoint_url = ${url}`]))],
   ]);
 }
 
@@ -159,6 +166,14 @@ export function mergeSections(text: string, sections: Map<string, string>): stri
   return result;
 }
 
+/** Each service the configuration points somewhere, and where: Gatehouse, except STS (CliConfiguration.stsUrl). */
+function endpoints(c: CliConfiguration) {
+  return SERVICES.flatMap((service) => {
+    const url = service.model === 'sts' ? c.stsUrl : c.url;
+    return url === null ? [] : [{ service, url }];
+  });
+}
+
 /** The endpoint rule set that sends a service to `url` unless the client names an endpoint itself. */
 export function endpointRuleSet(url: string) {
   return {
@@ -176,6 +191,17 @@ export function endpointRuleSet(url: string) {
   };
 }
 
+const ruleSetText = (url: string) => JSON.stringify(endpointRuleSet(url), null, 2) + '\n';
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** Writes the configuration; returns the files written. */
 export function writeCliConfiguration(c: CliConfiguration): { configFile: string; ruleSets: string[] } {
   let existing = '';
@@ -190,8 +216,14 @@ export function writeCliConfiguration(c: CliConfiguration): { configFile: string
   if (c.modelsDir) {
     for (const s of SERVICES) {
       const file = join(c.modelsDir, s.model, s.version, 'endpoint-rule-set-1.json');
+      const target = endpoints(c).find((e) => e.service === s)?.url;
+      if (target === undefined) {
+        // STS goes to AWS now: an override an earlier run wrote for Gatehouse would keep sending it here.
+        if (readIfExists(file) === ruleSetText(c.url)) rmSync(file);
+        continue;
+      }
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify(endpointRuleSet(c.url), null, 2) + '\n');
+      writeFileSync(file, ruleSetText(target));
       ruleSets.push(file);
     }
   }
@@ -209,9 +241,11 @@ export async function configureCli(values: Record<string, string | boolean | und
     out.write(`Wrote endpoint rule set overrides for AWS CLI < 2.13 (botocore < 1.31), which reads no endpoint settings:\n`);
     for (const f of written.ruleSets) out.write(`  ${f}\n`);
     // They are not tied to a profile: every botocore-based client of this user is redirected. Say so plainly.
+    const sts = c.stsUrl === c.url ? ' and sts' : '';
     out.write(
-      `These send every profile's sso, sso-oidc, sso-admin, identitystore and sts calls that name no endpoint to Gatehouse; delete them to reach AWS again (or pass --skip-endpoint-rules).\n`,
+      `These send every profile's sso, sso-oidc, sso-admin, identitystore${sts} calls that name no endpoint to Gatehouse; delete them to reach AWS again (or pass --skip-endpoint-rules).\n`,
     );
+    if (c.stsUrl !== null && c.stsUrl !== c.url) out.write(`STS calls go to ${c.stsUrl}, the AWS endpoint Gatehouse federates to.\n`);
   }
   out.write(`The JavaScript SDK v2 reads no endpoint settings: set AWS.config.sso = AWS.config.ssooidc = { endpoint: '${c.url}' }.\n`);
   if (c.accountId === undefined) out.write(`The profile names no role yet: run again with --account-id and --role-name to get role credentials through it.\n`);

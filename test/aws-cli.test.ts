@@ -119,11 +119,18 @@ test('federation to AWS: aws sso login, then AWS (moto) itself names the assumed
     await addAccount(federated, FEDERATED_ACCOUNT, 'Workloads', 'workloads@example.com');
     const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: federated.instanceArn, Name: 'Deployer', SessionDuration: 'PT2H' }));
     await assign(admin, federated, FEDERATED_ACCOUNT, PermissionSet!.PermissionSetArn!, person.userId);
-    await configureCli(federated, fedHome, { profile: 'work', accountId: FEDERATED_ACCOUNT, roleName: 'Deployer', region: REGION });
+    // configure-cli under the server's settings: STS goes to the AWS Gatehouse federates to.
+    await configureCli(federated, fedHome, {
+      profile: 'work',
+      accountId: FEDERATED_ACCOUNT,
+      roleName: 'Deployer',
+      region: REGION,
+      env: { GATEHOUSE_AWS_FEDERATION: 'on', GATEHOUSE_AWS_ENDPOINT_URL: moto.url },
+    });
     await ssoLogin('work', person, fedHome);
 
-    // The profile's credentials come from Gatehouse's portal; STS is AWS's (moto's), which this CLI reaches only by flag.
-    const identity = await run(AWS_V2, ['sts', 'get-caller-identity', '--profile', 'work', '--endpoint-url', moto.url, '--output', 'json'], shellEnv(fedHome));
+    // The profile's credentials come from Gatehouse's portal; STS is AWS's (moto's), as configure-cli set it up.
+    const identity = await run(AWS_V2, ['sts', 'get-caller-identity', '--profile', 'work', '--output', 'json'], shellEnv(fedHome));
     assert.equal(identity.code, 0, identity.stderr);
     const who = JSON.parse(identity.stdout);
     assert.equal(who.Account, FEDERATED_ACCOUNT);

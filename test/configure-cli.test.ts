@@ -200,6 +200,29 @@ describe('gatehouse configure-cli', () => {
     assert.ok(!existsSync(join(other, '.aws')), 'nothing else written');
   });
 
+  test('with federation to AWS, STS is left to AWS, or sent to the emulator Gatehouse federates to, and an earlier override to Gatehouse goes', async () => {
+    const home = tempDir('gatehouse-home-');
+    const stsRuleSet = join(home, '.aws', 'models', 'sts', '2011-06-15', 'endpoint-rule-set-1.json');
+    const first = await configure(server, ['--url', server.url], { HOME: home });
+    assert.equal(first.code, 0, show(first));
+    assert.ok(existsSync(stsRuleSet), 'without federation STS comes here too');
+
+    const r = await configure(server, ['--url', server.url], { HOME: home, GATEHOUSE_AWS_FEDERATION: 'on' });
+    assert.equal(r.code, 0, show(r));
+    const services = section(readFileSync(join(home, '.aws', 'config'), 'utf8'), 'services gatehouse-services')!;
+    assert.ok(!services.includes('sts ='), services.join('\n'));
+    assert.ok(services.includes('sso ='));
+    assert.ok(!existsSync(stsRuleSet), 'the override that sent STS to Gatehouse is removed');
+    assert.doesNotMatch(r.stdout, /identitystore and sts/);
+
+    const emulator = await configure(server, ['--url', server.url], { HOME: home, GATEHOUSE_AWS_FEDERATION: 'on', GATEHOUSE_AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' });
+    assert.equal(emulator.code, 0, show(emulator));
+    const withSts = section(readFileSync(join(home, '.aws', 'config'), 'utf8'), 'services gatehouse-services')!;
+    assert.deepEqual(withSts.slice(withSts.indexOf('sts =')), ['sts =', '  endpoint_url = http://127.0.0.1:5000']);
+    assert.match(readFileSync(stsRuleSet, 'utf8'), /"url": "http:\/\/127\.0\.0\.1:5000"/);
+    assert.match(emulator.stdout, /STS calls go to http:\/\/127\.0\.0\.1:5000/);
+  });
+
   for (const [args, message] of [
     [['--url', 'ftp://gatehouse.example.com'], /--url must be an http\(s\) URL/],
     [['--url', 'not a url'], /--url must be an http\(s\) URL/],

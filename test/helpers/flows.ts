@@ -290,13 +290,13 @@ export async function approveDevice(raw: RawClient, userCode: string, headers: R
 export async function configureCli(
   server: TestServer,
   home: string,
-  opts: { profile: string; session?: string; accountId: string; roleName: string; region?: string },
+  opts: { profile: string; session?: string; accountId: string; roleName: string; region?: string; env?: NodeJS.ProcessEnv },
 ): Promise<void> {
   const args = [CLI, 'configure-cli', '--data-dir', server.dataDir, '--home', home, '--url', server.url, '--profile', opts.profile];
   if (opts.session) args.push('--session', opts.session);
   args.push('--account-id', opts.accountId, '--role-name', opts.roleName);
   if (opts.region) args.push('--region', opts.region);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)) };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, GATEHOUSE_LOG_LEVEL: 'warn', ...(await databaseEnv(server.dataDir)), ...opts.env };
   await new Promise<void>((resolve, reject) =>
     execFile(process.execPath, args, { env, timeout: 30_000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`configure-cli failed: ${err.message}\n${stdout}${stderr}`)) : resolve(),
