@@ -44,6 +44,8 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
   await describeUsers(storage);
   const log = createLogger(config.logLevel);
   const samlIdp = new SamlIdp(storage, secrets);
+  // With federation on, the signing key is made now rather than by the first provisioning job (making it takes a moment).
+  if (config.awsFederation.enabled) await samlIdp.signingKey(clock());
   // Loaded only when on: the AWS SDK costs every process time and memory at start.
   const federation = config.awsFederation.enabled
     ? new (await import('./domain/federation.js')).AwsFederation(
