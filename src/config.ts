@@ -497,11 +497,12 @@ function federationFromEnv(federation: AwsFederationConfig, env: NodeJS.ProcessE
   url('awsFederation.signInUrl (GATEHOUSE_AWS_SIGNIN_URL)', federation.signInUrl);
   // IAM's own rules for role names and paths. A role is named prefix + permission set name (up to 32) + _ + 16 hex
   // digits, and IAM allows 64 characters.
-  if (!/^[\w+=,.@-]{1,15}$/.test(federation.rolePrefix)) {
-    throw new Error(refusal('awsFederation.rolePrefix (GATEHOUSE_AWS_ROLE_PREFIX)', '1 to 15 of A-Z a-z 0-9 _+=,.@-', federation.rolePrefix));
+  // The prefix also starts the SAML providers' names, where IAM takes only letters, digits and _.-
+  if (!/^[\w.-]{1,15}$/.test(federation.rolePrefix)) {
+    throw new Error(refusal('awsFederation.rolePrefix (GATEHOUSE_AWS_ROLE_PREFIX)', '1 to 15 of A-Z a-z 0-9 _.-', federation.rolePrefix));
   }
   if (federation.rolePrefix.toUpperCase().startsWith('AWSRESERVEDSSO')) {
-    throw new Error('awsFederation.rolePrefix must not start AWSReservedSSO: STS refuses AssumeRoleWithSAML for such roles');
+    throw new Error('awsFederation.rolePrefix (GATEHOUSE_AWS_ROLE_PREFIX) must not start AWSReservedSSO: STS refuses AssumeRoleWithSAML for such roles');
   }
   if (!/^\/([\x21-\x7e]{1,510}\/)?$/.test(federation.rolePath)) {
     throw new Error(refusal('awsFederation.rolePath (GATEHOUSE_AWS_ROLE_PATH)', 'an IAM path: / or /text/ (printable characters, up to 512)', federation.rolePath));

@@ -28,15 +28,18 @@ import {
   DeleteInstanceAccessControlAttributeConfigurationCommand,
   CreatePermissionSetCommand,
   DeleteAccountAssignmentCommand,
+  DeletePermissionSetCommand,
   DescribeAccountAssignmentCreationStatusCommand,
   DescribeAccountAssignmentDeletionStatusCommand,
   DescribePermissionSetProvisioningStatusCommand,
   DetachManagedPolicyFromPermissionSetCommand,
   ListAccountAssignmentsCommand,
   ListAccountsForProvisionedPermissionSetCommand,
+  ListPermissionSetsProvisionedToAccountCommand,
   ProvisionPermissionSetCommand,
   PutInlinePolicyToPermissionSetCommand,
   PutPermissionsBoundaryToPermissionSetCommand,
+  UpdatePermissionSetCommand,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
@@ -332,6 +335,51 @@ describe('federation to AWS (moto as the upstream)', () => {
     assert.equal((await iam.send(new ListSAMLProvidersCommand({}))).SAMLProviderList!.length, 1);
   });
 
+  test('ProvisionPermissionSet to all accounts goes on past an account that fails, and says which failed', async () => {
+    const other = '222222222222';
+    await addAccount(server, other, 'Sandbox');
+    const psArn = await permissionSet('Spanning');
+    const on = { InstanceArn: server.instanceArn, PermissionSetArn: psArn };
+    const person = await createPerson(server, uniq('span'));
+    await assign(admin, server, ACCOUNT, psArn, person.userId);
+    await assign(admin, server, other, psArn, person.userId);
+    // TeamRead exists in ACCOUNT only.
+    await admin.send(new AttachCustomerManagedPolicyReferenceToPermissionSetCommand({ ...on, CustomerManagedPolicyReference: { Name: 'TeamRead', Path: '/team/' } }));
+    const { PermissionSetProvisioningStatus } = await admin.send(new ProvisionPermissionSetCommand({ ...on, TargetType: 'ALL_PROVISIONED_ACCOUNTS' }));
+    const status = await settle(
+      async () =>
+        (
+          await admin.send(
+            new DescribePermissionSetProvisioningStatusCommand({ InstanceArn: server.instanceArn, ProvisionPermissionSetRequestId: PermissionSetProvisioningStatus!.RequestId }),
+          )
+        ).PermissionSetProvisioningStatus!,
+    );
+    assert.equal(status.Status, 'FAILED');
+    assert.match(status.FailureReason!, new RegExp(`^Failed in 1 of 2 accounts: AttachRolePolicy in account ${other} failed: NoSuchEntity`));
+    const [role] = await gatehouseRoles(iam, 'Spanning');
+    const attached = (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role.RoleName }))).AttachedPolicies!.map((p) => p.PolicyArn);
+    assert.deepEqual(attached, [`arn:aws:iam::${ACCOUNT}:policy/team/TeamRead`], 'the account that could be provisioned was');
+    const latest = await admin.send(
+      new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn: server.instanceArn, AccountId: ACCOUNT, ProvisioningStatus: 'LATEST_PERMISSION_SET_PROVISIONED' }),
+    );
+    assert.ok(latest.PermissionSets!.includes(psArn));
+    const behind = await admin.send(
+      new ListPermissionSetsProvisionedToAccountCommand({ InstanceArn: server.instanceArn, AccountId: other, ProvisioningStatus: 'LATEST_PERMISSION_SET_NOT_PROVISIONED' }),
+    );
+    assert.ok(behind.PermissionSets!.includes(psArn), 'the account that failed keeps the version it had');
+  });
+
+  test('a permission set lengthened but not provisioned again: sessions keep to what the role allows in AWS until it is', async () => {
+    const psArn = await permissionSet('Lengthened', 'PT1H');
+    const person = await createPerson(server, uniq('long'));
+    await assign(admin, server, ACCOUNT, psArn, person.userId);
+    await admin.send(new UpdatePermissionSetCommand({ InstanceArn: server.instanceArn, PermissionSetArn: psArn, SessionDuration: 'PT4H' }));
+    const before = Date.now();
+    const c = await portalCredentials(server, person.userId, ACCOUNT, 'Lengthened');
+    assert.ok(Math.abs(c.expiration! - (before + 3600_000)) < 120_000, `expiration ${new Date(c.expiration!).toISOString()}`);
+    assert.equal(moto.samlCalls().at(-1)!.durationSeconds, 3600);
+  });
+
   test('a role removed from the account behind Gatehouse’s back: GetRoleCredentials answers 403 No access, as STS refused', async () => {
     const psArn = await permissionSet('Vanishing');
     const person = await createPerson(server, uniq('v'));
@@ -431,6 +479,36 @@ describe('federation with AWS out of reach', () => {
     } finally {
       destroy();
       await server.stop();
+    }
+  });
+});
+
+describe('federation switched off again', () => {
+  test('the last assignment deleted removes the role’s record, so the permission set can be deleted', async () => {
+    const moto = await startMoto();
+    try {
+      const first = await startGatehouse({ keepData: true, env: federationEnv(moto) });
+      const { admin, destroy } = adminClients(first.url);
+      await addAccount(first, ACCOUNT, 'Workloads');
+      const psArn = (await admin.send(new CreatePermissionSetCommand({ InstanceArn: first.instanceArn, Name: 'Former' }))).PermissionSet!.PermissionSetArn!;
+      const person = await createPerson(first, uniq('former'));
+      await assign(admin, first, ACCOUNT, psArn, person.userId);
+      destroy();
+      await first.stop();
+
+      const server = await startGatehouse({ dataDir: first.dataDir, env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
+      const clients = adminClients(server.url);
+      try {
+        assert.equal((await deleteAssignment(clients.admin, server, ACCOUNT, psArn, person.userId)).Status, 'SUCCEEDED');
+        const { AccountIds } = await clients.admin.send(new ListAccountsForProvisionedPermissionSetCommand({ InstanceArn: server.instanceArn, PermissionSetArn: psArn }));
+        assert.deepEqual(AccountIds, []);
+        await clients.admin.send(new DeletePermissionSetCommand({ InstanceArn: server.instanceArn, PermissionSetArn: psArn }));
+      } finally {
+        clients.destroy();
+        await server.stop();
+      }
+    } finally {
+      await moto.stop();
     }
   });
 });

@@ -27,6 +27,8 @@ export interface Entitlement {
   iamRoleArn: string;
   /** The account's SAML provider, when the role exists in AWS (federation). */
   providerArn: string | null;
+  /** The role's MaxSessionDuration in AWS as last provisioned (federation). */
+  provisionedSessionSeconds: number | null;
 }
 
 /** An entitlement from a row of the assignment, provisioning and permission set tables. */
@@ -38,6 +40,7 @@ const toEntitlement = (r: {
   role_name: string;
   role_arn: string;
   provider_arn: string | null;
+  session_seconds: number | null;
 }): Entitlement => ({
   accountId: r.account_id,
   permissionSetArn: r.permission_set_arn,
@@ -46,6 +49,7 @@ const toEntitlement = (r: {
   iamRoleName: r.role_name,
   iamRoleArn: r.role_arn,
   providerArn: r.provider_arn,
+  provisionedSessionSeconds: r.session_seconds === null ? null : Number(r.session_seconds),
 });
 
 /** The entitlement version: the sum of the rows' counts (one row on SQLite, several on PostgreSQL). */
@@ -166,7 +170,7 @@ async function readEntitlements(db: Db, userId: string, accountId: string | unde
     .selectFrom('account_assignments as a')
     .innerJoin('provisioned_permission_sets as p', (j) => j.onRef('p.account_id', '=', 'a.account_id').onRef('p.permission_set_arn', '=', 'a.permission_set_arn'))
     .innerJoin('permission_sets as s', 's.permission_set_arn', 'a.permission_set_arn')
-    .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name', 'p.role_arn', 'p.provider_arn'])
+    .select(['a.account_id', 'a.permission_set_arn', 's.name', 's.session_duration', 'p.role_name', 'p.role_arn', 'p.provider_arn', 'p.session_seconds'])
     .where('a.principal_id', 'in', principalIds(db, userId));
   if (accountId) q = q.where('a.account_id', '=', accountId);
   // The user and several groups may hold the same role: duplicates go and the order is made here, which costs less
@@ -189,7 +193,7 @@ const roleQuery = preparedQuery((db: Db, userId: string, accountId: string, role
   db
     .selectFrom('permission_sets as s')
     .innerJoin('provisioned_permission_sets as p', 'p.permission_set_arn', 's.permission_set_arn')
-    .select(['p.account_id', 's.permission_set_arn', 's.name', 's.session_duration', 'p.role_name', 'p.role_arn', 'p.provider_arn'])
+    .select(['p.account_id', 's.permission_set_arn', 's.name', 's.session_duration', 'p.role_name', 'p.role_arn', 'p.provider_arn', 'p.session_seconds'])
     .where('p.account_id', '=', accountId)
     .where('s.name', '=', roleName)
     .where((eb) =>

@@ -30,15 +30,7 @@ function roleArn(accountId: string, roleName: string, region: string) {
  * Records the account's role for a permission set at the permission set's latest version. `upstream` is the role as
  * provisioned into AWS; without it the role exists only in Gatehouse, named once as Identity Center names its own.
  */
-async function recordRole(
-  trx: Db,
-  instanceArn: string,
-  accountId: string,
-  permissionSetArn: string,
-  now: number,
-  settings: ProvisioningSettings,
-  upstream?: ProvisionedRole & { version: number },
-) {
+async function recordRole(trx: Db, instanceArn: string, accountId: string, permissionSetArn: string, now: number, settings: ProvisioningSettings, upstream?: UpstreamRole) {
   const version =
     upstream?.version ?? (await trx.selectFrom('permission_sets').select('version').where('permission_set_arn', '=', permissionSetArn).executeTakeFirstOrThrow()).version;
   const existing = await trx
@@ -48,13 +40,13 @@ async function recordRole(
     .where('permission_set_arn', '=', permissionSetArn)
     .executeTakeFirst();
   const role = upstream
-    ? { role_name: upstream.roleName, role_arn: upstream.roleArn, provider_arn: upstream.providerArn }
+    ? { role_name: upstream.roleName, role_arn: upstream.roleArn, provider_arn: upstream.providerArn, session_seconds: upstream.sessionSeconds, retry_at: 0 }
     : existing
       ? {}
       : await (async () => {
           const { name } = await trx.selectFrom('permission_sets').select('name').where('permission_set_arn', '=', permissionSetArn).executeTakeFirstOrThrow();
           const roleName = `AWSReservedSSO_${name}_${randomBytes(8).toString('hex')}`;
-          return { role_name: roleName, role_arn: roleArn(accountId, roleName, settings.region), provider_arn: null };
+          return { role_name: roleName, role_arn: roleArn(accountId, roleName, settings.region), provider_arn: null, session_seconds: null, retry_at: 0 };
         })();
   if (existing) {
     await trx
@@ -72,10 +64,11 @@ async function recordRole(
 }
 
 /**
- * Removes the account's role for a permission set once no assignment uses it there. A role that exists in AWS stays
- * recorded until the provisioning worker has deleted it there (federation's sweep); it grants nothing meanwhile.
+ * Removes the account's role for a permission set once no assignment uses it there. With federation on, a role that
+ * exists in AWS stays recorded until the provisioning worker has deleted it there (the sweep); it grants nothing
+ * meanwhile. With federation off, nothing would ever delete it there, so its record goes too.
  */
-export async function removeRoleIfUnassigned(trx: Db, accountId: string, permissionSetArn: string) {
+export async function removeRoleIfUnassigned(trx: Db, accountId: string, permissionSetArn: string, federated: boolean) {
   const remaining = await trx
     .selectFrom('account_assignments')
     .select('principal_id')
@@ -83,21 +76,18 @@ export async function removeRoleIfUnassigned(trx: Db, accountId: string, permiss
     .where('permission_set_arn', '=', permissionSetArn)
     .executeTakeFirst();
   if (!remaining) {
-    await trx
-      .deleteFrom('provisioned_permission_sets')
-      .where('account_id', '=', accountId)
-      .where('permission_set_arn', '=', permissionSetArn)
-      .where('provider_arn', 'is', null)
-      .execute();
+    let q = trx.deleteFrom('provisioned_permission_sets').where('account_id', '=', accountId).where('permission_set_arn', '=', permissionSetArn);
+    if (federated) q = q.where('provider_arn', 'is', null);
+    await q.execute();
   }
 }
 
 /** Deletes every account assignment of a user or group (the identity store deletes them with the principal). */
-export async function removePrincipalAssignments(trx: Db, principalId: string) {
+export async function removePrincipalAssignments(trx: Db, principalId: string, federated: boolean) {
   const rows = await trx.selectFrom('account_assignments').select(['account_id', 'permission_set_arn']).where('principal_id', '=', principalId).execute();
   if (rows.length === 0) return;
   await trx.deleteFrom('account_assignments').where('principal_id', '=', principalId).execute();
-  for (const r of rows) await removeRoleIfUnassigned(trx, r.account_id, r.permission_set_arn);
+  for (const r of rows) await removeRoleIfUnassigned(trx, r.account_id, r.permission_set_arn, federated);
 }
 
 /** Does the principal exist, with the stated type, in the instance's identity store? */
@@ -156,14 +146,7 @@ async function plan(trx: Db, job: AdminRequestTable): Promise<Plan> {
 }
 
 /** The database side of a planned job; `roles` are the accounts' roles as provisioned into AWS, when federated. */
-async function record(
-  trx: Db,
-  job: AdminRequestTable,
-  p: Exclude<Plan, { fail: string }>,
-  now: number,
-  settings: ProvisioningSettings,
-  roles = new Map<string, ProvisionedRole & { version: number }>(),
-) {
+async function record(trx: Db, job: AdminRequestTable, p: Exclude<Plan, { fail: string }>, now: number, settings: ProvisioningSettings, roles = new Map<string, UpstreamRole>()) {
   if (p.kind === 'PROVISION') {
     for (const accountId of p.accounts) await recordRole(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings, roles.get(accountId));
     return;
@@ -192,7 +175,7 @@ async function record(
     .where('principal_type', '=', p.principalType)
     .where('principal_id', '=', p.principalId)
     .execute();
-  await removeRoleIfUnassigned(trx, p.accountId, job.permission_set_arn);
+  await removeRoleIfUnassigned(trx, p.accountId, job.permission_set_arn, settings.federation !== undefined);
 }
 
 const finish = (trx: Db, requestId: string, outcome: Outcome, now: number) =>
@@ -204,8 +187,11 @@ const finish = (trx: Db, requestId: string, outcome: Outcome, now: number) =>
     .execute();
 
 /** Completes one request if it is still IN_PROGRESS. Returns false when another process got there first. */
-export async function completeRequest(storage: Storage, requestId: string, settings: ProvisioningSettings, now = Date.now()): Promise<boolean> {
-  if (settings.federation) return completeFederated(storage, requestId, settings, settings.federation, now);
+export async function completeRequest(storage: Storage, requestId: string, settings: ProvisioningSettings, now = Date.now(), lease?: Lease): Promise<boolean> {
+  if (settings.federation) {
+    if (!lease) throw new Error('jobs against AWS run only under the provisioning lease');
+    return completeFederated(storage, requestId, settings, settings.federation, lease, now);
+  }
   return storage.transaction(async (trx) => {
     // A job another process is completing is passed over.
     const job = await storage.claim(trx.selectFrom('admin_requests').selectAll().where('request_id', '=', requestId).where('status', '=', 'IN_PROGRESS')).executeTakeFirst();
@@ -235,7 +221,8 @@ export async function roleSpec(db: Db, permissionSetArn: string): Promise<(RoleS
   return {
     permissionSetArn,
     permissionSetName: ps.name,
-    sessionDurationSeconds: durationSeconds(ps.session_duration) ?? 3600,
+    // IAM takes whole seconds; a permission set may state fractions.
+    sessionDurationSeconds: Math.floor(durationSeconds(ps.session_duration) ?? 3600),
     inlinePolicy: ps.inline_policy,
     managedPolicyArns: managed.map((m) => m.policy_arn),
     customerManagedPolicies: customer.map((c) => ({ name: c.policy_name, path: c.policy_path })),
@@ -247,53 +234,125 @@ export async function roleSpec(db: Db, permissionSetArn: string): Promise<(RoleS
 /** A failure's text for FailureReason: what AWS said, or that AWS could not be reached. */
 const reasonOf = (err: unknown) => (err instanceof UpstreamError ? err.message : `Provisioning into AWS failed: ${(err as Error)?.message ?? String(err)}`);
 
+/** A role as provisioned into AWS, with the permission set version and session length it carries there. */
+type UpstreamRole = ProvisionedRole & { version: number; sessionSeconds: number };
+
+/** The provisioning lease as the process holding it sees it (ProvisioningWorker). */
+export interface Lease {
+  holder: string;
+  /** False once a renewal found another holder: work against AWS stops and nothing more is recorded. */
+  held(): boolean;
+}
+
+class LeaseLost extends Error {}
+
+/** Whether this process still holds the lease, read in the transaction that records (a row lock on PostgreSQL). */
+async function leaseHeld(storage: Storage, trx: Db, lease: Lease): Promise<boolean> {
+  if (!lease.held()) return false;
+  const row = await storage.claim(trx.selectFrom('leases').select('holder').where('name', '=', LEASE).where('holder', '=', lease.holder)).executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
  * A job against AWS, in three steps, so that no database transaction waits on AWS: check it and read what it needs;
  * make the changes in AWS; record them and complete the job. Only the holder of the provisioning lease runs these
- * (ProvisioningWorker), one at a time, so two jobs never change the same role at once. A process that stops between
- * the steps leaves the job IN_PROGRESS; the next run does it again, and AWS's side, being made to match, ends the same.
+ * (ProvisioningWorker), one at a time, so two jobs never change the same role at once; a holder that lost the lease
+ * stops before its next change in AWS and records nothing. A process that stops between the steps leaves the job
+ * IN_PROGRESS; the next run does it again, and AWS's side, being made to match, ends the same.
  */
-async function completeFederated(storage: Storage, requestId: string, settings: ProvisioningSettings, federation: AwsFederation, now: number): Promise<boolean> {
+async function completeFederated(storage: Storage, requestId: string, settings: ProvisioningSettings, federation: AwsFederation, lease: Lease, now: number): Promise<boolean> {
   const job = await storage.db.selectFrom('admin_requests').selectAll().where('request_id', '=', requestId).where('status', '=', 'IN_PROGRESS').executeTakeFirst();
   if (!job) return false;
   const first = await storage.transaction((trx) => plan(trx, job));
-  const roles = new Map<string, ProvisionedRole & { version: number }>();
-  let outcome: Outcome = { status: 'SUCCEEDED' };
-  if ('fail' in first) {
-    outcome = { status: 'FAILED', reason: first.fail };
-  } else {
-    try {
-      if (first.kind === 'DELETE_ASSIGNMENT') {
-        const row = await provisionedRow(storage.db, first.accountId, job.permission_set_arn);
-        if (first.last && row?.provider_arn) await federation.removeRole(first.accountId, row.role_name);
-      } else {
-        const spec = await roleSpec(storage.db, job.permission_set_arn);
-        if (!spec) throw new Error(`PermissionSet ${job.permission_set_arn} no longer exists`);
-        const accounts = first.kind === 'PROVISION' ? first.accounts : [first.accountId];
-        for (const accountId of accounts) roles.set(accountId, { ...(await provisionRole(storage.db, federation, job.instance_arn, accountId, spec)), version: spec.version });
-      }
-    } catch (err) {
-      outcome = { status: 'FAILED', reason: reasonOf(err) };
-    }
-  }
-  await storage.transaction(async (trx) => {
-    // Checked again: the database may have moved while AWS was changing (a user deleted, say).
-    const again = outcome.status === 'SUCCEEDED' ? await plan(trx, job) : first;
-    if (outcome.status === 'SUCCEEDED' && 'fail' in again) outcome = { status: 'FAILED', reason: again.fail };
-    if (outcome.status === 'SUCCEEDED' && !('fail' in again)) {
-      await record(trx, job, again, now, settings, roles);
-      // The role went from AWS above. (If the assignment became the last only meanwhile, its role is still there: the
-      // record stays, unassigned, and the sweep deletes the role.)
-      if (again.kind === 'DELETE_ASSIGNMENT' && !('fail' in first) && first.kind === 'DELETE_ASSIGNMENT' && first.last) {
-        await trx.deleteFrom('provisioned_permission_sets').where('account_id', '=', again.accountId).where('permission_set_arn', '=', job.permission_set_arn).execute();
+  const roles = new Map<string, UpstreamRole>();
+  const failures: string[] = [];
+  try {
+    if ('fail' in first) {
+      await cleanUpAfterStop(storage.db, federation, job, lease);
+    } else if (first.kind === 'DELETE_ASSIGNMENT') {
+      const row = await provisionedRow(storage.db, first.accountId, job.permission_set_arn);
+      if (first.last && row?.provider_arn) {
+        if (!lease.held()) throw new LeaseLost();
+        await federation.removeRole(first.accountId, row.role_name);
       }
     } else {
-      // Roles made in AWS for a job that then failed are recorded, unassigned, so the sweep deletes them there.
+      const spec = await roleSpec(storage.db, job.permission_set_arn);
+      if (!spec) throw new Error(`PermissionSet ${job.permission_set_arn} no longer exists`);
+      // Every account is tried, so that one broken account does not keep the others from the permission set as it is.
+      for (const accountId of first.kind === 'PROVISION' ? first.accounts : [first.accountId]) {
+        if (!lease.held()) throw new LeaseLost();
+        try {
+          roles.set(accountId, {
+            ...(await provisionRole(storage.db, federation, job.instance_arn, accountId, spec)),
+            version: spec.version,
+            sessionSeconds: spec.sessionDurationSeconds,
+          });
+        } catch (err) {
+          if (err instanceof LeaseLost) throw err;
+          failures.push(reasonOf(err));
+          // A role this job began in an account where none was recorded is not left behind.
+          if (!(await provisionedRow(storage.db, accountId, job.permission_set_arn))) await removeDerivedRole(federation, job.instance_arn, accountId, spec).catch(() => undefined);
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof LeaseLost) return false;
+    failures.push(reasonOf(err));
+  }
+  await storage.transaction(async (trx) => {
+    // Recorded only by the lease's holder, for a job still IN_PROGRESS: a holder that lost the lease (or a job another
+    // holder completed meanwhile) writes nothing.
+    if (!(await leaseHeld(storage, trx, lease))) return;
+    const current = await storage
+      .claim(trx.selectFrom('admin_requests').select('status').where('request_id', '=', requestId).where('status', '=', 'IN_PROGRESS'))
+      .executeTakeFirst();
+    if (!current) return;
+    // Checked again: the database may have moved while AWS was changing (a user deleted, say).
+    const again = await plan(trx, job);
+    let outcome: Outcome;
+    if ('fail' in first) outcome = { status: 'FAILED', reason: first.fail };
+    else if ('fail' in again) outcome = { status: 'FAILED', reason: again.fail };
+    else if (failures.length > 0 && again.kind !== 'PROVISION') outcome = { status: 'FAILED', reason: failures[0] };
+    else {
+      outcome = failures.length > 0 ? { status: 'FAILED', reason: failedAccounts(failures, again.kind === 'PROVISION' ? again.accounts.length : 1) } : { status: 'SUCCEEDED' };
+      // What succeeded is recorded, also when other accounts failed: those keep the version they had.
+      const done = again.kind === 'PROVISION' ? { ...again, accounts: again.accounts.filter((a) => roles.has(a)) } : again;
+      await record(trx, job, done, now, settings, roles);
+      // The role went from AWS above. (If the assignment became the last only meanwhile, its role is still there: the
+      // record stays, unassigned, and the sweep deletes the role.)
+      if (again.kind === 'DELETE_ASSIGNMENT' && first.kind === 'DELETE_ASSIGNMENT' && first.last) {
+        await trx.deleteFrom('provisioned_permission_sets').where('account_id', '=', again.accountId).where('permission_set_arn', '=', job.permission_set_arn).execute();
+      }
+    }
+    if (outcome.status === 'FAILED' && !('fail' in again) && again.kind === 'CREATE_ASSIGNMENT') {
+      // A role made for an assignment that then could not be made is recorded unassigned: the sweep deletes it.
+      for (const [accountId, role] of roles) await recordRole(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings, role);
+    } else if (outcome.status === 'FAILED' && 'fail' in again && !('fail' in first)) {
       for (const [accountId, role] of roles) await recordRole(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings, role);
     }
     await finish(trx, requestId, outcome, now);
   });
   return true;
+}
+
+/** FailureReason for a provisioning that failed in some of its accounts: how many, then AWS's words for each. */
+const failedAccounts = (failures: string[], accounts: number) => (accounts === 1 ? failures[0] : `Failed in ${failures.length} of ${accounts} accounts: ${failures.join('; ')}`);
+
+/** The role a job would have made, deleted from AWS if it is there (the job stopped after making it, then its assignment became impossible). */
+async function removeDerivedRole(federation: AwsFederation, instanceArn: string, accountId: string, spec: Pick<RoleSpec, 'permissionSetArn' | 'permissionSetName'>) {
+  await federation.removeRole(accountId, federation.roleName(instanceArn, accountId, spec));
+}
+
+/**
+ * A CreateAccountAssignment that can no longer succeed may have been begun in AWS by a process that stopped: the role it
+ * would have made goes, when nothing records one. Only for accounts Gatehouse knows (it never asks AWS about others).
+ */
+async function cleanUpAfterStop(db: Db, federation: AwsFederation, job: AdminRequestTable, lease: Lease) {
+  if (job.kind !== 'CREATE_ASSIGNMENT' || !job.target_id || !lease.held()) return;
+  const account = await db.selectFrom('accounts').select('account_id').where('account_id', '=', job.target_id).executeTakeFirst();
+  const ps = await db.selectFrom('permission_sets').select('name').where('permission_set_arn', '=', job.permission_set_arn).executeTakeFirst();
+  if (!account || !ps || (await provisionedRow(db, job.target_id, job.permission_set_arn))) return;
+  await removeDerivedRole(federation, job.instance_arn, job.target_id, { permissionSetArn: job.permission_set_arn, permissionSetName: ps.name }).catch(() => undefined);
 }
 
 const provisionedRow = (db: Db, accountId: string, permissionSetArn: string) =>
@@ -312,17 +371,33 @@ async function provisionRole(db: Db, federation: AwsFederation, instanceArn: str
   return role;
 }
 
+/** How long one sweep may work against AWS before it yields to the jobs. */
+const SWEEP_BUDGET_MS = 30_000;
+/** How long a role the sweep could not bring in line is left before it is tried again. */
+const SWEEP_RETRY_MS = 10 * 60_000;
+
 /**
  * Brings AWS in line with what is recorded, for what no job covers: roles left without assignments (a user or group
  * deleted, a job that failed after making one) are deleted there, and assigned roles that exist only in Gatehouse
- * (recorded before federation was switched on) are made there. Returns how many roles it changed.
+ * (recorded before federation was switched on) are made there. A role that fails waits SWEEP_RETRY_MS, so the others
+ * get their turn; AWS out of reach ends the sweep. Returns how many roles it changed.
  */
-export async function reconcile(storage: Storage, settings: ProvisioningSettings, federation: AwsFederation, log: Logger, now: number, limit = 50): Promise<number> {
+export async function reconcile(
+  storage: Storage,
+  settings: ProvisioningSettings,
+  federation: AwsFederation,
+  log: Logger,
+  lease: Lease,
+  now: number,
+  clock: () => number = Date.now,
+  limit = 50,
+): Promise<number> {
   const db = storage.db;
   const unassigned = await db
     .selectFrom('provisioned_permission_sets as p')
     .select(['p.account_id', 'p.permission_set_arn', 'p.role_name', 'p.instance_arn'])
     .where('p.provider_arn', 'is not', null)
+    .where('p.retry_at', '<=', now)
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -333,39 +408,74 @@ export async function reconcile(storage: Storage, settings: ProvisioningSettings
         ),
       ),
     )
+    .orderBy('p.retry_at')
     .limit(limit)
     .execute();
   const local = await db
     .selectFrom('provisioned_permission_sets')
-    .select(['account_id', 'permission_set_arn', 'instance_arn'])
+    .select(['account_id', 'permission_set_arn', 'instance_arn', 'role_name'])
     .where('provider_arn', 'is', null)
+    .where('retry_at', '<=', now)
+    .orderBy('retry_at')
     .limit(limit)
     .execute();
+  const deadline = clock() + SWEEP_BUDGET_MS;
+  const later = (row: { account_id: string; permission_set_arn: string }) =>
+    db
+      .updateTable('provisioned_permission_sets')
+      .set({ retry_at: now + SWEEP_RETRY_MS })
+      .where('account_id', '=', row.account_id)
+      .where('permission_set_arn', '=', row.permission_set_arn)
+      .execute();
   let changed = 0;
-  for (const row of unassigned) {
-    try {
+  const work: (() => Promise<void>)[] = [
+    ...unassigned.map((row) => async () => {
       await federation.removeRole(row.account_id, row.role_name);
-      // Nothing assigns meanwhile: assignments are made by jobs, which run under the same lease as this.
-      await db
+      const removed = await db
         .deleteFrom('provisioned_permission_sets')
         .where('account_id', '=', row.account_id)
         .where('permission_set_arn', '=', row.permission_set_arn)
         .where('role_name', '=', row.role_name)
-        .execute();
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('account_assignments').select('principal_id').where('account_id', '=', row.account_id).where('permission_set_arn', '=', row.permission_set_arn))),
+        )
+        .executeTakeFirst();
+      // Assigned again after all (it cannot happen under the lease, but then the role must exist): made again now.
+      if (Number(removed.numDeletedRows) === 0) await remake(row);
       changed++;
-    } catch (err) {
-      log.warn(`could not delete role ${row.role_name} in account ${row.account_id}, will try again: ${reasonOf(err)}`);
-    }
-  }
-  for (const row of local) {
+    }),
+    ...local.map((row) => async () => {
+      await remake(row);
+      changed++;
+    }),
+  ];
+  const remake = async (row: { account_id: string; permission_set_arn: string; instance_arn: string }) => {
+    const spec = await roleSpec(db, row.permission_set_arn);
+    if (!spec) return;
+    const role = await provisionRole(db, federation, row.instance_arn, row.account_id, spec);
+    await storage.transaction(async (trx) => {
+      if (await leaseHeld(storage, trx, lease)) {
+        await recordRole(trx, row.instance_arn, row.account_id, row.permission_set_arn, now, settings, {
+          ...role,
+          version: spec.version,
+          sessionSeconds: spec.sessionDurationSeconds,
+        });
+      }
+    });
+  };
+  const rows = [...unassigned, ...local];
+  for (const [i, step] of work.entries()) {
+    if (!lease.held() || clock() > deadline) break;
     try {
-      const spec = await roleSpec(db, row.permission_set_arn);
-      if (!spec) continue;
-      const role = await provisionRole(db, federation, row.instance_arn, row.account_id, spec);
-      await storage.transaction((trx) => recordRole(trx, row.instance_arn, row.account_id, row.permission_set_arn, now, settings, { ...role, version: spec.version }));
-      changed++;
+      await step();
     } catch (err) {
-      log.warn(`could not provision permission set ${row.permission_set_arn} into account ${row.account_id}, will try again: ${reasonOf(err)}`);
+      const row = rows[i];
+      log.warn(
+        `federation sweep: could not bring role ${row.role_name} in account ${row.account_id} in line, will try again in ${SWEEP_RETRY_MS / 60_000} minutes: ${reasonOf(err)}`,
+      );
+      await later(row);
+      // AWS not answering at all: the other roles would only wait for it too.
+      if (!(err instanceof UpstreamError) || err.status === undefined) break;
     }
   }
   return changed;
@@ -409,7 +519,8 @@ export class ProvisioningWorker {
   /** Completes every job due now; returns how many this process completed. */
   async runDue(now = Date.now()): Promise<number> {
     const federation = this.settings.federation;
-    if (federation && !(await this.claimLease(now))) return 0;
+    const lease = federation ? await this.holdLease(now) : undefined;
+    if (federation && !lease) return 0;
     let done = 0;
     let reconciled = false;
     try {
@@ -422,19 +533,46 @@ export class ProvisioningWorker {
         .limit(100)
         .execute();
       for (const { request_id } of due) {
-        if (federation && !(await this.claimLease(this.clock()))) break;
-        if (await completeRequest(this.storage, request_id, this.settings)) done++;
+        if (lease && !lease.held()) break;
+        if (await completeRequest(this.storage, request_id, this.settings, undefined, lease)) done++;
       }
-      if (federation && (await this.reconcileDue(now))) {
+      if (federation && lease?.held() && (await this.reconcileDue(now))) {
         reconciled = true;
-        await reconcile(this.storage, this.settings, federation, this.log, this.clock());
+        await reconcile(this.storage, this.settings, federation, this.log, lease, this.clock(), this.clock);
       }
     } catch (err) {
       this.log.error({ err }, 'provisioning jobs failed; they will be retried');
     } finally {
-      if (federation) await this.releaseLease(reconciled ? now + RECONCILE_EVERY_MS : undefined).catch(() => {});
+      if (lease) {
+        lease.release();
+        await this.releaseLease(reconciled ? now + RECONCILE_EVERY_MS : undefined).catch(() => {});
+      }
     }
     return done;
+  }
+
+  /**
+   * Claims the provisioning lease and keeps renewing it while this process works against AWS, however long one job
+   * takes: a renewal that finds another holder (this process's lease lapsed while the database was out of reach) marks
+   * it lost, and the work stops before its next change in AWS.
+   */
+  private async holdLease(now: number): Promise<(Lease & { release(): void }) | undefined> {
+    if (!(await this.claimLease(now))) return undefined;
+    let held = true;
+    const renew = () =>
+      this.storage.db
+        .updateTable('leases')
+        .set({ held_until: this.clock() + LEASE_MS })
+        .where('name', '=', LEASE)
+        .where('holder', '=', this.holder)
+        .executeTakeFirst()
+        .then((r) => {
+          if (Number(r.numUpdatedRows) !== 1) held = false;
+        })
+        .catch(() => undefined);
+    const heartbeat = setInterval(renew, LEASE_MS / 4);
+    heartbeat.unref();
+    return { holder: this.holder, held: () => held, release: () => clearInterval(heartbeat) };
   }
 
   /** The provisioning lease: claimed when free or lapsed, extended when this process holds it. */

@@ -11,7 +11,7 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Storage } from '../storage/storage.js';
 import type { SigningSecret } from '../wire/sigv4.js';
 import { durationSeconds } from './duration.js';
-import type { Entitlements } from './entitlements.js';
+import type { Entitlement, Entitlements } from './entitlements.js';
 import type { AwsFederation } from './federation.js';
 import { sessionTags } from './session-tags.js';
 import { UpstreamError } from './upstream.js';
@@ -93,6 +93,12 @@ export type UpstreamRefusal = { upstream: 'not-provisioned' | 'refused' | 'throt
 
 export type RoleCredentialsResult = { credentials: IssuedCredentials } | { refused: 'no-access' | 'unknown-role' } | UpstreamRefusal;
 
+/**
+ * A federated session lasts the permission set's duration, but never longer than the role allows in AWS as last
+ * provisioned: a permission set lengthened since then gets its longer sessions once it is provisioned again.
+ */
+export const federatedSessionSeconds = (role: Pick<Entitlement, 'provisionedSessionSeconds'>, seconds: number) => Math.min(seconds, role.provisionedSessionSeconds ?? seconds);
+
 const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
 
 /**
@@ -117,7 +123,7 @@ export async function credentialsForRole(
     if (!role.providerArn) return { upstream: 'not-provisioned', detail: `${role.iamRoleName} is not yet provisioned in account ${role.accountId}` };
     try {
       const tags = await sessionTags(storage.db, role.permissionSetArn, user.userId);
-      const session = { durationSeconds: lifetimeSeconds, tags };
+      const session = { durationSeconds: federatedSessionSeconds(role, lifetimeSeconds), tags };
       return { credentials: await federation.credentials({ accountId: role.accountId, roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, session, now) };
     } catch (err) {
       const e = err instanceof UpstreamError ? err : undefined;

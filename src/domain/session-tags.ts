@@ -19,6 +19,8 @@ const ENTERPRISE = 'aws:identitystore:enterprise';
 /** STS takes at most 50 session tags, values of at most 256 characters. */
 const MAX_TAGS = 50;
 const MAX_VALUE = 256;
+/** The characters STS takes in a session tag value. */
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 /** A member of an object by its name in any case (sources are camelCase, the stored user is PascalCase). */
 function member(holder: unknown, name: string): unknown {
@@ -89,7 +91,8 @@ export async function sessionTags(db: Db, permissionSetArn: string, userId: stri
   const tags: SessionTag[] = [];
   for (const attribute of attributes) {
     const value = resolveSource(user, attribute.Value.Source[0] ?? '');
-    if (value !== undefined) tags.push({ key: attribute.Key, value: value.slice(0, MAX_VALUE) });
+    // STS refuses the whole session for one tag value outside its characters: such a value passes no tag instead.
+    if (value !== undefined && TAG_VALUE.test(value)) tags.push({ key: attribute.Key, value: [...value].slice(0, MAX_VALUE).join('') });
   }
   return tags.slice(0, MAX_TAGS);
 }

@@ -483,6 +483,13 @@ const migrations: Record<string, Migration> = {
       // A role provisioned into a real AWS account (src/domain/federation.ts) names the account's SAML provider its
       // credentials come through; null for the roles that exist only in Gatehouse.
       await db.schema.alterTable('provisioned_permission_sets').addColumn('provider_arn', 'text').execute();
+      // The role's MaxSessionDuration as provisioned: sessions never ask STS for more before the role is updated.
+      await db.schema.alterTable('provisioned_permission_sets').addColumn('session_seconds', 'integer').execute();
+      // When the sweep may try this role again after AWS refused or could not be reached (epoch ms).
+      await db.schema
+        .alterTable('provisioned_permission_sets')
+        .addColumn('retry_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       // Only one process at a time provisions into AWS: the holder of this lease.
       await db.insertInto('leases').values({ name: 'aws-provisioning', holder: null, held_until: 0, next_at: 0 }).execute();
     },

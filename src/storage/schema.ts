@@ -145,6 +145,10 @@ export interface ProvisionedPermissionSetTable {
   provisioned_at: number;
   /** The SAML provider of the account when the role exists in AWS (federation); null when only in Gatehouse. */
   provider_arn: string | null;
+  /** The role's MaxSessionDuration in AWS, as last provisioned (federation). */
+  session_seconds: number | null;
+  /** Epoch ms before which federation's sweep leaves this role alone after a failure. */
+  retry_at: Generated<number>;
 }
 
 export type AdminRequestKind = 'CREATE_ASSIGNMENT' | 'DELETE_ASSIGNMENT' | 'PROVISION';

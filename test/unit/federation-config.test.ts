@@ -137,7 +137,10 @@ test('a role prefix STS would refuse, or that leaves no room in a role name, is 
   refused('rolePrefix', 'GATEHOUSE_AWS_ROLE_PREFIX', 'Gatehouse SSO_', /1 to 15 of .*, got 'Gatehouse SSO_'/);
   refused('rolePrefix', 'GATEHOUSE_AWS_ROLE_PREFIX', 'Team/', /1 to 15 of/);
   assert.equal(federation({ GATEHOUSE_AWS_ROLE_PREFIX: 'A'.repeat(15) }).rolePrefix, 'A'.repeat(15));
-  assert.equal(federation({ GATEHOUSE_AWS_ROLE_PREFIX: 'a+=,.@-_' }).rolePrefix, 'a+=,.@-_');
+  assert.equal(federation({ GATEHOUSE_AWS_ROLE_PREFIX: 'a.-_' }).rolePrefix, 'a.-_');
+  // The prefix also starts the SAML providers' names, where IAM takes only [\w.-].
+  refused('rolePrefix', 'GATEHOUSE_AWS_ROLE_PREFIX', 'Corp+SSO_', /1 to 15 of .*, got 'Corp\+SSO_'/);
+  refused('rolePrefix', 'GATEHOUSE_AWS_ROLE_PREFIX', 'a@b', /1 to 15 of/);
 });
 
 test('a role path that is not an IAM path is refused', () => {

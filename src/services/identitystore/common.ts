@@ -137,7 +137,7 @@ export async function deleteFromStore(ctx: Context, type: PrincipalType, identit
   await requireStore(storage.db, identityStoreId);
   await storage.transaction(async (trx) => {
     if (!(await deletePrincipal(trx, type, identityStoreId, id))) throw missing();
-    await removePrincipalAssignments(trx, id);
+    await removePrincipalAssignments(trx, id, ctx.app.federation !== undefined);
   });
   return {};
 }

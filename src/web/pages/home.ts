@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { accountQuery } from '../../domain/entitlements.js';
 import { durationSeconds } from '../../domain/duration.js';
 import { sessionTags } from '../../domain/session-tags.js';
-import { credentialsForRole, type UpstreamRefusal } from '../../domain/role-credentials.js';
+import { credentialsForRole, federatedSessionSeconds, type UpstreamRefusal } from '../../domain/role-credentials.js';
 import { page, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName, raw, type Html } from '../html.js';
 
@@ -89,7 +89,10 @@ export async function openConsole(req: WebRequest): Promise<Reply> {
   if (!role) throw new WebError(403, 'No access', NO_ACCESS);
   if (!role.providerArn) throw upstreamPage(req, { upstream: 'not-provisioned', detail: `${role.iamRoleName} is not yet provisioned in account ${role.accountId}` });
   const ps = await req.app.storage.db.selectFrom('permission_sets').select('relay_state').where('permission_set_arn', '=', role.permissionSetArn).executeTakeFirst();
-  const session = { durationSeconds: durationSeconds(role.sessionDuration) ?? 3600, tags: await sessionTags(req.app.storage.db, role.permissionSetArn, user.userId) };
+  const session = {
+    durationSeconds: federatedSessionSeconds(role, durationSeconds(role.sessionDuration) ?? 3600),
+    tags: await sessionTags(req.app.storage.db, role.permissionSetArn, user.userId),
+  };
   const response = await federation.consoleResponse({ roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, session, req.now);
   const target = federation.settings.signInUrl;
   const nonce = randomBytes(16).toString('base64');
