@@ -494,6 +494,29 @@ const migrations: Record<string, Migration> = {
       await db.insertInto('leases').values({ name: 'aws-provisioning', holder: null, held_until: 0, next_at: 0 }).execute();
     },
   },
+
+  '0014_applications': {
+    async up(db: Kysely<any>) {
+      // Identity Center applications (sso-admin CreateApplication and kin); their assignments, access scopes,
+      // authentication methods, grants and settings are tables of their own, keyed by application_arn.
+      await db.schema
+        .createTable('applications')
+        .addColumn('application_arn', 'text', (c) => c.primaryKey())
+        .addColumn('instance_arn', 'text', (c) => c.notNull())
+        .addColumn('application_provider_arn', 'text', (c) => c.notNull())
+        .addColumn('application_account', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('portal_visibility', 'text')
+        .addColumn('sign_in_origin', 'text')
+        .addColumn('application_url', 'text')
+        .addColumn('created_from', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('applications_instance').on('applications').columns(['instance_arn', 'application_arn']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -275,6 +275,24 @@ export interface EntitlementVersionTable {
 }
 
 /** A lease that one process at a time holds across every process sharing the database (src/domain/janitor.ts). */
+export interface ApplicationTable {
+  application_arn: string;
+  instance_arn: string;
+  application_provider_arn: string;
+  /** The account the application belongs to: the instance's owner. */
+  application_account: string;
+  name: string;
+  description: string | null;
+  status: 'ENABLED' | 'DISABLED';
+  /** PortalOptions.Visibility, SignInOptions.Origin and ApplicationUrl, null where not given. */
+  portal_visibility: string | null;
+  sign_in_origin: string | null;
+  application_url: string | null;
+  /** The region it was created in (CreatedFrom). */
+  created_from: string;
+  created_at: number;
+}
+
 export interface LeaseTable {
   name: string;
   /** The process holding it, while one does. */
@@ -313,6 +331,7 @@ export interface Database {
   rate_limits: RateLimitTable;
   entitlement_version: EntitlementVersionTable;
   leases: LeaseTable;
+  applications: ApplicationTable;
 }
 
 export type { Generated };

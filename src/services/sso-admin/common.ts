@@ -36,6 +36,19 @@ async function belongingTo<R extends { instance_arn: string }>(db: Db, instanceA
   return row;
 }
 
+/** The application, which must exist (ResourceNotFoundException as AWS words it otherwise). */
+export async function requireApplication(db: Db, applicationArn: string) {
+  const row = await db.selectFrom('applications').selectAll().where('application_arn', '=', applicationArn).executeTakeFirst();
+  if (!row) throw notFound(`Application ${applicationArn} does not exist`);
+  return row;
+}
+
+/** `arn:aws:sso::<owner account>:application/<instance id>/apl-<16 hex>`, AWS's form. */
+export function newApplicationArn(instance: { instance_arn: string; owner_account_id: string }) {
+  const instanceId = instance.instance_arn.slice(instance.instance_arn.lastIndexOf('/') + 1);
+  return `arn:aws:sso::${instance.owner_account_id}:application/${instanceId}/apl-${randomBytes(8).toString('hex')}`;
+}
+
 /** `ps-` and 16 hex characters, under the instance's id. */
 export function newPermissionSetArn(instanceArn: string) {
   const instanceId = instanceArn.slice(instanceArn.lastIndexOf('/') + 1);
