@@ -102,7 +102,15 @@ async function makeSigningKey(now: number): Promise<{ privateKeyPem: string; cer
 
 const pemBody = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
 
-const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', '"': 'quot', "'": 'apos' }[c]};`);
+/**
+ * Characters XML 1.0 does not allow at all (not even as references): C0 controls but tab, LF and CR, U+FFFE, U+FFFF and
+ * lone surrogates. They are dropped, as values come from users (names, session tags), and one of them would otherwise
+ * make every Response for that user unparseable.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters XML forbids
+const NOT_XML = /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|\p{Cs}/gu;
+
+const escapeXml = (s: string) => s.replace(NOT_XML, '').replace(/[<>&"']/g, (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', '"': 'quot', "'": 'apos' }[c]};`);
 
 /** An ID attribute: an XML name (so it may not start with a digit) that no one can guess. */
 const newId = () => `_${randomBytes(16).toString('hex')}`;
