@@ -29,12 +29,15 @@ Commands:
                                < 2.13 into <home>/.aws/models. Defaults: the server's URL, profile and session
                                'gatehouse', the configured region, $HOME
   saml-key show                Show the SAML identity provider's entity ID and its certificates (SHA-256
-                               fingerprint, not-after date), current and, during a rollover, next
+                               fingerprint, not-after date), current and, during a rollover, next; makes no key
   saml-key rollover            Start a rollover of the SAML signing key: make a new key, list it in the metadata
                                beside the current one (which still signs) and queue the provisioning that puts
                                both into every account's SAML provider
-  saml-key rollover --finish   Finish the rollover: the new key signs, the old one is dropped, and provisioning is
-                               queued that removes it from every account's SAML provider
+  saml-key rollover --requeue  Queue the rollover's provisioning again (after a request FAILED)
+  saml-key rollover --finish [--force]
+                               Finish the rollover once its provisioning requests have SUCCEEDED (--force: at
+                               once): the new key signs, the old one is dropped, and provisioning is queued that
+                               removes it from every account's SAML provider
 
 Options:
   --host <address>             Address to listen on (GATEHOUSE_HOST, default 127.0.0.1)
@@ -204,8 +207,11 @@ function queuedLines(queued: { instanceArn: string; requestId: string }[]): stri
 
 async function samlKey(args: string[], overrides: ConfigOverrides, values: Record<string, string | boolean | undefined>) {
   const [sub] = args;
-  if (sub !== 'show' && sub !== 'rollover') throw new UsageError(sub === undefined ? 'usage: gatehouse saml-key show|rollover [--finish]' : `unknown saml-key command '${sub}'`);
-  if (values.finish && sub !== 'rollover') throw new UsageError('--finish goes with saml-key rollover');
+  if (sub !== 'show' && sub !== 'rollover')
+    throw new UsageError(sub === undefined ? 'usage: gatehouse saml-key show|rollover [--requeue|--finish [--force]]' : `unknown saml-key command '${sub}'`);
+  if ((values.finish || values.requeue) && sub !== 'rollover') throw new UsageError('--finish and --requeue go with saml-key rollover');
+  if (values.finish && values.requeue) throw new UsageError('--finish and --requeue go separately');
+  if (values.force && !values.finish) throw new UsageError('--force goes with saml-key rollover --finish');
   const config = loadConfig(overrides);
   const [{ loadSecretBox }, { SamlIdp, certificateSummary }] = await Promise.all([import('./crypto/secret-box.js'), import('./domain/saml-idp.js')]);
   const certificateLine = (label: string, certificatePem: string) => {
@@ -217,9 +223,25 @@ async function samlKey(args: string[], overrides: ConfigOverrides, values: Recor
     const idp = new SamlIdp(storage, loadSecretBox(config.dataDir));
     const now = Date.now();
     if (sub === 'show') {
-      const keys = await idp.keys(now);
+      // Showing makes no key: one is made when a server first needs it (or by a rollover).
+      const keys = await idp.storedKeys();
+      if (!keys) {
+        out.write(
+          'No SAML signing key has been made yet: a server makes one when it first signs a Response or serves its metadata (GET /saml/metadata), or at start with federation to AWS on.\n',
+        );
+        return;
+      }
       out.write(`Entity ID: ${keys.entityId}\n${certificateLine('current', keys.current.certificatePem)}`);
       out.write(keys.next ? certificateLine('next', keys.next.certificatePem) : 'No rollover is in progress.\n');
+      return;
+    }
+    if (values.requeue) {
+      const queued = await idp.requeueRollover((trx) => queueProvisioning(trx, now), now);
+      out.write(
+        queuedLines(queued) +
+          `Next: once ${queued.length > 0 ? 'those requests have SUCCEEDED and ' : ''}any SAML provider made by hand from the metadata has been updated,\n` +
+          'run gatehouse saml-key rollover --finish\n',
+      );
       return;
     }
     if (!values.finish) {
@@ -234,9 +256,12 @@ async function samlKey(args: string[], overrides: ConfigOverrides, values: Recor
       );
       return;
     }
-    const { keys, alongside } = await idp.finishRollover((trx) => queueProvisioning(trx, now), now);
+    const { keys, alongside, unfinished } = await idp.finishRollover((trx) => queueProvisioning(trx, now), { force: Boolean(values.force) }, now);
     out.write(
       'Finished the SAML key rollover: Responses are signed with the new key, and the metadata lists only it.\n' +
+        (unfinished === undefined || unfinished.length > 0
+          ? `Forced: ${unfinished === undefined ? "the rollover's provisioning requests were not recorded" : `${unfinished.length} of the rollover's provisioning requests had not SUCCEEDED (${unfinished.map((r) => `${r.requestId} ${r.status}`).join(', ')})`}.\n`
+          : '') +
         certificateLine('current', keys.current.certificatePem) +
         queuedLines(alongside) +
         'Update any SAML provider made by hand from the metadata (GET /saml/metadata) too.\n',
@@ -258,6 +283,8 @@ async function main(argv: string[]) {
       name: { type: 'string' },
       email: { type: 'string' },
       finish: { type: 'boolean' },
+      requeue: { type: 'boolean' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...CONFIGURE_CLI_OPTIONS,
     },

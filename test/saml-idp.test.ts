@@ -78,6 +78,26 @@ describe('SAML identity provider', () => {
     assert.ok(!xmlsecVerifies(xml, foreign, ASSERTION_SIGNATURE));
   });
 
+  test('characters XML 1.0 does not allow are dropped from a Response, which xmlsec1 still verifies', async () => {
+    const { certificate } = await metadataOf(server);
+    // A user name with a NUL, other C0 controls, U+FFFE/U+FFFF and lone surrogates (a low one, then a high one at the
+    // end); tab, LF and a surrogate pair stay.
+    const userName = 'ada\u0000\u0001\u0008\u000b\u000c\u001f\ufffe\uffff\udfff lovelace\t\n\ud83d\ude00\ud800';
+    const xml = await server.app.samlIdp.response({
+      nameId: userName,
+      sessionName: userName,
+      roles: [{ roleArn: ROLE, providerArn: PROVIDER }],
+      sessionDurationSeconds: 3600,
+      sessionTags: [{ key: 'userName', value: userName }],
+    });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters XML forbids
+    assert.doesNotMatch(xml, /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|\p{Cs}/u, 'none of them is in the document');
+    assert.ok(xml.includes('<saml:AttributeValue>ada lovelace\t\n\ud83d\ude00</saml:AttributeValue>'), 'the session tag, without them');
+    assert.ok(xml.includes('nameid-format:persistent">ada lovelace\t\n\ud83d\ude00</saml:NameID>'), 'the NameID, without them');
+    assert.ok(xmlsecVerifies(xml, certificate!, ASSERTION_SIGNATURE), 'the Assertion signature');
+    assert.ok(xmlsecVerifies(xml, certificate!, RESPONSE_SIGNATURE), 'the Response signature');
+  });
+
   test('role session names keep to what AWS takes: 2 to 64 of [A-Za-z0-9_+=,.@-]', () => {
     assert.equal(roleSessionName('ada@example.com'), 'ada@example.com');
     assert.equal(roleSessionName('Jane Doe/ops'), 'Jane_Doe_ops');

@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetSAMLProviderCommand } from '@aws-sdk/client-iam';
-import { CreatePermissionSetCommand, DescribePermissionSetProvisioningStatusCommand } from '@aws-sdk/client-sso-admin';
+import {
+  AttachCustomerManagedPolicyReferenceToPermissionSetCommand,
+  CreatePermissionSetCommand,
+  DescribePermissionSetProvisioningStatusCommand,
+  DetachCustomerManagedPolicyReferenceFromPermissionSetCommand,
+} from '@aws-sdk/client-sso-admin';
 import { GetRoleCredentialsCommand, SSOClient } from '@aws-sdk/client-sso';
 import { SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
 import { AssumeRoleWithSAMLCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -56,6 +61,15 @@ async function samlKey(server: TestServer, ...args: string[]): Promise<CliResult
 }
 
 const show = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+/** The request IDs a command printed, one per line. */
+const requestIdsIn = (stdout: string) => [...stdout.matchAll(/^ {2}([0-9a-f]{8}-[0-9a-f-]{27})$/gm)].map((m) => m[1]);
+
+/** The SAML identity provider's settings row, parsed; undefined when none is stored. */
+async function storedIdp(server: TestServer): Promise<{ next?: { requestIds?: string[] } } | undefined> {
+  const row = await server.app.storage.db.selectFrom('settings').select('value').where('key', '=', 'saml_idp').executeTakeFirst();
+  return row && JSON.parse(row.value);
+}
 
 /** The signing certificates (base64 DER) a metadata document lists, in order. */
 const certificatesOf = (metadata: string) => [...metadata.matchAll(/<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>([^<]+)</g)].map((m) => m[1]);
@@ -129,12 +143,39 @@ describe('SAML key rollover with gatehouse saml-key', () => {
     assert.match(shown.stdout, /No rollover is in progress/);
   });
 
+  test('--requeue and --finish without a rollover in progress are refused', async () => {
+    const requeued = await samlKey(server, 'rollover', '--requeue');
+    assert.equal(requeued.code, 1, show(requeued));
+    assert.match(requeued.stderr, /no SAML key rollover is in progress/);
+  });
+
   test('--finish without a rollover in progress is refused', async () => {
     const before = await servedCertificates(server);
     const r = await samlKey(server, 'rollover', '--finish');
     assert.notEqual(r.code, 0, show(r));
     assert.match(r.stderr, /no SAML key rollover is in progress: start one with gatehouse saml-key rollover/);
     assert.deepEqual(await servedCertificates(server), before);
+  });
+});
+
+describe('gatehouse saml-key show before any key exists', () => {
+  let server: TestServer;
+  const dataDir = tempDataDir();
+  before(async () => {
+    server = await startGatehouse({ dataDir });
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('says that no key has been made yet, exits 0, and stores none', async () => {
+    assert.equal(await storedIdp(server), undefined, 'no key yet: federation is off and nothing has signed');
+    const r = await samlKey(server, 'show');
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^No SAML signing key has been made yet/);
+    assert.doesNotMatch(r.stdout, /Entity ID|SHA-256/);
+    assert.equal(await storedIdp(server), undefined, 'show wrote nothing');
   });
 });
 
@@ -148,23 +189,23 @@ describe('SAML key rollover into AWS (moto upstream)', () => {
   let portal: SSOClient;
   let accessToken: string;
   let userId: string;
+  let permissionSetArn: string;
   const dataDir = tempDataDir();
+  const env = () => ({ GATEHOUSE_AWS_FEDERATION: 'on', GATEHOUSE_AWS_ENDPOINT_URL: moto.url, GATEHOUSE_PROVISIONING_DELAY_MS: '0' });
 
   before(async () => {
     // Gatehouse's own AWS credentials come from the SDK's default chain; moto checks none.
     process.env.AWS_ACCESS_KEY_ID = 'AKIAGATEHOUSEFEDERAT';
     process.env.AWS_SECRET_ACCESS_KEY = 'gatehouse-federation-test-secret-000000000';
     moto = await startMoto();
-    server = await startGatehouse({
-      dataDir,
-      env: { GATEHOUSE_AWS_FEDERATION: 'on', GATEHOUSE_AWS_ENDPOINT_URL: moto.url, GATEHOUSE_PROVISIONING_DELAY_MS: '0' },
-    });
+    server = await startGatehouse({ dataDir, env: env() });
     admin = adminClients(server.url);
     await addAccount(server, ACCOUNT);
     const person = await createPerson(server);
     userId = person.userId;
     const ps = await admin.admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: ROLE, SessionDuration: 'PT1H' }));
-    await assign(admin.admin, server, ACCOUNT, ps.PermissionSet!.PermissionSetArn!, userId);
+    permissionSetArn = ps.PermissionSet!.PermissionSetArn!;
+    await assign(admin.admin, server, ACCOUNT, permissionSetArn, userId);
     const oidc = new SSOOIDCClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
     accessToken = (await deviceToken(server, oidc, { userId, clientName: 'rollover-test', startUrl: START_URL })).token.accessToken!;
     oidc.destroy();
@@ -213,18 +254,22 @@ describe('SAML key rollover into AWS (moto upstream)', () => {
     return call;
   }
 
+  /** A ProvisionPermissionSet request's status once it has completed. */
+  const completed = (requestId: string) =>
+    settle(
+      async () =>
+        (await admin.admin.send(new DescribePermissionSetProvisioningStatusCommand({ InstanceArn: server.instanceArn, ProvisionPermissionSetRequestId: requestId })))
+          .PermissionSetProvisioningStatus!,
+    );
+
   /** Runs the command and waits for the ProvisionPermissionSet requests it printed to succeed. */
   async function runAndProvision(...args: string[]) {
     const r = await samlKey(server, ...args);
     assert.equal(r.code, 0, show(r));
-    const requestIds = [...r.stdout.matchAll(/^ {2}([0-9a-f]{8}-[0-9a-f-]{27})$/gm)].map((m) => m[1]);
+    const requestIds = requestIdsIn(r.stdout);
     assert.equal(requestIds.length, 1, `one permission set is provisioned: ${r.stdout}`);
     for (const id of requestIds) {
-      const s = await settle(
-        async () =>
-          (await admin.admin.send(new DescribePermissionSetProvisioningStatusCommand({ InstanceArn: server.instanceArn, ProvisionPermissionSetRequestId: id })))
-            .PermissionSetProvisioningStatus!,
-      );
+      const s = await completed(id);
       assert.equal(s.Status, 'SUCCEEDED', s.FailureReason);
     }
   }
@@ -257,5 +302,59 @@ describe('SAML key rollover into AWS (moto upstream)', () => {
         return true;
       },
     );
+  });
+
+  test('--finish waits for the rollover’s provisioning: a FAILED request is shown with its reason until --requeue, an IN_PROGRESS one until it completes; --force finishes at once', async () => {
+    const on = { InstanceArn: server.instanceArn, PermissionSetArn: permissionSetArn };
+    const missingPolicy = { ...on, CustomerManagedPolicyReference: { Name: 'NotInTheAccount' } };
+    // A policy the account lacks: provisioning the permission set into AWS fails.
+    await admin.admin.send(new AttachCustomerManagedPolicyReferenceToPermissionSetCommand(missingPolicy));
+    const started = await samlKey(server, 'rollover');
+    assert.equal(started.code, 0, show(started));
+    const [failedId] = requestIdsIn(started.stdout);
+    const failed = await completed(failedId);
+    assert.equal(failed.Status, 'FAILED');
+    assert.match(failed.FailureReason!, /NoSuchEntity/);
+    assert.deepEqual((await storedIdp(server))?.next?.requestIds, [failedId], 'the rollover keeps the IDs of the requests it queued');
+    const [old, next] = await servedCertificates(server);
+
+    const refused = await samlKey(server, 'rollover', '--finish');
+    assert.equal(refused.code, 1, show(refused));
+    assert.match(refused.stderr, /cannot be finished yet: not every ProvisionPermissionSet request it queued has SUCCEEDED/);
+    assert.ok(refused.stderr.includes(`  ${failedId}  FAILED: ${failed.FailureReason}\n`), refused.stderr);
+    assert.match(refused.stderr, /gatehouse saml-key rollover --requeue queues the provisioning again/);
+    assert.match(refused.stderr, /gatehouse saml-key rollover --finish --force finishes anyway/);
+    assert.deepEqual(await servedCertificates(server), [old, next], 'a refused finish changes nothing');
+
+    await admin.admin.send(new DetachCustomerManagedPolicyReferenceFromPermissionSetCommand(missingPolicy));
+    // With no server running, what --requeue queues stays IN_PROGRESS.
+    await server.stop();
+    const requeued = await samlKey(server, 'rollover', '--requeue');
+    assert.equal(requeued.code, 0, show(requeued));
+    const [requeuedId] = requestIdsIn(requeued.stdout);
+    assert.ok(requeuedId && requeuedId !== failedId, requeued.stdout);
+    const waiting = await samlKey(server, 'rollover', '--finish');
+    assert.equal(waiting.code, 1, show(waiting));
+    assert.ok(waiting.stderr.includes(`  ${requeuedId}  IN_PROGRESS (still running: wait for it to complete`), waiting.stderr);
+    assert.ok(!waiting.stderr.includes(failedId), 'the requeued request replaces the failed one');
+
+    const forced = await samlKey(server, 'rollover', '--finish', '--force');
+    assert.equal(forced.code, 0, show(forced));
+    assert.match(forced.stdout, /Finished the SAML key rollover/);
+    assert.ok(forced.stdout.includes(`Forced: 1 of the rollover's provisioning requests had not SUCCEEDED (${requeuedId} IN_PROGRESS)`), forced.stdout);
+    const [finishId] = requestIdsIn(forced.stdout);
+
+    server = await startGatehouse({ dataDir, env: env() });
+    admin.destroy();
+    admin = adminClients(server.url);
+    portal.destroy();
+    portal = new SSOClient({ endpoint: server.url, region: REGION, maxAttempts: 1 });
+    for (const id of [requeuedId, finishId]) {
+      const s = await completed(id);
+      assert.equal(s.Status, 'SUCCEEDED', s.FailureReason);
+    }
+    assert.deepEqual(await servedCertificates(server), [next]);
+    assert.deepEqual(await providerCertificates(), [next]);
+    assert.deepEqual(signedWith((await credentialsWork()).response!), [next, next]);
   });
 });

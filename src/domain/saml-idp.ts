@@ -7,6 +7,8 @@
 //
 // A key rollover (`gatehouse saml-key rollover`) stores a next key beside the current one: the metadata lists both
 // while Responses are still signed by the current one, until the rollover is finished and the next key replaces it.
+// The rollover records the provisioning requests that carry the next key to AWS, and is finished only once they have
+// succeeded (unless forced): an account whose SAML provider lacks the next certificate would refuse its Responses.
 // Every call reads the stored row again, so that every process follows a rollover made by the command at once.
 import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import type { SignedXml } from 'xml-crypto';
@@ -31,7 +33,10 @@ interface StoredKey {
 /** The settings row: the current key at the top level (as before rollovers existed), and the next one during a rollover. */
 interface StoredIdp extends StoredKey {
   entityId: string;
-  next?: StoredKey;
+  next?: StoredKey & {
+    /** The ProvisionPermissionSet requests that put the next certificate into AWS; absent in rows written before they were kept. */
+    requestIds?: string[];
+  };
 }
 
 export interface IdpSigningKey {
@@ -52,6 +57,42 @@ export interface IdpKeys {
 
 /** A rollover asked for in the wrong state: one already pending, or none to finish. */
 export class SamlKeyStateError extends Error {}
+
+/** One of the requests a rollover queued, as it stands: `MISSING` when its row is gone (its instance was deleted). */
+export interface RolloverRequest {
+  requestId: string;
+  status: 'IN_PROGRESS' | 'FAILED' | 'SUCCEEDED' | 'MISSING';
+  failureReason: string | null;
+}
+
+const REQUEUE = 'gatehouse saml-key rollover --requeue';
+
+/** A finish refused because the next certificate may not be in every account's SAML provider yet. */
+export class RolloverNotProvisionedError extends SamlKeyStateError {
+  /** `requests` undefined: the rollover was started by a version that did not record them. */
+  constructor(readonly requests: RolloverRequest[] | undefined) {
+    const lines =
+      requests === undefined
+        ? [`the SAML key rollover cannot be finished yet: it was started before its provisioning requests were recorded; run ${REQUEUE} to queue them again`]
+        : [
+            'the SAML key rollover cannot be finished yet: not every ProvisionPermissionSet request it queued has SUCCEEDED',
+            ...requests.map((r) => {
+              const what = {
+                SUCCEEDED: 'SUCCEEDED',
+                IN_PROGRESS: 'IN_PROGRESS (still running: wait for it to complete, then run --finish again)',
+                FAILED: `FAILED: ${r.failureReason ?? 'no reason given'}`,
+                MISSING: 'no longer exists',
+              }[r.status];
+              return `  ${r.requestId}  ${what}`;
+            }),
+            ...(requests.some((r) => r.status === 'FAILED' || r.status === 'MISSING')
+              ? [`Once the cause is fixed, ${REQUEUE} queues the provisioning again; then wait for it to succeed.`]
+              : []),
+          ];
+    lines.push('gatehouse saml-key rollover --finish --force finishes anyway (an account whose SAML provider lacks the new certificate then refuses its Responses).');
+    super(lines.join('\n'));
+  }
+}
 
 /** What an operator compares a certificate by: its SHA-256 fingerprint and the end of its validity. */
 export function certificateSummary(certificatePem: string): { fingerprint256: string; notAfter: Date } {
@@ -102,7 +143,15 @@ async function makeSigningKey(now: number): Promise<{ privateKeyPem: string; cer
 
 const pemBody = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
 
-const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', '"': 'quot', "'": 'apos' }[c]};`);
+/**
+ * Characters XML 1.0 does not allow at all (not even as references): C0 controls but tab, LF and CR, U+FFFE, U+FFFF and
+ * lone surrogates. They are dropped, as values come from users (names, session tags), and one of them would otherwise
+ * make every Response for that user unparseable.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters XML forbids
+const NOT_XML = /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|\p{Cs}/gu;
+
+const escapeXml = (s: string) => s.replace(NOT_XML, '').replace(/[<>&"']/g, (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', '"': 'quot', "'": 'apos' }[c]};`);
 
 /** An ID attribute: an XML name (so it may not start with a digit) that no one can guess. */
 const newId = () => `_${randomBytes(16).toString('hex')}`;
@@ -131,6 +180,14 @@ export class SamlIdp {
   async keys(now = Date.now()): Promise<IdpKeys> {
     const text = await this.storedText(now);
     if (this.opened?.text !== text) this.opened = { text, keys: this.open(text) };
+    return this.opened.keys;
+  }
+
+  /** The keys as stored, or undefined when none has been made yet: makes none. */
+  async storedKeys(): Promise<IdpKeys | undefined> {
+    const row = await this.read();
+    if (!row) return undefined;
+    if (this.opened?.text !== row.value) this.opened = { text: row.value, keys: this.open(row.value) };
     return this.opened.keys;
   }
 
@@ -174,41 +231,88 @@ export class SamlIdp {
   /**
    * Replaces the stored row, if it is still `before`: two rollovers at once, or a rollover and its finish, would
    * otherwise each write over what the other wrote. `alongside` writes in the same transaction (the provisioning
-   * that carries the change to AWS), so that neither is stored without the other.
+   * that carries the change to AWS), so that neither is stored without the other; the new row may record what it
+   * wrote. (A transaction that loses the race rolls back what `alongside` wrote with it.)
    */
-  private async replace<T>(before: string, after: StoredIdp, alongside: (trx: Db) => Promise<T>): Promise<T> {
+  private async replace<T>(before: string, after: (done: T) => StoredIdp, alongside: (trx: Db) => Promise<T>): Promise<T> {
     return this.storage.transaction(async (trx) => {
+      const done = await alongside(trx);
       const result = await trx
         .updateTable('settings')
-        .set({ value: JSON.stringify(after) })
+        .set({ value: JSON.stringify(after(done)) })
         .where('key', '=', SETTING)
         .where('value', '=', before)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) throw new SamlKeyStateError('the SAML signing key was changed by another command meanwhile; run this one again');
-      return alongside(trx);
+      return done;
     });
   }
 
-  /** Starts a rollover: a new key, published beside the current one, which still signs. Refused while one is pending. */
-  async rollover<T>(alongside: (trx: Db) => Promise<T>, now = Date.now()): Promise<{ keys: IdpKeys; alongside: T }> {
+  /**
+   * Starts a rollover: a new key, published beside the current one, which still signs. Refused while one is pending.
+   * `alongside` queues the provisioning requests that carry it to AWS; their IDs are kept for the finish to check.
+   */
+  async rollover<T extends readonly { requestId: string }[]>(alongside: (trx: Db) => Promise<T>, now = Date.now()): Promise<{ keys: IdpKeys; alongside: T }> {
     const text = await this.storedText(now);
     // Opened first, so that a command with another server key refuses before storing a key no server could open.
     this.open(text);
     const stored = JSON.parse(text) as StoredIdp;
     if (stored.next) throw new SamlKeyStateError('a SAML key rollover is already in progress: finish it first (gatehouse saml-key rollover --finish)');
     const made = await makeSigningKey(now);
-    const done = await this.replace(text, { ...stored, next: { sealedKey: this.secrets.seal(made.privateKeyPem), certificatePem: made.certificatePem } }, alongside);
+    const next = { sealedKey: this.secrets.seal(made.privateKeyPem), certificatePem: made.certificatePem };
+    const done = await this.replace(text, (queued) => ({ ...stored, next: { ...next, requestIds: queued.map((q) => q.requestId) } }), alongside);
     return { keys: await this.keys(now), alongside: done };
   }
 
-  /** Finishes a rollover: the next key signs from now on and the old one is dropped. Refused when none is pending. */
-  async finishRollover<T>(alongside: (trx: Db) => Promise<T>, now = Date.now()): Promise<{ keys: IdpKeys; alongside: T }> {
+  /** Queues a rollover's provisioning again (after a failure): the new requests replace the recorded ones. */
+  async requeueRollover<T extends readonly { requestId: string }[]>(alongside: (trx: Db) => Promise<T>, now = Date.now()): Promise<T> {
+    const { text, stored, next } = await this.pending(now);
+    return this.replace(text, (queued) => ({ ...stored, next: { ...next, requestIds: queued.map((q) => q.requestId) } }), alongside);
+  }
+
+  /** The requests the pending rollover queued, as they stand; undefined when it did not record them. */
+  async rolloverRequests(now = Date.now()): Promise<RolloverRequest[] | undefined> {
+    return this.requestsOf((await this.pending(now)).next);
+  }
+
+  private async requestsOf(next: NonNullable<StoredIdp['next']>): Promise<RolloverRequest[] | undefined> {
+    const ids = next.requestIds;
+    if (!ids) return undefined;
+    if (ids.length === 0) return [];
+    const rows = await this.storage.db.selectFrom('admin_requests').select(['request_id', 'status', 'failure_reason']).where('request_id', 'in', ids).execute();
+    const byId = new Map(rows.map((r) => [r.request_id, r]));
+    return ids.map((requestId) => {
+      const r = byId.get(requestId);
+      return { requestId, status: r?.status ?? 'MISSING', failureReason: r?.failure_reason ?? null };
+    });
+  }
+
+  /** The stored row with a rollover pending, opened (so that a command with another server key refuses first). */
+  private async pending(now: number) {
     const text = await this.storedText(now);
     const stored = JSON.parse(text) as StoredIdp;
     if (!stored.next) throw new SamlKeyStateError('no SAML key rollover is in progress: start one with gatehouse saml-key rollover');
     this.open(text);
-    const done = await this.replace(text, { entityId: stored.entityId, sealedKey: stored.next.sealedKey, certificatePem: stored.next.certificatePem }, alongside);
-    return { keys: await this.keys(now), alongside: done };
+    return { text, stored, next: stored.next };
+  }
+
+  /**
+   * Finishes a rollover: the next key signs from now on and the old one is dropped. Refused when none is pending, and,
+   * unless `force`, until every provisioning request the rollover queued has succeeded. Returns, besides, the
+   * requests that had not when it was forced.
+   */
+  async finishRollover<T>(
+    alongside: (trx: Db) => Promise<T>,
+    opts: { force?: boolean } = {},
+    now = Date.now(),
+  ): Promise<{ keys: IdpKeys; alongside: T; unfinished: RolloverRequest[] | undefined }> {
+    const { text, stored, next } = await this.pending(now);
+    const requests = await this.requestsOf(next);
+    const unfinished = requests?.filter((r) => r.status !== 'SUCCEEDED');
+    if (!opts.force && (unfinished === undefined || unfinished.length > 0)) throw new RolloverNotProvisionedError(requests);
+    // The row is written in its earlier layout again: only the key, the certificate and the entity ID.
+    const done = await this.replace(text, () => ({ entityId: stored.entityId, sealedKey: next.sealedKey, certificatePem: next.certificatePem }), alongside);
+    return { keys: await this.keys(now), alongside: done, unfinished };
   }
 
   /** The metadata an IAM SAML provider is created from: the entity ID, the signing certificates, where sign-in starts. */
