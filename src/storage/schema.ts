@@ -274,7 +274,7 @@ export interface EntitlementVersionTable {
   version: number;
 }
 
-/** A lease that one process at a time holds across every process sharing the database (src/domain/janitor.ts). */
+/** An Identity Center application (sso-admin CreateApplication). */
 export interface ApplicationTable {
   application_arn: string;
   instance_arn: string;
@@ -293,6 +293,7 @@ export interface ApplicationTable {
   created_at: number;
 }
 
+/** A lease that one process at a time holds across every process sharing the database (src/domain/janitor.ts). */
 export interface LeaseTable {
   name: string;
   /** The process holding it, while one does. */
