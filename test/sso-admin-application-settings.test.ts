@@ -333,6 +333,9 @@ describe('application grants', () => {
     await expectError(put([`https://app.example.com/${'x'.repeat(2048)}`]), 'ValidationException', /at most 2048 characters/);
     await expectError(ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: 'authorization_code' }), 'ResourceNotFoundException');
     await put(Array.from({ length: 10 }, (_, i) => `https://app.example.com/${i}`));
+    // The model leaves RedirectUris (and a JWT bearer grant's issuers) optional: the grant is answered without them.
+    await ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: 'authorization_code', Grant: { AuthorizationCode: {} } });
+    assert.deepEqual((await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: 'authorization_code' })).Grant, { AuthorizationCode: {} });
   });
 
   test('JWT bearer: issuer ARNs as the model has them, each once, with 1 to 10 audiences', async () => {
@@ -357,6 +360,9 @@ describe('application grants', () => {
     assert.equal((await put(good)).status, 200);
     const got = await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer' });
     assert.deepEqual(got.Grant, { JwtBearer: { AuthorizedTokenIssuers: good } });
+    assert.equal((await put(undefined)).status, 200);
+    const bare = await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer' });
+    assert.deepEqual(bare.Grant, { JwtBearer: {} });
   });
 
   test('an unknown application is ResourceNotFoundException for every operation; a NextToken from another application is ValidationException', async () => {
