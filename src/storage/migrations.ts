@@ -517,6 +517,34 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('applications_instance').on('applications').columns(['instance_arn', 'application_arn']).execute();
     },
   },
+
+  '0016_application_settings': {
+    async up(db: Kysely<any>) {
+      // What an application allows (sso-admin Put/Get/Delete/ListApplication{AccessScope,AuthenticationMethod,Grant}):
+      // one row per scope, method type and grant type, the modeled structures kept as JSON. They go with the application.
+      await db.schema
+        .createTable('application_access_scopes')
+        .addColumn('application_arn', 'text', (c) => c.notNull().references('applications.application_arn').onDelete('cascade'))
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('authorized_targets', 'text')
+        .addPrimaryKeyConstraint('application_access_scopes_pk', ['application_arn', 'scope'])
+        .execute();
+      await db.schema
+        .createTable('application_authentication_methods')
+        .addColumn('application_arn', 'text', (c) => c.notNull().references('applications.application_arn').onDelete('cascade'))
+        .addColumn('method_type', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('application_authentication_methods_pk', ['application_arn', 'method_type'])
+        .execute();
+      await db.schema
+        .createTable('application_grants')
+        .addColumn('application_arn', 'text', (c) => c.notNull().references('applications.application_arn').onDelete('cascade'))
+        .addColumn('grant_type', 'text', (c) => c.notNull())
+        .addColumn('grant', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('application_grants_pk', ['application_arn', 'grant_type'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

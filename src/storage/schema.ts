@@ -293,6 +293,27 @@ export interface ApplicationTable {
   created_at: number;
 }
 
+/** An application's access scope; AuthorizedTargets as a JSON list of ARNs, null where none were given. */
+export interface ApplicationAccessScopeTable {
+  application_arn: string;
+  scope: string;
+  authorized_targets: string | null;
+}
+
+/** An application's authentication method of one type (IAM): the AuthenticationMethod union as JSON. */
+export interface ApplicationAuthenticationMethodTable {
+  application_arn: string;
+  method_type: string;
+  method: string;
+}
+
+/** An application's grant of one type: the Grant union as JSON, with the one member the GrantType names. */
+export interface ApplicationGrantTable {
+  application_arn: string;
+  grant_type: string;
+  grant: string;
+}
+
 /** A lease that one process at a time holds across every process sharing the database (src/domain/janitor.ts). */
 export interface LeaseTable {
   name: string;
@@ -333,6 +354,9 @@ export interface Database {
   entitlement_version: EntitlementVersionTable;
   leases: LeaseTable;
   applications: ApplicationTable;
+  application_access_scopes: ApplicationAccessScopeTable;
+  application_authentication_methods: ApplicationAuthenticationMethodTable;
+  application_grants: ApplicationGrantTable;
 }
 
 export type { Generated };
