@@ -56,6 +56,15 @@ POLICY = json.dumps({
 # The operations Gatehouse implements, by the name botocore's model gives them: the handlers its sso-admin service
 # definition holds (test/helpers/python.ts passes them in).
 OPERATIONS = set(json.loads(os.environ['GATEHOUSE_IMPLEMENTED_OPERATIONS'])['sso-admin'])
+# Operations that scripts of their own cover and check the same way.
+OPERATIONS -= {
+    # test_sso_admin_applications.py
+    'CreateApplication', 'DescribeApplication', 'UpdateApplication', 'DeleteApplication', 'ListApplications',
+    'ListApplicationProviders', 'DescribeApplicationProvider', 'CreateApplicationAssignment',
+    'DescribeApplicationAssignment', 'DeleteApplicationAssignment', 'ListApplicationAssignments',
+    'ListApplicationAssignmentsForPrincipal', 'GetApplicationAssignmentConfiguration',
+    'PutApplicationAssignmentConfiguration', 'GetApplicationSessionConfiguration', 'PutApplicationSessionConfiguration',
+}
 
 # Operation name -> outcomes seen through boto3: 'OK' or an error code.
 OUTCOMES = collections.defaultdict(set)
