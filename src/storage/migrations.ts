@@ -518,6 +518,33 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  '0015_application_assignments': {
+    async up(db: Kysely<any>) {
+      // Users and groups assigned to an application (CreateApplicationAssignment), one row each; the key lists an
+      // application's assignments, the index a principal's (and finds them when the identity store deletes it).
+      await db.schema
+        .createTable('application_assignments')
+        .addColumn('application_arn', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('principal_type', 'text', (c) => c.notNull())
+        .addColumn('instance_arn', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('application_assignments_pk', ['application_arn', 'principal_id'])
+        .execute();
+      await db.schema.createIndex('application_assignments_principal').on('application_assignments').columns(['principal_id', 'application_arn']).execute();
+      // The application's assignment configuration (1: AssignmentRequired, AWS's default) and session configuration
+      // (UserBackgroundSessionApplicationStatus).
+      await db.schema
+        .alterTable('applications')
+        .addColumn('assignment_required', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .alterTable('applications')
+        .addColumn('user_background_sessions', 'text', (c) => c.notNull().defaultTo('DISABLED'))
+        .execute();
+    },
+  },
+
   '0016_application_settings': {
     async up(db: Kysely<any>) {
       // What an application allows (sso-admin Put/Get/Delete/ListApplication{AccessScope,AuthenticationMethod,Grant}):

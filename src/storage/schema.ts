@@ -291,6 +291,18 @@ export interface ApplicationTable {
   /** The region it was created in (CreatedFrom). */
   created_from: string;
   created_at: number;
+  /** Migration 0015: AssignmentRequired (1 or 0) and UserBackgroundSessionApplicationStatus. */
+  assignment_required: Generated<number>;
+  user_background_sessions: Generated<'ENABLED' | 'DISABLED'>;
+}
+
+/** A user or group assigned to an application (sso-admin CreateApplicationAssignment). */
+export interface ApplicationAssignmentTable {
+  application_arn: string;
+  principal_id: string;
+  principal_type: 'USER' | 'GROUP';
+  instance_arn: string;
+  created_at: number;
 }
 
 /** An application's access scope; AuthorizedTargets as a JSON list of ARNs, null where none were given. */
@@ -354,6 +366,7 @@ export interface Database {
   entitlement_version: EntitlementVersionTable;
   leases: LeaseTable;
   applications: ApplicationTable;
+  application_assignments: ApplicationAssignmentTable;
   application_access_scopes: ApplicationAccessScopeTable;
   application_authentication_methods: ApplicationAuthenticationMethodTable;
   application_grants: ApplicationGrantTable;

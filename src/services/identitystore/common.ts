@@ -5,6 +5,7 @@ import { identityStoreErrors } from '../../generated/identitystore.js';
 import type { ServiceError } from '../../wire/errors.js';
 import type { Context } from '../service.js';
 import { removePrincipalAssignments } from '../../domain/provisioning.js';
+import { removePrincipalApplicationAssignments } from '../sso-admin/applications-store.js';
 import { deleteExternalIds, deletePrincipal, externalIdHolder, insertExternalId, storeQuery, type PrincipalType } from './store.js';
 
 export type ResourceType = 'USER' | 'GROUP' | 'IDENTITY_STORE' | 'GROUP_MEMBERSHIP';
@@ -138,6 +139,7 @@ export async function deleteFromStore(ctx: Context, type: PrincipalType, identit
   await storage.transaction(async (trx) => {
     if (!(await deletePrincipal(trx, type, identityStoreId, id))) throw missing();
     await removePrincipalAssignments(trx, id, ctx.app.federation !== undefined);
+    await removePrincipalApplicationAssignments(trx, id);
   });
   return {};
 }

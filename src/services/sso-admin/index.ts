@@ -2,6 +2,7 @@
 import { ssoAdminErrors, ssoAdminModel, type SsoAdminOperations } from '../../generated/sso-admin.js';
 import { awsJson } from '../../wire/awsjson.js';
 import { defineService } from '../service.js';
+import { applicationHandlers } from './applications.js';
 import { applicationSettingsHandlers } from './application-settings.js';
 import { assignmentHandlers } from './assignments.js';
 import { instanceHandlers } from './instances.js';
@@ -14,7 +15,7 @@ export const ssoAdmin = () =>
   defineService<SsoAdminOperations>(
     ssoAdminModel,
     awsJson,
-    { ...instanceHandlers, ...permissionSetHandlers, ...policyHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers, ...applicationSettingsHandlers },
+    { ...instanceHandlers, ...permissionSetHandlers, ...policyHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers, ...applicationHandlers, ...applicationSettingsHandlers },
     {
       auth: 'sigv4',
       validationError: ssoAdminErrors.ValidationException,

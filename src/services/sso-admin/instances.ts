@@ -13,6 +13,7 @@ import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
+import { instanceHasApplications } from './applications-store.js';
 import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
 import {
   abacConfiguration,
@@ -170,6 +171,9 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
         // As DeletePermissionSet: no permission set may go while accounts carry it or a request on it is running.
         if (await inUse(trx, 'instance_arn', arn)) {
           throw conflict(`Instance ${arn} still has permission sets assigned or provisioned to accounts; remove its account assignments first.`);
+        }
+        if (await instanceHasApplications(trx, arn)) {
+          throw conflict(`Instance ${arn} still has applications; delete them first.`);
         }
 
         await deleteInstance(trx, arn, instance.identity_store_id);

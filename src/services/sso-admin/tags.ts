@@ -2,6 +2,7 @@
 import type { SsoAdminOperations, Tag } from '../../generated/sso-admin.js';
 import type { Db } from '../../storage/storage.js';
 import type { Handlers } from '../service.js';
+import { applicationInstance } from './applications-store.js';
 import { invalid, notFound, requireInstance } from './common.js';
 import { deleteTags, instanceQuery, permissionSetInstance, putTag, tagKeys, tagsOf } from './store.js';
 
@@ -27,6 +28,9 @@ async function requireTaggable(db: Db, resourceArn: string, instanceArn: string 
   } else if (resourceArn.includes(':instance/')) {
     const [inst] = await instanceQuery(db, resourceArn);
     if (inst && (!instanceArn || inst.instance_arn === instanceArn)) return;
+  } else if (resourceArn.includes(':application/')) {
+    const app = await applicationInstance(db, resourceArn);
+    if (app && (!instanceArn || app.instance_arn === instanceArn)) return;
   }
   throw notFound(`Could not find resource ${resourceArn}`);
 }
