@@ -31,6 +31,7 @@ import {
   type RememberedToken,
 } from './store.js';
 import { putTags } from './tags.js';
+import { hasTrustedTokenIssuers } from './issuers-and-regions-store.js';
 
 /** Instances a Gatehouse holds at most: the organization instance and nine account instances. */
 export const MAX_INSTANCES = 10;
@@ -170,6 +171,11 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
         // As DeletePermissionSet: no permission set may go while accounts carry it or a request on it is running.
         if (await inUse(trx, 'instance_arn', arn)) {
           throw conflict(`Instance ${arn} still has permission sets assigned or provisioned to accounts; remove its account assignments first.`);
+        }
+
+        // Trusted token issuers go first, each by DeleteTrustedTokenIssuer, as applications may rely on them.
+        if (await hasTrustedTokenIssuers(trx, arn)) {
+          throw conflict(`Instance ${arn} still has trusted token issuers; delete them first.`);
         }
 
         await deleteInstance(trx, arn, instance.identity_store_id);
