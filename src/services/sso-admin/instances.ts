@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { AccessControlAttribute, DescribeInstanceResponse, InstanceMetadata, SsoAdminOperations, Tag, UpdateInstanceRequest } from '../../generated/sso-admin.js';
 import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
+import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
@@ -99,6 +100,16 @@ function checkAccessControlAttributes(attributes: AccessControlAttribute[]) {
 }
 
 const abacNotFound = (arn: string) => notFound(`No attribute-based access control configuration exists for instance ${arn}`);
+
+/**
+ * AWS's account instances cannot have permission sets (they give access to applications, not to AWS accounts), so
+ * CreatePermissionSet refuses every instance but the organization instance.
+ */
+export async function refuseAccountInstance(db: Db, instanceArn: string) {
+  if ((await organizationInstance(db)).instance_arn !== instanceArn) {
+    throw invalid(`Instance ${instanceArn} is an account instance; permission sets are supported in the organization instance only.`);
+  }
+}
 
 export const instanceHandlers: Handlers<SsoAdminOperations> = {
   async CreateInstance(input, ctx) {
