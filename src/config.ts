@@ -67,6 +67,10 @@ export interface Config {
     policiesPerPermissionSet: number;
     /** Account assignment operations IN_PROGRESS per instance before ThrottlingException. */
     assignmentOperationsInFlight: number;
+    /** Trusted token issuers per instance before ServiceQuotaExceededException. */
+    trustedTokenIssuersPerInstance: number;
+    /** Regions an instance may be added to besides its primary one before ServiceQuotaExceededException. */
+    additionalRegionsPerInstance: number;
     /** CreateToken calls per client per second (AWS: 80) before SlowDownException. */
     createTokenPerClientPerSecond: number;
     /** User codes entered per source address per 10 minutes on the device page. */
@@ -202,6 +206,8 @@ const DEFAULTS: Omit<Config, 'workers'> = {
   limits: {
     policiesPerPermissionSet: 20,
     assignmentOperationsInFlight: 15,
+    trustedTokenIssuersPerInstance: 10,
+    additionalRegionsPerInstance: 16,
     createTokenPerClientPerSecond: 80,
     userCodeAttemptsPerSource: 10,
     userCodeAttemptsPerUser: 10,

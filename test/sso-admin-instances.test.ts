@@ -4,26 +4,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DescribeUserCommand, IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitystore';
 import {
-  CreateAccountAssignmentCommand,
   CreateInstanceAccessControlAttributeConfigurationCommand,
   CreateInstanceCommand,
   CreatePermissionSetCommand,
-  DeleteAccountAssignmentCommand,
   DeleteInstanceAccessControlAttributeConfigurationCommand,
   DeleteInstanceCommand,
-  DescribeAccountAssignmentCreationStatusCommand,
-  DescribeAccountAssignmentDeletionStatusCommand,
   DescribeInstanceAccessControlAttributeConfigurationCommand,
   DescribeInstanceCommand,
   ListInstancesCommand,
   ListTagsForResourceCommand,
   SSOAdminClient,
+  TagResourceCommand,
   UpdateInstanceAccessControlAttributeConfigurationCommand,
   UpdateInstanceCommand,
   paginateListInstances,
   type AccessControlAttribute,
 } from '@aws-sdk/client-sso-admin';
-import { addAccount, ADMIN, REGION, settle, startGatehouse, type TestServer } from './helpers/index.js';
+import { addAccount, ADMIN, REGION, rejectsWith, startGatehouse, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '111122223333';
 const INSTANCE_ARN = /^arn:aws:sso:::instance\/ssoins-[0-9a-f]{16}$/;
@@ -286,7 +283,7 @@ describe('sso-admin instances', () => {
     await assert.rejects(deleteInstance(arn), { name: 'ResourceNotFoundException' });
   });
 
-  test("deleting an account instance deletes its identity store's users, groups and permission sets, and nothing else", async () => {
+  test("deleting an account instance deletes its identity store's users and groups, and nothing else", async () => {
     const arn = await createInstance('doomed');
     const { IdentityStoreId } = await describeInstance(arn);
     const person = { UserName: 'doomed-user', DisplayName: 'Doomed User', Name: { GivenName: 'Doomed', FamilyName: 'User' } };
@@ -295,7 +292,7 @@ describe('sso-admin instances', () => {
     await store.send(new CreateGroupMembershipCommand({ IdentityStoreId, GroupId, MemberId: { UserId: UserId! } }));
     // The same user name in the organization's store, which must survive.
     const survivor = await store.send(new CreateUserCommand({ IdentityStoreId: server.identityStoreId, ...person }));
-    const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: arn, Name: 'Doomed', Tags: [{ Key: 'k', Value: 'v' }] }));
+    await admin.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'k', Value: 'v' }] }));
     await admin.send(
       new CreateInstanceAccessControlAttributeConfigurationCommand({
         InstanceArn: arn,
@@ -313,53 +310,21 @@ describe('sso-admin instances', () => {
     assert.deepEqual(await db.selectFrom('groups').select('group_id').where('identity_store_id', '=', IdentityStoreId!).execute(), []);
     assert.deepEqual(await db.selectFrom('group_memberships').select('membership_id').where('identity_store_id', '=', IdentityStoreId!).execute(), []);
     assert.deepEqual(await db.selectFrom('permission_sets').select('name').where('instance_arn', '=', arn).execute(), []);
-    assert.deepEqual(await db.selectFrom('resource_tags').select('tag_key').where('resource_arn', 'in', [arn, PermissionSet!.PermissionSetArn!]).execute(), []);
+    assert.deepEqual(await db.selectFrom('resource_tags').select('tag_key').where('resource_arn', '=', arn).execute(), []);
     assert.deepEqual(await db.selectFrom('instance_access_control_attributes').select('status').where('instance_arn', '=', arn).execute(), []);
 
     const kept = await store.send(new DescribeUserCommand({ IdentityStoreId: server.identityStoreId, UserId: survivor.UserId }));
     assert.equal(kept.UserName, 'doomed-user');
   });
 
-  test('an account instance whose permission set is assigned cannot be deleted until the assignment goes', async () => {
-    const InstanceArn = await createInstance('assigned');
-    const { IdentityStoreId } = await describeInstance(InstanceArn);
-    const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId, UserName: 'assignee', DisplayName: 'Assignee', Name: { GivenName: 'A', FamilyName: 'Ssignee' } }));
-    const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Assigned' }));
-    const assignment = {
-      InstanceArn,
-      TargetId: ACCOUNT,
-      TargetType: 'AWS_ACCOUNT' as const,
-      PermissionSetArn: PermissionSet!.PermissionSetArn!,
-      PrincipalType: 'USER' as const,
-      PrincipalId: UserId!,
-    };
-    const created = await admin.send(new CreateAccountAssignmentCommand(assignment));
-    const done = await settle(
-      async () =>
-        (
-          await admin.send(
-            new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn, AccountAssignmentCreationRequestId: created.AccountAssignmentCreationStatus!.RequestId }),
-          )
-        ).AccountAssignmentCreationStatus!,
-    );
-    assert.equal(done.Status, 'SUCCEEDED');
-
-    await assert.rejects(deleteInstance(InstanceArn), { name: 'ConflictException' });
-    assert.equal((await describeInstance(InstanceArn)).Status, 'ACTIVE');
-    assert.equal((await store.send(new DescribeUserCommand({ IdentityStoreId, UserId }))).UserName, 'assignee');
-
-    const deleting = await admin.send(new DeleteAccountAssignmentCommand(assignment));
-    const gone = await settle(
-      async () =>
-        (
-          await admin.send(
-            new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn, AccountAssignmentDeletionRequestId: deleting.AccountAssignmentDeletionStatus!.RequestId }),
-          )
-        ).AccountAssignmentDeletionStatus!,
-    );
-    assert.equal(gone.Status, 'SUCCEEDED');
+  test('an account instance refuses permission sets (ValidationException), as AWS account instances do', async () => {
+    const InstanceArn = await createInstance('no-permission-sets');
+    await rejectsWith(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Refused' })), 'ValidationException', { status: 400, message: /account instance/ });
+    assert.deepEqual(await server.app.storage.db.selectFrom('permission_sets').select('name').where('instance_arn', '=', InstanceArn).execute(), []);
+    // The organization instance takes them.
+    const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: 'Accepted' }));
+    assert.ok(PermissionSet!.PermissionSetArn);
     await deleteInstance(InstanceArn);
-    await assert.rejects(describeInstance(InstanceArn), { name: 'ResourceNotFoundException' });
   });
 
   test('ABAC configuration: create, describe, update, delete', async () => {

@@ -572,6 +572,42 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0017_trusted_token_issuers_and_regions': {
+    async up(db: Kysely<any>) {
+      // Trusted token issuers (sso-admin CreateTrustedTokenIssuer and kin). A name is unique in its instance; a
+      // ClientToken is remembered on the row it created, with a digest of that request, for as long as the row lives.
+      await db.schema
+        .createTable('trusted_token_issuers')
+        .addColumn('trusted_token_issuer_arn', 'text', (c) => c.primaryKey())
+        .addColumn('instance_arn', 'text', (c) => c.notNull().references('instances.instance_arn').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('issuer_url', 'text', (c) => c.notNull())
+        .addColumn('claim_attribute_path', 'text', (c) => c.notNull())
+        .addColumn('identity_store_attribute_path', 'text', (c) => c.notNull())
+        .addColumn('jwks_retrieval_option', 'text', (c) => c.notNull())
+        .addColumn('client_token', 'text', (c) => c.unique())
+        .addColumn('request_digest', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('trusted_token_issuers_instance_name', ['instance_arn', 'name'])
+        .execute();
+      // The regions an instance was extended to (AddRegion); its primary region is the server's and is not stored.
+      // Status follows from the times against the clock: ADDING until active_at, REMOVING from removing_at until
+      // removed_at, after which the row counts as gone.
+      await db.schema
+        .createTable('instance_regions')
+        .addColumn('instance_arn', 'text', (c) => c.notNull().references('instances.instance_arn').onDelete('cascade'))
+        .addColumn('region_name', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'bigint', (c) => c.notNull())
+        .addColumn('active_at', 'bigint', (c) => c.notNull())
+        .addColumn('removing_at', 'bigint')
+        .addColumn('removed_at', 'bigint')
+        .addPrimaryKeyConstraint('instance_regions_pk', ['instance_arn', 'region_name'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

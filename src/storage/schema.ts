@@ -178,6 +178,33 @@ export interface InstanceAccessControlAttributesTable {
   updated_at: number;
 }
 
+/** A trusted token issuer of an instance (OIDC_JWT, the one type AWS has). */
+export interface TrustedTokenIssuerTable {
+  trusted_token_issuer_arn: string;
+  instance_arn: string;
+  name: string;
+  type: 'OIDC_JWT';
+  issuer_url: string;
+  claim_attribute_path: string;
+  identity_store_attribute_path: string;
+  jwks_retrieval_option: 'OPEN_ID_DISCOVERY';
+  /** The ClientToken of the CreateTrustedTokenIssuer that made it, and a digest of that request's parameters. */
+  client_token: string | null;
+  request_digest: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A region an instance was added to; epoch ms times from which it is ACTIVE, REMOVING and gone. */
+export interface InstanceRegionTable {
+  instance_arn: string;
+  region_name: string;
+  added_at: number;
+  active_at: number;
+  removing_at: number | null;
+  removed_at: number | null;
+}
+
 export interface OidcClientTable {
   client_id: string;
   secret_hash: string;
@@ -355,6 +382,8 @@ export interface Database {
   provisioned_permission_sets: ProvisionedPermissionSetTable;
   admin_requests: AdminRequestTable;
   instance_access_control_attributes: InstanceAccessControlAttributesTable;
+  trusted_token_issuers: TrustedTokenIssuerTable;
+  instance_regions: InstanceRegionTable;
   oidc_clients: OidcClientTable;
   web_sessions: WebSessionTable;
   device_authorizations: DeviceAuthorizationTable;

@@ -9,13 +9,26 @@ import { instanceHandlers } from './instances.js';
 import { permissionSetHandlers } from './permission-sets.js';
 import { policyHandlers } from './policies.js';
 import { provisioningHandlers } from './provisioning.js';
+import { regionHandlers } from './regions.js';
 import { tagHandlers } from './tags.js';
+import { trustedTokenIssuerHandlers } from './trusted-token-issuers.js';
 
 export const ssoAdmin = () =>
   defineService<SsoAdminOperations>(
     ssoAdminModel,
     awsJson,
-    { ...instanceHandlers, ...permissionSetHandlers, ...policyHandlers, ...tagHandlers, ...assignmentHandlers, ...provisioningHandlers, ...applicationHandlers, ...applicationSettingsHandlers },
+    {
+      ...instanceHandlers,
+      ...permissionSetHandlers,
+      ...policyHandlers,
+      ...tagHandlers,
+      ...assignmentHandlers,
+      ...provisioningHandlers,
+      ...trustedTokenIssuerHandlers,
+      ...regionHandlers,
+      ...applicationHandlers,
+      ...applicationSettingsHandlers,
+    },
     {
       auth: 'sigv4',
       validationError: ssoAdminErrors.ValidationException,

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { AccessControlAttribute, DescribeInstanceResponse, InstanceMetadata, SsoAdminOperations, Tag, UpdateInstanceRequest } from '../../generated/sso-admin.js';
 import { instanceArn, newIdentityStoreId, newInstanceId } from '../../ids.js';
 import type { InstanceTable } from '../../storage/schema.js';
+import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { instanceHasApplications } from './applications-store.js';
@@ -32,6 +33,7 @@ import {
   type RememberedToken,
 } from './store.js';
 import { putTags } from './tags.js';
+import { hasTrustedTokenIssuers } from './issuers-and-regions-store.js';
 
 /** Instances a Gatehouse holds at most: the organization instance and nine account instances. */
 export const MAX_INSTANCES = 10;
@@ -99,6 +101,16 @@ function checkAccessControlAttributes(attributes: AccessControlAttribute[]) {
 }
 
 const abacNotFound = (arn: string) => notFound(`No attribute-based access control configuration exists for instance ${arn}`);
+
+/**
+ * AWS's account instances cannot have permission sets (they give access to applications, not to AWS accounts), so
+ * CreatePermissionSet refuses every instance but the organization instance.
+ */
+export async function refuseAccountInstance(db: Db, instanceArn: string) {
+  if ((await organizationInstance(db)).instance_arn !== instanceArn) {
+    throw invalid(`Instance ${instanceArn} is an account instance; permission sets are supported in the organization instance only.`);
+  }
+}
 
 export const instanceHandlers: Handlers<SsoAdminOperations> = {
   async CreateInstance(input, ctx) {
@@ -174,6 +186,11 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
         }
         if (await instanceHasApplications(trx, arn)) {
           throw conflict(`Instance ${arn} still has applications; delete them first.`);
+        }
+
+        // Trusted token issuers go first, each by DeleteTrustedTokenIssuer, as applications may rely on them.
+        if (await hasTrustedTokenIssuers(trx, arn)) {
+          throw conflict(`Instance ${arn} still has trusted token issuers; delete them first.`);
         }
 
         await deleteInstance(trx, arn, instance.identity_store_id);

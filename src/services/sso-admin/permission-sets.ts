@@ -4,6 +4,7 @@ import type { PermissionSet, SsoAdminOperations } from '../../generated/sso-admi
 import type { PermissionSetTable } from '../../storage/schema.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
+import { refuseAccountInstance } from './instances.js';
 import { checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet } from './common.js';
 import { bumpVersion, deletePermissionSet, insertPermissionSet, inUse, permissionSetsPage, updatePermissionSet } from './store.js';
 import { putTags } from './tags.js';
@@ -29,6 +30,7 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
     checkSessionDuration(input.SessionDuration);
     const { storage } = ctx.app;
     await requireInstance(storage.db, input.InstanceArn);
+    await refuseAccountInstance(storage.db, input.InstanceArn);
     const row: PermissionSetTable = {
       permission_set_arn: newPermissionSetArn(input.InstanceArn),
       instance_arn: input.InstanceArn,

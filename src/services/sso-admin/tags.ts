@@ -4,6 +4,7 @@ import type { Db } from '../../storage/storage.js';
 import type { Handlers } from '../service.js';
 import { applicationInstance } from './applications-store.js';
 import { invalid, notFound, requireInstance } from './common.js';
+import { trustedTokenIssuer } from './issuers-and-regions-store.js';
 import { deleteTags, instanceQuery, permissionSetInstance, putTag, tagKeys, tagsOf } from './store.js';
 
 /** AWS's limit of tags per resource. */
@@ -31,6 +32,11 @@ async function requireTaggable(db: Db, resourceArn: string, instanceArn: string 
   } else if (resourceArn.includes(':application/')) {
     const app = await applicationInstance(db, resourceArn);
     if (app && (!instanceArn || app.instance_arn === instanceArn)) return;
+  }
+  // Trusted token issuers.
+  if (resourceArn.includes(':trustedTokenIssuer/')) {
+    const issuer = await trustedTokenIssuer(db, resourceArn);
+    if (issuer && (!instanceArn || issuer.instance_arn === instanceArn)) return;
   }
   throw notFound(`Could not find resource ${resourceArn}`);
 }
