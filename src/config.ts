@@ -460,9 +460,12 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   ];
   for (const [name, key] of seconds) if (env[name]) config.signIn[key] = numberFrom(env[name]!, name, WHOLE);
   if (env.GATEHOUSE_PROVISIONING_DELAY_MS) config.provisioningDelayMs = numberFrom(env.GATEHOUSE_PROVISIONING_DELAY_MS, 'GATEHOUSE_PROVISIONING_DELAY_MS', WHOLE);
-  if (env.GATEHOUSE_ADMIN_ACCESS_KEY_ID && env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY) {
-    config.adminAccessKeys = [{ accessKeyId: env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, secretAccessKey: env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY }, ...config.adminAccessKeys];
-  }
+  const [id, secret] = [env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY];
+  // One without the other was once ignored, and a key generated instead: a surprise for whoever set it.
+  if (id && !secret) throw new Error('GATEHOUSE_ADMIN_ACCESS_KEY_ID is set without GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: set both, or neither (Gatehouse then makes a key on first start)');
+  if (secret && !id) throw new Error('GATEHOUSE_ADMIN_SECRET_ACCESS_KEY is set without GATEHOUSE_ADMIN_ACCESS_KEY_ID: set both, or neither (Gatehouse then makes a key on first start)');
+  if (id && secret) config.adminAccessKeys = [{ accessKeyId: id, secretAccessKey: secret }, ...config.adminAccessKeys];
+  config.adminAccessKeys.forEach((key, i) => checkAdminKey(key, i === 0 && id ? 'GATEHOUSE_ADMIN_ACCESS_KEY_ID/GATEHOUSE_ADMIN_SECRET_ACCESS_KEY' : `adminAccessKeys[${id ? i - 1 : i}]`));
   federationFromEnv(config.awsFederation, env);
   // Node refuses a headers timeout longer than the request's.
   if (config.http.headersTimeoutSeconds > config.http.requestTimeoutSeconds) {
@@ -473,6 +476,17 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
   config.dataDir = resolve(config.dataDir);
   return config;
+}
+
+/** The shortest admin secret taken: AWS's own are 40 characters; a short one is guessed by whoever can reach the API. */
+const MIN_SECRET_LENGTH = 16;
+
+/** An admin key as IAM shapes access keys (16 to 128 word characters) with a secret that is not trivially guessed. */
+function checkAdminKey(key: { accessKeyId: string; secretAccessKey: string }, from: string) {
+  if (!/^\w{16,128}$/.test(key.accessKeyId)) throw new Error(refusal(`${from} access key id`, '16 to 128 letters, digits or _ (as AWS access key ids are)', key.accessKeyId));
+  if (key.secretAccessKey.length < MIN_SECRET_LENGTH) {
+    throw new Error(`${from} secret access key must be at least ${MIN_SECRET_LENGTH} characters (AWS's are 40), got ${key.secretAccessKey.length}`);
+  }
 }
 
 const ON = /^(1|true|yes|on)$/i;

@@ -107,3 +107,35 @@ test('the environment still wins over the file, and the flags over both', () => 
     assert.equal(loadConfig({ configFile: file, port: 7000 }, { GATEHOUSE_PORT: '6000' }).port, 7000);
   });
 });
+
+test('an admin key id without its secret (or the reverse) is refused rather than ignored', () => {
+  const secret = 'a-secret-of-forty-characters-000000000000';
+  assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY000001' }), {
+    message: /^GATEHOUSE_ADMIN_ACCESS_KEY_ID is set without GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: set both, or neither/,
+  });
+  assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: secret }), { message: /^GATEHOUSE_ADMIN_SECRET_ACCESS_KEY is set without GATEHOUSE_ADMIN_ACCESS_KEY_ID/ });
+  // Both empty is neither.
+  assert.deepEqual(loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: '', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: '' }).adminAccessKeys, []);
+  assert.deepEqual(loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY000001', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: secret }).adminAccessKeys, [
+    { accessKeyId: 'AKIAEXAMPLEKEY000001', secretAccessKey: secret },
+  ]);
+});
+
+test('a short admin secret or a malformed key id is refused, from the environment or the file, without showing the secret', () => {
+  const refusedSecret = (thrown: unknown) => {
+    const message = (thrown as Error).message;
+    assert.match(message, /secret access key must be at least 16 characters \(AWS's are 40\), got 1$/);
+    assert.doesNotMatch(message, /'s'/);
+    return true;
+  };
+  assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY000001', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: 's' }), refusedSecret);
+  assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: 'AKIA', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: 'x'.repeat(40) }), {
+    message: /^GATEHOUSE_ADMIN_ACCESS_KEY_ID\/GATEHOUSE_ADMIN_SECRET_ACCESS_KEY access key id must be 16 to 128 letters, digits or _/,
+  });
+  withConfigFile({ adminAccessKeys: [{ accessKeyId: 'AKIAEXAMPLEKEY000002', secretAccessKey: 's' }] }, (file) => {
+    assert.throws(() => loadConfig({ configFile: file }, {}), (thrown: unknown) => /^adminAccessKeys\[0\] /.test((thrown as Error).message) && refusedSecret(thrown));
+  });
+  withConfigFile({ adminAccessKeys: [{ accessKeyId: 'AKIAEXAMPLEKEY000002', secretAccessKey: 'y'.repeat(40) }] }, (file) => {
+    assert.equal(loadConfig({ configFile: file }, {}).adminAccessKeys.length, 1);
+  });
+});
