@@ -25,7 +25,7 @@ import { awsQuery, queryParams } from './wire/query.js';
 import { verifySignature, type SigningSecret, type VerifiedCaller } from './wire/sigv4.js';
 import { roleSecret, type RoleSession } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
-import { createWebHandler } from './web/index.js';
+import { createWebHandler, wantsPage } from './web/index.js';
 import { logRequest } from './log.js';
 import { logFault } from './faults.js';
 import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, IdleWatch, readBody, type ReadBody } from './body.js';
@@ -255,6 +255,13 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       checkHost(call, limits.hosts);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
       webPage = !routed && (call.method === 'GET' || call.method === 'POST') && web.answers(call);
+      // A person's browser at a wrong address gets a page; everything else, API clients included, the JSON error.
+      if (!routed && !webPage && wantsPage(call)) {
+        webPage = true;
+        res.setHeader('x-amzn-RequestId', requestId);
+        await web.notFound(req, res, call);
+        return;
+      }
       if (!routed && !webPage) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
       const limit = maxBody(routed ? routed.service.model.id : 'web');
       try {

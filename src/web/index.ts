@@ -8,9 +8,10 @@ import type { IncomingCall } from '../wire/protocol.js';
 // server.ts imports this module too; the cycle is harmless, as clientAddress is only called per request.
 import { clientAddress, origin } from '../server.js';
 import { readCookies, sessionCookieName } from './cookies.js';
-import { errorPage, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
+import { errorPage, page, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
 import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
 import { logFault } from '../faults.js';
+import { html } from './html.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
 import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, submitDeviceDecision } from './pages/device.js';
 import { home, openConsole, showCredentials } from './pages/home.js';
@@ -71,6 +72,33 @@ const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
 };
 
+/** What a browser gets for an address that is neither a page nor an API operation. */
+const NOT_FOUND: Route = {
+  run: async (req) =>
+    page(
+      req,
+      404,
+      { title: 'Page not found' },
+      html`<h1>Page not found</h1>
+<p>There is no page at this address.</p>
+<p><a href="/">Go to the access portal</a></p>`,
+    ),
+};
+
+/**
+ * Whether a request that no API or page answers came from a person's browser: a GET or HEAD that accepts text/html,
+ * as a browser's address bar sends. AWS SDKs and CLIs never ask for text/html, so they keep the JSON error.
+ */
+export function wantsPage(call: IncomingCall): boolean {
+  if (call.method !== 'GET' && call.method !== 'HEAD') return false;
+  const accept = call.headers.accept;
+  if (!accept) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    return type === 'text/html' && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+}
+
 const INTERNAL = new WebError(500, 'Something went wrong', 'Gatehouse could not finish this request. Try again in a moment.');
 
 /** The web pages' handler: whether a method and path is a page's (decided before the body is read), and its answer. */
@@ -79,32 +107,36 @@ export function createWebHandler(app: App) {
   const publicOrigin = app.config.publicUrl ? new URL(app.config.publicUrl).origin : undefined;
   return {
     answers: (call: IncomingCall) => Object.hasOwn(ROUTES, `${call.method} ${call.path}`),
-    async answer(req: IncomingMessage, res: ServerResponse, call: IncomingCall): Promise<void> {
-      const route = ROUTES[`${call.method} ${call.path}`];
-      const request: WebRequest = {
-        app,
-        method: call.method as 'GET' | 'POST',
-        path: call.path,
-        query: call.query,
-        headers: call.headers,
-        sourceIp: clientAddress(app, req),
-        now: app.clock(),
-        cookies: readCookies(call.headers),
-        form: new URLSearchParams(),
-        setCookies: [],
-        secureCookies,
-        origin: origin(app, req),
-      };
-      let reply: Reply;
-      try {
-        reply = await answer(route, request, call, publicOrigin);
-      } catch (err) {
-        if (!(err instanceof WebError)) logFault(app.log, res.getHeader('x-amzn-RequestId'), err, 'web page failed');
-        reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
-      }
-      write(res, request, reply);
-    },
+    /** The "Page not found" page, for a browser's request that {@link wantsPage} and nothing answers. */
+    notFound: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, NOT_FOUND),
+    answer: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, ROUTES[`${call.method} ${call.path}`]),
   };
+
+  async function respond(req: IncomingMessage, res: ServerResponse, call: IncomingCall, route: Route): Promise<void> {
+    const request: WebRequest = {
+      app,
+      // HEAD (only ever the not-found page) is handled as GET; Node leaves the body out of the answer.
+      method: call.method === 'POST' ? 'POST' : 'GET',
+      path: call.path,
+      query: call.query,
+      headers: call.headers,
+      sourceIp: clientAddress(app, req),
+      now: app.clock(),
+      cookies: readCookies(call.headers),
+      form: new URLSearchParams(),
+      setCookies: [],
+      secureCookies,
+      origin: origin(app, req),
+    };
+    let reply: Reply;
+    try {
+      reply = await answer(route, request, call, publicOrigin);
+    } catch (err) {
+      if (!(err instanceof WebError)) logFault(app.log, res.getHeader('x-amzn-RequestId'), err, 'web page failed');
+      reply = errorPage(request, err instanceof WebError ? err : INTERNAL);
+    }
+    write(res, request, reply);
+  }
 }
 
 async function answer(route: Route, req: WebRequest, call: IncomingCall, publicOrigin: string | undefined): Promise<Reply> {
