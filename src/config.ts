@@ -462,10 +462,14 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (env.GATEHOUSE_PROVISIONING_DELAY_MS) config.provisioningDelayMs = numberFrom(env.GATEHOUSE_PROVISIONING_DELAY_MS, 'GATEHOUSE_PROVISIONING_DELAY_MS', WHOLE);
   const [id, secret] = [env.GATEHOUSE_ADMIN_ACCESS_KEY_ID, env.GATEHOUSE_ADMIN_SECRET_ACCESS_KEY];
   // One without the other was once ignored, and a key generated instead: a surprise for whoever set it.
-  if (id && !secret) throw new Error('GATEHOUSE_ADMIN_ACCESS_KEY_ID is set without GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: set both, or neither (Gatehouse then makes a key on first start)');
-  if (secret && !id) throw new Error('GATEHOUSE_ADMIN_SECRET_ACCESS_KEY is set without GATEHOUSE_ADMIN_ACCESS_KEY_ID: set both, or neither (Gatehouse then makes a key on first start)');
+  if (id && !secret)
+    throw new Error('GATEHOUSE_ADMIN_ACCESS_KEY_ID is set without GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: set both, or neither (Gatehouse then makes a key on first start)');
+  if (secret && !id)
+    throw new Error('GATEHOUSE_ADMIN_SECRET_ACCESS_KEY is set without GATEHOUSE_ADMIN_ACCESS_KEY_ID: set both, or neither (Gatehouse then makes a key on first start)');
   if (id && secret) config.adminAccessKeys = [{ accessKeyId: id, secretAccessKey: secret }, ...config.adminAccessKeys];
-  config.adminAccessKeys.forEach((key, i) => checkAdminKey(key, i === 0 && id ? 'GATEHOUSE_ADMIN_ACCESS_KEY_ID/GATEHOUSE_ADMIN_SECRET_ACCESS_KEY' : `adminAccessKeys[${id ? i - 1 : i}]`));
+  for (const [i, key] of config.adminAccessKeys.entries()) {
+    checkAdminKey(key, i === 0 && id ? 'GATEHOUSE_ADMIN_ACCESS_KEY_ID/GATEHOUSE_ADMIN_SECRET_ACCESS_KEY' : `adminAccessKeys[${id ? i - 1 : i}]`);
+  }
   federationFromEnv(config.awsFederation, env);
   // Node refuses a headers timeout longer than the request's.
   if (config.http.headersTimeoutSeconds > config.http.requestTimeoutSeconds) {
