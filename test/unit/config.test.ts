@@ -113,7 +113,9 @@ test('an admin key id without its secret (or the reverse) is refused rather than
   assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY000001' }), {
     message: /^GATEHOUSE_ADMIN_ACCESS_KEY_ID is set without GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: set both, or neither/,
   });
-  assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: secret }), { message: /^GATEHOUSE_ADMIN_SECRET_ACCESS_KEY is set without GATEHOUSE_ADMIN_ACCESS_KEY_ID/ });
+  assert.throws(() => loadConfig({}, { GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: secret }), {
+    message: /^GATEHOUSE_ADMIN_SECRET_ACCESS_KEY is set without GATEHOUSE_ADMIN_ACCESS_KEY_ID/,
+  });
   // Both empty is neither.
   assert.deepEqual(loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: '', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: '' }).adminAccessKeys, []);
   assert.deepEqual(loadConfig({}, { GATEHOUSE_ADMIN_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY000001', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: secret }).adminAccessKeys, [
@@ -133,7 +135,10 @@ test('a short admin secret or a malformed key id is refused, from the environmen
     message: /^GATEHOUSE_ADMIN_ACCESS_KEY_ID\/GATEHOUSE_ADMIN_SECRET_ACCESS_KEY access key id must be 16 to 128 letters, digits or _/,
   });
   withConfigFile({ adminAccessKeys: [{ accessKeyId: 'AKIAEXAMPLEKEY000002', secretAccessKey: 's' }] }, (file) => {
-    assert.throws(() => loadConfig({ configFile: file }, {}), (thrown: unknown) => /^adminAccessKeys\[0\] /.test((thrown as Error).message) && refusedSecret(thrown));
+    assert.throws(
+      () => loadConfig({ configFile: file }, {}),
+      (thrown: unknown) => /^adminAccessKeys\[0\] /.test((thrown as Error).message) && refusedSecret(thrown),
+    );
   });
   withConfigFile({ adminAccessKeys: [{ accessKeyId: 'AKIAEXAMPLEKEY000002', secretAccessKey: 'y'.repeat(40) }] }, (file) => {
     assert.equal(loadConfig({ configFile: file }, {}).adminAccessKeys.length, 1);
