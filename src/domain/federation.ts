@@ -314,17 +314,7 @@ export class AwsFederation {
     now: number,
   ): Promise<IssuedCredentials> {
     const sessionDurationSeconds = session.durationSeconds;
-    const response = await this.samlIdp.response(
-      {
-        nameId: person.userId,
-        sessionName: person.userName,
-        roles: [{ roleArn: role.roleArn, providerArn: role.providerArn }],
-        sessionDurationSeconds,
-        recipient: this.apiRecipient,
-        sessionTags: session.tags,
-      },
-      now,
-    );
+    const response = await this.signedResponse({ roleArn: role.roleArn, providerArn: role.providerArn }, person, session, this.apiRecipient, now);
     const answer = await this.call('AssumeRoleWithSAML', role.accountId, () =>
       this.sts.send(
         new AssumeRoleWithSAMLCommand({
@@ -346,15 +336,19 @@ export class AwsFederation {
     session: { durationSeconds: number; tags: SessionTag[] },
     now: number,
   ) {
+    return this.signedResponse(role, person, session, this.settings.signInUrl, now);
+  }
+
+  /** A Response for one role, as STS and the console's sign-in both take it; only where it is addressed differs. */
+  private signedResponse(
+    role: { roleArn: string; providerArn: string },
+    person: { userId: string; userName: string },
+    session: { durationSeconds: number; tags: SessionTag[] },
+    recipient: string,
+    now: number,
+  ) {
     return this.samlIdp.response(
-      {
-        nameId: person.userId,
-        sessionName: person.userName,
-        roles: [role],
-        sessionDurationSeconds: session.durationSeconds,
-        recipient: this.settings.signInUrl,
-        sessionTags: session.tags,
-      },
+      { nameId: person.userId, sessionName: person.userName, roles: [role], sessionDurationSeconds: session.durationSeconds, recipient, sessionTags: session.tags },
       now,
     );
   }

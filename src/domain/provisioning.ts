@@ -324,12 +324,10 @@ async function completeFederated(storage: Storage, requestId: string, settings: 
         await trx.deleteFrom('provisioned_permission_sets').where('account_id', '=', again.accountId).where('permission_set_arn', '=', job.permission_set_arn).execute();
       }
     }
-    if (outcome.status === 'FAILED' && !('fail' in again) && again.kind === 'CREATE_ASSIGNMENT') {
-      // A role made for an assignment that then could not be made is recorded unassigned: the sweep deletes it.
-      for (const [accountId, role] of roles) await recordRole(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings, role);
-    } else if (outcome.status === 'FAILED' && 'fail' in again && !('fail' in first)) {
-      for (const [accountId, role] of roles) await recordRole(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings, role);
-    }
+    // Roles made in AWS for a job that then failed, and that record() did not take (it takes a PROVISION's), are
+    // recorded unassigned: the sweep deletes them.
+    const unrecorded = outcome.status === 'FAILED' && !('fail' in first) && ('fail' in again || again.kind !== 'PROVISION');
+    if (unrecorded) for (const [accountId, role] of roles) await recordRole(trx, job.instance_arn, accountId, job.permission_set_arn, now, settings, role);
     await finish(trx, requestId, outcome, now);
   });
   return true;
