@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, portNumber, type Config, type ConfigOverrides } from './config.js';
-import { CONFIGURE_CLI_OPTIONS, configureCli, organizationIdentityStoreId } from './configure-cli.js';
+import { CONFIGURE_CLI_OPTIONS, configureCli } from './configure-cli.js';
 import type { Db, Storage } from './storage/storage.js';
 
 const HELP = `Usage: gatehouse [command] [options]
@@ -95,8 +95,9 @@ function announce(config: Config, url: string, generatedKey: { accessKeyId: stri
     // Shown this once only; it is kept encrypted in the data directory.
     out.write(
       `\nNo admin access key was configured, so Gatehouse made one. It is shown only this once:\n` +
-        `  export AWS_ACCESS_KEY_ID=${generatedKey.accessKeyId} AWS_SECRET_ACCESS_KEY=${generatedKey.secretAccessKey} AWS_REGION=${config.region} AWS_ENDPOINT_URL=${url}\n` +
-        `Then, for example: aws identitystore list-users --identity-store-id <id>\n\n`,
+        `  export AWS_ACCESS_KEY_ID=${generatedKey.accessKeyId} AWS_SECRET_ACCESS_KEY=${generatedKey.secretAccessKey} AWS_REGION=${config.region} AWS_DEFAULT_REGION=${config.region} AWS_ENDPOINT_URL=${url}\n` +
+        `Then, for example: aws sso-admin list-instances --endpoint-url ${url}\n` +
+        `(--endpoint-url for AWS CLI v2 before 2.13, which ignores AWS_ENDPOINT_URL; AWS CLI v1 and boto3 take the region from AWS_DEFAULT_REGION)\n\n`,
     );
   }
 }
@@ -311,7 +312,7 @@ async function main(argv: string[]) {
     case 'saml-key':
       return samlKey(rest, overrides, values);
     case 'configure-cli':
-      return configureCli(values, loadConfig(overrides), () => withStorage(overrides, organizationIdentityStoreId));
+      return configureCli(values, loadConfig(overrides), (fn) => withStorage(overrides, fn));
     case 'help':
       process.stdout.write(HELP);
       return;

@@ -53,10 +53,51 @@ export interface CliConfiguration {
   stsUrl: string | null;
 }
 
-/** The organization instance's identity store: the instance bootstrap made first (it cannot be deleted). */
+/** The organization instance: the instance bootstrap made first (it cannot be deleted). */
+async function organizationInstance(storage: Storage) {
+  return storage.db.selectFrom('instances').select(['identity_store_id', 'instance_arn']).orderBy('created_at').orderBy('instance_arn').limit(1).executeTakeFirstOrThrow();
+}
+
+/** The organization instance's identity store. */
 export async function organizationIdentityStoreId(storage: Storage): Promise<string> {
-  const row = await storage.db.selectFrom('instances').select('identity_store_id').orderBy('created_at').orderBy('instance_arn').limit(1).executeTakeFirstOrThrow();
-  return row.identity_store_id;
+  return (await organizationInstance(storage)).identity_store_id;
+}
+
+/**
+ * What the profile's role needs before `aws sso login` can give credentials for it, and is not there yet: the account,
+ * a permission set of that name in the organization instance, and an assignment of it in that account. Each missing
+ * piece is one line; the profile is written anyway (the setup may follow), but without the lines the first sign of it
+ * would be `Account not found` after a sign-in.
+ */
+export async function missingForRole(storage: Storage, accountId: string, roleName: string): Promise<string[]> {
+  const { instance_arn: instanceArn } = await organizationInstance(storage);
+  const missing: string[] = [];
+  const account = await storage.db.selectFrom('accounts').select('account_id').where('account_id', '=', accountId).executeTakeFirst();
+  if (!account) missing.push(`account ${accountId} does not exist yet: add it with gatehouse accounts add --id ${accountId} --name <name> --email <email>`);
+  const permissionSet = await storage.db
+    .selectFrom('permission_sets')
+    .select('permission_set_arn')
+    .where('instance_arn', '=', instanceArn)
+    .where('name', '=', roleName)
+    .executeTakeFirst();
+  if (!permissionSet) {
+    missing.push(`no permission set is named ${roleName} yet: create it with aws sso-admin create-permission-set --instance-arn ${instanceArn} --name ${roleName}`);
+    return missing;
+  }
+  const assignment = await storage.db
+    .selectFrom('account_assignments')
+    .select('principal_id')
+    .where('instance_arn', '=', instanceArn)
+    .where('account_id', '=', accountId)
+    .where('permission_set_arn', '=', permissionSet.permission_set_arn)
+    .limit(1)
+    .executeTakeFirst();
+  if (!assignment) {
+    missing.push(
+      `permission set ${roleName} is assigned to no one in account ${accountId} yet: assign it with aws sso-admin create-account-assignment --target-type AWS_ACCOUNT --target-id ${accountId} --permission-set-arn ${permissionSet.permission_set_arn} …`,
+    );
+  }
+  return missing;
 }
 
 /** Where clients reach this server unless told otherwise: its public URL, else the address it listens on. */
@@ -230,11 +271,19 @@ export function writeCliConfiguration(c: CliConfiguration): { configFile: string
   return { configFile: c.configFile, ruleSets };
 }
 
-/** The `configure-cli` command: check the flags, read the identity store id, write, and say what comes next. */
-export async function configureCli(values: Record<string, string | boolean | undefined>, config: Config, identityStoreId: () => Promise<string>) {
+/**
+ * The `configure-cli` command: check the flags, read the identity store id and what the role still lacks, write, warn,
+ * and say what comes next.
+ */
+export async function configureCli(values: Record<string, string | boolean | undefined>, config: Config, withStorage: <T>(fn: (storage: Storage) => Promise<T>) => Promise<T>) {
   const flags = parseConfigureCliFlags(values, config);
-  const c: CliConfiguration = { ...flags, identityStoreId: await identityStoreId() };
+  const { identityStoreId, missing } = await withStorage(async (storage) => ({
+    identityStoreId: await organizationIdentityStoreId(storage),
+    missing: flags.accountId !== undefined && flags.roleName !== undefined ? await missingForRole(storage, flags.accountId, flags.roleName) : [],
+  }));
+  const c: CliConfiguration = { ...flags, identityStoreId };
   const written = writeCliConfiguration(c);
+  for (const line of missing) process.stderr.write(`Warning: ${line}\n`);
   const out = process.stdout;
   out.write(`Wrote ${written.configFile}: ${[...configSections(c).keys()].map((k) => `[${k}]`).join(', ')} for ${c.url}\n`);
   if (written.ruleSets.length) {

@@ -8,7 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, databaseEnv, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { CreatePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { ADMIN, CLI, databaseEnv, REGION, startGatehouse, type TestServer } from './helpers/gatehouse.js';
+import { addAccount, assign, createPerson } from './helpers/index.js';
 
 const RULE_SETS = ['sso/2019-06-10', 'sso-oidc/2019-06-10', 'sso-admin/2020-07-20', 'identitystore/2020-06-15', 'sts/2011-06-15'];
 const SERVICE_KEYS = ['sso', 'sso_oidc', 'sso_admin', 'identitystore', 'sts'];
@@ -221,6 +223,53 @@ describe('gatehouse configure-cli', () => {
     assert.deepEqual(withSts.slice(withSts.indexOf('sts =')), ['sts =', '  endpoint_url = http://127.0.0.1:5000']);
     assert.match(readFileSync(stsRuleSet, 'utf8'), /"url": "http:\/\/127\.0\.0\.1:5000"/);
     assert.match(emulator.stdout, /STS calls go to http:\/\/127\.0\.0\.1:5000/);
+  });
+
+  test('warns, one line each and still writing the profile, of a missing account, permission set or assignment in that account', async () => {
+    const account = '210987654321';
+    const roleName = 'Auditor';
+    const run = async () => {
+      const home = tempDir('gatehouse-home-');
+      const r = await configure(server, ['--home', home, '--url', server.url, '--account-id', account, '--role-name', roleName]);
+      assert.equal(r.code, 0, show(r));
+      assert.deepEqual(section(readFileSync(join(home, '.aws', 'config'), 'utf8'), 'profile gatehouse')?.slice(1, 3), [
+        `sso_account_id = ${account}`,
+        `sso_role_name = ${roleName}`,
+      ]);
+      return r.stderr.split('\n').filter(Boolean);
+    };
+
+    const nothing = await run();
+    assert.equal(nothing.length, 2, nothing.join('\n'));
+    assert.match(nothing[0], new RegExp(`^Warning: account ${account} does not exist yet: add it with gatehouse accounts add --id ${account} `));
+    assert.match(
+      nothing[1],
+      new RegExp(
+        `^Warning: no permission set is named ${roleName} yet: create it with aws sso-admin create-permission-set --instance-arn ${server.instanceArn} --name ${roleName}$`,
+      ),
+    );
+
+    await addAccount(server, account, 'Audit');
+    const admin = new SSOAdminClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
+    try {
+      const { PermissionSet } = await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: roleName }));
+      // A permission set of that name assigned in another account only does not count.
+      const elsewhere = '310987654321';
+      await addAccount(server, elsewhere, 'Elsewhere');
+      const person = await createPerson(server);
+      await assign(admin, server, elsewhere, PermissionSet!.PermissionSetArn!, person.userId);
+      const unassigned = await run();
+      assert.equal(unassigned.length, 1, unassigned.join('\n'));
+      assert.match(
+        unassigned[0],
+        new RegExp(`^Warning: permission set ${roleName} is assigned to no one in account ${account} yet: assign it with aws sso-admin create-account-assignment `),
+      );
+
+      await assign(admin, server, account, PermissionSet!.PermissionSetArn!, person.userId);
+      assert.deepEqual(await run(), [], 'nothing missing, nothing said');
+    } finally {
+      admin.destroy();
+    }
   });
 
   for (const [args, message] of [
