@@ -4,16 +4,19 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { CreateGroupCommand, CreateGroupMembershipCommand } from '@aws-sdk/client-identitystore';
+import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand } from '@aws-sdk/client-identitystore';
 import {
   CreateApplicationAssignmentCommand,
   CreateApplicationCommand,
+  CreateInstanceCommand,
+  DescribeInstanceCommand,
   PutApplicationAssignmentConfigurationCommand,
   type PortalOptions,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import type { Browser } from 'playwright-core';
-import { adminClients, createPerson, startGatehouse, type TestServer } from '../helpers/index.js';
+import { hashPassword } from '../../src/crypto/passwords.js';
+import { adminClients, createPerson, signedInBrowser, startGatehouse, type TestServer } from '../helpers/index.js';
 import { launchBrowser, screenshot, submitSignIn } from './helpers.js';
 
 let server: TestServer;
@@ -119,4 +122,29 @@ test('the Applications tab shows exactly the applications the person may open, a
   await Promise.all([page.waitForLoadState('load'), page.getByRole('link', { name: 'Accounts' }).click()]);
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'AWS accounts');
   await context.close();
+});
+
+test('an application open to everyone shows for the users of its own instance only', async () => {
+  const { admin, store } = clients;
+  const open = await createApplication(admin, 'Open to this instance', { portal: opens('/everyone') });
+  await admin.send(new PutApplicationAssignmentConfigurationCommand({ ApplicationArn: open, AssignmentRequired: false }));
+  const insider = await createPerson(server, 'apps-insider');
+  // A user of an account instance's own identity store, with a password.
+  const { InstanceArn } = await admin.send(new CreateInstanceCommand({ Name: 'apps-elsewhere' }));
+  const { IdentityStoreId } = await admin.send(new DescribeInstanceCommand({ InstanceArn }));
+  const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId, UserName: 'apps-outsider', DisplayName: 'Outsider', Name: { GivenName: 'Out', FamilyName: 'Sider' } }));
+  const password = 'pw-outsider-0123456789';
+  await server.app.storage.db
+    .insertInto('user_credentials')
+    .values({ user_id: UserId!, password_hash: await hashPassword(password), updated_at: server.clock.now() })
+    .execute();
+
+  const shown = async (person: { userName: string; password: string }) => {
+    const raw = await signedInBrowser(server.url, person);
+    const res = await raw.request('/?tab=applications');
+    assert.equal(res.status, 200);
+    return res.body.includes('Open to this instance');
+  };
+  assert.equal(await shown(insider), true);
+  assert.equal(await shown({ userName: 'apps-outsider', password }), false);
 });
