@@ -70,7 +70,12 @@ async function newIssuer(ctx: Ctx, InstanceArn = ctx.server.instanceArn): Promis
     Name: `grant-issuer-${n}`,
     TrustedTokenIssuerType: 'OIDC_JWT',
     TrustedTokenIssuerConfiguration: {
-      OidcJwtConfiguration: { IssuerUrl: `https://idp${n}.example.com`, ClaimAttributePath: 'email', IdentityStoreAttributePath: 'emails.value', JwksRetrievalOption: 'OPEN_ID_DISCOVERY' },
+      OidcJwtConfiguration: {
+        IssuerUrl: `https://idp${n}.example.com`,
+        ClaimAttributePath: 'email',
+        IdentityStoreAttributePath: 'emails.value',
+        JwksRetrievalOption: 'OPEN_ID_DISCOVERY',
+      },
     },
   });
   return TrustedTokenIssuerArn!;
@@ -277,7 +282,10 @@ describe('application grants', () => {
     const GRANTS: [GrantType, Grant][] = [
       ['authorization_code', { AuthorizationCode: { RedirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb'] } }],
       ['refresh_token', { RefreshToken: {} }],
-      ['urn:ietf:params:oauth:grant-type:jwt-bearer', { JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: await newIssuer(ctx), AuthorizedAudiences: ['my-app'] }] } }],
+      [
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        { JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: await newIssuer(ctx), AuthorizedAudiences: ['my-app'] }] } },
+      ],
       ['urn:ietf:params:oauth:grant-type:token-exchange', { TokenExchange: {} }],
     ];
     for (const [GrantType, Grant] of GRANTS) {
@@ -383,9 +391,17 @@ describe('application grants', () => {
     const app = await newApplication(ctx);
     const JWT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
     const put = (...arns: string[]) =>
-      ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: JWT, Grant: { JwtBearer: { AuthorizedTokenIssuers: arns.map((TrustedTokenIssuerArn) => ({ TrustedTokenIssuerArn })) } } });
+      ctx.admin.putApplicationGrant({
+        ApplicationArn: app,
+        GrantType: JWT,
+        Grant: { JwtBearer: { AuthorizedTokenIssuers: arns.map((TrustedTokenIssuerArn) => ({ TrustedTokenIssuerArn })) } },
+      });
     const known = await newIssuer(ctx);
-    await expectError(put(known, TTI), 'ResourceNotFoundException', /Could not find TrustedTokenIssuer with TrustedTokenIssuerArn arn:aws:sso::123456789012:trustedTokenIssuer\/ssoins-1111111111111111\/tti-12345678/);
+    await expectError(
+      put(known, TTI),
+      'ResourceNotFoundException',
+      /Could not find TrustedTokenIssuer with TrustedTokenIssuerArn arn:aws:sso::123456789012:trustedTokenIssuer\/ssoins-1111111111111111\/tti-12345678/,
+    );
     const deleted = await newIssuer(ctx);
     await ctx.admin.deleteTrustedTokenIssuer({ TrustedTokenIssuerArn: deleted });
     await expectError(put(deleted), 'ResourceNotFoundException', /tti-/);
@@ -396,7 +412,9 @@ describe('application grants', () => {
     // The grant stays as it was when a later Put names a missing issuer.
     await put(known);
     await expectError(put(TTI), 'ResourceNotFoundException');
-    assert.deepEqual((await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: JWT })).Grant, { JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: known }] } });
+    assert.deepEqual((await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: JWT })).Grant, {
+      JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: known }] },
+    });
     // Cleaned up so that the account instance can go.
     await ctx.admin.deleteTrustedTokenIssuer({ TrustedTokenIssuerArn: elsewhere });
     await ctx.admin.deleteInstance({ InstanceArn: other });

@@ -292,13 +292,15 @@ export async function portalApplications(db: Db, userId: string): Promise<Portal
     .execute();
   // Ordered here, not by the database, so that both databases order names alike (PostgreSQL's collation may differ).
   return rows
-    .map((r): PortalApplication => ({
-      applicationArn: r.application_arn,
-      name: r.name,
-      description: r.description,
-      signInOrigin: r.sign_in_origin === 'APPLICATION' || r.sign_in_origin === 'IDENTITY_CENTER' ? r.sign_in_origin : null,
-      applicationUrl: r.application_url,
-    }))
+    .map(
+      (r): PortalApplication => ({
+        applicationArn: r.application_arn,
+        name: r.name,
+        description: r.description,
+        signInOrigin: r.sign_in_origin === 'APPLICATION' || r.sign_in_origin === 'IDENTITY_CENTER' ? r.sign_in_origin : null,
+        applicationUrl: r.application_url,
+      }),
+    )
     .sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.applicationArn < b.applicationArn ? -1 : a.applicationArn > b.applicationArn ? 1 : 0));
 }
 

@@ -80,7 +80,9 @@ test('the Applications tab shows exactly the applications the person may open, a
   const open = await createApplication(admin, 'Open app', { portal: opens('/open') });
   await admin.send(new PutApplicationAssignmentConfigurationCommand({ ApplicationArn: open, AssignmentRequired: false }));
   // IDENTITY_CENTER with a URL opens that URL; no sign-in options: shown without a link.
-  await assignUser(await createApplication(admin, 'Console app', { portal: { Visibility: 'ENABLED', SignInOptions: { Origin: 'IDENTITY_CENTER', ApplicationUrl: `${appOrigin}/ic` } } }));
+  await assignUser(
+    await createApplication(admin, 'Console app', { portal: { Visibility: 'ENABLED', SignInOptions: { Origin: 'IDENTITY_CENTER', ApplicationUrl: `${appOrigin}/ic` } } }),
+  );
   await assignUser(await createApplication(admin, 'No URL app <script>alert(1)</script>'));
   // A URL the API would refuse, written to the database directly: never made a link.
   const scripted = await createApplication(admin, 'Scripted app', { portal: opens('/scripted') });
@@ -132,7 +134,9 @@ test('an application open to everyone shows for the users of its own instance on
   // A user of an account instance's own identity store, with a password.
   const { InstanceArn } = await admin.send(new CreateInstanceCommand({ Name: 'apps-elsewhere' }));
   const { IdentityStoreId } = await admin.send(new DescribeInstanceCommand({ InstanceArn }));
-  const { UserId } = await store.send(new CreateUserCommand({ IdentityStoreId, UserName: 'apps-outsider', DisplayName: 'Outsider', Name: { GivenName: 'Out', FamilyName: 'Sider' } }));
+  const { UserId } = await store.send(
+    new CreateUserCommand({ IdentityStoreId, UserName: 'apps-outsider', DisplayName: 'Outsider', Name: { GivenName: 'Out', FamilyName: 'Sider' } }),
+  );
   const password = 'pw-outsider-0123456789';
   await server.app.storage.db
     .insertInto('user_credentials')
