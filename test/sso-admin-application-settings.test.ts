@@ -58,8 +58,28 @@ const unknownApplication = (ctx: Ctx) => {
   return `arn:aws:sso::${ctx.server.managementAccountId}:application/${instanceId}/apl-0000000000000000`;
 };
 
+/** Well formed, but no trusted token issuer has it (a grant's issuer must exist: see newIssuer). */
 const TTI = 'arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-1111111111111111/tti-12345678-1234-1234-1234-123456789012';
-const TTI_2 = 'arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-1111111111111111/tti-abcdefab-1234-1234-1234-123456789012';
+
+let issuers = 0;
+/** A new trusted token issuer of the instance (the server's own unless another is named). */
+async function newIssuer(ctx: Ctx, InstanceArn = ctx.server.instanceArn): Promise<string> {
+  const n = ++issuers;
+  const { TrustedTokenIssuerArn } = await ctx.admin.createTrustedTokenIssuer({
+    InstanceArn,
+    Name: `grant-issuer-${n}`,
+    TrustedTokenIssuerType: 'OIDC_JWT',
+    TrustedTokenIssuerConfiguration: {
+      OidcJwtConfiguration: {
+        IssuerUrl: `https://idp${n}.example.com`,
+        ClaimAttributePath: 'email',
+        IdentityStoreAttributePath: 'emails.value',
+        JwksRetrievalOption: 'OPEN_ID_DISCOVERY',
+      },
+    },
+  });
+  return TrustedTokenIssuerArn!;
+}
 
 const ACTOR_POLICY = {
   Version: '2012-10-17',
@@ -257,15 +277,17 @@ describe('application authentication methods', () => {
 describe('application grants', () => {
   const ctx = useServer();
 
-  const GRANTS: [GrantType, Grant][] = [
-    ['authorization_code', { AuthorizationCode: { RedirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb'] } }],
-    ['refresh_token', { RefreshToken: {} }],
-    ['urn:ietf:params:oauth:grant-type:jwt-bearer', { JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: TTI, AuthorizedAudiences: ['my-app'] }] } }],
-    ['urn:ietf:params:oauth:grant-type:token-exchange', { TokenExchange: {} }],
-  ];
-
   test('each grant type: Put, then Get answers {Grant} only; List answers them all with their types; a second Put replaces', async () => {
     const app = await newApplication(ctx);
+    const GRANTS: [GrantType, Grant][] = [
+      ['authorization_code', { AuthorizationCode: { RedirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb'] } }],
+      ['refresh_token', { RefreshToken: {} }],
+      [
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        { JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: await newIssuer(ctx), AuthorizedAudiences: ['my-app'] }] } },
+      ],
+      ['urn:ietf:params:oauth:grant-type:token-exchange', { TokenExchange: {} }],
+    ];
     for (const [GrantType, Grant] of GRANTS) {
       await ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType, Grant });
       const got = await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType });
@@ -356,13 +378,46 @@ describe('application grants', () => {
       assert.equal(res.type, 'ValidationException', JSON.stringify(issuers).slice(0, 200));
       assert.match(res.message, message);
     }
-    const good = [{ TrustedTokenIssuerArn: TTI, AuthorizedAudiences: ['a', 'b'] }, { TrustedTokenIssuerArn: TTI_2 }];
+    const good = [{ TrustedTokenIssuerArn: await newIssuer(ctx), AuthorizedAudiences: ['a', 'b'] }, { TrustedTokenIssuerArn: await newIssuer(ctx) }];
     assert.equal((await put(good)).status, 200);
     const got = await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer' });
     assert.deepEqual(got.Grant, { JwtBearer: { AuthorizedTokenIssuers: good } });
     assert.equal((await put(undefined)).status, 200);
     const bare = await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer' });
     assert.deepEqual(bare.Grant, { JwtBearer: {} });
+  });
+
+  test('JWT bearer: an issuer that does not exist, was deleted or is another instance’s is ResourceNotFoundException, and nothing is stored', async () => {
+    const app = await newApplication(ctx);
+    const JWT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+    const put = (...arns: string[]) =>
+      ctx.admin.putApplicationGrant({
+        ApplicationArn: app,
+        GrantType: JWT,
+        Grant: { JwtBearer: { AuthorizedTokenIssuers: arns.map((TrustedTokenIssuerArn) => ({ TrustedTokenIssuerArn })) } },
+      });
+    const known = await newIssuer(ctx);
+    await expectError(
+      put(known, TTI),
+      'ResourceNotFoundException',
+      /Could not find TrustedTokenIssuer with TrustedTokenIssuerArn arn:aws:sso::123456789012:trustedTokenIssuer\/ssoins-1111111111111111\/tti-12345678/,
+    );
+    const deleted = await newIssuer(ctx);
+    await ctx.admin.deleteTrustedTokenIssuer({ TrustedTokenIssuerArn: deleted });
+    await expectError(put(deleted), 'ResourceNotFoundException', /tti-/);
+    const { InstanceArn: other } = await ctx.admin.createInstance({ Name: 'grant-issuers-elsewhere' });
+    const elsewhere = await newIssuer(ctx, other!);
+    await expectError(put(known, elsewhere), 'ResourceNotFoundException', new RegExp(elsewhere.slice(elsewhere.lastIndexOf('/') + 1)));
+    await expectError(ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: JWT }), 'ResourceNotFoundException', /does not exist for application/);
+    // The grant stays as it was when a later Put names a missing issuer.
+    await put(known);
+    await expectError(put(TTI), 'ResourceNotFoundException');
+    assert.deepEqual((await ctx.admin.getApplicationGrant({ ApplicationArn: app, GrantType: JWT })).Grant, {
+      JwtBearer: { AuthorizedTokenIssuers: [{ TrustedTokenIssuerArn: known }] },
+    });
+    // Cleaned up so that the account instance can go.
+    await ctx.admin.deleteTrustedTokenIssuer({ TrustedTokenIssuerArn: elsewhere });
+    await ctx.admin.deleteInstance({ InstanceArn: other });
   });
 
   test('an unknown application is ResourceNotFoundException for every operation; a NextToken from another application is ValidationException', async () => {

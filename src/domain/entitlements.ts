@@ -252,3 +252,70 @@ async function readEntitledAccounts(db: Db, userId: string, after: string | unde
     if (rows.length >= limit || !last) return rows;
   }
 }
+
+/** An application the access portal shows a person (PortalApplications). */
+export interface PortalApplication {
+  applicationArn: string;
+  name: string;
+  description: string | null;
+  /** SignInOptions.Origin, null where the application has no sign-in options. */
+  signInOrigin: 'APPLICATION' | 'IDENTITY_CENTER' | null;
+  applicationUrl: string | null;
+}
+
+/**
+ * The applications the access portal shows a person, by name: those ENABLED and visible in the portal (Visibility
+ * ENABLED, or not given) that are assigned to the person or one of their groups, or that require no assignment
+ * (AssignmentRequired false: every user of the instance's identity store may use them, as the API's documentation
+ * says). Read on every call: the entitlement version does not count the application tables, and the Applications
+ * view is loaded only when asked for.
+ */
+export async function portalApplications(db: Db, userId: string): Promise<PortalApplication[]> {
+  const rows = await db
+    .selectFrom('applications as p')
+    .select(['p.application_arn', 'p.name', 'p.description', 'p.sign_in_origin', 'p.application_url'])
+    .where('p.status', '=', 'ENABLED')
+    .where((eb) => eb.or([eb('p.portal_visibility', 'is', null), eb('p.portal_visibility', '=', 'ENABLED')]))
+    .where((eb) =>
+      eb.or([
+        eb('p.application_arn', 'in', db.selectFrom('application_assignments').select('application_arn').where('principal_id', 'in', principalIds(db, userId))),
+        eb.and([
+          eb('p.assignment_required', '=', 0),
+          eb(
+            'p.instance_arn',
+            'in',
+            db.selectFrom('instances as i').innerJoin('users as u', 'u.identity_store_id', 'i.identity_store_id').select('i.instance_arn').where('u.user_id', '=', userId),
+          ),
+        ]),
+      ]),
+    )
+    .execute();
+  // Ordered here, not by the database, so that both databases order names alike (PostgreSQL's collation may differ).
+  return rows
+    .map(
+      (r): PortalApplication => ({
+        applicationArn: r.application_arn,
+        name: r.name,
+        description: r.description,
+        signInOrigin: r.sign_in_origin === 'APPLICATION' || r.sign_in_origin === 'IDENTITY_CENTER' ? r.sign_in_origin : null,
+        applicationUrl: r.application_url,
+      }),
+    )
+    .sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.applicationArn < b.applicationArn ? -1 : a.applicationArn > b.applicationArn ? 1 : 0));
+}
+
+/**
+ * Where the portal sends a person who opens the application, or undefined where it cannot: the ApplicationUrl, for
+ * either Origin (Gatehouse's applications are OAuth 2.0 ones, which start their own sign-in with Identity Center, so
+ * there is no SAML identity-provider-initiated sign-in for IDENTITY_CENTER to do), and only an http or https URL.
+ */
+export function applicationSignInUrl(app: Pick<PortalApplication, 'signInOrigin' | 'applicationUrl'>): string | undefined {
+  if (app.signInOrigin === null || app.applicationUrl === null) return undefined;
+  let url: URL;
+  try {
+    url = new URL(app.applicationUrl);
+  } catch {
+    return undefined;
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : undefined;
+}

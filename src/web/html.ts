@@ -107,6 +107,8 @@ ul.roles li form{display:flex;align-items:center;justify-content:space-between;g
 .small-button{padding:.35rem .8rem;font-size:.875rem;width:auto}
 .filter{margin:1rem 0 1.25rem}.filter-row{display:flex;gap:.5rem}.filter-row input{flex:1}.filter-row button{width:auto}
 .creds{margin:1.25rem 0}.creds-head{display:flex;align-items:center;justify-content:space-between}.creds-head h2{font-size:1.05rem;margin:0}
+nav.tabs{display:flex;gap:.25rem;border-bottom:1px solid var(--line);margin:0 0 1.25rem}nav.tabs a{padding:.5rem 1rem;text-decoration:none;border-bottom:3px solid transparent}nav.tabs a[aria-current=page]{font-weight:650;border-bottom-color:var(--brand);color:var(--text)}
+ul.applications{list-style:none;padding:0;margin:0}li.application{border:1px solid var(--line);border-radius:10px;padding:1rem 1.25rem;margin:0 0 1rem}li.application h2{font-size:1.1rem;margin:0 0 .15rem}li.application p{margin:.25rem 0 0}
 [hidden]{display:none!important}
 pre{background:#0f172a;color:#e2e8f0;border-radius:8px;padding:.9rem 1rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.8rem}
 footer{max-width:60rem;margin:0 auto;padding:0 1.25rem 2rem;text-align:center;font-size:.8rem;color:var(--muted)}

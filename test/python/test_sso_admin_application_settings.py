@@ -33,7 +33,8 @@ COVERED_OPERATIONS = [
 APPLICATION, OTHER_APPLICATION = json.loads(os.environ['GATEHOUSE_APPLICATION_ARNS'])
 # The same ARN with the id of no application.
 UNKNOWN_APPLICATION = APPLICATION.rsplit('/', 1)[0] + '/apl-0000000000000000'
-TRUSTED_TOKEN_ISSUER = 'arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-1111111111111111/tti-12345678-1234-1234-1234-123456789012'
+# Well formed, but no trusted token issuer has it.
+UNKNOWN_TRUSTED_TOKEN_ISSUER = 'arn:aws:sso::123456789012:trustedTokenIssuer/ssoins-1111111111111111/tti-12345678-1234-1234-1234-123456789012'
 ACTOR_POLICY = {
     'Version': '2012-10-17',
     'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::111122223333:role/Caller'}, 'Action': 'sso-oauth:CreateTokenWithIAM', 'Resource': '*'}],
@@ -119,11 +120,24 @@ class AuthenticationMethodTests(SettingsTestCase):
 
 class GrantTests(SettingsTestCase):
     def test_put_get_list_delete(self):
+        issuer = self.admin.create_trusted_token_issuer(
+            InstanceArn=self.instance_arn,
+            Name='grant-issuer',
+            TrustedTokenIssuerType='OIDC_JWT',
+            TrustedTokenIssuerConfiguration={
+                'OidcJwtConfiguration': {
+                    'IssuerUrl': 'https://idp.example.com',
+                    'ClaimAttributePath': 'email',
+                    'IdentityStoreAttributePath': 'emails.value',
+                    'JwksRetrievalOption': 'OPEN_ID_DISCOVERY',
+                },
+            },
+        )['TrustedTokenIssuerArn']
         grants = {
             'authorization_code': {'AuthorizationCode': {'RedirectUris': ['https://app.example.com/callback']}},
             'refresh_token': {'RefreshToken': {}},
             'urn:ietf:params:oauth:grant-type:jwt-bearer': {
-                'JwtBearer': {'AuthorizedTokenIssuers': [{'TrustedTokenIssuerArn': TRUSTED_TOKEN_ISSUER, 'AuthorizedAudiences': ['my-app']}]},
+                'JwtBearer': {'AuthorizedTokenIssuers': [{'TrustedTokenIssuerArn': issuer, 'AuthorizedAudiences': ['my-app']}]},
             },
             'urn:ietf:params:oauth:grant-type:token-exchange': {'TokenExchange': {}},
         }
@@ -137,6 +151,16 @@ class GrantTests(SettingsTestCase):
         for grant_type in grants:
             self.admin.delete_application_grant(ApplicationArn=APPLICATION, GrantType=grant_type)
         self.assertEqual(self.admin.list_application_grants(ApplicationArn=APPLICATION)['Grants'], [])
+        self.admin.delete_trusted_token_issuer(TrustedTokenIssuerArn=issuer)
+        # An issuer that does not exist.
+        message = self.assertError(
+            'ResourceNotFoundException',
+            self.admin.put_application_grant,
+            ApplicationArn=APPLICATION,
+            GrantType='urn:ietf:params:oauth:grant-type:jwt-bearer',
+            Grant={'JwtBearer': {'AuthorizedTokenIssuers': [{'TrustedTokenIssuerArn': UNKNOWN_TRUSTED_TOKEN_ISSUER}]}},
+        )
+        self.assertIn(UNKNOWN_TRUSTED_TOKEN_ISSUER, message)
 
     def test_errors(self):
         # A member other than the one the GrantType names.

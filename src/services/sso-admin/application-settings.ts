@@ -22,6 +22,7 @@ import {
   putGrant,
 } from './application-settings-store.js';
 import { invalid, notFound, requireApplication } from './common.js';
+import { trustedTokenIssuer } from './issuers-and-regions-store.js';
 
 /** The Grant union's member for each GrantType. */
 const GRANT_MEMBER: Record<GrantType, keyof Grant> = {
@@ -133,6 +134,18 @@ async function checkTargets(trx: Db, application: { instance_arn: string }, targ
   }
 }
 
+/**
+ * A JWT bearer grant's issuers must be trusted token issuers of the application's own instance: an ARN naming none is
+ * ResourceNotFoundException, as for an access scope's targets, since the request is well formed and names something
+ * that is not there.
+ */
+async function checkTokenIssuers(trx: Db, application: { instance_arn: string }, grant: Grant) {
+  for (const { TrustedTokenIssuerArn: arn } of grant.JwtBearer?.AuthorizedTokenIssuers ?? []) {
+    const issuer = arn === undefined ? undefined : await trustedTokenIssuer(trx, arn);
+    if (!issuer || issuer.instance_arn !== application.instance_arn) throw notFound(`Could not find TrustedTokenIssuer with TrustedTokenIssuerArn ${arn}`);
+  }
+}
+
 /** A foreign key refusing a row: the application was deleted between the check and the write. */
 function isMissingParent(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
@@ -231,8 +244,10 @@ export const applicationSettingsHandlers: Handlers<SsoAdminOperations> = {
 
   async PutApplicationGrant(input, ctx) {
     const stored = checkGrant(input.GrantType, input.Grant, ctx);
-    // Whether a JWT bearer grant's trusted token issuer exists is not checked here: the ARN must match the model.
-    await changeApplication(ctx, input.ApplicationArn, (trx) => putGrant(trx, input.ApplicationArn, input.GrantType, JSON.stringify(stored)));
+    await changeApplication(ctx, input.ApplicationArn, async (trx, application) => {
+      await checkTokenIssuers(trx, application, stored);
+      await putGrant(trx, input.ApplicationArn, input.GrantType, JSON.stringify(stored));
+    });
   },
 
   async GetApplicationGrant(input, ctx) {

@@ -1,8 +1,9 @@
 // The access portal page at `/`: the signed-in person's AWS accounts with their roles, a filter for people with many,
-// and for each role temporary credentials as shell exports and a credentials-file snippet. Works without JavaScript;
-// the copy buttons are an enhancement.
+// and for each role temporary credentials as shell exports and a credentials-file snippet; and, as a second tab
+// (`/?tab=applications`), the applications the person may open. Works without JavaScript; the copy buttons are an
+// enhancement.
 import { randomBytes } from 'node:crypto';
-import { accountQuery } from '../../domain/entitlements.js';
+import { accountQuery, applicationSignInUrl, portalApplications } from '../../domain/entitlements.js';
 import { durationSeconds } from '../../domain/duration.js';
 import { sessionTags } from '../../domain/session-tags.js';
 import { credentialsForRole, federatedSessionSeconds, type UpstreamRefusal } from '../../domain/role-credentials.js';
@@ -35,7 +36,14 @@ async function portalAccounts(req: WebRequest): Promise<PortalAccount[]> {
 /** In federation, each role also opens the AWS console: the same form, posted to /console. */
 const consoleButton = (req: WebRequest) => (req.app.federation ? html`<button type="submit" formaction="/console" class="small-button">Management console</button>` : html``);
 
+/** The portal's two tabs, as links, so that they work without JavaScript. */
+const tabs = (current: 'accounts' | 'applications') =>
+  html`<nav class="tabs" aria-label="Access portal"><a href="/"${current === 'accounts' ? raw(' aria-current="page"') : ''}>Accounts</a><a href="/?tab=applications"${
+    current === 'applications' ? raw(' aria-current="page"') : ''
+  }>Applications</a></nav>`;
+
 export async function home(req: WebRequest): Promise<Reply> {
+  if (req.query.get('tab') === 'applications') return applications(req);
   const user = req.session!;
   const all = await portalAccounts(req);
   const filter = (req.query.get('filter') ?? '').trim();
@@ -53,7 +61,7 @@ export async function home(req: WebRequest): Promise<Reply> {
     req,
     200,
     { title: 'AWS accounts', wide: true },
-    html`<h1>AWS accounts</h1>
+    html`${tabs('accounts')}<h1>AWS accounts</h1>
 <p class="lead">Signed in as <strong>${personName(user)}</strong>. ${all.length === 1 ? '1 account' : `${all.length} accounts`} you can reach.</p>
 ${
   all.length === 0
@@ -65,6 +73,29 @@ ${
 ${shown.length === 0 ? html`<p role="status">No account matches “${filter}”.</p>` : html`<ul class="accounts">${accounts}</ul>`}`
 }
 <p class="small">From a terminal: <code class="cmd">aws sso login</code> and approve the request here.</p>`,
+  );
+}
+
+/**
+ * The Applications tab: each application the person may open, with its description, linked to its sign-in URL where
+ * it has an http(s) one (docs/behaviour.md, "Access portal applications").
+ */
+async function applications(req: WebRequest): Promise<Reply> {
+  const user = req.session!;
+  const all = await portalApplications(req.app.storage.db, user.userId);
+  const items = all.map((a) => {
+    const url = applicationSignInUrl(a);
+    return html`<li class="application">
+<h2>${url ? html`<a href="${url}">${a.name}</a>` : a.name}</h2>
+${a.description ? html`<p>${a.description}</p>` : ''}${url ? '' : html`<p class="small">This application has no sign-in URL here; open it from its own address.</p>`}</li>`;
+  });
+  return page(
+    req,
+    200,
+    { title: 'Applications', wide: true },
+    html`${tabs('applications')}<h1>Applications</h1>
+<p class="lead">Signed in as <strong>${personName(user)}</strong>. ${all.length === 1 ? '1 application' : `${all.length} applications`} you can open.</p>
+${all.length === 0 ? html`<p>No application is assigned to you yet. Ask an administrator for an application assignment.</p>` : html`<ul class="applications">${items}</ul>`}`,
   );
 }
 
