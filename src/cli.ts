@@ -109,7 +109,7 @@ async function serve(overrides: ConfigOverrides) {
   if (cluster.isPrimary && config.workers > 1) {
     const [{ superviseWorkers }, { createLogger }] = await Promise.all([import('./workers.js'), import('./log.js')]);
     const { url, generatedKey } = await superviseWorkers(config, createLogger(config.logLevel));
-    announce(config, url, generatedKey, `${config.workers} worker processes`);
+    announce(config, await databaseName(config), url, generatedKey, `${config.workers} worker processes`);
     return;
   }
   const [{ openApp }, { listen }] = await Promise.all([import('./app.js'), import('./server.js')]);
@@ -131,13 +131,13 @@ async function serve(overrides: ConfigOverrides) {
     process.send!({ gatehouse: 'listening', url: running.url, generatedKey });
     return;
   }
-  announce(config, running.url, generatedKey, 'one process');
+  announce(config, await databaseName(config), running.url, generatedKey, 'one process');
 }
 
 /** The lines a server start prints: where it listens, and a generated admin key, shown this once only. */
-function announce(config: Config, url: string, generatedKey: { accessKeyId: string; secretAccessKey: string } | undefined, processes: string) {
+function announce(config: Config, database: string, url: string, generatedKey: { accessKeyId: string; secretAccessKey: string } | undefined, processes: string) {
   const out = process.stdout;
-  out.write(`Gatehouse is listening on ${url} (data: ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}; ${processes})\n`);
+  out.write(`Gatehouse is listening on ${url} (data: ${config.dataDir}, database ${database}; ${processes})\n`);
   if (generatedKey) {
     // Shown this once only; it is kept encrypted in the data directory.
     out.write(

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, createPerson, databaseEnv, RawClient, ROOT, signedInBrowser, startGatehouse, TEST_POSTGRES, type Person, type TestServer } from './helpers/index.js';
+import { CLI, createPerson, databaseEnv, RawClient, ROOT, signedInBrowser, spawnGatehouse, startGatehouse, TEST_POSTGRES, type Person, type TestServer } from './helpers/index.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -164,6 +164,17 @@ describe('passwd at a terminal', () => {
 });
 
 describe('the data a command uses', { concurrency: true }, () => {
+  test('serve names the data directory and the database in the line saying where it listens', async () => {
+    const dir = join(scratch(), 'data');
+    const server = await spawnGatehouse(dir, { GATEHOUSE_WORKERS: '1' });
+    try {
+      const database = TEST_POSTGRES ? (await databaseEnv(dir)).DATABASE_URL!.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@') : join(dir, 'gatehouse.db');
+      assert.ok(server.output().includes(`listening on ${server.url} (data: ${dir}, database ${database}; one process)\n`), server.output());
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('passwd in a folder with no data refuses, names the directory it looked in, and makes nothing there', async () => {
     const cwd = scratch();
     const r = await run(['passwd', 'alice'], { cwd, input: 'a-password-123\n' });
