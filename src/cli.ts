@@ -396,22 +396,22 @@ function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-    allowPositionals: true,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      workers: { type: 'string' },
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      id: { type: 'string' },
-      name: { type: 'string' },
-      email: { type: 'string' },
-      finish: { type: 'boolean' },
-      requeue: { type: 'boolean' },
-      force: { type: 'boolean' },
-      create: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      ...CONFIGURE_CLI_OPTIONS,
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        workers: { type: 'string' },
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        id: { type: 'string' },
+        name: { type: 'string' },
+        email: { type: 'string' },
+        finish: { type: 'boolean' },
+        requeue: { type: 'boolean' },
+        force: { type: 'boolean' },
+        create: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        ...CONFIGURE_CLI_OPTIONS,
       },
     });
   } catch (err) {

@@ -188,7 +188,10 @@ describe('the data a command uses', { concurrency: true }, () => {
 
   test('accounts list and saml-key show refuse too; with --create accounts list makes the organization and says so', async () => {
     const cwd = scratch();
-    for (const args of [['accounts', 'list'], ['saml-key', 'show']]) {
+    for (const args of [
+      ['accounts', 'list'],
+      ['saml-key', 'show'],
+    ]) {
       const r = await run(args, { cwd });
       assert.match(failure(r), /^gatehouse: no Gatehouse data in .*--create/, show(r));
     }

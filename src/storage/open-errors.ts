@@ -6,8 +6,7 @@ import { dirname } from 'node:path';
 export class OpenError extends Error {}
 
 /** What to check, naming the user the process runs as (an operator may not know which one a service runs as). */
-const needs = (dir = 'the data directory') =>
-  `the user running Gatehouse${process.getuid ? ` (uid ${process.getuid()})` : ''} needs to read and write ${dir} and the files in it`;
+const needs = (dir = 'the data directory') => `the user running Gatehouse${process.getuid ? ` (uid ${process.getuid()})` : ''} needs to read and write ${dir} and the files in it`;
 
 /** Describes a failure to open the SQLite database `file`, or returns undefined for an error of another kind. */
 export function explainSqliteError(err: unknown, file: string): OpenError | undefined {

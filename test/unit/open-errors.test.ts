@@ -7,7 +7,7 @@ import { explainSqliteError, explainSystemError } from '../../src/storage/open-e
 const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code });
 const uid = process.getuid ? ` (uid ${process.getuid()})` : '';
 
-test('SQLite cannot open the file: the file, SQLite\'s words, and the directory to check', () => {
+test("SQLite cannot open the file: the file, SQLite's words, and the directory to check", () => {
   assert.equal(
     explainSqliteError(sqliteError('SQLITE_CANTOPEN', 'unable to open database file'), '/srv/gatehouse/gatehouse.db')?.message,
     `cannot open the database /srv/gatehouse/gatehouse.db (unable to open database file): the user running Gatehouse${uid} needs to read and write /srv/gatehouse and the files in it`,
@@ -24,7 +24,10 @@ test('a read-only database, whichever SQLITE_READONLY variant', () => {
 });
 
 test('a file that is not a database', () => {
-  assert.equal(explainSqliteError(sqliteError('SQLITE_NOTADB', 'file is not a database'), '/d/gatehouse.db')?.message, '/d/gatehouse.db is not a usable Gatehouse database (file is not a database)');
+  assert.equal(
+    explainSqliteError(sqliteError('SQLITE_NOTADB', 'file is not a database'), '/d/gatehouse.db')?.message,
+    '/d/gatehouse.db is not a usable Gatehouse database (file is not a database)',
+  );
 });
 
 test('errors of other kinds are left alone', () => {
