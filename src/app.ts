@@ -14,6 +14,7 @@ import { openPostgres } from './storage/postgres.js';
 import { openSqlite } from './storage/sqlite.js';
 import type { Storage } from './storage/storage.js';
 import { secureDataDir } from './storage/data-dir.js';
+import { explainSqliteError } from './storage/open-errors.js';
 import { PageTokens } from './wire/pagination.js';
 import { describeUsers } from './services/identitystore/user-json.js';
 
@@ -23,7 +24,13 @@ export async function openStorage(config: Config): Promise<Storage> {
     return openPostgres(config.databaseUrl);
   }
   secureDataDir(config.dataDir, config.allowSharedDataDir);
-  return openSqlite(join(config.dataDir, 'gatehouse.db'), { synchronous: config.sqliteSynchronous });
+  const file = join(config.dataDir, 'gatehouse.db');
+  try {
+    return await openSqlite(file, { synchronous: config.sqliteSynchronous });
+  } catch (err) {
+    // SQLite's own words name neither the file nor what to do about it.
+    throw explainSqliteError(err, file) ?? err;
+  }
 }
 
 export interface OpenedApp {

@@ -6,9 +6,12 @@
 // processes only supervises them, and would otherwise hold all of the server's code in memory besides theirs.
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, portNumber, type Config, type ConfigOverrides } from './config.js';
 import { CONFIGURE_CLI_OPTIONS, configureCli } from './configure-cli.js';
+import { explainSystemError, OpenError } from './storage/open-errors.js';
 import type { Db, Storage } from './storage/storage.js';
 
 const HELP = `Usage: gatehouse [command] [options]
@@ -20,8 +23,9 @@ Commands:
   accounts list                List the organization's accounts
   accounts add --id <12 digits> --name <name> --email <email>
                                Add an account to the organization
-  passwd <UserName>            Set an identity store user's sign-in password, read from standard input; ends the
-                               user's browser sessions and the AWS CLI/SDK sign-ins approved with the old one
+  passwd <UserName>            Set an identity store user's sign-in password: asked for twice at a terminal (not
+                               shown), else one line read from standard input; ends the user's browser sessions
+                               and the AWS CLI/SDK sign-ins approved with the old one
   configure-cli [--url <url>] [--profile <name>] [--session <name>] [--account-id <12 digits> --role-name <name>]
                 [--region <region>] [--home <dir>] [--skip-endpoint-rules]
                                Write an AWS CLI/SDK profile for this server into <home>/.aws/config (an sso-session,
@@ -46,10 +50,53 @@ Options:
                                at most 4)
   --data-dir <dir>             Data directory (GATEHOUSE_DATA_DIR, default ./data)
   --config <file>              JSON configuration file (GATEHOUSE_CONFIG, default ./gatehouse.json if present)
+  --create                     Let a command other than serve make a new organization where there is no Gatehouse
+                               data yet (it does without this flag only in a data directory named by --data-dir,
+                               GATEHOUSE_DATA_DIR or dataDir in the config file)
   -h, --help                   Show this help
+
+The commands other than serve say on standard error which data directory and database they use.
 `;
 
 class UsageError extends Error {}
+
+/** Thrown when the person at the terminal abandons a prompt (Ctrl-C): exit 130, as a shell does after SIGINT. */
+class Interrupted extends Error {}
+
+/**
+ * Reads one line typed at the terminal without showing it: the terminal is put in raw mode (no echo) before the
+ * prompt appears, so nothing typed after the prompt is ever echoed. Backspace and Ctrl-U edit; Enter finishes.
+ */
+function readHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const finish = (err?: Error) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(typed);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\x03') return finish(new Interrupted('interrupted; the password was not changed'));
+        if (ch === '\x04') {
+          if (typed === '') return finish(new Error('no password given; the password was not changed'));
+        } else if (ch === '\x7f' || ch === '\b') typed = Array.from(typed).slice(0, -1).join('');
+        else if (ch === '\x15') typed = '';
+        else if (ch >= ' ') typed += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.setEncoding('utf8');
+    process.stderr.write(prompt);
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -62,7 +109,7 @@ async function serve(overrides: ConfigOverrides) {
   if (cluster.isPrimary && config.workers > 1) {
     const [{ superviseWorkers }, { createLogger }] = await Promise.all([import('./workers.js'), import('./log.js')]);
     const { url, generatedKey } = await superviseWorkers(config, createLogger(config.logLevel));
-    announce(config, url, generatedKey, `${config.workers} worker processes`);
+    announce(config, await databaseName(config), url, generatedKey, `${config.workers} worker processes`);
     return;
   }
   const [{ openApp }, { listen }] = await Promise.all([import('./app.js'), import('./server.js')]);
@@ -84,13 +131,13 @@ async function serve(overrides: ConfigOverrides) {
     process.send!({ gatehouse: 'listening', url: running.url, generatedKey });
     return;
   }
-  announce(config, running.url, generatedKey, 'one process');
+  announce(config, await databaseName(config), running.url, generatedKey, 'one process');
 }
 
 /** The lines a server start prints: where it listens, and a generated admin key, shown this once only. */
-function announce(config: Config, url: string, generatedKey: { accessKeyId: string; secretAccessKey: string } | undefined, processes: string) {
+function announce(config: Config, database: string, url: string, generatedKey: { accessKeyId: string; secretAccessKey: string } | undefined, processes: string) {
   const out = process.stdout;
-  out.write(`Gatehouse is listening on ${url} (data: ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}; ${processes})\n`);
+  out.write(`Gatehouse is listening on ${url} (data: ${config.dataDir}, database ${database}; ${processes})\n`);
   if (generatedKey) {
     // Shown this once only; it is kept encrypted in the data directory.
     out.write(
@@ -102,8 +149,54 @@ function announce(config: Config, url: string, generatedKey: { accessKeyId: stri
   }
 }
 
-async function withStorage<T>(overrides: ConfigOverrides, fn: (storage: Storage) => Promise<T>): Promise<T> {
+/** The database as messages name it: the SQLite file, or the PostgreSQL URL without its password. */
+async function databaseName(config: Config): Promise<string> {
+  if (!config.databaseUrl) return join(config.dataDir, 'gatehouse.db');
+  return (await import('./storage/postgres.js')).redactUrl(config.databaseUrl);
+}
+
+/**
+ * Whether the configured database holds no Gatehouse data yet: with SQLite, the data directory has no gatehouse.db;
+ * with PostgreSQL, the database has none of Gatehouse's tables (no migration has ever run there).
+ */
+async function isNewDatabase(config: Config, name: string): Promise<boolean> {
+  if (!config.databaseUrl) return !existsSync(join(config.dataDir, 'gatehouse.db'));
+  // Not a postgres:// URL: openStorage refuses it with its own message.
+  if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) return false;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: config.databaseUrl, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw new OpenError(`cannot reach the PostgreSQL database at ${name}: ${(err as Error).message}`);
+  }
+  try {
+    const { rows } = await client.query<{ present: boolean }>(`select to_regclass('schema_migrations') is not null as present`);
+    return !rows[0].present;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Opens the data a command works on. A command run in the wrong folder would otherwise make a new organization in
+ * ./data there and then find nothing in it: where there is no Gatehouse data yet, it stops unless asked to make it
+ * (--create, or a data directory named explicitly). Says on stderr which data directory and database it uses.
+ */
+async function withStorage<T>(overrides: ConfigOverrides, create: boolean, fn: (storage: Storage) => Promise<T>): Promise<T> {
   const config = loadConfig(overrides);
+  const name = await databaseName(config);
+  const isNew = await isNewDatabase(config, name);
+  if (isNew && !create && !config.dataDirNamed) {
+    throw new OpenError(
+      config.databaseUrl
+        ? `the PostgreSQL database ${name} holds no Gatehouse data yet: point DATABASE_URL (or databaseUrl) at the server's database, or add --create to make a new organization there`
+        : `no Gatehouse data in ${config.dataDir} (there is no ${name}): run this where the server runs, name its data directory with --data-dir (or GATEHOUSE_DATA_DIR), or add --create to make a new organization there`,
+    );
+  }
+  process.stderr.write(`gatehouse: data directory ${config.dataDir}; database ${name}${isNew ? ' (new: no Gatehouse data was there)' : ''}\n`);
   const [{ openStorage }, { bootstrap }] = await Promise.all([import('./app.js'), import('./bootstrap.js')]);
   const storage = await openStorage(config);
   try {
@@ -116,21 +209,23 @@ async function withStorage<T>(overrides: ConfigOverrides, fn: (storage: Storage)
 
 async function accounts(args: string[], overrides: ConfigOverrides, values: Record<string, string | boolean | undefined>) {
   const [sub] = args;
+  const create = Boolean(values.create);
   if (sub === 'list' || sub === undefined) {
-    await withStorage(overrides, async (storage) => {
+    await withStorage(overrides, create, async (storage) => {
       const rows = await storage.db.selectFrom('accounts').selectAll().orderBy('account_id').execute();
       for (const r of rows) process.stdout.write(`${r.account_id}\t${r.name}\t${r.email}\t${r.status}${r.is_management ? '\tmanagement' : ''}\n`);
     });
     return;
   }
   if (sub !== 'add') throw new UsageError(`unknown accounts command '${sub}'`);
-  const id = String(values.id ?? '');
-  const name = String(values.name ?? '');
-  const email = String(values.email ?? '');
+  for (const flag of ['id', 'name', 'email']) if (values[flag] === undefined) throw new UsageError(`--${flag} is required`);
+  const id = String(values.id);
+  const name = String(values.name);
+  const email = String(values.email);
   if (!/^\d{12}$/.test(id)) throw new UsageError('--id must be 12 digits');
   if (!name || name.length > 50) throw new UsageError('--name is required (at most 50 characters)');
   if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 64) throw new UsageError('--email must be an email address');
-  await withStorage(overrides, async (storage) => {
+  await withStorage(overrides, create, async (storage) => {
     try {
       await storage.db.insertInto('accounts').values({ account_id: id, name, email, status: 'ACTIVE', is_management: 0, joined_at: Date.now() }).execute();
     } catch (err) {
@@ -141,18 +236,35 @@ async function accounts(args: string[], overrides: ConfigOverrides, values: Reco
   process.stdout.write(`Added account ${id} (${name}).\n`);
 }
 
-async function passwd(args: string[], overrides: ConfigOverrides) {
+const checkPassword = (password: string) => {
+  if (password.length < 8 || password.length > 256) throw new UsageError('the password must be 8 to 256 characters long; it was not changed');
+};
+
+/** At a terminal: asked for twice, not shown. Otherwise: standard input, up to its end, less one final newline. */
+async function readPassword(userName: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const password = (await readStdin()).replace(/\r?\n$/, '');
+    checkPassword(password);
+    return password;
+  }
+  const password = await readHidden(`New password for ${userName}: `);
+  checkPassword(password);
+  if ((await readHidden('Retype the new password: ')) !== password) throw new Error('the two passwords do not match; the password was not changed');
+  return password;
+}
+
+async function passwd(args: string[], overrides: ConfigOverrides, values: Record<string, string | boolean | undefined>) {
   const [userName] = args;
-  if (!userName) throw new UsageError('usage: gatehouse passwd <UserName> (the password is read from standard input)');
-  const password = (await readStdin()).replace(/\r?\n$/, '');
-  if (password.length < 8 || password.length > 256) throw new UsageError('the password must be 8 to 256 characters long');
-  const { hashPassword } = await import('./crypto/passwords.js');
-  const hash = await hashPassword(password);
+  if (!userName) throw new UsageError('<UserName> is required: gatehouse passwd <UserName>');
   let ended = { sessionsEnded: 0, grantsRevoked: 0 };
-  await withStorage(overrides, async (storage) => {
+  await withStorage(overrides, Boolean(values.create), async (storage) => {
+    // The user first: nobody types a password twice to learn that the name was wrong.
     const users = await storage.db.selectFrom('users').select(['user_id', 'identity_store_id']).where('user_name_key', '=', userName.toLowerCase()).execute();
     if (users.length === 0) throw new UsageError(`no identity store user has the UserName '${userName}'`);
     if (users.length > 1) throw new UsageError(`more than one identity store has a user '${userName}'`);
+    const password = await readPassword(userName);
+    const { hashPassword } = await import('./crypto/passwords.js');
+    const hash = await hashPassword(password);
     const { setPassword } = await import('./domain/sign-in.js');
     ended = await setPassword(storage, users[0].user_id, hash);
   });
@@ -220,7 +332,7 @@ async function samlKey(args: string[], overrides: ConfigOverrides, values: Recor
     return `  ${label.padEnd(8)} SHA-256 ${fingerprint256}  not after ${notAfter.toISOString()}\n`;
   };
   const out = process.stdout;
-  await withStorage(overrides, async (storage) => {
+  await withStorage(overrides, Boolean(values.create), async (storage) => {
     const idp = new SamlIdp(storage, loadSecretBox(config.dataDir));
     const now = Date.now();
     if (sub === 'show') {
@@ -270,26 +382,46 @@ async function samlKey(args: string[], overrides: ConfigOverrides, values: Recor
   });
 }
 
+/** parseArgs' refusals in Gatehouse's words (its own name internals and suggest `--` quoting). */
+function usageFrom(err: unknown): UsageError | undefined {
+  const { code, message } = err as { code?: string; message: string };
+  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option '${option ?? message}'`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    return new UsageError(/does not take/.test(message) ? `${option} takes no value` : `${option} needs a value`);
+  }
+  return undefined;
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        workers: { type: 'string' },
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        id: { type: 'string' },
+        name: { type: 'string' },
+        email: { type: 'string' },
+        finish: { type: 'boolean' },
+        requeue: { type: 'boolean' },
+        force: { type: 'boolean' },
+        create: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        ...CONFIGURE_CLI_OPTIONS,
+      },
+    });
+  } catch (err) {
+    throw usageFrom(err) ?? err;
+  }
+}
+
 async function main(argv: string[]) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      workers: { type: 'string' },
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      id: { type: 'string' },
-      name: { type: 'string' },
-      email: { type: 'string' },
-      finish: { type: 'boolean' },
-      requeue: { type: 'boolean' },
-      force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      ...CONFIGURE_CLI_OPTIONS,
-    },
-  });
+  const { values, positionals } = parse(argv);
   if (values.help) {
     process.stdout.write(HELP);
     return;
@@ -308,11 +440,11 @@ async function main(argv: string[]) {
     case 'accounts':
       return accounts(rest, overrides, values);
     case 'passwd':
-      return passwd(rest, overrides);
+      return passwd(rest, overrides, values);
     case 'saml-key':
       return samlKey(rest, overrides, values);
     case 'configure-cli':
-      return configureCli(values, loadConfig(overrides), (fn) => withStorage(overrides, fn));
+      return configureCli(values, loadConfig(overrides), (fn) => withStorage(overrides, Boolean(values.create), fn));
     case 'help':
       process.stdout.write(HELP);
       return;
@@ -321,8 +453,9 @@ async function main(argv: string[]) {
   }
 }
 
+// One line on stderr and a non-zero exit, never a stack trace: system errors (a path, an address) in plain words.
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
-  if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write('Run gatehouse --help for usage.\n');
-  process.exit(1);
+  const message = explainSystemError(err)?.message ?? (err instanceof Error ? err.message : String(err));
+  process.stderr.write(`gatehouse: ${message}${err instanceof UsageError ? ' (gatehouse --help lists the commands and options)' : ''}\n`);
+  process.exit(err instanceof Interrupted ? 130 : 1);
 });

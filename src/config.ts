@@ -19,6 +19,11 @@ export interface Config {
    */
   workers: number;
   dataDir: string;
+  /**
+   * Whether the data directory was named (--data-dir, GATEHOUSE_DATA_DIR or dataDir in the config file) rather than
+   * the default ./data: commands other than serve make a new one only where it was named (or with --create).
+   */
+  dataDirNamed?: boolean;
   /** Start even when the data directory is accessible to its group or others (normally refused: it must be 0700). */
   allowSharedDataDir: boolean;
   /** `postgres://…` selects PostgreSQL; unset means the embedded SQLite file in dataDir. */
@@ -340,7 +345,7 @@ const FILE_SCHEMA = z
         signInUrl: z.string(),
       })
       .partial(),
-  } satisfies Record<Exclude<keyof Config, 'configFile'>, z.ZodType>)
+  } satisfies Record<Exclude<keyof Config, 'configFile' | 'dataDirNamed'>, z.ZodType>)
   .partial();
 
 const EXPECTED: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'true or false', object: 'an object', array: 'a list' };
@@ -478,6 +483,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (flags.host !== undefined) config.host = flags.host;
   if (flags.port !== undefined) config.port = flags.port;
   if (flags.dataDir !== undefined) config.dataDir = flags.dataDir;
+  config.dataDirNamed = flags.dataDir !== undefined || Boolean(env.GATEHOUSE_DATA_DIR) || file.dataDir !== undefined;
   config.dataDir = resolve(config.dataDir);
   return config;
 }

@@ -89,7 +89,10 @@ describe('the README, as written', () => {
     return d;
   };
   const home = temp('gatehouse-readme-home-');
-  const dataDir = temp('gatehouse-readme-data-');
+  // Stands for the project directory where the reader runs the commands: its ./data is the server's data directory,
+  // which the gatehouse command finds there by default, as it finds the real project's ./data.
+  const workDir = temp('gatehouse-readme-work-');
+  const dataDir = join(workDir, 'data');
   let port: number;
   let url: string;
   let server: ChildProcess;
@@ -147,10 +150,12 @@ describe('the README, as written', () => {
     // The CLI the README is written for: `aws` is Debian's 2.9.19, which reads no AWS_ENDPOINT_URL.
     const bin = temp('gatehouse-readme-bin-');
     symlinkSync(AWS_V2, join(bin, 'aws'));
-    const cwd = temp('gatehouse-readme-cwd-');
+    const cwd = workDir;
     const script = [`cd '${ROOT}'`, alias.code, `cd '${cwd}'`, exportLine, ...path.map((b) => b.code)].join('\n');
+    // The reader's shell has no GATEHOUSE_DATA_DIR: the commands find ./data where they run.
+    const { GATEHOUSE_DATA_DIR: _, ...readerEnv } = serverEnv;
     const env = {
-      ...serverEnv,
+      ...readerEnv,
       PATH: `${bin}:${process.env.PATH}`,
       AWS_PAGER: '',
       // The CLI would start a browser; the test is the browser (below).

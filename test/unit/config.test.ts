@@ -89,11 +89,20 @@ test('a value of the wrong type is refused, naming the key and the type it must 
 
 test('a file setting every key to its default loads the same configuration as no file', () => {
   const defaults = loadConfig({}, {});
-  const { configFile: _, ...everyKey } = defaults;
+  // Neither is a file key: the file's own name, and whether the data directory was named (the file names it here).
+  const { configFile: _, dataDirNamed: __, ...everyKey } = defaults;
   const extra = { databaseUrl: 'postgres://gatehouse@db.example.com/gatehouse', instanceName: 'main', publicUrl: 'https://sso.example.com' };
   withConfigFile({ ...everyKey, ...extra }, (file) => {
-    assert.deepEqual(loadConfig({ configFile: file }, {}), { ...defaults, ...extra, configFile: file });
+    assert.deepEqual(loadConfig({ configFile: file }, {}), { ...defaults, ...extra, configFile: file, dataDirNamed: true });
   });
+});
+
+test('whether the data directory was named: by the flag, GATEHOUSE_DATA_DIR or the file, not by the default', () => {
+  assert.equal(loadConfig({}, {}).dataDirNamed, false);
+  assert.equal(loadConfig({ dataDir: '/srv/g' }, {}).dataDirNamed, true);
+  assert.equal(loadConfig({}, { GATEHOUSE_DATA_DIR: '/srv/g' }).dataDirNamed, true);
+  withConfigFile({ dataDir: '/srv/g' }, (file) => assert.equal(loadConfig({ configFile: file }, {}).dataDirNamed, true));
+  withConfigFile({ port: 5000 }, (file) => assert.equal(loadConfig({ configFile: file }, {}).dataDirNamed, false));
 });
 
 test('the environment still wins over the file, and the flags over both', () => {
