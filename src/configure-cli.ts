@@ -92,7 +92,20 @@ export async function missingForRole(storage: Storage, accountId: string, roleNa
     .where('permission_set_arn', '=', permissionSet.permission_set_arn)
     .limit(1)
     .executeTakeFirst();
-  if (!assignment) {
+  // An assignment is made asynchronously, as in AWS: one whose creation is still in progress is there a moment later.
+  const pending =
+    assignment ??
+    (await storage.db
+      .selectFrom('admin_requests')
+      .select('request_id')
+      .where('instance_arn', '=', instanceArn)
+      .where('kind', '=', 'CREATE_ASSIGNMENT')
+      .where('status', '=', 'IN_PROGRESS')
+      .where('target_id', '=', accountId)
+      .where('permission_set_arn', '=', permissionSet.permission_set_arn)
+      .limit(1)
+      .executeTakeFirst());
+  if (!pending) {
     missing.push(
       `permission set ${roleName} is assigned to no one in account ${accountId} yet: assign it with aws sso-admin create-account-assignment --target-type AWS_ACCOUNT --target-id ${accountId} --permission-set-arn ${permissionSet.permission_set_arn} …`,
     );
