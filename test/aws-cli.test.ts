@@ -82,6 +82,11 @@ test('aws sso login, get-caller-identity through the SSO credential provider, li
 
   // aws sso login prints the verification URL; a person opens it, signs in and allows the device.
   await ssoLogin('dev', person);
+  // The CLI polls twice at once at the start (once before it prints the code), then every interval. Neither of the
+  // first two is SlowDownException, which would have grown the code's interval by 5 s, and the CLI with it: so it
+  // polled at the 1 s interval throughout, and its sign-in completed within one interval of Allow.
+  const devices = await server.app.storage.db.selectFrom('device_authorizations').select(['status', 'interval_s']).execute();
+  assert.deepEqual(devices, [{ status: 'REDEEMED', interval_s: 1 }]);
 
   const identity = await run(AWS_V2, ['sts', 'get-caller-identity', '--profile', 'dev', '--output', 'json'], shellEnv());
   assert.equal(identity.code, 0, identity.stderr);

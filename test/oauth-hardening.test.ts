@@ -392,7 +392,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
           const text = await res.text();
           assert.equal(res.status, 500, text);
           assert.equal(res.headers.get('x-amzn-errortype')?.split(':')[0], 'InternalServerException');
-          assert.deepEqual(Object.keys(JSON.parse(text)).sort(), ['error', 'error_description']);
+          assert.deepEqual(Object.keys(JSON.parse(text)).sort(), ['error', 'error_description', 'message']);
           assert.equal(JSON.parse(text).error, 'server_error');
           assert.doesNotMatch(text, /SQLITE|at .*\.js|full/i, 'nothing of the cause or the code');
         }

@@ -25,6 +25,7 @@ import {
   type StartDeviceAuthorizationCommandOutput,
 } from '@aws-sdk/client-sso-oidc';
 import { checkAuthorizationRequest, createAuthorizationCode, registerClient, resolveAccessToken, revokeGrant } from '../src/domain/oauth.js';
+import { hashToken } from '../src/domain/tokens.js';
 import { decideAs, pkce, REGION, rejectsOAuth, ROOT, signInPerson, START_URL, uniq, useGatehouse, type TestServer } from './helpers/index.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -259,7 +260,10 @@ describe('SSO OIDC with the default settings', () => {
       const reg = await register(ctx);
       const auth = await startDevice(ctx, reg);
       await decide(ctx, auth, false);
-      await rejectsOAuth(poll(ctx, reg, auth), 'AccessDeniedException');
+      const denied = await rejectsOAuth(poll(ctx, reg, auth), 'AccessDeniedException');
+      // The SDKs and the CLI show an error's `message`: it says what happened and what to do.
+      assert.match(denied.message, /^The request was denied: Deny was chosen on the device approval page\. Start the sign-in again \(aws sso login\)/);
+      assert.equal(denied.error_description, denied.message);
       assert.equal(await decideAs(ctx.server, ctx.person, auth.userCode!), false, 'a denied device cannot be approved afterwards');
       await rejectsOAuth(poll(ctx, reg, auth), 'AccessDeniedException');
     });
@@ -673,10 +677,29 @@ describe('SSO OIDC device polling (GATEHOUSE_DEVICE_INTERVAL_SECONDS=1)', () => 
     assert.ok((await poll(ctx, reg, auth)).accessToken);
   });
 
+  test("the AWS CLI's start (one poll before it shows the code, one straight after), then polls at the interval: never SlowDownException", async () => {
+    const reg = await register(ctx);
+    const auth = await startDevice(ctx, reg);
+    // The CLI 2.9.19 (botocore's SSOTokenFetcher): a probe poll, the code shown, a poll at once, then one per interval.
+    await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
+    wait(3);
+    await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
+    wait(auth.interval! * 1000);
+    await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
+    await decide(ctx, auth, true);
+    // The next poll at the interval after Allow gets the token: sign-in completes within one interval of Allow.
+    wait(auth.interval! * 1000);
+    assert.ok((await poll(ctx, reg, auth)).accessToken);
+    const row = await ctx.server.app.storage.db.selectFrom('device_authorizations').select('interval_s').where('device_code_hash', '=', hashToken(auth.deviceCode!)).executeTakeFirstOrThrow();
+    assert.equal(row.interval_s, 1, 'the interval never grew');
+  });
+
   test('polling faster than the interval is SlowDownException, and the interval grows by 5 s for that device code', async () => {
     const reg = await register(ctx);
     const tooFast = async () => {
       const auth = await startDevice(ctx, reg);
+      // The first two polls are the CLI's start (above); a third at once is polling too fast.
+      await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
       await rejectsOAuth(poll(ctx, reg, auth), 'AuthorizationPendingException');
       await rejectsOAuth(poll(ctx, reg, auth), 'SlowDownException');
       return auth;

@@ -5,7 +5,7 @@
 export { GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, claimsAwsName, isLoopback, isLoopbackUri, redirectUriMatches } from './oauth/common.js';
 export { OAUTH_ERRORS, oauthError, oauthErrorValue, type OAuthErrorCode } from './oauth/errors.js';
 export { authenticateClient, clientScopes, registerClient, type RegisterClientInput } from './oauth/clients.js';
-export { decideDevice, findPendingDevice, startDeviceAuthorization } from './oauth/device-code.js';
+export { decideDevice, DEVICE_DENIED, findPendingDevice, deviceCodeExpired, startDeviceAuthorization } from './oauth/device-code.js';
 export { checkAuthorizationRequest, createAuthorizationCode, type AuthorizationRequest } from './oauth/authorization-code.js';
 export { createToken } from './oauth/create-token.js';
 export { resolveAccessToken, revokeGrant, type CreateTokenInput } from './oauth/tokens.js';

@@ -12,7 +12,7 @@ What the assertions rely on:
 - sso-oidc is restJson: botocore takes the error code from the ``x-amzn-ErrorType`` header and raises the modeled
   class (``client.exceptions.AuthorizationPendingException``, ...), with the OAuth body members ``error`` and
   ``error_description`` copied to the top level of ``e.response``.
-- The AWS CLI polls once at once, then ``interval`` seconds after each answer; SlowDown adds 5 seconds to the interval
+- The AWS CLI polls once before it shows the code and once straight after, then ``interval`` seconds after each answer; SlowDown adds 5 seconds to the interval
   for good, AuthorizationPending polls again, ExpiredToken aborts the login (the CLI has no timeout of its own), and
   anything else aborts too.
 """
@@ -89,6 +89,8 @@ def poll_like_the_cli(client, registration, authorization, on_pending=lambda pol
     interval = authorization.get('interval', 5)
     answers = []
     while True:
+        if len(answers) > 1:
+            wait(interval)  # the first poll (before the code is shown) is followed by the second at once
         try:
             token = create_token(client, registration, authorization)
             answers.append('token')
@@ -99,7 +101,6 @@ def poll_like_the_cli(client, registration, authorization, on_pending=lambda pol
         except client.exceptions.AuthorizationPendingException:
             answers.append('pending')
             on_pending(answers.count('pending'))
-        wait(interval)
 
 
 class DeviceFlowTest(unittest.TestCase):
@@ -135,10 +136,12 @@ class DeviceFlowTest(unittest.TestCase):
         self.assertEqual(response['error'], 'authorization_pending')
         self.assertTrue(response['error_description'])
 
-    def test_polling_twice_at_once_is_slow_down_and_the_longer_interval_is_fine(self):
+    def test_polling_three_times_at_once_is_slow_down_and_the_longer_interval_is_fine(self):
         authorization = start(self.client, self.registration)
-        with self.assertRaises(self.client.exceptions.AuthorizationPendingException):
-            create_token(self.client, self.registration, authorization)
+        # The first two polls at once are the CLI's start (a probe before it shows the code, one straight after).
+        for _ in range(2):
+            with self.assertRaises(self.client.exceptions.AuthorizationPendingException):
+                create_token(self.client, self.registration, authorization)
         with self.assertRaises(self.client.exceptions.SlowDownException) as caught:
             create_token(self.client, self.registration, authorization)
         response = caught.exception.response
@@ -160,6 +163,8 @@ class DeviceFlowTest(unittest.TestCase):
         with self.assertRaises(self.client.exceptions.AccessDeniedException) as caught:
             poll_like_the_cli(self.client, self.registration, authorization)
         self.assertEqual(caught.exception.response['error'], 'access_denied')
+        # What the CLI prints after "when calling the CreateToken operation:" is not empty.
+        self.assertRegex(str(caught.exception), r'CreateToken operation: The request was denied: Deny was chosen')
 
     def test_a_redeemed_device_code_is_invalid_grant(self):
         authorization = start(self.client, self.registration)

@@ -78,7 +78,7 @@ test('the portal lists the accounts and roles a person can reach, filters them, 
   await context.close();
 });
 
-test('without JavaScript the page still shows the credentials (copy buttons stay hidden)', async () => {
+test('without JavaScript the page shows the credentials in every form AWS offers (copy buttons stay hidden)', async () => {
   const person = await createPerson(server, 'portal-nojs-user');
   const admin = new SSOAdminClient({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 });
   const ps = (await admin.send(new CreatePermissionSetCommand({ InstanceArn: server.instanceArn, Name: 'NoScript' }))).PermissionSet!.PermissionSetArn!;
@@ -89,7 +89,21 @@ test('without JavaScript the page still shows the credentials (copy buttons stay
   await submitSignIn(page, person.userName, person.password);
   await page.getByRole('button', { name: 'Access keys' }).click();
   await page.waitForLoadState('load');
-  assert.match((await page.locator('pre#shell').textContent()) ?? '', /^export AWS_ACCESS_KEY_ID="ASIA/);
+  const shell = (await page.locator('pre#shell').textContent()) ?? '';
+  const m = /^export AWS_ACCESS_KEY_ID="(ASIA\w+)"\nexport AWS_SECRET_ACCESS_KEY="([^"]+)"\nexport AWS_SESSION_TOKEN="([^"]+)"$/.exec(shell);
+  assert.ok(m, shell);
+  const [, id, secret, token] = m;
   assert.equal(await page.locator('button[data-copy="shell"]').isVisible(), false);
+  // Every form AWS's portal offers, with the same credentials.
+  assert.equal(await page.locator('pre#cmd').textContent(), `set AWS_ACCESS_KEY_ID=${id}\nset AWS_SECRET_ACCESS_KEY=${secret}\nset AWS_SESSION_TOKEN=${token}`);
+  assert.equal(await page.locator('pre#powershell').textContent(), `$Env:AWS_ACCESS_KEY_ID="${id}"\n$Env:AWS_SECRET_ACCESS_KEY="${secret}"\n$Env:AWS_SESSION_TOKEN="${token}"`);
+  assert.equal(await page.locator('pre#file').textContent(), `[333333333333_NoScript]\naws_access_key_id=${id}\naws_secret_access_key=${secret}\naws_session_token=${token}`);
+  assert.equal(await page.locator('#region').textContent(), server.app.config.region);
+  // What `aws configure sso` asks for.
+  assert.equal(await page.locator('#sso-start-url').textContent(), `https://${server.identityStoreId}.awsapps.com/start`);
+  assert.equal(await page.locator('#sso-region').textContent(), server.app.config.region);
+  for (const heading of ['macOS and Linux (bash, zsh)', 'Windows (Command Prompt)', 'Windows (PowerShell)', 'Credentials file']) {
+    assert.equal(await page.getByRole('heading', { name: heading, exact: true }).count(), 1, heading);
+  }
   await context.close();
 });

@@ -12,6 +12,9 @@ import { issueTokens, markUsed, newGrant, sessionLasts, type CreateTokenInput, t
 
 const STALE_DEVICE_BATCH = 4;
 
+/** What a client that polls a denied device code is told (AWS's own text is not known): what happened, what to do. */
+export const DEVICE_DENIED = 'The request was denied: Deny was chosen on the device approval page. Start the sign-in again (aws sso login) if that was a mistake.';
+
 export async function startDeviceAuthorization(storage: Storage, config: Config, client: OidcClientTable, startUrl: string, sourceIp: string, origin: string, now = Date.now()) {
   if (!list(client.grant_types).includes(GRANT_DEVICE_CODE)) throw oauthError('UnauthorizedClientException', 'The client is not registered for the device code grant');
   const deviceCode = newToken('gdc_');
@@ -79,6 +82,17 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
   return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url, awayHosts };
 }
 
+/**
+ * Whether a code that is not pending is one whose time ran out (kept until the janitor sweeps it), so that the page
+ * can say so. A code already decided or used is not told apart from an unknown one.
+ */
+export async function deviceCodeExpired(db: Db, typed: string, now = Date.now()): Promise<boolean> {
+  const code = normalizeUserCode(typed);
+  if (!code) return false;
+  const row = await db.selectFrom('device_authorizations').select(['status', 'expires_at']).where('user_code', '=', code).executeTakeFirst();
+  return !!row && Number(row.expires_at) <= now && (row.status === 'PENDING' || row.status === 'APPROVED');
+}
+
 /** The signed-in person allows or denies a pending device. False when it is no longer pending. */
 export async function decideDevice(storage: Storage, userCode: string, session: { userId: string; sessionHash: string }, allow: boolean, now = Date.now()): Promise<boolean> {
   const result = await storage.db
@@ -94,6 +108,14 @@ export async function decideDevice(storage: Storage, userCode: string, session: 
 /** RFC 8628 §3.5: a client that polls faster than its interval is told to slow down; a little timer jitter is not. */
 const POLL_TOLERANCE_MS = 500;
 
+/**
+ * When the interval is counted from after a poll. The first poll is a probe: AWS's SDKs and CLI poll once before they
+ * show the code (in case the client is already authorized) and once more straight after, then every interval. So the
+ * first poll counts as if it came one interval earlier and the second is never too soon; from the second on, each
+ * poll must wait the interval after the one before, so a client polling in a loop hears SlowDownException at its third.
+ */
+const intervalCountsFrom = (lastPollAt: number | null, intervalS: number, now: number) => (lastPollAt === null ? now - intervalS * 1000 : now);
+
 export async function redeemDeviceCode(storage: Storage, config: Config, client: OidcClientTable, input: CreateTokenInput, now: number): Promise<Issued> {
   if (!input.deviceCode) throw oauthError('InvalidRequestException', 'deviceCode is required for the device code grant');
   const hash = hashToken(input.deviceCode);
@@ -102,14 +124,14 @@ export async function redeemDeviceCode(storage: Storage, config: Config, client:
     if (!device || device.client_id !== client.client_id) return { error: oauthError('InvalidGrantException', 'Invalid device code') };
     if (device.status === 'REDEEMED') return { error: oauthError('InvalidGrantException', 'The device code has already been used') };
     if (Number(device.expires_at) <= now) return { error: oauthError('ExpiredTokenException', 'The device code has expired') };
-    if (device.status === 'DENIED') return { error: oauthError('AccessDeniedException', 'The request was denied') };
+    if (device.status === 'DENIED') return { error: oauthError('AccessDeniedException', DEVICE_DENIED) };
     if (device.status === 'PENDING') {
       const last = device.last_poll_at === null ? undefined : Number(device.last_poll_at);
       const tooSoon = last !== undefined && now - last < device.interval_s * 1000 - POLL_TOLERANCE_MS;
       // The poll time (and a longer interval after slow_down) must commit, so this returns rather than throws.
       await trx
         .updateTable('device_authorizations')
-        .set({ last_poll_at: now, ...(tooSoon ? { interval_s: device.interval_s + 5 } : {}) })
+        .set({ last_poll_at: intervalCountsFrom(device.last_poll_at, device.interval_s, now), ...(tooSoon ? { interval_s: device.interval_s + 5 } : {}) })
         .where('device_code_hash', '=', hash)
         .execute();
       if (tooSoon) return { error: oauthError('SlowDownException', `Polling too fast: wait at least ${device.interval_s + 5} seconds between requests`) };

@@ -7,8 +7,12 @@ import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
 
-/** OAuth's error body (RFC 6749 §5.2) instead of restJson's: `error` and `error_description`, then the shape's other members. */
-const oauthErrorBody = (_body: unknown, err: ServiceError) => ({ error: oauthErrorValue(err), error_description: err.message, ...err.fields });
+/**
+ * OAuth's error body (RFC 6749 §5.2) instead of restJson's: `error` and `error_description`, then the shape's other
+ * members, and the text once more as `message`: the AWS SDKs and CLI read an error's text only from `message`, and
+ * would otherwise print an empty one (botocore) or "UnknownError" (SDK for JavaScript).
+ */
+const oauthErrorBody = (_body: unknown, err: ServiceError) => ({ error: oauthErrorValue(err), error_description: err.message, ...err.fields, message: err.message });
 
 /** Counts one call against `bucket`, allowed `max` times a second, and refuses it past that with SlowDownException. */
 async function perSecond(ctx: Context, bucket: string, max: number, message: string): Promise<void> {

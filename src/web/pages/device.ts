@@ -1,6 +1,6 @@
 // The device authorization grant's pages (RFC 8628 §3.3): a person types the user code their device shows, signs in,
 // checks what is asking, and allows or denies it. A code is looked up only for someone signed in.
-import { claimsAwsName, decideDevice, findPendingDevice } from '../../domain/oauth.js';
+import { claimsAwsName, decideDevice, findPendingDevice, deviceCodeExpired } from '../../domain/oauth.js';
 import { awsNameWarning, UNVERIFIED } from './authorize.js';
 type PendingDevice = NonNullable<Awaited<ReturnType<typeof findPendingDevice>>>;
 import { attempt, sourceKey } from '../../domain/rate-limit.js';
@@ -8,7 +8,7 @@ import { formatUserCode, normalizeUserCode } from '../../domain/tokens.js';
 import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
 import { formToken, preSession } from '../forms.js';
 import { hidden, html, personName, resultPage } from '../html.js';
-import { THROTTLED } from './sign-in.js';
+import { spokenDuration, throttled } from './sign-in.js';
 
 export const CODE_INVALID = 'That code is not valid or has expired.';
 const WINDOW_MS = 10 * 60_000;
@@ -33,9 +33,34 @@ ${hidden('csrf', formToken(req))}
 <label for="user_code">Code <span class="hint" id="code-hint">Eight letters, like BCDF-GHJK</span></label>
 <input type="text" class="code" id="user_code" name="user_code" value="${shownCode(typed)}" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="32" required autofocus aria-describedby="code-hint${error ? ' code-error' : ''}"${invalid}>
 <div class="actions"><button type="submit">Next</button></div>
-</form>`,
+</form>
+${error === CODE_INVALID ? html`<p class="small">${codeLifetime(req)} If yours has expired, run <code class="cmd">aws sso login</code> again for a new one.</p>` : ''}`,
   );
 }
+
+const codeLifetime = (req: WebRequest) => `Codes last ${spokenDuration(req.app.config.signIn.deviceCodeSeconds * 1000)}.`;
+
+/**
+ * A code that came through the lookup but is not pending: an expired one gets a page that says so and what to do
+ * next; any other is the entry form's "not valid or has expired".
+ */
+async function notPending(req: WebRequest, typed: string): Promise<Reply> {
+  if (!(await deviceCodeExpired(req.app.storage.db, typed, req.now))) return entryForm(req, 400, typed, CODE_INVALID);
+  return page(
+    req,
+    400,
+    { title: 'Code expired' },
+    resultPage(
+      'no',
+      'This code has expired.',
+      html`${codeLifetime(req)} Run <code class="cmd">aws sso login</code> again in your terminal for a new code, and enter that one here.`,
+      html`<div class="actions inline"><a class="button" href="/device">Enter a new code</a></div>`,
+    ),
+  );
+}
+
+/** The lock text of the user-code entry limit. */
+const entryThrottled = (req: WebRequest) => throttled(WINDOW_MS, req.now);
 
 /**
  * Proof that a code came through the rate-limited lookup: sealed (HMAC) with the server's token key and bound to the
@@ -93,9 +118,9 @@ export async function submitDeviceCode(req: WebRequest): Promise<Reply> {
   // The shape alone is checked without counting: it says nothing about which codes exist.
   if (!code) return entryForm(req, 400, typed, CODE_INVALID);
   if (!req.session) return seeOther(signInFirst(confirmUrl(code, sealTyped(req, code))));
-  if (!(await codeEntryAllowed(req))) return entryForm(req, 429, typed, THROTTLED);
+  if (!(await codeEntryAllowed(req))) return entryForm(req, 429, typed, entryThrottled(req));
   const device = await findPendingDevice(req.app.storage.db, code, req.now);
-  if (!device) return entryForm(req, 400, typed, CODE_INVALID);
+  if (!device) return notPending(req, typed);
   return seeOther(confirmUrl(device.userCode, sealTicket(req, device.userCode)));
 }
 
@@ -118,12 +143,12 @@ async function pendingDevice(req: WebRequest, params: URLSearchParams): Promise<
   if (!code) return back;
   if (ticketValid(req, code, ticket)) {
     const device = await findPendingDevice(req.app.storage.db, code, req.now);
-    return device ? { device, ticket: ticket! } : { reply: entryForm(req, 400, '', CODE_INVALID) };
+    return device ? { device, ticket: ticket! } : { reply: await notPending(req, code) };
   }
   if (req.method !== 'GET' || !ticketValid(req, code, ticket, typedScope(req))) return back;
-  if (!(await codeEntryAllowed(req))) return { reply: entryForm(req, 429, typed, THROTTLED) };
+  if (!(await codeEntryAllowed(req))) return { reply: entryForm(req, 429, typed, entryThrottled(req)) };
   const device = await findPendingDevice(req.app.storage.db, code, req.now);
-  if (!device) return { reply: entryForm(req, 400, typed, CODE_INVALID) };
+  if (!device) return { reply: await notPending(req, typed) };
   return { device, ticket: sealTicket(req, device.userCode) };
 }
 
@@ -188,7 +213,7 @@ export async function submitDeviceDecision(req: WebRequest): Promise<Reply> {
   if (!found.device) return found.reply;
   const { sessionHash, userId } = req.session!;
   const decided = await decideDevice(req.app.storage, found.device.userCode, { userId, sessionHash }, action === 'allow', req.now);
-  if (!decided) return entryForm(req, 400, '', CODE_INVALID);
+  if (!decided) return notPending(req, found.device.userCode);
   return page(
     req,
     200,

@@ -152,6 +152,15 @@ const COPY_SCRIPT = `document.querySelectorAll('button[data-copy]').forEach(func
   });
 });`;
 
+/**
+ * What `aws configure sso` asks for: the start URL in the identifier form that current CLIs insist on (any start URL
+ * names this server's portal) for the person's identity store, and the region Gatehouse answers as.
+ */
+async function ssoSettings(req: WebRequest, userId: string) {
+  const row = await req.app.storage.db.selectFrom('users').select('identity_store_id').where('user_id', '=', userId).executeTakeFirst();
+  return { startUrl: `https://${row?.identity_store_id ?? 'd-0000000000'}.awsapps.com/start`, region: req.app.config.region };
+}
+
 /** POST /credentials: temporary credentials for one role, as the portal API's GetRoleCredentials issues them. */
 export async function showCredentials(req: WebRequest): Promise<Reply> {
   const user = req.session!;
@@ -165,7 +174,12 @@ export async function showCredentials(req: WebRequest): Promise<Reply> {
   const expires = new Date(c.expiration);
   const hours = Math.round((c.expiration - req.now) / 360_000) / 10;
   const shell = `export AWS_ACCESS_KEY_ID="${c.accessKeyId}"\nexport AWS_SECRET_ACCESS_KEY="${c.secretAccessKey}"\nexport AWS_SESSION_TOKEN="${c.sessionToken}"`;
+  // As AWS's portal gives them: cmd takes everything after `=` literally, so no quotes there.
+  const cmd = `set AWS_ACCESS_KEY_ID=${c.accessKeyId}\nset AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}\nset AWS_SESSION_TOKEN=${c.sessionToken}`;
+  const powershell = `$Env:AWS_ACCESS_KEY_ID="${c.accessKeyId}"\n$Env:AWS_SECRET_ACCESS_KEY="${c.secretAccessKey}"\n$Env:AWS_SESSION_TOKEN="${c.sessionToken}"`;
   const file = `[${accountId}_${roleName}]\naws_access_key_id=${c.accessKeyId}\naws_secret_access_key=${c.secretAccessKey}\naws_session_token=${c.sessionToken}`;
+  const { region } = req.app.config;
+  const sso = await ssoSettings(req, user.userId);
   const nonce = randomBytes(16).toString('base64');
   const block = (id: string, heading: string, text: string, note: Html | string) => html`<section class="creds">
 <div class="creds-head"><h2>${heading}</h2>${copyButton(id)}</div>
@@ -177,8 +191,14 @@ export async function showCredentials(req: WebRequest): Promise<Reply> {
     { title: `Access keys for ${roleName}`, wide: true },
     html`<h1>Access keys for ${roleName}</h1>
 <p class="lead">${account.name} <span class="mono">(${accountId})</span>. These credentials expire at <strong><time datetime="${expires.toISOString()}">${expires.toISOString().replace('T', ' ').slice(0, 19)} UTC</time></strong>, in about ${String(hours)} hours.</p>
-${block('shell', 'Shell (bash, zsh)', shell, 'Paste into a terminal to use these credentials there.')}
+<dl class="facts"><dt>Region</dt><dd class="mono" id="region">${region}</dd></dl>
+${block('shell', 'macOS and Linux (bash, zsh)', shell, 'Paste into a terminal to use these credentials there.')}
+${block('cmd', 'Windows (Command Prompt)', cmd, 'Paste into a Command Prompt window.')}
+${block('powershell', 'Windows (PowerShell)', powershell, 'Paste into a PowerShell window.')}
 ${block('file', 'Credentials file', file, html`Add to <code>~/.aws/credentials</code> and use it with <code>--profile ${accountId}_${roleName}</code>.`)}
+<section class="creds"><h2>Credentials that renew themselves</h2>
+<p class="small">Instead of these keys, which expire, let the AWS CLI sign you in and fetch fresh ones: run <code class="cmd">aws configure sso</code> and give it these two values.</p>
+<dl class="facts"><dt>SSO start URL</dt><dd class="mono" id="sso-start-url">${sso.startUrl}</dd><dt>SSO region</dt><dd class="mono" id="sso-region">${sso.region}</dd></dl></section>
 <p><a href="/">Back to your accounts</a></p>
 <script nonce="${nonce}">${raw(COPY_SCRIPT)}</script>`,
   );

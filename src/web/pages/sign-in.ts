@@ -6,7 +6,24 @@ import { preSessionToken } from '../forms.js';
 import { hidden, html, personName, resultPage } from '../html.js';
 
 export const INCORRECT = 'Incorrect user name or password.';
-export const THROTTLED = 'Too many attempts. Try again later.';
+
+/** "10 minutes", "1 minute", "45 seconds": a length of time as a person says it, rounded up to whole minutes past one. */
+export function spokenDuration(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 60) return s === 1 ? '1 second' : `${s} seconds`;
+  const m = Math.ceil(s / 60);
+  return m === 1 ? '1 minute' : `${m} minutes`;
+}
+
+/**
+ * The text of a lock by a fixed-window limit (src/domain/rate-limit.ts): every window of one length starts at a
+ * multiple of it, so the lock ends when the current window does, whichever attempt filled it.
+ */
+export function throttled(windowMs: number, now: number): string {
+  const ends = now - (now % windowMs) + windowMs;
+  const at = new Date(ends).toISOString().slice(11, 16);
+  return `Too many attempts. Try again in ${spokenDuration(ends - now)} (after ${at} UTC).`;
+}
 
 /**
  * Where to go after sign-in: a path on this site, else `/`. `//host` and `/\host` are other hosts to a browser, and
@@ -68,7 +85,7 @@ export async function submitSignIn(req: WebRequest): Promise<Reply> {
       const known =
         result.limit === 'source' ? undefined : await storage.db.selectFrom('users').select('user_name').where('user_name_key', '=', userName.toLowerCase()).executeTakeFirst();
       req.app.log.warn({ limit: result.limit, sourceIp: req.sourceIp, ...(known ? { userName: known.user_name } : {}) }, 'sign-in limit reached');
-      return signInForm(req, 429, { next, userName, error: THROTTLED });
+      return signInForm(req, 429, { next, userName, error: throttled(config.limits.signInWindowSeconds * 1000, req.now) });
     }
     // One message for an unknown user and a wrong password: the page must not tell which user names exist.
     return signInForm(req, 400, { next, userName, error: INCORRECT });
