@@ -139,8 +139,9 @@ function announce(config: Config, database: string, url: string, generatedKey: {
   const out = process.stdout;
   out.write(`Gatehouse is listening on ${url} (data: ${config.dataDir}, database ${database}; ${processes})\n`);
   if (generatedKey) {
-    // Shown this once only; it is kept encrypted in the data directory.
-    out.write(
+    // Shown this once only; it is kept encrypted in the data directory. To the terminal (standard error), not to
+    // standard output, where the JSON log lines go and from where a log collector would keep the secret.
+    process.stderr.write(
       `\nNo admin access key was configured, so Gatehouse made one. It is shown only this once:\n` +
         `  export AWS_ACCESS_KEY_ID=${generatedKey.accessKeyId} AWS_SECRET_ACCESS_KEY=${generatedKey.secretAccessKey} AWS_REGION=${config.region} AWS_DEFAULT_REGION=${config.region} AWS_ENDPOINT_URL=${url}\n` +
         `Then, for example: aws sso-admin list-instances --endpoint-url ${url}\n` +

@@ -1,5 +1,6 @@
-// Structured logs, one JSON line per event. Secrets never reach a log call: request lines carry the operation,
-// status, duration and request id only.
+// Structured logs, one JSON line per event, with the level as a word ("info", "warn"). Secrets never reach a log
+// call: request lines carry the operation, status, duration and request id only; audit lines (audit()) name who did
+// what to which resource.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -33,12 +34,18 @@ interface RequestLogger extends Logger {
   [LINE_WRITER]?: LineWriter;
 }
 
-export function createLogger(level: string): Logger {
+/** Where log lines go: standard output unless given (a test's sink). */
+export interface LogDestination {
+  write(line: string): void;
+}
+
+export function createLogger(level: string, to?: LogDestination): Logger {
   const time = isoTimeOncePerMillisecond();
   // Asynchronous writes (pino's default for stdout): lines queue in memory while a write is in flight. Each write is
   // whole lines of at most PIPE_BUF (4 KiB), which a pipe keeps whole while other worker processes write to it too.
-  const destination = pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
-  const logger = pino({ level, base: undefined, timestamp: time }, destination);
+  const destination = to ?? pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
+  // The level as a word: an operator filtering with jq or journalctl reads "warn", not 40.
+  const logger = pino({ level, base: undefined, timestamp: time, formatters: { level: (label) => ({ level: label }) } }, destination);
   (logger as RequestLogger)[LINE_WRITER] = { time, write: (line) => destination.write(line) };
   return logger;
 }
@@ -71,11 +78,29 @@ export function logRequest(log: Logger, line: RequestLine): void {
   }
   if (log.levelVal > INFO) return;
   writer.write(
-    `{"level":${INFO}${writer.time()},"requestId":${JSON.stringify(line.requestId)}` +
+    `{"level":"info"${writer.time()},"requestId":${JSON.stringify(line.requestId)}` +
       (line.service === undefined ? '' : `,"service":${JSON.stringify(line.service)}`) +
       (line.operation === undefined ? '' : `,"operation":${JSON.stringify(line.operation)}`) +
       `,"method":${JSON.stringify(line.method)},"path":${JSON.stringify(line.path)},"status":${line.status}` +
       (line.error === undefined ? '' : `,"error":${JSON.stringify(line.error)}`) +
       `,"ms":${line.ms},"msg":"request"}\n`,
   );
+}
+
+/**
+ * What an operator must be able to trace, one line each, filtered by `"audit":"<event>"` (docs/deployment.md,
+ * "Audit lines"). Fields name people, clients, keys and resources; never a password, secret or token.
+ */
+export type AuditEvent =
+  | 'sign-in.succeeded'
+  | 'sign-in.failed'
+  | 'device.allowed'
+  | 'device.denied'
+  | 'authorization.allowed'
+  | 'authorization.denied'
+  | 'credentials.issued'
+  | 'admin-api.write';
+
+export function audit(log: Logger, event: AuditEvent, fields: Record<string, string | number | boolean | Record<string, string> | undefined>): void {
+  log.info({ audit: event, ...fields }, 'audit');
 }

@@ -20,13 +20,13 @@ import {
 } from './wire/errors.js';
 import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjson.js';
 import { awsJson } from './wire/awsjson.js';
-import type { IncomingCall, Protocol } from './wire/protocol.js';
+import { JsonAnswer, type IncomingCall, type Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
 import { verifySignature, type SigningSecret, type VerifiedCaller } from './wire/sigv4.js';
 import { roleSecret, type RoleSession } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler, wantsPage } from './web/index.js';
-import { logRequest } from './log.js';
+import { audit, logRequest } from './log.js';
 import { logFault } from './faults.js';
 import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, IdleWatch, readBody, type ReadBody } from './body.js';
 import { ListeningHosts } from './hosts.js';
@@ -215,6 +215,28 @@ async function authenticate(app: App, service: ServiceDefinition, call: Incoming
   }
 }
 
+/** The operations that only read: the others of a service with `auditWrites` leave an audit line. */
+const READS = /^(Describe|List|Get|Is)[A-Z]/;
+
+/**
+ * The identifiers a write names: the input's and the output's members whose names end in Arn or Id (the created
+ * resource's, for a Create), one level deep (MemberId.UserId, PermissionSet.PermissionSetArn). Nothing else of either
+ * is logged: bodies hold policies, attributes and configurations that are nobody's business in a log.
+ */
+function resourceIds(input: unknown, output: unknown): Record<string, string> {
+  const ids: Record<string, string> = {};
+  const collect = (value: unknown, depth: number) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+    for (const [name, v] of Object.entries(value)) {
+      if (typeof v === 'string' && /(Arn|Id)$/.test(name)) ids[name] ??= v;
+      else if (depth === 0) collect(v, 1);
+    }
+  };
+  collect(input, 0);
+  collect(output instanceof JsonAnswer ? JSON.parse(output.json) : output, 0);
+  return ids;
+}
+
 /** What the request path is given besides the app: the body limits and, without publicUrl, the hosts it answers to. */
 export interface HandlerLimits {
   budget: BodyBudget;
@@ -299,6 +321,16 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
       const input = service.protocol.decode(service, operation, call);
       const output = await handler(input, ctx);
+      if (service.auditWrites && caller && !READS.test(operation)) {
+        audit(app.log, 'admin-api.write', {
+          requestId,
+          keyId: caller.accessKeyId,
+          sourceIp: ctx.sourceIp,
+          service: service.model.id,
+          operation,
+          resources: resourceIds(input, output),
+        });
+      }
       service.protocol.writeOutput(service, service.model.operations[operation], output, requestId, res);
     } catch (caught) {
       const err = caught instanceof ServiceError ? caught : internalError();

@@ -140,13 +140,15 @@ describe('the admin key generated on first start', () => {
   const noKeys = { GATEHOUSE_ADMIN_ACCESS_KEY_ID: '', GATEHOUSE_ADMIN_SECRET_ACCESS_KEY: '' };
   let generated: Credentials;
 
-  test('the first start prints a key once, with an export line, and the key works', async () => {
+  test('the first start prints a key once, with an export line, to the terminal (stderr), and the key works', async () => {
     const server = await serve(dir, noKeys);
     const exportLine = /^\s*export AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) .*\n/m;
-    const m = await until('an export line in the output', () => exportLine.exec(server.output())).catch((err: Error) => {
+    const m = await until('an export line on standard error', () => exportLine.exec(server.stderr())).catch((err: Error) => {
       throw new Error(`${err.message}\n${server.output()}`);
     });
     const out = server.output();
+    // Standard output is the JSON log stream that journald or docker keeps: the secret must not be in it.
+    assert.ok(!server.stdout().includes(m[2]), `the secret is not on standard output:\n${server.stdout()}`);
     generated = { accessKeyId: m[1], secretAccessKey: m[2] };
     assert.match(generated.accessKeyId, /^AKIA[A-Z2-7]{16}$/);
     assert.equal(generated.secretAccessKey.length, 40);

@@ -297,7 +297,7 @@ describe('janitor in a running server', () => {
         .filter((l) => l.includes('janitor'));
       assert.equal(lines.length, 1, server.output());
       assert.match(JSON.parse(lines[0]).msg, /^janitor removed 3 expired rows: rate_limits 3$/);
-      assert.equal(JSON.parse(lines[0]).level, 30);
+      assert.equal(JSON.parse(lines[0]).level, 'info');
       assert.equal((await storage.db.selectFrom('rate_limits').select('bucket').where('window_start', '=', old).execute()).length, 0);
     } finally {
       await storage.close();

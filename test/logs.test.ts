@@ -68,7 +68,7 @@ test('a path with quotes and backslashes still makes a line of valid JSON that n
   const lines = requestLines(server.output().slice(before));
   assert.equal(lines.length, 1);
   assert.equal(lines[0].path, path);
-  assert.equal(lines[0].level, 30);
+  assert.equal(lines[0].level, 'info');
   assert.match(lines[0].time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
 

@@ -98,7 +98,7 @@ test('a worker that dies is replaced, and the server goes on answering', async (
     const replacement = await until('a replacement worker', () => children(server.process.pid!).find((pid) => pid !== victim && pid !== survivor));
     assert.ok(alive(survivor));
     await until('the replacement to listen', () => server.output().includes('the replacement worker process is listening'));
-    assert.match(server.output(), /"level":50.*a worker process stopped; starting another/);
+    assert.match(server.output(), /"level":"error".*a worker process stopped; starting another/);
     const { admin } = clients(server.url);
     // New connections go to the workers in turn: the replacement answers its share (a tick is 10 ms of CPU).
     const before = cpuTicks(replacement);

@@ -20,7 +20,14 @@ export interface SignInLimits {
 /** Which limit refused a sign-in: logged for the operator, never shown differently to the person. */
 export type SignInLimit = 'source' | 'user-and-source' | 'user';
 
-export type SignInResult = { ok: true; userId: string; userName: string } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'throttled'; limit: SignInLimit };
+/** Why a password check failed, for the operator's audit line; the person is told the same thing either way. */
+export type SignInFailure = 'unknown-user' | 'no-password' | 'wrong-password';
+
+export type SignInResult =
+  | { ok: true; userId: string; userName: string }
+  /** `userName`: the user's, when the name typed is one (as stored); else nothing, since it may be a mistyped password. */
+  | { ok: false; reason: 'invalid'; failure: SignInFailure; userName?: string }
+  | { ok: false; reason: 'throttled'; limit: SignInLimit };
 
 /**
  * Checks a UserName and password. The same answer and about the same time for an unknown user and a wrong password.
@@ -71,7 +78,8 @@ export async function signIn(storage: Storage, limits: SignInLimits, userName: s
     .where('u.user_name_key', '=', name)
     .executeTakeFirst();
   const ok = await verifyPassword(password, row?.password_hash ?? (await dummy()));
-  if (!row?.password_hash || !ok) return { ok: false, reason: 'invalid' };
+  if (!row) return { ok: false, reason: 'invalid', failure: 'unknown-user' };
+  if (!row.password_hash || !ok) return { ok: false, reason: 'invalid', failure: row.password_hash ? 'wrong-password' : 'no-password', userName: row.user_name };
   await Promise.all([takeBack(['source', 'user']), reset(storage, buckets['user-and-source'].bucket)]);
   return { ok: true, userId: row.user_id, userName: row.user_name };
 }

@@ -79,9 +79,12 @@ export interface ServiceDefinition extends WireService {
   bodiesThrottled?: (message: string) => ServiceError;
   /** A refused signature, in the service's own words (unset: as src/wire/sigv4.ts raises it). */
   authError?: (err: ServiceError) => ServiceError;
+  /** Every successful operation that is not a Describe, List, Get or Is leaves an audit line (an admin's write). */
+  auditWrites?: boolean;
 }
 
-type ServiceOptions = Pick<ServiceDefinition, 'auth' | 'validationError'> & Partial<Pick<ServiceDefinition, 'errorBody' | 'bodyTooLarge' | 'bodiesThrottled' | 'authError'>>;
+type ServiceOptions = Pick<ServiceDefinition, 'auth' | 'validationError'> &
+  Partial<Pick<ServiceDefinition, 'errorBody' | 'bodyTooLarge' | 'bodiesThrottled' | 'authError' | 'auditWrites'>>;
 
 export function defineService<Ops extends OperationTable<Ops>>(model: ServiceModel, protocol: Protocol, handlers: Handlers<Ops>, opts: ServiceOptions): ServiceDefinition {
   for (const op of Object.keys(handlers)) {

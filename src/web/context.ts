@@ -24,6 +24,8 @@ export interface WebRequest {
   secureCookies: boolean;
   /** Where people reach this server (`https://host`), for the absolute URLs a document must carry. */
   origin: string;
+  /** The request id of the answer's x-amzn-RequestId, which its request line and audit lines carry too. */
+  requestId?: string;
 }
 
 export type Reply =

@@ -127,6 +127,7 @@ export function createWebHandler(app: App) {
       setCookies: [],
       secureCookies,
       origin: origin(app, req),
+      requestId: String(res.getHeader('x-amzn-RequestId') ?? ''),
     };
     let reply: Reply;
     try {

@@ -116,7 +116,12 @@ export async function startGatehouse(opts: { dataDir?: string; env?: NodeJS.Proc
 export interface ChildServer {
   url: string;
   process: ChildProcess;
+  /** Everything it wrote, standard output and standard error interleaved. */
   output: () => string;
+  /** Its standard output alone: the JSON log lines (and the line saying where it listens). */
+  stdout: () => string;
+  /** Its standard error alone: what is meant for the terminal. */
+  stderr: () => string;
   /** Stops it with SIGTERM (or the given signal) and waits for it to exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -136,8 +141,16 @@ export async function spawnGatehouse(dataDir: string, env: NodeJS.ProcessEnv = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+    stderr += d;
+  });
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`gatehouse did not start:\n${out}`)), 15_000);
     const check = () => {
@@ -158,6 +171,8 @@ export async function spawnGatehouse(dataDir: string, env: NodeJS.ProcessEnv = {
     url,
     process: child,
     output: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -26,6 +26,7 @@ import {
 } from '../helpers/index.js';
 import { ASSERTION_SIGNATURE, RESPONSE_SIGNATURE, samlMetadataOf, xmlsecVerifies } from '../helpers/saml.js';
 import { launchBrowser, screenshot, submitSignIn } from './helpers.js';
+import { createLogger } from '../../src/log.js';
 
 // Gatehouse's own AWS credentials come from the SDK's default chain; moto checks none, so any will do.
 process.env.AWS_ACCESS_KEY_ID = 'AKIAGATEHOUSEFEDERATE';
@@ -262,10 +263,20 @@ describe('federation on: the AWS console from the portal', () => {
     const raw = await signedInBrowser(server.url, person);
     const { body, csrf } = await portal(raw);
     assert.match(body, /Management console/);
-    const res = await raw.request('/console', { form: { csrf, account_id: ACCOUNT, role_name: 'Operator' } });
+    // The operator's audit line for the console sign-in: who, which role, and not the Response itself.
+    const logged: string[] = [];
+    const log = server.app.log;
+    server.app.log = createLogger('info', { write: (line) => void logged.push(line) });
+    const res = await raw.request('/console', { form: { csrf, account_id: ACCOUNT, role_name: 'Operator' } }).finally(() => (server.app.log = log));
     assert.equal(res.status, 200, res.body);
     const form = /<form id="saml" method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(res.body);
     assert.ok(form, res.body);
+    const audited = logged.map((l) => JSON.parse(l)).filter((l) => l.audit === 'credentials.issued');
+    assert.deepEqual(
+      audited.map((l) => [l.via, l.userName, l.accountId, l.roleName, typeof l.roleArn]),
+      [['console', person.userName, ACCOUNT, 'Operator', 'string']],
+    );
+    assert.ok(!logged.join('').includes(RawClient.field(form[2], 'SAMLResponse').slice(0, 40)), 'the Response is not logged');
     assert.equal(form[1], recorder.url);
     assert.match(form[2], /<input type="hidden" name="SAMLResponse" value="[A-Za-z0-9+/=]+">/);
     assert.match(form[2], /<button type="submit">[^<]+<\/button>/);

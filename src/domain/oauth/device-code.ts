@@ -68,7 +68,7 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
   const row = await db
     .selectFrom('device_authorizations as d')
     .innerJoin('oidc_clients as c', 'c.client_id', 'd.client_id')
-    .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_name', 'c.redirect_uris'])
+    .select(['d.user_code', 'd.status', 'd.created_at', 'd.expires_at', 'd.source_ip', 'd.start_url', 'c.client_id', 'c.client_name', 'c.redirect_uris'])
     .where('d.user_code', '=', code)
     .executeTakeFirst();
   if (row?.status !== 'PENDING' || Number(row.expires_at) <= now) return undefined;
@@ -79,7 +79,15 @@ export async function findPendingDevice(db: Db, typed: string, now = Date.now())
         .map((u) => new URL(u).host),
     ),
   ];
-  return { userCode: row.user_code, clientName: row.client_name, createdAt: Number(row.created_at), sourceIp: row.source_ip, startUrl: row.start_url, awayHosts };
+  return {
+    userCode: row.user_code,
+    clientId: row.client_id,
+    clientName: row.client_name,
+    createdAt: Number(row.created_at),
+    sourceIp: row.source_ip,
+    startUrl: row.start_url,
+    awayHosts,
+  };
 }
 
 /**

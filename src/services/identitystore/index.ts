@@ -13,6 +13,7 @@ export const identityStore = () =>
     { ...userHandlers, ...groupHandlers, ...membershipHandlers },
     {
       auth: 'sigv4',
+      auditWrites: true,
       validationError: identityStoreErrors.ValidationException,
       // Every identitystore error names its request in the body too (the model's RequestId member), as AWS's do.
       errorBody: (body, _err, requestId) => ('RequestId' in body ? body : { ...body, RequestId: requestId }),

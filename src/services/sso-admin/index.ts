@@ -31,6 +31,7 @@ export const ssoAdmin = () =>
     },
     {
       auth: 'sigv4',
+      auditWrites: true,
       validationError: ssoAdminErrors.ValidationException,
       // 429 where the model gives no status (awsJson's default is 400); the assignment operations' own stays 400.
       bodiesThrottled: (message) => ssoAdminErrors.ThrottlingException(message).withStatus(429),

@@ -5,6 +5,7 @@ import { accountQuery } from '../../domain/entitlements.js';
 import { resolveAccessToken, revokeGrant } from '../../domain/oauth.js';
 import { credentialsForRole, type UpstreamRefusal } from '../../domain/role-credentials.js';
 import { revokeSession } from '../../domain/sign-in.js';
+import { audit } from '../../log.js';
 import { ServiceError } from '../../wire/errors.js';
 import { pageScope } from '../../wire/pagination.js';
 import { restJson } from '../../wire/restjson.js';
@@ -89,6 +90,16 @@ const handlers: Handlers<SsoOperations> = {
       if (result.refused === 'no-access') throw forbidden('No access');
       throw ssoErrors.ResourceNotFoundException('Could not find role');
     }
+    audit(ctx.app.log, 'credentials.issued', {
+      requestId: ctx.requestId,
+      via: 'GetRoleCredentials',
+      userName: user.userName,
+      userId: user.userId,
+      accountId: input.accountId,
+      roleName: input.roleName,
+      accessKeyId: result.credentials.accessKeyId,
+      sourceIp: ctx.sourceIp,
+    });
     return { roleCredentials: result.credentials };
   },
 

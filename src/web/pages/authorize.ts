@@ -4,6 +4,7 @@
 import { checkAuthorizationRequest, claimsAwsName, createAuthorizationCode, isLoopback, isLoopbackUri } from '../../domain/oauth.js';
 import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName } from '../html.js';
+import { audit } from '../../log.js';
 
 /** The request parameters the consent form carries to its POST, unchanged. `scopes` is the AWS CLI's name for `scope`. */
 const CARRIED = ['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scopes', 'scope'] as const;
@@ -115,8 +116,13 @@ export async function submitConsent(req: WebRequest): Promise<Reply> {
   const checked = await check(req, carried(req.form));
   if (!checked.request) return checked.reply;
   const { request } = checked;
-  if (action === 'deny') return backToClient(request.redirectUri, { error: 'access_denied', error_description: 'The user denied the request', state: request.state });
-  const { userId, sessionHash } = req.session!;
+  const { userId, userName, sessionHash } = req.session!;
+  const who = { requestId: req.requestId, userName, userId, clientId: request.client.client_id, clientName: request.client.client_name, sourceIp: req.sourceIp };
+  if (action === 'deny') {
+    audit(req.app.log, 'authorization.denied', who);
+    return backToClient(request.redirectUri, { error: 'access_denied', error_description: 'The user denied the request', state: request.state });
+  }
   const code = await createAuthorizationCode(req.app.storage, req.app.config, request, { userId, sessionHash }, req.now);
+  audit(req.app.log, 'authorization.allowed', who);
   return backToClient(request.redirectUri, { code, state: request.state });
 }

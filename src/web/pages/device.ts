@@ -9,6 +9,7 @@ import { page, seeOther, signInFirst, WebError, type Reply, type WebRequest } fr
 import { formToken, preSession } from '../forms.js';
 import { hidden, html, personName, resultPage } from '../html.js';
 import { spokenDuration, throttled } from './sign-in.js';
+import { audit } from '../../log.js';
 
 export const CODE_INVALID = 'That code is not valid or has expired.';
 const WINDOW_MS = 10 * 60_000;
@@ -211,9 +212,11 @@ export async function submitDeviceDecision(req: WebRequest): Promise<Reply> {
   if (action !== 'allow' && action !== 'deny') throw new WebError(400, 'Choose Allow or Deny', 'The form did not say whether to allow or deny the device.');
   const found = await pendingDevice(req, req.form);
   if (!found.device) return found.reply;
-  const { sessionHash, userId } = req.session!;
+  const { sessionHash, userId, userName } = req.session!;
   const decided = await decideDevice(req.app.storage, found.device.userCode, { userId, sessionHash }, action === 'allow', req.now);
   if (!decided) return notPending(req, found.device.userCode);
+  const { clientId, clientName } = found.device;
+  audit(req.app.log, action === 'allow' ? 'device.allowed' : 'device.denied', { requestId: req.requestId, userName, userId, clientId, clientName, sourceIp: req.sourceIp });
   return page(
     req,
     200,

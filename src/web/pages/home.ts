@@ -9,6 +9,7 @@ import { sessionTags } from '../../domain/session-tags.js';
 import { credentialsForRole, federatedSessionSeconds, type UpstreamRefusal } from '../../domain/role-credentials.js';
 import { page, WebError, type Reply, type WebRequest } from '../context.js';
 import { hidden, html, personName, raw, type Html } from '../html.js';
+import { audit } from '../../log.js';
 
 interface PortalAccount {
   accountId: string;
@@ -125,6 +126,17 @@ export async function openConsole(req: WebRequest): Promise<Reply> {
     tags: await sessionTags(req.app.storage.db, role.permissionSetArn, user.userId),
   };
   const response = await federation.consoleResponse({ roleArn: role.iamRoleArn, providerArn: role.providerArn }, user, session, req.now);
+  // A SAML Response for one role is a sign-in to AWS as it: as much an issue of credentials as the access keys.
+  audit(req.app.log, 'credentials.issued', {
+    requestId: req.requestId,
+    via: 'console',
+    userName: user.userName,
+    userId: user.userId,
+    accountId: role.accountId,
+    roleName: role.roleName,
+    roleArn: role.iamRoleArn,
+    sourceIp: req.sourceIp,
+  });
   const target = federation.settings.signInUrl;
   const nonce = randomBytes(16).toString('base64');
   const reply = page(
@@ -171,6 +183,16 @@ export async function showCredentials(req: WebRequest): Promise<Reply> {
   if (account && 'upstream' in result) throw upstreamPage(req, result);
   if (!account || !('credentials' in result)) throw new WebError(403, 'No access', NO_ACCESS);
   const c = result.credentials;
+  audit(req.app.log, 'credentials.issued', {
+    requestId: req.requestId,
+    via: 'portal',
+    userName: user.userName,
+    userId: user.userId,
+    accountId,
+    roleName,
+    accessKeyId: c.accessKeyId,
+    sourceIp: req.sourceIp,
+  });
   const expires = new Date(c.expiration);
   const hours = Math.round((c.expiration - req.now) / 360_000) / 10;
   const shell = `export AWS_ACCESS_KEY_ID="${c.accessKeyId}"\nexport AWS_SECRET_ACCESS_KEY="${c.secretAccessKey}"\nexport AWS_SESSION_TOKEN="${c.sessionToken}"`;

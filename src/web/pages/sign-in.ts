@@ -4,6 +4,7 @@ import { clearSessionCookie, sessionCookie } from '../cookies.js';
 import { page, seeOther, type Reply, type WebRequest } from '../context.js';
 import { preSessionToken } from '../forms.js';
 import { hidden, html, personName, resultPage } from '../html.js';
+import { audit } from '../../log.js';
 
 export const INCORRECT = 'Incorrect user name or password.';
 
@@ -85,14 +86,17 @@ export async function submitSignIn(req: WebRequest): Promise<Reply> {
       const known =
         result.limit === 'source' ? undefined : await storage.db.selectFrom('users').select('user_name').where('user_name_key', '=', userName.toLowerCase()).executeTakeFirst();
       req.app.log.warn({ limit: result.limit, sourceIp: req.sourceIp, ...(known ? { userName: known.user_name } : {}) }, 'sign-in limit reached');
+      audit(req.app.log, 'sign-in.failed', { requestId: req.requestId, userName: known?.user_name, sourceIp: req.sourceIp, reason: 'throttled', limit: result.limit });
       return signInForm(req, 429, { next, userName, error: throttled(config.limits.signInWindowSeconds * 1000, req.now) });
     }
+    audit(req.app.log, 'sign-in.failed', { requestId: req.requestId, userName: result.userName, sourceIp: req.sourceIp, reason: result.failure });
     // One message for an unknown user and a wrong password: the page must not tell which user names exist.
     return signInForm(req, 400, { next, userName, error: INCORRECT });
   }
   // A fresh session id, never one the browser brought with it (no session fixation).
   const session = await createSession(storage, result.userId, req.sourceIp, config.signIn.sessionSeconds, req.now);
   req.setCookies.push(sessionCookie(session.id, config.signIn.sessionSeconds, req.secureCookies));
+  audit(req.app.log, 'sign-in.succeeded', { requestId: req.requestId, userName: result.userName, userId: result.userId, sourceIp: req.sourceIp });
   return seeOther(next);
 }
 
