@@ -1,7 +1,7 @@
 // CreateTokenWithIAM: tokens for an Identity Center application (its ARN is the clientId), asked for by an AWS
 // principal the application's IAM authentication method allows, for a user the grant identifies: a trusted token
-// issuer's JWT (JWT bearer), a refresh token of the application, or an access token Gatehouse issued to another
-// application of the instance (token exchange). The answer carries an ID token signed by Gatehouse (id-token-key.ts)
+// issuer's JWT (JWT bearer), a refresh token of the application, an access token Gatehouse issued to another
+// application of the instance (token exchange), or a code /authorize gave the application (authorization code). The answer carries an ID token signed by Gatehouse (id-token-key.ts)
 // with the user's identity context, for the application to pass on (trusted identity propagation).
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
@@ -14,8 +14,9 @@ import { GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, json, list } from './com
 import { oauthError } from './errors.js';
 import type { IdTokenKey } from './id-token-key.js';
 import { TokenRefused, type TrustedIssuerKeys } from './issuer-keys.js';
+import { redeemCode } from './authorization-code.js';
 import { rotateRefreshToken } from './refresh-token.js';
-import { issueTokens, resolveAccessToken, type Issued } from './tokens.js';
+import { issueTokens, newGrant, resolveAccessToken, type Issued } from './tokens.js';
 
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -91,6 +92,9 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
       break;
     case GRANT_TOKEN_EXCHANGE:
       subject = await tokenExchange(c, app, input);
+      break;
+    case GRANT_AUTHORIZATION_CODE:
+      subject = await authorizationCode(c, app, input, refreshGrant);
       break;
     default:
       throw oauthError('UnsupportedGrantTypeException', `The ${input.grantType} grant is not supported by CreateTokenWithIAM here yet`);
@@ -272,4 +276,20 @@ async function tokenExchange(c: IamTokenContext, app: Application, input: Create
   const source = held ? await application(c.storage.db, held.clientId) : undefined;
   if (!held || !source || source.instance_arn !== app.instance_arn) throw invalidGrant('Invalid subject token');
   return { userId: held.userId };
+}
+
+/** A code from /authorize for the application (PKCE, its grant's redirect URIs), redeemed once for the signed-in person. */
+async function authorizationCode(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest, withRefresh: boolean): Promise<Subject> {
+  let userId = '';
+  let heldScopes: string[] = [];
+  const issued = await redeemCode(c.storage, app.application_arn, input, c.now, async (trx, code) => {
+    if (!(await assigned(trx, app, code.user_id))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    userId = code.user_id;
+    heldScopes = list(code.scopes);
+    if (input.scope?.some((s) => !heldScopes.includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not granted to the authorization code');
+    // The grant ends with the browser session the person approved in, as a client's codes do.
+    const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, code.user_id, code.session_hash, heldScopes, c.now);
+    return { grantId: grant.grant_id, issued: await issueTokens(trx, c.config, grant, withRefresh, c.now) };
+  });
+  return { userId, issued, heldScopes };
 }
