@@ -61,6 +61,8 @@ class Issuer {
   keys: SigningKey[] = [];
   jwksFetches = 0;
   cacheControl = 'max-age=3600';
+  /** How the key set is answered: as it is, padded past the size limit, or never (the connection left hanging). */
+  keysMode: 'normal' | 'huge' | 'hang' = 'normal';
 
   async start(tls: { key: Buffer; cert: Buffer }) {
     this.keys = [await newKey('key-1')];
@@ -70,6 +72,12 @@ class Issuer {
         res.end(JSON.stringify({ issuer: this.url, jwks_uri: `${this.url}/keys` }));
       } else if (req.url === '/keys') {
         this.jwksFetches++;
+        if (this.keysMode === 'hang') return;
+        if (this.keysMode === 'huge') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk), padding: 'x'.repeat(70_000) }));
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': this.cacheControl });
         res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
       } else {
@@ -145,8 +153,9 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     const tls = makeCertificates(certDir);
     await issuer.start(tls);
     const configFile = join(certDir, 'gatehouse.json');
-    // One process, so that the issuer's fetch count is one cache's; a key id the set lacks refetches it at once.
-    writeFileSync(configFile, JSON.stringify({ workers: 1, tokenIssuers: { unknownKeyRefetchSeconds: 0 } }));
+    // One process, so that the issuer's fetch count is one cache's; a key id the set lacks refetches it at once; a
+    // fetch that hangs is given up after a second.
+    writeFileSync(configFile, JSON.stringify({ workers: 1, tokenIssuers: { unknownKeyRefetchSeconds: 0, fetchTimeoutSeconds: 1 } }));
     dataDir = tempDataDir();
     gatehouse = await spawnGatehouse(dataDir, { NODE_EXTRA_CA_CERTS: tls.ca, GATEHOUSE_CONFIG: configFile });
     const clientConfig = { endpoint: gatehouse.url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
@@ -214,6 +223,7 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     admin?.destroy();
     store?.destroy();
     await gatehouse?.stop();
+    issuer.server?.closeAllConnections();
     await new Promise<void>((r) => (issuer.server ? issuer.server.close(() => r()) : r()));
     rmSync(certDir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
@@ -297,6 +307,23 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     assert.ok(out.accessToken);
     assert.equal(issuer.jwksFetches, before + 1);
     assert.equal(decodeProtectedHeader(await issuer.token({}, rotated)).kid, 'key-2');
+  });
+
+  test('a key set past maxDocumentBytes, or one that never comes, is refused and logged; the kept set still serves', async () => {
+    const kept = issuer.keys[0];
+    const unknown = await newKey('key-unknown');
+    try {
+      issuer.keysMode = 'huge';
+      const huge = await rejectsOAuth(jwtBearer(await issuer.token({}, unknown)), 'InvalidGrantException');
+      assert.match(huge.error_description!, /maxDocumentBytes/);
+      issuer.keysMode = 'hang';
+      const slow = await rejectsOAuth(jwtBearer(await issuer.token({}, unknown)), 'InvalidGrantException');
+      assert.match(slow.error_description!, /fetchTimeoutSeconds/);
+    } finally {
+      issuer.keysMode = 'normal';
+    }
+    assert.match(gatehouse.output(), /trusted token issuer keys could not be fetched: CreateTokenWithIAM refused/);
+    assert.ok((await jwtBearer(await issuer.token({}, kept))).accessToken);
   });
 
   test('a refresh token gives new tokens once; its reuse is refused', async () => {
