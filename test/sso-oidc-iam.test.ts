@@ -307,6 +307,18 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     assert.ok(out.accessToken);
     assert.equal(issuer.jwksFetches, before + 1);
     assert.equal(decodeProtectedHeader(await issuer.token({}, rotated)).kid, 'key-2');
+    // A set sent with no-store is used for the token it was fetched for, and fetched again for each next one.
+    issuer.cacheControl = 'no-store';
+    try {
+      // An unknown key id makes it fetch the set, which now comes with no-store.
+      await rejectsOAuth(jwtBearer(await issuer.token({}, await newKey('key-3'))), 'InvalidGrantException');
+      const stored = issuer.jwksFetches;
+      await jwtBearer(await issuer.token({}, rotated));
+      await jwtBearer(await issuer.token({}, rotated));
+      assert.equal(issuer.jwksFetches, stored + 2);
+    } finally {
+      issuer.cacheControl = 'max-age=3600';
+    }
   });
 
   test('a key set past maxDocumentBytes, or one that never comes, is refused and logged; the kept set still serves', async () => {
