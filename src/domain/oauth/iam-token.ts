@@ -3,14 +3,13 @@
 // issuer's JWT (JWT bearer), a refresh token of the application, an access token Gatehouse issued to another
 // application of the instance (token exchange), or a code /authorize gave the application (authorization code). The answer carries an ID token signed by Gatehouse (id-token-key.ts)
 // with the user's identity context, for the application to pass on (trusted identity propagation).
-import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Config } from '../../config.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { CreateTokenWithIAMRequest, CreateTokenWithIAMResponse } from '../../generated/sso-oidc.js';
 import type { Db, Storage } from '../../storage/storage.js';
 import { actorPolicyAllows, type Actor } from './actor-policy.js';
-import { GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, json, list } from './common.js';
+import { GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, list } from './common.js';
 import { oauthError } from './errors.js';
 import type { IdTokenKey } from './id-token-key.js';
 import { TokenRefused, type TrustedIssuerKeys } from './issuer-keys.js';
@@ -52,9 +51,9 @@ interface Subject {
   userId: string;
   /** The trusted token issuer that vouched for the user (JWT bearer), for the ID token's `act`. */
   issuerArn?: string;
-  /** A refresh's tokens are issued by the rotation itself. */
+  /** Tokens the grant issued itself, in its own transaction (refresh token, authorization code). */
   issued?: Issued;
-  /** The scopes the grant already holds (refresh), which a request may narrow but not widen. */
+  /** The scopes the grant already holds (refresh token, authorization code), which a request may narrow but not widen. */
   heldScopes?: string[];
 }
 
@@ -97,7 +96,7 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
       subject = await authorizationCode(c, app, input, refreshGrant);
       break;
     default:
-      throw oauthError('UnsupportedGrantTypeException', `The ${input.grantType} grant is not supported by CreateTokenWithIAM here yet`);
+      throw oauthError('UnsupportedGrantTypeException', `Unsupported grant type ${input.grantType}`);
   }
 
   // A request may narrow the scopes, never widen them: to the application's access scopes, and on a refresh to the
@@ -110,18 +109,9 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
   if (!issued) {
     if (!(await assigned(db, app, subject.userId))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
     const withRefresh = refreshGrant && input.grantType !== GRANT_TOKEN_EXCHANGE;
+    const userId = subject.userId;
     issued = await c.storage.transaction(async (trx) => {
-      const grant = {
-        grant_id: randomUUID(),
-        client_id: app.application_arn,
-        user_id: subject.userId,
-        session_hash: null,
-        scopes: json(scopes),
-        created_at: c.now,
-        expires_at: c.now + c.config.signIn.sessionSeconds * 1000,
-        revoked_at: null,
-      };
-      await trx.insertInto('oauth_grants').values(grant).execute();
+      const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, userId, null, scopes, c.now);
       return issueTokens(trx, c.config, grant, withRefresh, c.now);
     });
   }
