@@ -8,6 +8,8 @@ import { ProvisioningWorker } from './domain/provisioning.js';
 import { Janitor } from './domain/janitor.js';
 import { Entitlements } from './domain/entitlements.js';
 import { SamlIdp } from './domain/saml-idp.js';
+import { IdTokenKey } from './domain/oauth/id-token-key.js';
+import { TrustedIssuerKeys } from './domain/oauth/issuer-keys.js';
 import { createLogger } from './log.js';
 import type { App } from './services/service.js';
 import { openPostgres } from './storage/postgres.js';
@@ -77,6 +79,8 @@ export async function openApp(config: Config, clock: () => number = Date.now): P
     pageTokens: new PageTokens(pageTokenKey),
     entitlements: new Entitlements(storage.db),
     samlIdp,
+    idTokenKey: new IdTokenKey(storage, secrets),
+    issuerKeys: new TrustedIssuerKeys(config.tokenIssuers, log),
     federation,
     managementAccountId,
     janitor,

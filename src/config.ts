@@ -113,6 +113,19 @@ export interface Config {
   };
   /** What one server process lets a client hold while a request arrives (docs/deployment.md, "HTTP limits"). */
   http: HttpLimits;
+  /** Trusted token issuers' signing keys, fetched by OpenID discovery for CreateTokenWithIAM (src/domain/oauth/issuer-keys.ts). */
+  tokenIssuers: {
+    /** How long one fetch (the discovery document, then the key set) may take, in seconds. */
+    fetchTimeoutSeconds: number;
+    /** The largest discovery document or key set read, in bytes. */
+    maxDocumentBytes: number;
+    /** The longest a fetched key set is used, whatever its Cache-Control allows (and when it sends none). */
+    maxCacheSeconds: number;
+    /** A token with a key id the kept set lacks refetches the set, at most once per this many seconds per issuer. */
+    unknownKeyRefetchSeconds: number;
+    /** Issuers whose key sets one process keeps at once (the least recently used go first). */
+    cachedIssuers: number;
+  };
   /** Roles provisioned into real AWS accounts and credentials from AWS STS (docs/deployment.md, "Federation to AWS"). */
   awsFederation: AwsFederationConfig;
 }
@@ -238,6 +251,13 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     bodyIdleTimeoutSeconds: 10,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   },
+  tokenIssuers: {
+    fetchTimeoutSeconds: 5,
+    maxDocumentBytes: 65_536,
+    maxCacheSeconds: 3600,
+    unknownKeyRefetchSeconds: 30,
+    cachedIssuers: 100,
+  },
   awsFederation: {
     enabled: false,
     memberAccountRole: 'OrganizationAccountAccessRole',
@@ -334,6 +354,7 @@ const FILE_SCHEMA = z
     // An old config file may still set userCodeAttemptsGlobal; it is no longer a limit (docs/deployment.md).
     limits: numbersOf(DEFAULTS.limits, COUNT, { userCodeAttemptsGlobal: z.unknown() }),
     http: numbersOf(DEFAULTS.http, POSITIVE, { maxBodyBytes: numbersOf(DEFAULT_MAX_BODY_BYTES, BYTES) }),
+    tokenIssuers: numbersOf(DEFAULTS.tokenIssuers, COUNT, { unknownKeyRefetchSeconds: numberSetting(WHOLE) }),
     awsFederation: z
       .strictObject({
         enabled: z.boolean(),
@@ -431,6 +452,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
     janitor: { ...DEFAULTS.janitor, ...(file.janitor ?? {}) },
     http: { ...DEFAULTS.http, ...(file.http ?? {}), maxBodyBytes: { ...DEFAULTS.http.maxBodyBytes, ...(file.http?.maxBodyBytes ?? {}) } },
     awsFederation: { ...DEFAULTS.awsFederation, ...(file.awsFederation ?? {}) },
+    tokenIssuers: { ...DEFAULTS.tokenIssuers, ...(file.tokenIssuers ?? {}) },
     workers:
       flags.workers !== undefined
         ? workerCount(flags.workers, '--workers')

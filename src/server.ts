@@ -189,8 +189,9 @@ type CallerSecret = SigningSecret & { session?: RoleSession };
  * Authenticates a request for a service that needs SigV4: against the admin keys, and for `sigv4-any` also against
  * the temporary credentials GetRoleCredentials issued (their session token must be the one issued with them).
  */
-async function authenticate(app: App, service: ServiceDefinition, call: IncomingCall, now: number): Promise<Authenticated> {
-  if (service.auth === 'none') return {};
+async function authenticate(app: App, service: ServiceDefinition, operation: string, call: IncomingCall, now: number): Promise<Authenticated> {
+  // An operation the model marks unsigned (sso-oidc's CreateToken and kin) authenticates itself, whatever its service's rule.
+  if (service.auth === 'none' || service.model.operations[operation]?.authtype === 'none') return {};
   try {
     if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
     // Role credentials from GetRoleCredentials carry their session in the token; only `sigv4-any` services take them.
@@ -315,7 +316,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       if (routed!.actionInBody) routed = router.queryAction(call);
       const { service, operation } = routed!;
       const now = app.clock();
-      const { caller, roleSession } = await authenticate(app, service, call, now);
+      const { caller, roleSession } = await authenticate(app, service, operation, call, now);
       const ctx: Context = { app, requestId, caller, roleSession, sourceIp: clientAddress(app, req), origin: origin(app, req), now };
       const handler = service.handlers[operation];
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);

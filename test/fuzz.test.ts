@@ -569,7 +569,13 @@ function encode(model: ServiceModel, op: string, input: Obj): WireRequest {
     else if (!ref.location) body[wire] = v;
   }
   const qs = query.toString();
-  const req: WireRequest = { method: operation.http.method, path: `${path}${qs ? '?' + qs : ''}`, headers };
+  // Signed unless the model marks the operation unsigned (all of the portal's and sso-oidc's but CreateTokenWithIAM).
+  const req: WireRequest = {
+    method: operation.http.method,
+    path: `${path}${qs ? '?' + qs : ''}`,
+    headers,
+    signingName: operation.authtype === 'none' ? undefined : model.signingName,
+  };
   if (hasBody && operation.http.method !== 'GET') {
     req.headers['content-type'] = 'application/json';
     req.body = toJson(body);
@@ -627,7 +633,9 @@ async function send(url: string, req: WireRequest): Promise<WireResponse> {
       protocol: u.protocol,
       hostname: u.hostname,
       port: Number(u.port),
-      path: req.path,
+      // The signer takes the query apart from the path (restJson's literal `?aws_iam=t`).
+      path: req.path.split('?')[0],
+      query: req.path.includes('?') ? Object.fromEntries(new URLSearchParams(req.path.slice(req.path.indexOf('?') + 1))) : undefined,
       headers,
       body: req.body ?? '',
     });

@@ -96,7 +96,7 @@ describe('janitor', () => {
       { clientName: 'codes', clientType: 'public', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [CALLBACK] },
       past,
     );
-    const request = { client: await clientRow(codeClient.clientId), redirectUri: CALLBACK, scopes: ['sso:account:access'], codeChallenge: undefined };
+    const request = { clientId: codeClient.clientId, clientName: 'codes', nameVerified: false, redirectUri: CALLBACK, scopes: ['sso:account:access'], codeChallenge: undefined };
     const oldCode = await createAuthorizationCode(storage, config, request, oldSession, past);
     await storage.db
       .insertInto('rate_limits')

@@ -14,6 +14,8 @@ import type { Janitor } from '../domain/janitor.js';
 import type { Entitlements } from '../domain/entitlements.js';
 import type { AwsFederation } from '../domain/federation.js';
 import type { SamlIdp } from '../domain/saml-idp.js';
+import type { IdTokenKey } from '../domain/oauth/id-token-key.js';
+import type { TrustedIssuerKeys } from '../domain/oauth/issuer-keys.js';
 import { InputCodec } from '../wire/validate.js';
 
 /** Everything long-lived that handlers share. */
@@ -29,6 +31,10 @@ export interface App {
   entitlements: Entitlements;
   /** Gatehouse as a SAML identity provider for AWS: its signing key, metadata and signed Responses. */
   samlIdp: SamlIdp;
+  /** The key CreateTokenWithIAM's ID tokens are signed with, published at /.well-known/jwks.json. */
+  idTokenKey: IdTokenKey;
+  /** Trusted token issuers' key sets, fetched by OpenID discovery and kept for a while. */
+  issuerKeys: TrustedIssuerKeys;
   /** Set when roles live in real AWS accounts and credentials come from AWS STS (config awsFederation). */
   federation?: AwsFederation;
   /** The organization's management account: it owns the bootstrap instance and signs as the admin principal. */
@@ -67,7 +73,8 @@ export interface ServiceDefinition extends WireService {
   protocol: Protocol;
   /**
    * `sigv4`: every request must carry a valid signature from an admin key; `sigv4-any`: from an admin key or from
-   * credentials Gatehouse issued (STS); `none`: the operation authenticates itself.
+   * credentials Gatehouse issued (STS); `none`: the operation authenticates itself. An operation the model marks
+   * `authtype: none` is never signed, whatever the service's rule (sso-oidc: all but CreateTokenWithIAM).
    */
   auth: 'sigv4' | 'sigv4-any' | 'none';
   handlers: Record<string, AnyHandler | undefined>;

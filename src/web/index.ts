@@ -17,6 +17,7 @@ import { confirmResume, showDeviceConfirm, showDeviceEntry, submitDeviceCode, su
 import { home, openConsole, showCredentials } from './pages/home.js';
 import { showSignIn, showSignOut, signedOut, submitSignIn, submitSignOut } from './pages/sign-in.js';
 import { samlMetadata } from './pages/saml.js';
+import { jwks, openIdConfiguration } from './pages/openid.js';
 
 interface Route {
   run(req: WebRequest): Promise<Reply>;
@@ -44,6 +45,9 @@ const ROUTES: Record<string, Route> = {
   'POST /authorize': { run: submitConsent, csrf: 'session', signedOut: (req) => signInFirst(authorizeResume(req.form)) },
   // What an IAM SAML provider is made from; public, as every IdP's metadata is.
   'GET /saml/metadata': { run: samlMetadata },
+  // What a relying party verifies CreateTokenWithIAM's ID tokens with; public, as every OpenID provider's are.
+  'GET /.well-known/openid-configuration': { run: openIdConfiguration },
+  'GET /.well-known/jwks.json': { run: jwks },
 };
 
 /**

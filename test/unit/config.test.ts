@@ -39,6 +39,19 @@ test('limits that are whole numbers from 1 are taken, and the retired userCodeAt
   });
 });
 
+test("the trusted token issuers' fetch limits: defaults, whole numbers from 1, and an unknown-key refetch that may be 0", () => {
+  assert.deepEqual(loadConfig({}, {}).tokenIssuers, { fetchTimeoutSeconds: 5, maxDocumentBytes: 65_536, maxCacheSeconds: 3600, unknownKeyRefetchSeconds: 30, cachedIssuers: 100 });
+  withConfigFile({ tokenIssuers: { fetchTimeoutSeconds: 2, unknownKeyRefetchSeconds: 0 } }, (file) => {
+    const config = loadConfig({ configFile: file }, {});
+    assert.equal(config.tokenIssuers.fetchTimeoutSeconds, 2);
+    assert.equal(config.tokenIssuers.unknownKeyRefetchSeconds, 0);
+    assert.equal(config.tokenIssuers.maxDocumentBytes, 65_536);
+  });
+  withConfigFile({ tokenIssuers: { maxDocumentBytes: 0 } }, (file) => {
+    assert.throws(() => loadConfig({ configFile: file }, {}), { message: "tokenIssuers.maxDocumentBytes must be a whole number from 1, got '0'" });
+  });
+});
+
 // The file is checked against a schema at start: a key it does not know, at any level, is refused rather than
 // ignored, naming the file; a value of the wrong type is refused naming the key and what it must be.
 test('a misspelt top-level key is refused, naming the file and the key it resembles', () => {

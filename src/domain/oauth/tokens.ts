@@ -33,7 +33,8 @@ export async function issueTokens(trx: Db, config: Config, grant: { grant_id: st
   return { accessToken, tokenType: 'Bearer', expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)), ...(refreshToken ? { refreshToken } : {}) };
 }
 
-export async function newGrant(trx: Db, config: Config, client: OidcClientTable, userId: string, sessionHash: string | null, scopes: string[], now: number) {
+/** A grant of `client` (an OAuth client, or for CreateTokenWithIAM an application by its ARN) to a user. */
+export async function newGrant(trx: Db, config: Config, client: Pick<OidcClientTable, 'client_id'>, userId: string, sessionHash: string | null, scopes: string[], now: number) {
   let expiresAt = now + config.signIn.sessionSeconds * 1000;
   if (sessionHash) {
     const session = await trx.selectFrom('web_sessions').select('expires_at').where('session_hash', '=', sessionHash).executeTakeFirst();

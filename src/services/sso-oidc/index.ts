@@ -1,8 +1,11 @@
 // The SSO OIDC API (restJson): RegisterClient, StartDeviceAuthorization and CreateToken with the device code,
-// authorization code (PKCE) and refresh token grants. The rules live in src/domain/oauth/, shared with the pages.
+// authorization code (PKCE) and refresh token grants, unsigned; and CreateTokenWithIAM, signed by an AWS principal,
+// for Identity Center applications. The rules live in src/domain/oauth/, shared with the pages.
 import { ssoOidcModel, type SsoOidcOperations } from '../../generated/sso-oidc.js';
 import { authenticateClient, createToken, oauthError, oauthErrorValue, registerClient, startDeviceAuthorization } from '../../domain/oauth.js';
 import { attempt, count, sourceKey } from '../../domain/rate-limit.js';
+import { createTokenWithIam } from '../../domain/oauth/iam-token.js';
+import type { Actor } from '../../domain/oauth/actor-policy.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
@@ -78,11 +81,29 @@ const handlers: Handlers<SsoOidcOperations> = {
       perSecond(ctx, `create-token:${client.client_id}`, config.limits.createTokenPerClientPerSecond, 'Too many token requests for this client; slow down'),
     );
   },
+
+  async CreateTokenWithIAM(input, ctx) {
+    const { storage, config } = ctx.app;
+    await perSecond(ctx, `create-token-iam:${input.clientId}`, config.limits.createTokenPerClientPerSecond, 'Too many token requests for this application; slow down');
+    return createTokenWithIam(
+      { storage, config, secrets: ctx.app.secrets, idTokenKey: ctx.app.idTokenKey, issuerKeys: ctx.app.issuerKeys, actor: actorOf(ctx), issuer: ctx.origin, now: ctx.now },
+      input,
+    );
+  },
 };
+
+/** The signed caller as a policy names it: an admin key is the management account's root, role credentials their role. */
+function actorOf(ctx: Context): Actor {
+  const role = ctx.roleSession;
+  if (role) return { arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.roleName}/${role.userName}`, accountId: role.accountId, roleName: role.roleName };
+  const account = ctx.app.managementAccountId;
+  return { arn: `arn:aws:iam::${account}:root`, accountId: account };
+}
 
 export const ssoOidc = () =>
   defineService<SsoOidcOperations>(ssoOidcModel, restJson, handlers, {
-    auth: 'none',
+    // Only CreateTokenWithIAM: the model marks the other operations unsigned (server.ts authenticates by operation).
+    auth: 'sigv4-any',
     validationError: (message) => oauthError('InvalidRequestException', message),
     errorBody: oauthErrorBody,
   });

@@ -76,7 +76,7 @@ export async function authorize(req: WebRequest): Promise<Reply> {
   if (!req.session) return seeOther(signInFirst(authorizeResume(req.query)));
   const { request } = checked;
   const user = req.session;
-  const client = request.client.client_name;
+  const client = request.clientName;
   const away = !isLoopbackUri(request.redirectUri);
   const host = new URL(request.redirectUri).host;
   const reply = page(
@@ -85,9 +85,9 @@ export async function authorize(req: WebRequest): Promise<Reply> {
     { title: 'Allow access', wide: true },
     html`<h1>An application wants to access your AWS accounts</h1>
 <p class="lead">Signed in as <strong>${personName(user)}</strong>. Allow only if you just started a sign-in from this application.</p>
-${away ? awayWarning(client, host) : ''}
+${away && !request.nameVerified ? awayWarning(client, host) : ''}
 <dl class="facts">
-<dt>Application</dt><dd><strong>${client}</strong> <span class="small">(the name it gave itself; ${UNVERIFIED})</span></dd>
+<dt>Application</dt><dd><strong>${client}</strong> <span class="small">${request.nameVerified ? '(an application your administrator set up)' : `(the name it gave itself; ${UNVERIFIED})`}</span></dd>
 <dt>After you choose, your browser returns to</dt><dd>${away ? html`<strong class="mono">${host}</strong>` : destination(request.redirectUri)}</dd>
 </dl>
 <h2>It asks to</h2>

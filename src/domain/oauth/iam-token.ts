@@ -1,0 +1,285 @@
+// CreateTokenWithIAM: tokens for an Identity Center application (its ARN is the clientId), asked for by an AWS
+// principal the application's IAM authentication method allows, for a user the grant identifies: a trusted token
+// issuer's JWT (JWT bearer), a refresh token of the application, an access token Gatehouse issued to another
+// application of the instance (token exchange), or a code /authorize gave the application (authorization code). The answer carries an ID token signed by Gatehouse (id-token-key.ts)
+// with the user's identity context, for the application to pass on (trusted identity propagation).
+import { decodeJwt } from 'jose';
+import type { Config } from '../../config.js';
+import type { SecretBox } from '../../crypto/secret-box.js';
+import type { CreateTokenWithIAMRequest, CreateTokenWithIAMResponse } from '../../generated/sso-oidc.js';
+import type { Db, Storage } from '../../storage/storage.js';
+import { actorPolicyAllows, type Actor } from './actor-policy.js';
+import { GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, list } from './common.js';
+import { oauthError } from './errors.js';
+import type { IdTokenKey } from './id-token-key.js';
+import { TokenRefused, type TrustedIssuerKeys } from './issuer-keys.js';
+import { redeemCode } from './authorization-code.js';
+import { rotateRefreshToken } from './refresh-token.js';
+import { issueTokens, newGrant, resolveAccessToken, type Issued } from './tokens.js';
+
+export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
+export const TOKEN_TYPE_REFRESH = 'urn:ietf:params:oauth:token-type:refresh_token';
+
+const GRANT_TYPES = [GRANT_JWT_BEARER, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE, GRANT_AUTHORIZATION_CODE];
+
+export interface IamTokenContext {
+  storage: Storage;
+  config: Config;
+  secrets: SecretBox;
+  idTokenKey: IdTokenKey;
+  issuerKeys: TrustedIssuerKeys;
+  /** The signed caller. */
+  actor: Actor;
+  /** Gatehouse's issuer URL (`iss` of its ID tokens): where its discovery document is published. */
+  issuer: string;
+  now: number;
+}
+
+interface Application {
+  application_arn: string;
+  instance_arn: string;
+  identity_store_id: string;
+  owner_account_id: string;
+  status: string;
+  assignment_required: number;
+}
+
+/** Who the tokens are for, as a grant found them. */
+interface Subject {
+  userId: string;
+  /** The trusted token issuer that vouched for the user (JWT bearer), for the ID token's `act`. */
+  issuerArn?: string;
+  /** Tokens the grant issued itself, in its own transaction (refresh token, authorization code). */
+  issued?: Issued;
+  /** The scopes the grant already holds (refresh token, authorization code), which a request may narrow but not widen. */
+  heldScopes?: string[];
+}
+
+const invalidGrant = (message: string) => oauthError('InvalidGrantException', message);
+
+export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenWithIAMRequest): Promise<CreateTokenWithIAMResponse> {
+  const db = c.storage.db;
+  const app = await application(db, input.clientId);
+  if (app?.status !== 'ENABLED') throw oauthError('InvalidClientException', 'Invalid client: no enabled application has this ARN');
+  const method = await db
+    .selectFrom('application_authentication_methods')
+    .select('method')
+    .where('application_arn', '=', app.application_arn)
+    .where('method_type', '=', 'IAM')
+    .executeTakeFirst();
+  const policy = method ? (JSON.parse(method.method) as { Iam?: { ActorPolicy?: unknown } }).Iam?.ActorPolicy : undefined;
+  if (!actorPolicyAllows(policy, c.actor, app.application_arn)) {
+    throw oauthError('AccessDeniedException', `${c.actor.arn} is not allowed to call CreateTokenWithIAM for this application by its IAM authentication method`);
+  }
+  if (!GRANT_TYPES.includes(input.grantType)) throw oauthError('UnsupportedGrantTypeException', `Unsupported grant type ${input.grantType}`);
+  const grantRow = await applicationGrant(db, app.application_arn, input.grantType);
+  if (!grantRow) throw oauthError('UnauthorizedClientException', `The application has no ${input.grantType} grant`);
+  const refreshGrant = input.grantType === GRANT_REFRESH_TOKEN || (await applicationGrant(db, app.application_arn, GRANT_REFRESH_TOKEN)) !== undefined;
+  const allowedScopes = (await db.selectFrom('application_access_scopes').select('scope').where('application_arn', '=', app.application_arn).orderBy('scope').execute()).map(
+    (r) => r.scope,
+  );
+
+  let subject: Subject;
+  switch (input.grantType) {
+    case GRANT_JWT_BEARER:
+      subject = await jwtBearer(c, app, JSON.parse(grantRow.grant), input);
+      break;
+    case GRANT_REFRESH_TOKEN:
+      subject = await refresh(c, app, input);
+      break;
+    case GRANT_TOKEN_EXCHANGE:
+      subject = await tokenExchange(c, app, input);
+      break;
+    case GRANT_AUTHORIZATION_CODE:
+      subject = await authorizationCode(c, app, input, refreshGrant);
+      break;
+    default:
+      throw oauthError('UnsupportedGrantTypeException', `Unsupported grant type ${input.grantType}`);
+  }
+
+  // A request may narrow the scopes, never widen them: to the application's access scopes, and on a refresh to the
+  // scopes its grant holds.
+  const held = subject.heldScopes ?? allowedScopes;
+  const scopes = input.scope ?? held;
+  if (scopes.some((s) => !held.includes(s))) throw oauthError('InvalidScopeException', 'A requested scope is not an access scope of the application');
+
+  let issued = subject.issued;
+  if (!issued) {
+    if (!(await assigned(db, app, subject.userId))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    const withRefresh = refreshGrant && input.grantType !== GRANT_TOKEN_EXCHANGE;
+    const userId = subject.userId;
+    issued = await c.storage.transaction(async (trx) => {
+      const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, userId, null, scopes, c.now);
+      return issueTokens(trx, c.config, grant, withRefresh, c.now);
+    });
+  }
+
+  const identityContext = c.secrets.seal(JSON.stringify({ u: subject.userId, s: app.identity_store_id, i: app.instance_arn, a: app.application_arn, t: c.now }));
+  const issuedAt = Math.floor(c.now / 1000);
+  const idToken = await c.idTokenKey.sign({
+    iss: c.issuer,
+    sub: subject.userId,
+    aud: app.application_arn,
+    iat: issuedAt,
+    exp: issuedAt + issued.expiresIn,
+    'sts:identity_context': identityContext,
+    'aws:identity_store_id': app.identity_store_id,
+    'aws:identity_store_arn': `arn:aws:identitystore::${app.owner_account_id}:identitystore/${app.identity_store_id}`,
+    'aws:instance_arn': app.instance_arn,
+    'aws:instance_account': app.owner_account_id,
+    'aws:application_arn': app.application_arn,
+    ...(subject.issuerArn ? { act: { sub: subject.issuerArn } } : {}),
+  });
+  return {
+    accessToken: issued.accessToken,
+    tokenType: 'Bearer',
+    expiresIn: issued.expiresIn,
+    ...(issued.refreshToken ? { refreshToken: issued.refreshToken } : {}),
+    idToken,
+    issuedTokenType: issued.refreshToken ? TOKEN_TYPE_REFRESH : TOKEN_TYPE_ACCESS,
+    scope: scopes,
+    awsAdditionalDetails: { identityContext },
+  };
+}
+
+function application(db: Db, arn: string): Promise<Application | undefined> {
+  return db
+    .selectFrom('applications as a')
+    .innerJoin('instances as i', 'i.instance_arn', 'a.instance_arn')
+    .select(['a.application_arn', 'a.instance_arn', 'a.status', 'a.assignment_required', 'i.identity_store_id', 'i.owner_account_id'])
+    .where('a.application_arn', '=', arn)
+    .executeTakeFirst();
+}
+
+function applicationGrant(db: Db, arn: string, grantType: string) {
+  return db.selectFrom('application_grants').select('grant').where('application_arn', '=', arn).where('grant_type', '=', grantType).executeTakeFirst();
+}
+
+/** With AssignmentRequired, the user must be assigned to the application directly or through a group. */
+async function assigned(db: Db, app: Application, userId: string): Promise<boolean> {
+  if (!app.assignment_required) return true;
+  const row = await db
+    .selectFrom('application_assignments')
+    .select('principal_id')
+    .where('application_arn', '=', app.application_arn)
+    .where((eb) => eb.or([eb('principal_id', '=', userId), eb('principal_id', 'in', eb.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId))]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+interface JwtBearerGrant {
+  JwtBearer?: { AuthorizedTokenIssuers?: { TrustedTokenIssuerArn: string; AuthorizedAudiences?: string[] }[] };
+}
+
+async function jwtBearer(c: IamTokenContext, app: Application, grant: JwtBearerGrant, input: CreateTokenWithIAMRequest): Promise<Subject> {
+  if (!input.assertion) throw oauthError('InvalidRequestException', 'assertion is required for the JWT bearer grant');
+  let iss: unknown;
+  try {
+    iss = decodeJwt(input.assertion).iss;
+  } catch {
+    throw invalidGrant('The assertion is not a JWT');
+  }
+  // The issuer the token names, among the grant's: its ARN must name an issuer of the application's instance.
+  const authorized = grant.JwtBearer?.AuthorizedTokenIssuers ?? [];
+  const issuers = authorized.length
+    ? await c.storage.db
+        .selectFrom('trusted_token_issuers')
+        .selectAll()
+        .where(
+          'trusted_token_issuer_arn',
+          'in',
+          authorized.map((a) => a.TrustedTokenIssuerArn),
+        )
+        .where('instance_arn', '=', app.instance_arn)
+        .execute()
+    : [];
+  const issuer = issuers.find((i) => i.issuer_url === iss);
+  if (!issuer) throw invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+  const audiences = authorized.find((a) => a.TrustedTokenIssuerArn === issuer.trusted_token_issuer_arn)?.AuthorizedAudiences ?? [];
+  if (!audiences.length) throw invalidGrant('The application authorizes no audience for this trusted token issuer');
+  let claims: Record<string, unknown>;
+  try {
+    claims = await c.issuerKeys.verify(issuer.issuer_url, input.assertion, audiences, c.now);
+  } catch (err) {
+    if (err instanceof TokenRefused) throw invalidGrant(err.message);
+    throw err;
+  }
+  const value = claimAt(claims, issuer.claim_attribute_path);
+  if (typeof value !== 'string' || !value) throw invalidGrant(`The assertion has no ${issuer.claim_attribute_path} claim to identify the user by`);
+  const userId = await userBy(c.storage.db, app.identity_store_id, issuer.identity_store_attribute_path, value);
+  if (!userId) throw invalidGrant('No user of the identity store matches the assertion');
+  return { userId, issuerArn: issuer.trusted_token_issuer_arn };
+}
+
+/** A claim by its path (`email`, or `a.b` into nested objects). */
+function claimAt(claims: Record<string, unknown>, path: string): unknown {
+  if (Object.hasOwn(claims, path)) return claims[path];
+  let at: unknown = claims;
+  for (const part of path.split('.')) {
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
+/** The user whose attribute (userName, or the first of emails.value, as identitystore GetUserId reads them) is `value`. */
+async function userBy(db: Db, identityStoreId: string, attributePath: string, value: string): Promise<string | undefined> {
+  const path = attributePath.toLowerCase();
+  const column = path === 'username' ? 'user_name_key' : path === 'emails.value' ? 'email_key' : undefined;
+  if (!column)
+    throw invalidGrant(`The trusted token issuer maps to the identity store attribute ${attributePath}, which cannot identify a user here: use userName or emails.value`);
+  const row = await db
+    .selectFrom('users')
+    .select('user_id')
+    .where('identity_store_id', '=', identityStoreId)
+    .where(column, '=', value.toLowerCase())
+    .orderBy('created_at')
+    .executeTakeFirst();
+  return row?.user_id;
+}
+
+async function refresh(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest): Promise<Subject> {
+  if (!input.refreshToken) throw oauthError('InvalidRequestException', 'refreshToken is required for the refresh token grant');
+  let heldScopes: string[] = [];
+  const { issued, grant } = await rotateRefreshToken(c.storage, c.config, app.application_arn, input.refreshToken, c.now, async (trx, grant) => {
+    // A user unassigned since keeps no access through an old refresh token.
+    if (!(await assigned(trx, app, grant.user_id))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    heldScopes = list(grant.scopes);
+    if (input.scope?.some((s) => !heldScopes.includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not granted to the refresh token');
+  });
+  return { userId: grant.user_id, issued, heldScopes };
+}
+
+async function tokenExchange(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest): Promise<Subject> {
+  if (!input.subjectToken) throw oauthError('InvalidRequestException', 'subjectToken is required for the token exchange grant');
+  if (input.subjectTokenType !== undefined && input.subjectTokenType !== TOKEN_TYPE_ACCESS) {
+    throw oauthError('InvalidRequestException', `subjectTokenType must be ${TOKEN_TYPE_ACCESS}`);
+  }
+  if (input.requestedTokenType !== undefined && input.requestedTokenType !== TOKEN_TYPE_ACCESS) {
+    throw oauthError('InvalidRequestException', `requestedTokenType must be ${TOKEN_TYPE_ACCESS}`);
+  }
+  const held = await resolveAccessToken(c.storage.db, input.subjectToken, c.now);
+  // Only a token issued to an application of the same instance (not one of a registered OAuth client) is exchanged.
+  const source = held ? await application(c.storage.db, held.clientId) : undefined;
+  if (!held || !source || source.instance_arn !== app.instance_arn) throw invalidGrant('Invalid subject token');
+  return { userId: held.userId };
+}
+
+/** A code from /authorize for the application (PKCE, its grant's redirect URIs), redeemed once for the signed-in person. */
+async function authorizationCode(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest, withRefresh: boolean): Promise<Subject> {
+  let userId = '';
+  let heldScopes: string[] = [];
+  const issued = await redeemCode(c.storage, app.application_arn, input, c.now, async (trx, code) => {
+    if (!(await assigned(trx, app, code.user_id))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    userId = code.user_id;
+    heldScopes = list(code.scopes);
+    if (input.scope?.some((s) => !heldScopes.includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not granted to the authorization code');
+    // The grant ends with the browser session the person approved in, as a client's codes do.
+    const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, code.user_id, code.session_hash, heldScopes, c.now);
+    return { grantId: grant.grant_id, issued: await issueTokens(trx, c.config, grant, withRefresh, c.now) };
+  });
+  return { userId, issued, heldScopes };
+}
