@@ -690,7 +690,11 @@ describe('SSO OIDC device polling (GATEHOUSE_DEVICE_INTERVAL_SECONDS=1)', () => 
     // The next poll at the interval after Allow gets the token: sign-in completes within one interval of Allow.
     wait(auth.interval! * 1000);
     assert.ok((await poll(ctx, reg, auth)).accessToken);
-    const row = await ctx.server.app.storage.db.selectFrom('device_authorizations').select('interval_s').where('device_code_hash', '=', hashToken(auth.deviceCode!)).executeTakeFirstOrThrow();
+    const row = await ctx.server.app.storage.db
+      .selectFrom('device_authorizations')
+      .select('interval_s')
+      .where('device_code_hash', '=', hashToken(auth.deviceCode!))
+      .executeTakeFirstOrThrow();
     assert.equal(row.interval_s, 1, 'the interval never grew');
   });
 
