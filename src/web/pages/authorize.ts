@@ -117,7 +117,7 @@ export async function submitConsent(req: WebRequest): Promise<Reply> {
   if (!checked.request) return checked.reply;
   const { request } = checked;
   const { userId, userName, sessionHash } = req.session!;
-  const who = { requestId: req.requestId, userName, userId, clientId: request.client.client_id, clientName: request.client.client_name, sourceIp: req.sourceIp };
+  const who = { requestId: req.requestId, userName, userId, clientId: request.clientId, clientName: request.clientName, sourceIp: req.sourceIp };
   if (action === 'deny') {
     audit(req.app.log, 'authorization.denied', who);
     return backToClient(request.redirectUri, { error: 'access_denied', error_description: 'The user denied the request', state: request.state });
