@@ -3,17 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
 import { instanceArn, newAccountId, newIdentityStoreId, newInstanceId } from './ids.js';
+import { settingOnce } from './storage/settings.js';
 import type { Storage } from './storage/storage.js';
 
-async function setting(storage: Storage, key: string, make: () => string): Promise<string> {
-  await storage.db
-    .insertInto('settings')
-    .values({ key, value: make() })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  const row = await storage.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
-  return row.value;
-}
+const setting = (storage: Storage, key: string, make: () => string) => settingOnce(storage.db, key, make);
 
 export interface Bootstrapped {
   pageTokenKey: Buffer;

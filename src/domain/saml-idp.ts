@@ -14,6 +14,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, X50
 import type { SignedXml } from 'xml-crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db, Storage } from '../storage/storage.js';
+import { readSetting, settingOnce } from '../storage/settings.js';
 
 /** Where AWS's sign-in receives SAML: the Recipient and Audience it checks (and what a role's `SAML:aud` names). */
 export const AWS_SAML_ENDPOINT = 'https://signin.aws.amazon.com/saml';
@@ -185,32 +186,22 @@ export class SamlIdp {
 
   /** The keys as stored, or undefined when none has been made yet: makes none. */
   async storedKeys(): Promise<IdpKeys | undefined> {
-    const row = await this.read();
-    if (!row) return undefined;
-    if (this.opened?.text !== row.value) this.opened = { text: row.value, keys: this.open(row.value) };
+    const text = await readSetting(this.storage.db, SETTING);
+    if (text === undefined) return undefined;
+    if (this.opened?.text !== text) this.opened = { text, keys: this.open(text) };
     return this.opened.keys;
   }
 
-  private read() {
-    return this.storage.db.selectFrom('settings').select('value').where('key', '=', SETTING).executeTakeFirst();
-  }
-
-  private async storedText(now: number): Promise<string> {
-    const row = await this.read();
-    if (row) return row.value;
-    const made = await makeSigningKey(now);
-    const stored: StoredIdp = {
-      entityId: `urn:gatehouse:idp:${randomBytes(10).toString('hex')}`,
-      sealedKey: this.secrets.seal(made.privateKeyPem),
-      certificatePem: made.certificatePem,
-    };
-    // Another process may have stored one meanwhile: the first stored wins, and everyone reads it back.
-    await this.storage.db
-      .insertInto('settings')
-      .values({ key: SETTING, value: JSON.stringify(stored) })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
-    return (await this.read())!.value;
+  private storedText(now: number): Promise<string> {
+    return settingOnce(this.storage.db, SETTING, async () => {
+      const made = await makeSigningKey(now);
+      const stored: StoredIdp = {
+        entityId: `urn:gatehouse:idp:${randomBytes(10).toString('hex')}`,
+        sealedKey: this.secrets.seal(made.privateKeyPem),
+        certificatePem: made.certificatePem,
+      };
+      return JSON.stringify(stored);
+    });
   }
 
   private open(text: string): IdpKeys {

@@ -6,6 +6,7 @@ import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:cryp
 import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { Storage } from '../../storage/storage.js';
+import { settingOnce } from '../../storage/settings.js';
 
 const SETTING = 'oidc_id_token_key';
 export const ID_TOKEN_ALG = 'ES256';
@@ -55,26 +56,16 @@ export class IdTokenKey {
     return this.opened;
   }
 
-  private read() {
-    return this.storage.db.selectFrom('settings').select('value').where('key', '=', SETTING).executeTakeFirst();
-  }
-
-  private async storedText(): Promise<string> {
-    const row = await this.read();
-    if (row) return row.value;
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const publicJwk = await exportJWK(publicKey);
-    const stored: StoredKey = {
-      kid: await calculateJwkThumbprint(publicJwk),
-      sealedKey: this.secrets.seal(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-      publicJwk,
-    };
-    // Another process may have stored one meanwhile: the first stored wins, and everyone reads it back.
-    await this.storage.db
-      .insertInto('settings')
-      .values({ key: SETTING, value: JSON.stringify(stored) })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
-    return (await this.read())!.value;
+  private storedText(): Promise<string> {
+    return settingOnce(this.storage.db, SETTING, async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const publicJwk = await exportJWK(publicKey);
+      const stored: StoredKey = {
+        kid: await calculateJwkThumbprint(publicJwk),
+        sealedKey: this.secrets.seal(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+        publicJwk,
+      };
+      return JSON.stringify(stored);
+    });
   }
 }
