@@ -71,18 +71,32 @@ export async function signIn(storage: Storage, limits: SignInLimits, userName: s
     if (n > buckets[limit].limit.max && !firstFromSource) return refuse(limit);
   }
 
-  const row = await storage.db
+  // A user name is unique within an identity store, not across them (an account instance has its own): the person
+  // is the user of that name whose password this is, so that one store's user never shadows another's. Oldest
+  // first, so the answer is the same every time; the stores of one server are few.
+  const rows = await storage.db
     .selectFrom('users as u')
     .leftJoin('user_credentials as c', 'c.user_id', 'u.user_id')
     .select(['u.user_id', 'u.user_name', 'c.password_hash'])
     .where('u.user_name_key', '=', name)
-    .executeTakeFirst();
-  const ok = await verifyPassword(password, row?.password_hash ?? (await dummy()));
-  if (!row) return { ok: false, reason: 'invalid', failure: 'unknown-user' };
-  if (!row.password_hash || !ok) return { ok: false, reason: 'invalid', failure: row.password_hash ? 'wrong-password' : 'no-password', userName: row.user_name };
-  await Promise.all([takeBack(['source', 'user']), reset(storage, buckets['user-and-source'].bucket)]);
-  return { ok: true, userId: row.user_id, userName: row.user_name };
+    .orderBy('u.created_at')
+    .orderBy('u.user_id')
+    .limit(MAX_STORES_CHECKED)
+    .execute();
+  const withPassword = rows.filter((r) => r.password_hash);
+  if (withPassword.length === 0) await verifyPassword(password, await dummy());
+  for (const row of withPassword) {
+    if (await verifyPassword(password, row.password_hash!)) {
+      await Promise.all([takeBack(['source', 'user']), reset(storage, buckets['user-and-source'].bucket)]);
+      return { ok: true, userId: row.user_id, userName: row.user_name };
+    }
+  }
+  if (rows.length === 0) return { ok: false, reason: 'invalid', failure: 'unknown-user' };
+  return { ok: false, reason: 'invalid', failure: withPassword.length ? 'wrong-password' : 'no-password', userName: rows[0].user_name };
 }
+
+/** How many users of one name (in as many identity stores) a sign-in tries the password against, at most. */
+const MAX_STORES_CHECKED = 8;
 
 export interface WebSession {
   sessionHash: string;
