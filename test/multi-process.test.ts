@@ -34,10 +34,11 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, i: number) 
 }
 
 test('1,000 account assignments spread over three processes all complete, each exactly once, though one process is killed', async () => {
-  // Many operations in flight at once; each job becomes due a second after its request.
+  // Many operations in flight at once; each job becomes due four seconds after its request, so that jobs are still in
+  // flight when the last requests have been made and one process is killed, however slowly a loaded machine runs.
   const configFile = join(dataDir, 'gatehouse.json');
   writeFileSync(configFile, JSON.stringify({ accounts: [{ id: ACCOUNT, name: 'Shared', email: 'shared@example.com' }], limits: { assignmentOperationsInFlight: 5000 } }));
-  const env = { GATEHOUSE_CONFIG: configFile, GATEHOUSE_PROVISIONING_DELAY_MS: '1000' };
+  const env = { GATEHOUSE_CONFIG: configFile, GATEHOUSE_PROVISIONING_DELAY_MS: '4000' };
   for (let i = 0; i < 3; i++) servers.push(await spawnGatehouse(dataDir, env));
   const clients = servers.map((s) => {
     const config = { endpoint: s.url, region: REGION, credentials: ADMIN, maxAttempts: 1 };
