@@ -11,9 +11,8 @@ import {
   type Grant,
   type GrantType,
 } from '@aws-sdk/client-sso-admin';
-import { newApplicationArn } from '../src/services/sso-admin/common.js';
 import { deleteApplicationSettings } from '../src/services/sso-admin/application-settings-store.js';
-import { ADMIN, awsJsonCall, REGION, rejectsWith, useGatehouse, type SdkError, type TestServer } from './helpers/index.js';
+import { ADMIN, awsJsonCall, insertApplication, REGION, rejectsWith, useGatehouse, type SdkError, type TestServer } from './helpers/index.js';
 
 interface Ctx {
   server: TestServer;
@@ -22,34 +21,6 @@ interface Ctx {
 
 function useServer(): Ctx {
   return useGatehouse({}, (server) => ({ admin: new SSOAdmin({ endpoint: server.url, region: REGION, credentials: ADMIN, maxAttempts: 1 }) }));
-}
-
-/**
- * A new application of the server's instance. CreateApplication is not what these tests are about, so the row goes
- * straight into the `applications` table, with the ARN CreateApplication would give it.
- */
-async function newApplication(ctx: Ctx): Promise<string> {
-  const db = ctx.server.app.storage.db;
-  const instance = await db.selectFrom('instances').selectAll().where('instance_arn', '=', ctx.server.instanceArn).executeTakeFirstOrThrow();
-  const arn = newApplicationArn(instance);
-  await db
-    .insertInto('applications')
-    .values({
-      application_arn: arn,
-      instance_arn: instance.instance_arn,
-      application_provider_arn: 'arn:aws:sso::aws:applicationProvider/custom',
-      application_account: instance.owner_account_id,
-      name: arn.slice(-20),
-      description: null,
-      status: 'ENABLED',
-      portal_visibility: null,
-      sign_in_origin: null,
-      application_url: null,
-      created_from: REGION,
-      created_at: Date.now(),
-    })
-    .execute();
-  return arn;
 }
 
 /** A well-formed application ARN under the instance that no application has. */
@@ -113,8 +84,8 @@ describe('application access scopes', () => {
   const ctx = useServer();
 
   test('Put, Get, a second Put replacing the targets, Delete, then Get and Delete are ResourceNotFoundException', async () => {
-    const app = await newApplication(ctx);
-    const other = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
+    const other = await insertApplication(ctx.server);
     await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: 'sso:account:access' });
     assert.deepEqual(body(await ctx.admin.getApplicationAccessScope({ ApplicationArn: app, Scope: 'sso:account:access' })), { Scope: 'sso:account:access' });
 
@@ -131,7 +102,7 @@ describe('application access scopes', () => {
   });
 
   test('pages of 3 over 7 scopes: every scope once in order, no NextToken on the last page; without MaxResults pages of 10', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const scopes = Array.from({ length: 12 }, (_, i) => `app:scope_${String(i).padStart(2, '0')}`);
     for (const scope of scopes.slice(0, 7)) await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope, AuthorizedTargets: [ctx.server.instanceArn] });
     const seen: string[] = [];
@@ -163,8 +134,8 @@ describe('application access scopes', () => {
   });
 
   test('MaxResults beyond 10, a tampered NextToken or one from another application is ValidationException', async () => {
-    const app = await newApplication(ctx);
-    const other = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
+    const other = await insertApplication(ctx.server);
     for (const scope of ['a', 'b', 'c']) await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope });
     await expectError(ctx.admin.listApplicationAccessScopes({ ApplicationArn: app, MaxResults: 11 }), 'ValidationException', /maxResults/);
     const { NextToken } = await ctx.admin.listApplicationAccessScopes({ ApplicationArn: app, MaxResults: 1 });
@@ -184,7 +155,7 @@ describe('application access scopes', () => {
   });
 
   test('targets: an unknown application or another instance is ResourceNotFoundException and nothing is stored; bad ARNs, scopes and duplicates are ValidationException', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const put = (Scope: string, AuthorizedTargets?: string[]) => ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope, AuthorizedTargets });
     await expectError(put('s1', [ctx.server.instanceArn, unknownApplication(ctx)]), 'ResourceNotFoundException', /apl-0000000000000000/);
     await expectError(put('s1', ['arn:aws:sso:::instance/ssoins-2222222222222222']), 'ResourceNotFoundException', /ssoins-2222222222222222/);
@@ -209,7 +180,7 @@ describe('application authentication methods', () => {
   const ctx = useServer();
 
   test('Put IAM, Get, List, a second Put replacing the policy, Delete, then Get and Delete are ResourceNotFoundException', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     await ctx.admin.putApplicationAuthenticationMethod({ ApplicationArn: app, AuthenticationMethodType: 'IAM', AuthenticationMethod: { Iam: { ActorPolicy: ACTOR_POLICY } } });
     assert.deepEqual(body(await ctx.admin.getApplicationAuthenticationMethod({ ApplicationArn: app, AuthenticationMethodType: 'IAM' })), {
       AuthenticationMethod: { Iam: { ActorPolicy: ACTOR_POLICY } },
@@ -230,7 +201,7 @@ describe('application authentication methods', () => {
   });
 
   test('the paginator reads the one page; a NextToken from another list is ValidationException', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     await ctx.admin.putApplicationAuthenticationMethod({ ApplicationArn: app, AuthenticationMethodType: 'IAM', AuthenticationMethod: { Iam: { ActorPolicy: ACTOR_POLICY } } });
     const types: string[] = [];
     for await (const page of paginateListApplicationAuthenticationMethods({ client: ctx.admin }, { ApplicationArn: app })) {
@@ -243,7 +214,7 @@ describe('application authentication methods', () => {
   });
 
   test('an ActorPolicy that is no policy document, or a method without Iam, is ValidationException; unknown types and applications are refused', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const put = (AuthenticationMethod: unknown, AuthenticationMethodType = 'IAM') =>
       raw(ctx, 'PutApplicationAuthenticationMethod', { ApplicationArn: app, AuthenticationMethodType, AuthenticationMethod });
     for (const [policy, message] of [
@@ -278,7 +249,7 @@ describe('application grants', () => {
   const ctx = useServer();
 
   test('each grant type: Put, then Get answers {Grant} only; List answers them all with their types; a second Put replaces', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const GRANTS: [GrantType, Grant][] = [
       ['authorization_code', { AuthorizationCode: { RedirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb'] } }],
       ['refresh_token', { RefreshToken: {} }],
@@ -306,7 +277,7 @@ describe('application grants', () => {
   });
 
   test('the answer on the wire is exactly {"Grant": …}', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     await ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: 'refresh_token', Grant: { RefreshToken: {} } });
     const res = await awsJsonCall(ctx.server.url, 'sso', 'SWBExternalService.GetApplicationGrant', { ApplicationArn: app, GrantType: 'refresh_token' });
     assert.equal(res.status, 200);
@@ -314,7 +285,7 @@ describe('application grants', () => {
   });
 
   test('Delete, then Get and Delete are ResourceNotFoundException and List no longer has it', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     await ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: 'refresh_token', Grant: { RefreshToken: {} } });
     await ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: 'urn:ietf:params:oauth:grant-type:token-exchange', Grant: { TokenExchange: {} } });
     await ctx.admin.deleteApplicationGrant({ ApplicationArn: app, GrantType: 'refresh_token' });
@@ -327,7 +298,7 @@ describe('application grants', () => {
   });
 
   test('the Grant union: a member other than the GrantType names, none, or two is ValidationException', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const put = (GrantType: string, Grant: unknown) => raw(ctx, 'PutApplicationGrant', { ApplicationArn: app, GrantType, Grant });
     const mismatch = await put('refresh_token', { AuthorizationCode: { RedirectUris: ['https://app.example.com/cb'] } });
     assert.equal(mismatch.type, 'ValidationException');
@@ -344,7 +315,7 @@ describe('application grants', () => {
   });
 
   test('redirect URIs: 1 to 10, absolute, https or loopback http, no fragment, each once', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const put = (RedirectUris: string[]) => ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: 'authorization_code', Grant: { AuthorizationCode: { RedirectUris } } });
     await expectError(put([]), 'ValidationException', /redirectUris/);
     await expectError(put(Array.from({ length: 11 }, (_, i) => `https://app.example.com/${i}`)), 'ValidationException', /length less than or equal to 10/);
@@ -361,7 +332,7 @@ describe('application grants', () => {
   });
 
   test('JWT bearer: issuer ARNs as the model has them, each once, with 1 to 10 audiences', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const put = (AuthorizedTokenIssuers: unknown) =>
       raw(ctx, 'PutApplicationGrant', { ApplicationArn: app, GrantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer', Grant: { JwtBearer: { AuthorizedTokenIssuers } } });
     const cases: [unknown, RegExp][] = [
@@ -388,7 +359,7 @@ describe('application grants', () => {
   });
 
   test('JWT bearer: an issuer that does not exist, was deleted or is another instance’s is ResourceNotFoundException, and nothing is stored', async () => {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     const JWT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
     const put = (...arns: string[]) =>
       ctx.admin.putApplicationGrant({
@@ -427,7 +398,7 @@ describe('application grants', () => {
     await expectError(ctx.admin.deleteApplicationGrant({ ApplicationArn, GrantType: 'refresh_token' }), 'ResourceNotFoundException');
     await expectError(ctx.admin.listApplicationGrants({ ApplicationArn }), 'ResourceNotFoundException');
 
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     for (const scope of ['a', 'b']) await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope });
     const { NextToken } = await ctx.admin.listApplicationAccessScopes({ ApplicationArn: app, MaxResults: 1 });
     await expectError(ctx.admin.listApplicationGrants({ ApplicationArn: app, NextToken }), 'ValidationException');
@@ -439,7 +410,7 @@ describe('an application going away', () => {
 
   /** Puts one of each on a new application. */
   async function configured(): Promise<string> {
-    const app = await newApplication(ctx);
+    const app = await insertApplication(ctx.server);
     await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: 'sso:account:access' });
     await ctx.admin.putApplicationAuthenticationMethod({ ApplicationArn: app, AuthenticationMethodType: 'IAM', AuthenticationMethod: { Iam: { ActorPolicy: ACTOR_POLICY } } });
     await ctx.admin.putApplicationGrant({ ApplicationArn: app, GrantType: 'refresh_token', Grant: { RefreshToken: {} } });

@@ -301,8 +301,10 @@ export async function portalApplications(db: Db, userId: string): Promise<Portal
         applicationUrl: r.application_url,
       }),
     )
-    .sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.applicationArn < b.applicationArn ? -1 : a.applicationArn > b.applicationArn ? 1 : 0));
+    .sort((a, b) => inCodeUnitOrder(a.name, b.name) || inCodeUnitOrder(a.applicationArn, b.applicationArn));
 }
+
+const inCodeUnitOrder = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 
 /**
  * Where the portal sends a person who opens the application, or undefined where it cannot: the ApplicationUrl, for

@@ -34,6 +34,11 @@ export interface RoleSession {
   userName: string;
 }
 
+/** The ARN STS gives a role session: what GetCallerIdentity answers and what a resource policy names it by. */
+export function assumedRoleArn(role: RoleSession): string {
+  return `arn:aws:sts::${role.accountId}:assumed-role/${role.roleName}/${role.userName}`;
+}
+
 /** What a session token seals. Short names keep the token short. */
 interface SealedSession {
   /** The access key id the token belongs to: a token works only with its own key. */

@@ -12,6 +12,7 @@ import { hashPassword } from '../../src/crypto/passwords.js';
 import { decideDevice } from '../../src/domain/oauth.js';
 import { createSession, findSession } from '../../src/domain/sign-in.js';
 import { normalizeUserCode } from '../../src/domain/tokens.js';
+import { newApplicationArn } from '../../src/services/sso-admin/common.js';
 import { ADMIN, CLI, databaseEnv, REGION, type TestServer } from './gatehouse.js';
 import { uniq } from './names.js';
 import { settle } from './wait.js';
@@ -302,4 +303,32 @@ export async function configureCli(
       err ? reject(new Error(`configure-cli failed: ${err.message}\n${stdout}${stderr}`)) : resolve(),
     ),
   );
+}
+
+/**
+ * A new application of the server's instance, for tests that are not about CreateApplication: the row goes straight
+ * into the `applications` table, with the ARN CreateApplication would give it.
+ */
+export async function insertApplication(server: TestServer): Promise<string> {
+  const db = server.app.storage.db;
+  const instance = await db.selectFrom('instances').selectAll().where('instance_arn', '=', server.instanceArn).executeTakeFirstOrThrow();
+  const arn = newApplicationArn(instance);
+  await db
+    .insertInto('applications')
+    .values({
+      application_arn: arn,
+      instance_arn: instance.instance_arn,
+      application_provider_arn: 'arn:aws:sso::aws:applicationProvider/custom',
+      application_account: instance.owner_account_id,
+      name: arn.slice(-20),
+      description: null,
+      status: 'ENABLED',
+      portal_visibility: null,
+      sign_in_origin: null,
+      application_url: null,
+      created_from: REGION,
+      created_at: Date.now(),
+    })
+    .execute();
+  return arn;
 }

@@ -6,6 +6,7 @@ import { authenticateClient, createToken, oauthError, oauthErrorValue, registerC
 import { attempt, count, sourceKey } from '../../domain/rate-limit.js';
 import { createTokenWithIam } from '../../domain/oauth/iam-token.js';
 import type { Actor } from '../../domain/oauth/actor-policy.js';
+import { assumedRoleArn } from '../../domain/role-credentials.js';
 import type { ServiceError } from '../../wire/errors.js';
 import { restJson } from '../../wire/restjson.js';
 import { defineService, type Context, type Handlers } from '../service.js';
@@ -95,7 +96,7 @@ const handlers: Handlers<SsoOidcOperations> = {
 /** The signed caller as a policy names it: an admin key is the management account's root, role credentials their role. */
 function actorOf(ctx: Context): Actor {
   const role = ctx.roleSession;
-  if (role) return { arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.roleName}/${role.userName}`, accountId: role.accountId, roleName: role.roleName };
+  if (role) return { arn: assumedRoleArn(role), accountId: role.accountId, roleName: role.roleName };
   const account = ctx.app.managementAccountId;
   return { arn: `arn:aws:iam::${account}:root`, accountId: account };
 }

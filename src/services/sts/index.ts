@@ -1,6 +1,7 @@
 // STS (query protocol, XML): GetCallerIdentity for the credentials GetRoleCredentials issued, so that the credentials
 // a user gets through the portal are recognised as the assumed role they stand for.
 import { stsModel, type StsOperations } from '../../generated/sts.js';
+import { assumedRoleArn } from '../../domain/role-credentials.js';
 import { ServiceError } from '../../wire/errors.js';
 import { awsQuery } from '../../wire/query.js';
 import { defineService, type Handlers } from '../service.js';
@@ -12,7 +13,7 @@ const handlers: Handlers<StsOperations> = {
       return {
         UserId: `${role.roleId}:${role.userName}`,
         Account: role.accountId,
-        Arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.roleName}/${role.userName}`,
+        Arn: assumedRoleArn(role),
       };
     }
     // An admin key stands for the management account's root.
