@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
+import { earliestInstance } from './services/sso-admin/store.js';
 import type { Storage } from './storage/storage.js';
 
 /** The command's flags, merged into the CLI's option table. */
@@ -53,24 +54,13 @@ export interface CliConfiguration {
   stsUrl: string | null;
 }
 
-/** The organization instance: the instance bootstrap made first (it cannot be deleted). */
-async function organizationInstance(storage: Storage) {
-  return storage.db.selectFrom('instances').select(['identity_store_id', 'instance_arn']).orderBy('created_at').orderBy('instance_arn').limit(1).executeTakeFirstOrThrow();
-}
-
-/** The organization instance's identity store. */
-export async function organizationIdentityStoreId(storage: Storage): Promise<string> {
-  return (await organizationInstance(storage)).identity_store_id;
-}
-
 /**
  * What the profile's role needs before `aws sso login` can give credentials for it, and is not there yet: the account,
  * a permission set of that name in the organization instance, and an assignment of it in that account. Each missing
  * piece is one line; the profile is written anyway (the setup may follow), but without the lines the first sign of it
  * would be `Account not found` after a sign-in.
  */
-export async function missingForRole(storage: Storage, accountId: string, roleName: string): Promise<string[]> {
-  const { instance_arn: instanceArn } = await organizationInstance(storage);
+export async function missingForRole(storage: Storage, instanceArn: string, accountId: string, roleName: string): Promise<string[]> {
   const missing: string[] = [];
   const account = await storage.db.selectFrom('accounts').select('account_id').where('account_id', '=', accountId).executeTakeFirst();
   if (!account) missing.push(`account ${accountId} does not exist yet: add it with gatehouse accounts add --id ${accountId} --name <name> --email <email>`);
@@ -290,10 +280,14 @@ export function writeCliConfiguration(c: CliConfiguration): { configFile: string
  */
 export async function configureCli(values: Record<string, string | boolean | undefined>, config: Config, withStorage: <T>(fn: (storage: Storage) => Promise<T>) => Promise<T>) {
   const flags = parseConfigureCliFlags(values, config);
-  const { identityStoreId, missing } = await withStorage(async (storage) => ({
-    identityStoreId: await organizationIdentityStoreId(storage),
-    missing: flags.accountId !== undefined && flags.roleName !== undefined ? await missingForRole(storage, flags.accountId, flags.roleName) : [],
-  }));
+  const { identityStoreId, missing } = await withStorage(async (storage) => {
+    // The organization instance: the one bootstrap made first (it cannot be deleted).
+    const organization = await earliestInstance(storage.db);
+    return {
+      identityStoreId: organization.identity_store_id,
+      missing: flags.accountId !== undefined && flags.roleName !== undefined ? await missingForRole(storage, organization.instance_arn, flags.accountId, flags.roleName) : [],
+    };
+  });
   const c: CliConfiguration = { ...flags, identityStoreId };
   const written = writeCliConfiguration(c);
   for (const line of missing) process.stderr.write(`Warning: ${line}\n`);
