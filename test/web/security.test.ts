@@ -224,6 +224,9 @@ describe('user-code entry is rate-limited (RFC 8628 §5.1)', { timeout: 30_000 }
     const own = await startGatehouse({ env: { GATEHOUSE_PUBLIC_URL: 'https://gatehouse.example' } });
     try {
       const limit = own.app.config.limits.userCodeAttemptsPerSource;
+      // Attempts count in fixed windows of 10 minutes: all of this test's attempts must fall in one, and the lock
+      // must have minutes left, whatever the time of day the test runs at.
+      own.clock.clearOfWindowEnd(10 * 60_000, 3 * 60_000);
       const auth = await deviceCode('brute-force-target', own);
       const person2 = await createPerson(own);
       const raw = new RawClient(own.url);
