@@ -549,7 +549,7 @@ describe('failed CreateToken calls do not mark a client as used', { timeout: 60_
 describe('abuse: an anonymous flood of registrations and device authorizations', { timeout: 60_000 }, () => {
   const ctx = useServer();
 
-  test('the database grows less than 5 MB in 4 s of flooding, and a legitimate client is answered correctly throughout', async (t) => {
+  test('the database grows less than 5 MB in 4 s (or more) of flooding, and a legitimate client is answered correctly throughout', async (t) => {
     const { url } = ctx.server;
     const before = await databaseBytes(ctx.server.app.storage, ctx.server.dataDir);
     const attacker = new Agent({ localAddress: '127.0.0.2', keepAlive: true, maxSockets: 8 });
@@ -559,24 +559,31 @@ describe('abuse: an anonymous flood of registrations and device authorizations',
     const { clientId, clientSecret } = JSON.parse(first.body) as { clientId: string; clientSecret: string };
     const deviceBody = JSON.stringify({ clientId, clientSecret, startUrl: `https://d-1.awsapps.com/${'x'.repeat(2000)}` });
 
+    // The flood lasts 4 s, and longer if need be until the legitimate client has had its first round under it: on a
+    // slow machine that round may take most of the 4 s, and the test is of what it meets, not of how fast it is.
     const until = Date.now() + 4000;
+    let legitimateDone = false;
     const statuses = new Map<string, number>();
     const flood = async (path: string, payload: string) => {
-      while (Date.now() < until) {
+      while (Date.now() < until || !legitimateDone) {
         const res = await rawPost(url, path, payload, attacker);
         const key = `${path} ${res.status}`;
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
       }
     };
     const legitimate = async () => {
-      const raw = await signedIn(ctx);
       let rounds = 0;
-      // The device page allows ten code entries per address in ten minutes; a few rounds are plenty.
-      while (Date.now() < until && rounds < 5) {
-        const tokens = await deviceTokens(ctx, raw);
-        const out = await ctx.portal.send(new ListAccountsCommand({ accessToken: tokens.accessToken! }));
-        assert.ok(Array.isArray(out.accountList));
-        rounds++;
+      try {
+        const raw = await signedIn(ctx);
+        // The device page allows ten code entries per address in ten minutes; a few rounds are plenty.
+        while (rounds === 0 || (Date.now() < until && rounds < 5)) {
+          const tokens = await deviceTokens(ctx, raw);
+          const out = await ctx.portal.send(new ListAccountsCommand({ accessToken: tokens.accessToken! }));
+          assert.ok(Array.isArray(out.accountList));
+          rounds++;
+        }
+      } finally {
+        legitimateDone = true;
       }
       return rounds;
     };
