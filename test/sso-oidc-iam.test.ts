@@ -21,7 +21,7 @@ import {
   PutApplicationGrantCommand,
   SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
-import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DeleteUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { CreateTokenWithIAMCommand, SSOOIDCClient, type CreateTokenWithIAMCommandInput } from '@aws-sdk/client-sso-oidc';
 import { ADMIN, REGION, rejectsOAuth, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/index.js';
 import { probePython, runPython, failedPythonTests } from './helpers/python.js';
@@ -382,6 +382,25 @@ describe('sso-oidc CreateTokenWithIAM', () => {
       oidc.send(new CreateTokenWithIAMCommand({ clientId: exchangeAppArn, grantType: TOKEN_EXCHANGE, subjectToken: carols.accessToken, subjectTokenType: ACCESS_TOKEN_TYPE })),
       'AccessDeniedException',
     );
+  });
+
+  test("a deleted user's refresh token and access token give nothing more", async () => {
+    const dave = await newUser('dave', 'dave@example.com');
+    for (const ApplicationArn of [appArn, exchangeAppArn]) {
+      await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn, PrincipalType: 'USER', PrincipalId: dave }));
+    }
+    const held = await jwtBearer(await issuer.token({ email: 'dave@example.com' }));
+    const exchange = () =>
+      oidc.send(new CreateTokenWithIAMCommand({ clientId: exchangeAppArn, grantType: TOKEN_EXCHANGE, subjectToken: held.accessToken, subjectTokenType: ACCESS_TOKEN_TYPE }));
+    assert.ok((await exchange()).accessToken, 'the control: before the deletion the exchange works');
+    await store.send(new DeleteUserCommand({ IdentityStoreId: identityStoreId, UserId: dave }));
+    const refused = await rejectsOAuth(
+      oidc.send(new CreateTokenWithIAMCommand({ clientId: appArn, grantType: 'refresh_token', refreshToken: held.refreshToken })),
+      'InvalidGrantException',
+    );
+    assert.match(refused.error_description!, /no longer exists/);
+    assert.match((await rejectsOAuth(exchange(), 'InvalidGrantException')).error_description!, /no longer exists/);
+    await rejectsOAuth(jwtBearer(await issuer.token({ email: 'dave@example.com' })), 'InvalidGrantException');
   });
 
   const python = probePython();

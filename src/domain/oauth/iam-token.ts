@@ -107,7 +107,7 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
 
   let issued = subject.issued;
   if (!issued) {
-    if (!(await assigned(db, app, subject.userId))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    await requireEntitled(db, app, subject.userId);
     const withRefresh = refreshGrant && input.grantType !== GRANT_TOKEN_EXCHANGE;
     const userId = subject.userId;
     issued = await c.storage.transaction(async (trx) => {
@@ -157,9 +157,15 @@ function applicationGrant(db: Db, arn: string, grantType: string) {
   return db.selectFrom('application_grants').select('grant').where('application_arn', '=', arn).where('grant_type', '=', grantType).executeTakeFirst();
 }
 
-/** With AssignmentRequired, the user must be assigned to the application directly or through a group. */
-async function assigned(db: Db, app: Application, userId: string): Promise<boolean> {
-  if (!app.assignment_required) return true;
+/**
+ * Refuses a user who may not have tokens for the application: one no longer in its instance's identity store (a
+ * refresh token or another application's access token outlives a deleted user), or with AssignmentRequired one not
+ * assigned to the application directly or through a group.
+ */
+async function requireEntitled(db: Db, app: Application, userId: string): Promise<void> {
+  const user = await db.selectFrom('users').select('user_id').where('user_id', '=', userId).where('identity_store_id', '=', app.identity_store_id).executeTakeFirst();
+  if (!user) throw invalidGrant('The user no longer exists in the identity store');
+  if (!app.assignment_required) return;
   const row = await db
     .selectFrom('application_assignments')
     .select('principal_id')
@@ -167,7 +173,7 @@ async function assigned(db: Db, app: Application, userId: string): Promise<boole
     .where((eb) => eb.or([eb('principal_id', '=', userId), eb('principal_id', 'in', eb.selectFrom('group_memberships').select('group_id').where('member_user_id', '=', userId))]))
     .limit(1)
     .executeTakeFirst();
-  return row !== undefined;
+  if (!row) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
 }
 
 interface JwtBearerGrant {
@@ -246,7 +252,7 @@ async function refresh(c: IamTokenContext, app: Application, input: CreateTokenW
   let heldScopes: string[] = [];
   const { issued, grant } = await rotateRefreshToken(c.storage, c.config, app.application_arn, input.refreshToken, c.now, async (trx, grant) => {
     // A user unassigned since keeps no access through an old refresh token.
-    if (!(await assigned(trx, app, grant.user_id))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    await requireEntitled(trx, app, grant.user_id);
     heldScopes = list(grant.scopes);
     if (input.scope?.some((s) => !heldScopes.includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not granted to the refresh token');
   });
@@ -273,7 +279,7 @@ async function authorizationCode(c: IamTokenContext, app: Application, input: Cr
   let userId = '';
   let heldScopes: string[] = [];
   const issued = await redeemCode(c.storage, app.application_arn, input, c.now, async (trx, code) => {
-    if (!(await assigned(trx, app, code.user_id))) throw oauthError('AccessDeniedException', 'The user is not assigned to the application');
+    await requireEntitled(trx, app, code.user_id);
     userId = code.user_id;
     heldScopes = list(code.scopes);
     if (input.scope?.some((s) => !heldScopes.includes(s))) throw oauthError('InvalidScopeException', 'A requested scope was not granted to the authorization code');
