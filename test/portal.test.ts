@@ -23,6 +23,7 @@ import {
   deviceToken,
   openTestStorage,
   REGION,
+  rejectsWith,
   settle,
   Sha256,
   spawnGatehouse,
@@ -248,6 +249,14 @@ describe('the access portal', () => {
     }
     assert.deepEqual(seen, ids);
     assert.equal(pages, 3);
+    // A made-up token, or one from another list, is the portal API's own client error (it has no ValidationException).
+    const first = await portal.send(new ListAccountsCommand({ accessToken, maxResults: 3 }));
+    for (const call of [
+      portal.send(new ListAccountsCommand({ accessToken, nextToken: 'made-up' })),
+      portal.send(new ListAccountRolesCommand({ accessToken, accountId: ids[0], nextToken: first.nextToken })),
+    ]) {
+      await rejectsWith(call, 'InvalidRequestException', { status: 400 });
+    }
   });
 
   test('a user in many groups sees every account any of them reaches, once, in order, page by page', async () => {

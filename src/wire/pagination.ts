@@ -22,9 +22,11 @@ export class PageTokens {
     input: { MaxResults?: number; NextToken?: string },
     fetch: (after: string | undefined, limit: number) => Promise<R[]>,
     key: (row: R) => string,
+    /** The error a forged or foreign token gets: the service's own client error (sso has no ValidationException). */
+    errorCode?: string,
   ): Promise<{ items: R[]; NextToken?: string }> {
     const size = pageSize(input.MaxResults);
-    const after = input.NextToken ? this.open<Position>(scope, input.NextToken).after : undefined;
+    const after = input.NextToken ? this.open<Position>(scope, input.NextToken, errorCode).after : undefined;
     const rows = await fetch(after, size + 1);
     const items = rows.slice(0, size);
     return { items, ...(rows.length > size ? { NextToken: this.seal(scope, { after: key(items[items.length - 1]) }) } : {}) };

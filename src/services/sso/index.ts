@@ -42,6 +42,7 @@ function pageOf<T>(ctx: Context, scope: string, items: T[], key: (t: T) => strin
     { MaxResults: input.maxResults, NextToken: input.nextToken },
     async (after, limit) => items.filter((i) => after === undefined || key(i) > after).slice(0, limit),
     key,
+    'InvalidRequestException',
   );
 }
 
@@ -65,6 +66,7 @@ const handlers: Handlers<SsoOperations> = {
       { MaxResults: input.maxResults, NextToken: input.nextToken },
       (after, limit) => ctx.app.entitlements.accounts(grant.userId, after, limit),
       (a) => a.account_id,
+      'InvalidRequestException',
     );
     return { accountList: items.map((a) => ({ accountId: a.account_id, accountName: a.name, emailAddress: a.email })), nextToken: NextToken };
   },
