@@ -271,6 +271,20 @@ describe('sso-admin applications', () => {
     for (const arn of created) await remove(arn);
   });
 
+  test('ListApplications answers at most 50 applications a page (the model\'s ApplicationList), whatever MaxResults says', async () => {
+    const created = await Promise.all(Array.from({ length: 52 }, (_, i) => create({ Name: `paged-${i}` })));
+    for (const MaxResults of [undefined, 100]) {
+      const first = await admin.send(new ListApplicationsCommand({ InstanceArn: server.instanceArn, MaxResults }));
+      assert.equal(first.Applications!.length, 50, `MaxResults ${MaxResults}`);
+      assert.ok(first.NextToken);
+      const rest = await admin.send(new ListApplicationsCommand({ InstanceArn: server.instanceArn, MaxResults, NextToken: first.NextToken }));
+      assert.equal(rest.Applications!.length, 2);
+      assert.equal(rest.NextToken, undefined);
+      assert.deepEqual([...first.Applications!, ...rest.Applications!].map((a) => a.ApplicationArn).sort(), [...created].sort());
+    }
+    for (const arn of created) await remove(arn);
+  });
+
   test('TagResource, UntagResource and ListTagsForResource take application ARNs', async () => {
     const arn = await create({ Name: 'tagged', Tags: [{ Key: 'a', Value: '1' }] });
     await admin.send(new TagResourceCommand({ ResourceArn: arn, InstanceArn: server.instanceArn, Tags: [{ Key: 'b', Value: '2' }] }));

@@ -94,14 +94,47 @@ type ServiceOptions = Pick<ServiceDefinition, 'auth' | 'validationError'> &
   Partial<Pick<ServiceDefinition, 'errorBody' | 'bodyTooLarge' | 'bodiesThrottled' | 'authError' | 'auditWrites'>>;
 
 export function defineService<Ops extends OperationTable<Ops>>(model: ServiceModel, protocol: Protocol, handlers: Handlers<Ops>, opts: ServiceOptions): ServiceDefinition {
-  for (const op of Object.keys(handlers)) {
+  const table: Record<string, AnyHandler | undefined> = {};
+  for (const [op, handler] of Object.entries(handlers as Record<string, AnyHandler | undefined>)) {
     if (!model.operations[op]) throw new Error(`${model.id} has no operation ${op}`);
+    const cap = handler && pageCap(model, op);
+    table[op] = handler && cap ? capPage(handler, cap) : handler;
   }
   return {
     model,
     codec: new InputCodec(model),
     protocol,
-    handlers: handlers as Record<string, AnyHandler>,
+    handlers: table,
     ...opts,
+  };
+}
+
+/**
+ * Where a paginated operation's output list holds fewer items than its input's MaxResults allows (sso-admin's
+ * ListApplications: 50 against 100, ListInstances: 10), the largest page the answer may carry: the model's own
+ * limit, read once from it. Undefined where MaxResults already fits.
+ */
+export function pageCap(model: ServiceModel, operation: string): { member: string; max: number } | undefined {
+  const op = model.operations[operation];
+  const input = op?.input ? model.shapes[op.input] : undefined;
+  const output = op?.output ? model.shapes[op.output] : undefined;
+  if (!op?.paginated || input?.type !== 'structure' || output?.type !== 'structure') return undefined;
+  const member = Object.keys(input.members).find((m) => m.toLowerCase() === 'maxresults');
+  if (member === undefined) return undefined;
+  const limit = model.shapes[input.members[member].shape];
+  let max: number | undefined;
+  for (const ref of Object.values(output.members)) {
+    const list = model.shapes[ref.shape];
+    if (list?.type === 'list' && list.max !== undefined) max = Math.min(max ?? list.max, list.max);
+  }
+  if (max === undefined || (limit?.type === 'integer' && limit.max !== undefined && limit.max <= max)) return undefined;
+  return { member, max };
+}
+
+/** The handler given MaxResults no larger than the cap, and the cap when MaxResults is absent. */
+function capPage(handler: AnyHandler, cap: { member: string; max: number }): AnyHandler {
+  return (input: Record<string, unknown>, ctx) => {
+    const asked = input[cap.member];
+    return handler({ ...input, [cap.member]: typeof asked === 'number' ? Math.min(asked, cap.max) : cap.max }, ctx);
   };
 }
