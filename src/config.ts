@@ -76,6 +76,8 @@ export interface Config {
     trustedTokenIssuersPerInstance: number;
     /** Regions an instance may be added to besides its primary one before ServiceQuotaExceededException. */
     additionalRegionsPerInstance: number;
+    /** Access scopes per application (AWS: 25, not adjustable) before PutApplicationAccessScope is refused. */
+    accessScopesPerApplication: number;
     /** CreateToken calls per client per second (AWS: 80) before SlowDownException. */
     createTokenPerClientPerSecond: number;
     /** User codes entered per source address per 10 minutes on the device page. */
@@ -226,6 +228,7 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     assignmentOperationsInFlight: 15,
     trustedTokenIssuersPerInstance: 10,
     additionalRegionsPerInstance: 16,
+    accessScopesPerApplication: 25,
     createTokenPerClientPerSecond: 80,
     userCodeAttemptsPerSource: 10,
     userCodeAttemptsPerUser: 10,

@@ -174,6 +174,43 @@ describe('application access scopes', () => {
     await expectError(put('a:b:c:d'), 'ValidationException', /scope/);
     assert.deepEqual((await ctx.admin.listApplicationAccessScopes({ ApplicationArn: app })).Scopes, []);
   });
+
+  test('a target that is an application of another instance is ResourceNotFoundException and nothing is stored', async () => {
+    const app = await insertApplication(ctx.server);
+    const { InstanceArn } = await ctx.admin.createInstance({ Name: 'scope-target-other' });
+    const foreign = (await ctx.admin.createApplication({ InstanceArn, ApplicationProviderArn: 'arn:aws:sso::aws:applicationProvider/custom', Name: 'foreign' })).ApplicationArn!;
+    try {
+      await expectError(
+        ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: 'x', AuthorizedTargets: [foreign] }),
+        'ResourceNotFoundException',
+        new RegExp(`Application ${foreign.replace(/[/]/g, '\\/')} does not exist`),
+      );
+      await expectError(ctx.admin.getApplicationAccessScope({ ApplicationArn: app, Scope: 'x' }), 'ResourceNotFoundException');
+      // An application of its own instance is a target it may name.
+      const sibling = await insertApplication(ctx.server);
+      await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: 'x', AuthorizedTargets: [sibling] });
+    } finally {
+      await ctx.admin.deleteApplication({ ApplicationArn: foreign });
+      await ctx.admin.deleteInstance({ InstanceArn });
+    }
+  });
+
+  test('an application holds at most 25 access scopes: the 26th is ValidationException, replacing one is not refused', async () => {
+    const app = await insertApplication(ctx.server);
+    const scope = (i: number) => `limit:scope${String(i).padStart(2, '0')}`;
+    await Promise.all(Array.from({ length: 25 }, (_, i) => ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope(i) })));
+    await expectError(ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope(25) }), 'ValidationException', /at most 25 access scopes/);
+    await expectError(ctx.admin.getApplicationAccessScope({ ApplicationArn: app, Scope: scope(25) }), 'ResourceNotFoundException');
+    await ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope(3), AuthorizedTargets: [ctx.server.instanceArn] });
+    assert.deepEqual(body(await ctx.admin.getApplicationAccessScope({ ApplicationArn: app, Scope: scope(3) })), { Scope: scope(3), AuthorizedTargets: [ctx.server.instanceArn] });
+    // Concurrent Puts of new scopes cannot pass the limit together.
+    await ctx.admin.deleteApplicationAccessScope({ ApplicationArn: app, Scope: scope(0) });
+    const results = await Promise.allSettled([26, 27, 28, 29].map((i) => ctx.admin.putApplicationAccessScope({ ApplicationArn: app, Scope: scope(i) })));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const listed = [];
+    for await (const page of paginateListApplicationAccessScopes({ client: ctx.admin }, { ApplicationArn: app })) listed.push(...page.Scopes!);
+    assert.equal(listed.length, 25);
+  });
 });
 
 describe('application authentication methods', () => {

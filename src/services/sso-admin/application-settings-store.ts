@@ -21,6 +21,11 @@ export function deleteAccessScope(trx: Db, applicationArn: string, scope: string
   return trx.deleteFrom('application_access_scopes').where('application_arn', '=', applicationArn).where('scope', '=', scope).executeTakeFirst();
 }
 
+export async function countAccessScopes(trx: Db, applicationArn: string): Promise<number> {
+  const row = await trx.selectFrom('application_access_scopes').select((eb) => eb.fn.countAll().as('n')).where('application_arn', '=', applicationArn).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export function accessScopesPage(db: Db, applicationArn: string, after: string | undefined, limit: number) {
   let q = db.selectFrom('application_access_scopes').selectAll().where('application_arn', '=', applicationArn);
   if (after !== undefined) q = q.where('scope', '>', after);

@@ -11,6 +11,7 @@ import {
   accessScope,
   accessScopesPage,
   authenticationMethod,
+  countAccessScopes,
   authenticationMethodsPage,
   deleteAccessScope,
   deleteAuthenticationMethod,
@@ -129,8 +130,11 @@ function checkAuthenticationMethod(method: AuthenticationMethod): Authentication
 async function checkTargets(trx: Db, application: { instance_arn: string }, targets: readonly string[]) {
   checkUnique(targets, 'AuthorizedTargets');
   for (const target of targets) {
-    if (target.includes(':application/')) await requireApplication(trx, target);
-    else if (target !== application.instance_arn) throw notFound(`Could not find Identity Center instance ${target}`);
+    if (target.includes(':application/')) {
+      // Another instance's application is answered as one that does not exist, as a JWT bearer grant's issuer is.
+      const other = await trx.selectFrom('applications').select('instance_arn').where('application_arn', '=', target).executeTakeFirst();
+      if (other?.instance_arn !== application.instance_arn) throw notFound(`Application ${target} does not exist`);
+    } else if (target !== application.instance_arn) throw notFound(`Could not find Identity Center instance ${target}`);
   }
 }
 
@@ -152,10 +156,13 @@ function isMissingParent(err: unknown): boolean {
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
-/** Runs a change to an application's settings; the application must exist when the change commits. */
+/**
+ * Runs a change to an application's settings; the application must exist when the change commits. It holds the lock
+ * DeleteApplication takes, so what it counts (access scopes) stays as counted until it commits.
+ */
 async function changeApplication<T>(ctx: Context, applicationArn: string, fn: (trx: Db, application: { instance_arn: string }) => Promise<T>): Promise<T> {
   try {
-    return await ctx.app.storage.transaction(async (trx) => fn(trx, await requireApplication(trx, applicationArn)));
+    return await ctx.app.storage.transaction(async (trx) => fn(trx, await requireApplication(trx, applicationArn)), { lock: `sso-admin:application:${applicationArn}` });
   } catch (err) {
     if (isMissingParent(err)) throw notFound(`Application ${applicationArn} does not exist`);
     throw err;
@@ -173,6 +180,13 @@ export const applicationSettingsHandlers: Handlers<SsoAdminOperations> = {
     const targets = input.AuthorizedTargets;
     await changeApplication(ctx, input.ApplicationArn, async (trx, application) => {
       if (targets !== undefined) await checkTargets(trx, application, targets);
+      // AWS's quota of access scopes per application (not adjustable); replacing a scope adds none. The model lists
+      // no ServiceQuotaExceededException for this operation, so the refusal is a ValidationException.
+      const limit = ctx.app.config.limits.accessScopesPerApplication;
+      if (!(await accessScope(trx, input.ApplicationArn, input.Scope)) && (await countAccessScopes(trx, input.ApplicationArn)) >= limit) {
+        ctx.app.log.warn({ requestId: ctx.requestId, accessScopesPerApplication: limit }, 'access scope limit reached: PutApplicationAccessScope refused');
+        throw invalid(`An application can have at most ${limit} access scopes; delete one before adding ${input.Scope}.`);
+      }
       await putAccessScope(trx, input.ApplicationArn, input.Scope, targets === undefined ? null : JSON.stringify(targets));
     });
   },
