@@ -7,7 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { CreateUserCommand, CreateGroupCommand, DeleteUserCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import {
   CreateAccountAssignmentCommand,
+  CreateApplicationCommand,
+  CreateInstanceCommand,
   CreatePermissionSetCommand,
+  CreateTrustedTokenIssuerCommand,
   DeleteAccountAssignmentCommand,
   DeletePermissionSetCommand,
   DescribeAccountAssignmentCreationStatusCommand,
@@ -31,7 +34,9 @@ import {
   paginateListAccountAssignments,
   paginateListPermissionSets,
 } from '@aws-sdk/client-sso-admin';
-import { addAccount, adminClients, CLI, databaseEnv, settle, spawnGatehouse, startGatehouse, tempDataDir, type TestServer } from './helpers/index.js';
+import { sql } from 'kysely';
+import { deleteApplication } from '../src/services/sso-admin/applications-store.js';
+import { addAccount, adminClients, CLI, databaseEnv, settle, spawnGatehouse, startGatehouse, TEST_POSTGRES, tempDataDir, until, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '111122223333';
 const OTHER_ACCOUNT = '444455556666';
@@ -267,6 +272,102 @@ describe('sso-admin', () => {
     });
     const tags = Array.from({ length: 76 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
     await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'ManyTags', Tags: tags })), { name: 'ValidationException' });
+  });
+
+  test('tag keys beginning aws: (any case) are reserved: TagResource, UntagResource and every Create with Tags refuse them', async () => {
+    const InstanceArn = server.instanceArn;
+    const PermissionSetArn = (await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Reserved', Tags: [{ Key: 'owner', Value: 'platform' }] }))).PermissionSet!
+      .PermissionSetArn!;
+    const before = await admin.send(new ListInstancesCommand({}));
+    for (const Key of ['aws:owner', 'AWS:Owner', 'aWs:x']) {
+      const Tags = [{ Key: 'fine', Value: 'v' }, { Key, Value: 'v' }];
+      await assert.rejects(admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags })), { name: 'ValidationException', message: /reserved/ });
+      await assert.rejects(admin.send(new UntagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, TagKeys: [Key] })), { name: 'ValidationException', message: /reserved/ });
+      await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: `Reserved${Key.length}`, Tags })), { name: 'ValidationException', message: /reserved/ });
+      await assert.rejects(admin.send(new CreateInstanceCommand({ Name: 'reserved', Tags })), { name: 'ValidationException', message: /reserved/ });
+      await assert.rejects(
+        admin.send(new CreateApplicationCommand({ InstanceArn, ApplicationProviderArn: 'arn:aws:sso::aws:applicationProvider/custom', Name: 'reserved', Tags })),
+        { name: 'ValidationException', message: /reserved/ },
+      );
+      await assert.rejects(
+        admin.send(
+          new CreateTrustedTokenIssuerCommand({
+            InstanceArn,
+            Name: 'reserved',
+            TrustedTokenIssuerType: 'OIDC_JWT',
+            TrustedTokenIssuerConfiguration: {
+              OidcJwtConfiguration: { IssuerUrl: 'https://idp.example.com', ClaimAttributePath: 'email', IdentityStoreAttributePath: 'emails.value', JwksRetrievalOption: 'OPEN_ID_DISCOVERY' },
+            },
+            Tags,
+          }),
+        ),
+        { name: 'ValidationException', message: /reserved/ },
+      );
+    }
+    // Nothing was made or changed.
+    assert.deepEqual((await admin.send(new ListTagsForResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn }))).Tags, [{ Key: 'owner', Value: 'platform' }]);
+    assert.equal((await admin.send(new ListInstancesCommand({}))).Instances!.length, before.Instances!.length);
+    // Only the prefix is reserved: a key merely containing it, or a value with it, is a tag like any other.
+    await admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags: [{ Key: 'awsome', Value: 'aws:x' }, { Key: 'x-aws:y', Value: 'v' }] }));
+    await admin.send(new DeletePermissionSetCommand({ InstanceArn, PermissionSetArn }));
+  });
+
+  test('tags past the 75 a resource holds are ServiceQuotaExceededException; more than 75 in a request or a repeated key, ValidationException', async () => {
+    const InstanceArn = server.instanceArn;
+    const tags = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ Key: `${prefix}${i}`, Value: 'v' }));
+    const PermissionSetArn = (await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'Quota', Tags: tags('k', 70) }))).PermissionSet!.PermissionSetArn!;
+    const tag = (Tags: { Key: string; Value: string }[]) => admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags }));
+    await assert.rejects(tag(tags('new', 6)), { name: 'ServiceQuotaExceededException', message: /at most 75 tags/ });
+    await assert.rejects(tag(tags('new', 76)), { name: 'ValidationException' });
+    await assert.rejects(tag([{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }]), { name: 'ValidationException' });
+    // Replacing values adds no tag; up to 75 is fine.
+    await tag(tags('k', 70).map((t) => ({ ...t, Value: 'w' })));
+    await tag(tags('new', 5));
+    assert.equal((await admin.send(new ListTagsForResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn }))).Tags!.length, 75);
+    await admin.send(new DeletePermissionSetCommand({ InstanceArn, PermissionSetArn }));
+  });
+
+  test('ListTagsForResource refuses a NextToken it did not issue', async () => {
+    const InstanceArn = server.instanceArn;
+    const PermissionSetArn = (await admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: 'TokenTags', Tags: [{ Key: 'a', Value: '1' }] }))).PermissionSet!
+      .PermissionSetArn!;
+    const list = (NextToken: string) => admin.send(new ListTagsForResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, NextToken }));
+    await assert.rejects(list('zzz'), { name: 'ValidationException', message: /NextToken/ });
+    // A token another list issued.
+    const page = await admin.send(new ListInstancesCommand({ MaxResults: 1 }));
+    if (page.NextToken) await assert.rejects(list(page.NextToken), { name: 'ValidationException' });
+    await admin.send(new DeletePermissionSetCommand({ InstanceArn, PermissionSetArn }));
+  });
+
+  test('TagResource while DeleteApplication runs leaves no tag behind: it waits for the deletion and finds no application', async () => {
+    const InstanceArn = server.instanceArn;
+    const ApplicationArn = (await admin.send(new CreateApplicationCommand({ InstanceArn, ApplicationProviderArn: 'arn:aws:sso::aws:applicationProvider/custom', Name: 'going' })))
+      .ApplicationArn!;
+    const { storage } = server.app;
+    let tagging: Promise<unknown> | undefined;
+    let settled = false;
+    // DeleteApplication's transaction, held open until TagResource has either answered or waits for its lock.
+    await storage.transaction(
+      async (trx) => {
+        await deleteApplication(trx, ApplicationArn);
+        tagging = admin.send(new TagResourceCommand({ ResourceArn: ApplicationArn, Tags: [{ Key: 'late', Value: 'v' }] })).finally(() => {
+          settled = true;
+        });
+        tagging.catch(() => {});
+        // On SQLite one writer at a time already keeps them apart: the request queues behind this transaction.
+        if (TEST_POSTGRES) {
+          await until('TagResource to answer or to wait for the application lock', async () => {
+            if (settled) return true;
+            const { rows } = await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(storage.db);
+            return Number(rows[0].n) > 0;
+          });
+        }
+      },
+      { lock: `sso-admin:application:${ApplicationArn}` },
+    );
+    await assert.rejects(tagging!, { name: 'ResourceNotFoundException' });
+    const left = await storage.db.selectFrom('resource_tags').selectAll().where('resource_arn', '=', ApplicationArn).execute();
+    assert.deepEqual(left, []);
   });
 
   test('more than the allowed assignment operations in flight is throttled', async () => {

@@ -671,7 +671,12 @@ class TagTests(SsoAdminTestCase):
 
     def test_at_most_75_tags(self):
         arn = self.create_permission_set(Tags=[{'Key': f'k{i}', 'Value': 'v'} for i in range(70)])
-        self.assertInvalid('tag_resource', ResourceArn=arn, Tags=[{'Key': f'new{i}', 'Value': 'v'} for i in range(6)])
+        # Past the resource's limit: the quota error TagResource's model lists; more than 75 in one request is the
+        # model's own ValidationException.
+        self.assertError('ServiceQuotaExceededException', 'tag_resource', ResourceArn=arn, Tags=[{'Key': f'new{i}', 'Value': 'v'} for i in range(6)])
+        self.assertInvalid('tag_resource', ResourceArn=arn, Tags=[{'Key': f'new{i}', 'Value': 'v'} for i in range(76)])
+        # Replacing a tag's value adds none.
+        self.admin.tag_resource(InstanceArn=self.instance_arn, ResourceArn=arn, Tags=[{'Key': f'k{i}', 'Value': 'w'} for i in range(70)])
         self.admin.tag_resource(InstanceArn=self.instance_arn, ResourceArn=arn, Tags=[{'Key': f'new{i}', 'Value': 'v'} for i in range(5)])
         self.assertEqual(len(self.admin.list_tags_for_resource(InstanceArn=self.instance_arn, ResourceArn=arn)['Tags']), 75)
 
@@ -681,6 +686,21 @@ class TagTests(SsoAdminTestCase):
         self.assertInvalid('tag_resource', ResourceArn=arn, Tags=[{'Key': 'k' * 129, 'Value': 'v'}])
         self.assertInvalid('tag_resource', ResourceArn=arn, Tags=[{'Key': 'k', 'Value': 'v' * 257}])
         self.assertEqual(self.admin.list_tags_for_resource(InstanceArn=self.instance_arn, ResourceArn=arn)['Tags'], [])
+
+    def test_reserved_aws_prefix(self):
+        arn = self.create_permission_set(Tags=[{'Key': 'owner', 'Value': 'platform'}])
+        for key in ['aws:owner', 'AWS:owner', 'Aws:x']:
+            with self.subTest(key):
+                self.assertInvalid('tag_resource', ResourceArn=arn, Tags=[{'Key': 'fine', 'Value': 'v'}, {'Key': key, 'Value': 'v'}])
+                self.assertInvalid('untag_resource', ResourceArn=arn, TagKeys=[key])
+                self.assertInvalid('create_permission_set', Name=unique('reserved'), Tags=[{'Key': key, 'Value': 'v'}])
+        self.assertEqual(self.admin.list_tags_for_resource(InstanceArn=self.instance_arn, ResourceArn=arn)['Tags'], [{'Key': 'owner', 'Value': 'platform'}])
+        # Only the prefix is reserved.
+        self.admin.tag_resource(InstanceArn=self.instance_arn, ResourceArn=arn, Tags=[{'Key': 'awsx', 'Value': 'aws:value'}])
+
+    def test_a_next_token_it_did_not_issue(self):
+        arn = self.create_permission_set(Tags=[{'Key': 'owner', 'Value': 'platform'}])
+        self.assertInvalid('list_tags_for_resource', ResourceArn=arn, NextToken='zzz')
 
     def test_unknown_resources(self):
         unknown = unknown_permission_set(self.instance_arn)

@@ -81,13 +81,17 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
 
   async DeletePermissionSet(input, ctx) {
     const { storage } = ctx.app;
-    await storage.transaction(async (trx) => {
-      await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
-      if (await inUse(trx, 'permission_set_arn', input.PermissionSetArn)) {
-        throw conflict(`PermissionSet ${input.PermissionSetArn} is still assigned or provisioned to accounts; remove its account assignments first.`);
-      }
-      await deletePermissionSet(trx, input.PermissionSetArn);
-    });
+    await storage.transaction(
+      async (trx) => {
+        await requirePermissionSet(trx, input.InstanceArn, input.PermissionSetArn);
+        if (await inUse(trx, 'permission_set_arn', input.PermissionSetArn)) {
+          throw conflict(`PermissionSet ${input.PermissionSetArn} is still assigned or provisioned to accounts; remove its account assignments first.`);
+        }
+        await deletePermissionSet(trx, input.PermissionSetArn);
+      },
+      // The instance's lock, as DeleteInstance: CreateAccountAssignment and TagResource take it too.
+      { lock: `assignments:${input.InstanceArn}` },
+    );
     return {};
   },
 

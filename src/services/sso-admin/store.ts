@@ -252,8 +252,10 @@ export async function deleteTags(db: Db, resourceArn: string, keys: string[]) {
   await db.deleteFrom('resource_tags').where('resource_arn', '=', resourceArn).where('tag_key', 'in', keys).execute();
 }
 
-export function tagsOf(db: Db, resourceArn: string) {
-  return db.selectFrom('resource_tags').selectAll().where('resource_arn', '=', resourceArn).orderBy('tag_key').execute();
+export function tagsPage(db: Db, resourceArn: string, after: string | undefined, limit: number) {
+  let q = db.selectFrom('resource_tags').selectAll().where('resource_arn', '=', resourceArn);
+  if (after !== undefined) q = q.where('tag_key', '>', after);
+  return q.orderBy('tag_key').limit(limit).execute();
 }
 
 /** The instance a permission set belongs to. */

@@ -157,10 +157,14 @@ export const trustedTokenIssuerHandlers: Handlers<SsoAdminOperations> = {
   },
 
   async DeleteTrustedTokenIssuer(input, ctx) {
-    await ctx.app.storage.transaction(async (trx) => {
-      await requireTrustedTokenIssuer(trx, input.TrustedTokenIssuerArn);
-      await deleteTrustedTokenIssuer(trx, input.TrustedTokenIssuerArn);
-    });
+    await ctx.app.storage.transaction(
+      async (trx) => {
+        await requireTrustedTokenIssuer(trx, input.TrustedTokenIssuerArn);
+        await deleteTrustedTokenIssuer(trx, input.TrustedTokenIssuerArn);
+      },
+      // TagResource takes it too, so no tag outlives the issuer.
+      { lock: `sso-admin:trusted-token-issuer:${input.TrustedTokenIssuerArn}` },
+    );
     return {};
   },
 
