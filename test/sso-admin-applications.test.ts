@@ -271,7 +271,7 @@ describe('sso-admin applications', () => {
     for (const arn of created) await remove(arn);
   });
 
-  test('ListApplications answers at most 50 applications a page (the model\'s ApplicationList), whatever MaxResults says', async () => {
+  test("ListApplications answers at most 50 applications a page (the model's ApplicationList), whatever MaxResults says", async () => {
     const created = await Promise.all(Array.from({ length: 52 }, (_, i) => create({ Name: `paged-${i}` })));
     for (const MaxResults of [undefined, 100]) {
       const first = await admin.send(new ListApplicationsCommand({ InstanceArn: server.instanceArn, MaxResults }));

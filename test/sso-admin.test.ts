@@ -280,9 +280,15 @@ describe('sso-admin', () => {
       .PermissionSetArn!;
     const before = await admin.send(new ListInstancesCommand({}));
     for (const Key of ['aws:owner', 'AWS:Owner', 'aWs:x']) {
-      const Tags = [{ Key: 'fine', Value: 'v' }, { Key, Value: 'v' }];
+      const Tags = [
+        { Key: 'fine', Value: 'v' },
+        { Key, Value: 'v' },
+      ];
       await assert.rejects(admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags })), { name: 'ValidationException', message: /reserved/ });
-      await assert.rejects(admin.send(new UntagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, TagKeys: [Key] })), { name: 'ValidationException', message: /reserved/ });
+      await assert.rejects(admin.send(new UntagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, TagKeys: [Key] })), {
+        name: 'ValidationException',
+        message: /reserved/,
+      });
       await assert.rejects(admin.send(new CreatePermissionSetCommand({ InstanceArn, Name: `Reserved${Key.length}`, Tags })), { name: 'ValidationException', message: /reserved/ });
       await assert.rejects(admin.send(new CreateInstanceCommand({ Name: 'reserved', Tags })), { name: 'ValidationException', message: /reserved/ });
       await assert.rejects(
@@ -296,7 +302,12 @@ describe('sso-admin', () => {
             Name: 'reserved',
             TrustedTokenIssuerType: 'OIDC_JWT',
             TrustedTokenIssuerConfiguration: {
-              OidcJwtConfiguration: { IssuerUrl: 'https://idp.example.com', ClaimAttributePath: 'email', IdentityStoreAttributePath: 'emails.value', JwksRetrievalOption: 'OPEN_ID_DISCOVERY' },
+              OidcJwtConfiguration: {
+                IssuerUrl: 'https://idp.example.com',
+                ClaimAttributePath: 'email',
+                IdentityStoreAttributePath: 'emails.value',
+                JwksRetrievalOption: 'OPEN_ID_DISCOVERY',
+              },
             },
             Tags,
           }),
@@ -308,7 +319,16 @@ describe('sso-admin', () => {
     assert.deepEqual((await admin.send(new ListTagsForResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn }))).Tags, [{ Key: 'owner', Value: 'platform' }]);
     assert.equal((await admin.send(new ListInstancesCommand({}))).Instances!.length, before.Instances!.length);
     // Only the prefix is reserved: a key merely containing it, or a value with it, is a tag like any other.
-    await admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags: [{ Key: 'awsome', Value: 'aws:x' }, { Key: 'x-aws:y', Value: 'v' }] }));
+    await admin.send(
+      new TagResourceCommand({
+        InstanceArn,
+        ResourceArn: PermissionSetArn,
+        Tags: [
+          { Key: 'awsome', Value: 'aws:x' },
+          { Key: 'x-aws:y', Value: 'v' },
+        ],
+      }),
+    );
     await admin.send(new DeletePermissionSetCommand({ InstanceArn, PermissionSetArn }));
   });
 
@@ -319,7 +339,13 @@ describe('sso-admin', () => {
     const tag = (Tags: { Key: string; Value: string }[]) => admin.send(new TagResourceCommand({ InstanceArn, ResourceArn: PermissionSetArn, Tags }));
     await assert.rejects(tag(tags('new', 6)), { name: 'ServiceQuotaExceededException', message: /at most 75 tags/ });
     await assert.rejects(tag(tags('new', 76)), { name: 'ValidationException' });
-    await assert.rejects(tag([{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }]), { name: 'ValidationException' });
+    await assert.rejects(
+      tag([
+        { Key: 'a', Value: '1' },
+        { Key: 'a', Value: '2' },
+      ]),
+      { name: 'ValidationException' },
+    );
     // Replacing values adds no tag; up to 75 is fine.
     await tag(tags('k', 70).map((t) => ({ ...t, Value: 'w' })));
     await tag(tags('new', 5));

@@ -22,7 +22,11 @@ export function deleteAccessScope(trx: Db, applicationArn: string, scope: string
 }
 
 export async function countAccessScopes(trx: Db, applicationArn: string): Promise<number> {
-  const row = await trx.selectFrom('application_access_scopes').select((eb) => eb.fn.countAll().as('n')).where('application_arn', '=', applicationArn).executeTakeFirstOrThrow();
+  const row = await trx
+    .selectFrom('application_access_scopes')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('application_arn', '=', applicationArn)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
