@@ -15,7 +15,7 @@ import type { IdTokenKey } from './id-token-key.js';
 import { TokenRefused, type TrustedIssuerKeys } from './issuer-keys.js';
 import { redeemCode } from './authorization-code.js';
 import { rotateRefreshToken } from './refresh-token.js';
-import { issueTokens, newGrant, resolveAccessToken, type Issued } from './tokens.js';
+import { issueTokens, lockLiveGrant, newGrant, resolveAccessToken, type Issued } from './tokens.js';
 
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -90,7 +90,7 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
       subject = await refresh(c, app, input);
       break;
     case GRANT_TOKEN_EXCHANGE:
-      subject = await tokenExchange(c, app, input);
+      subject = await tokenExchange(c, app, input, allowedScopes);
       break;
     case GRANT_AUTHORIZATION_CODE:
       subject = await authorizationCode(c, app, input, refreshGrant);
@@ -108,11 +108,10 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
   let issued = subject.issued;
   if (!issued) {
     await requireEntitled(db, app, subject.userId);
-    const withRefresh = refreshGrant && input.grantType !== GRANT_TOKEN_EXCHANGE;
     const userId = subject.userId;
     issued = await c.storage.transaction(async (trx) => {
       const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, userId, null, scopes, c.now);
-      return issueTokens(trx, c.config, grant, withRefresh, c.now);
+      return issueTokens(trx, c.config, grant, refreshGrant, c.now);
     });
   }
 
@@ -259,19 +258,48 @@ async function refresh(c: IamTokenContext, app: Application, input: CreateTokenW
   return { userId: grant.user_id, issued, heldScopes };
 }
 
-async function tokenExchange(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest): Promise<Subject> {
-  if (!input.subjectToken) throw oauthError('InvalidRequestException', 'subjectToken is required for the token exchange grant');
+/**
+ * An access token of another application of the instance, exchanged for one of this application. The new grant is
+ * the subject grant's child, not a new sign-in: it holds at most the scopes both the subject token and this
+ * application have, belongs to the same browser session (if any), ends when the subject grant ends (revoking that
+ * grant revokes this one: revokeGrant), and its access token lasts no longer than the subject token. AWS takes only a
+ * token "issued … to a different client or application": exchanging an application's token for itself would renew
+ * it without a refresh grant, so it is refused.
+ */
+async function tokenExchange(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest, allowedScopes: string[]): Promise<Subject> {
+  const subjectToken = input.subjectToken;
+  if (!subjectToken) throw oauthError('InvalidRequestException', 'subjectToken is required for the token exchange grant');
   if (input.subjectTokenType !== undefined && input.subjectTokenType !== TOKEN_TYPE_ACCESS) {
     throw oauthError('InvalidRequestException', `subjectTokenType must be ${TOKEN_TYPE_ACCESS}`);
   }
   if (input.requestedTokenType !== undefined && input.requestedTokenType !== TOKEN_TYPE_ACCESS) {
     throw oauthError('InvalidRequestException', `requestedTokenType must be ${TOKEN_TYPE_ACCESS}`);
   }
-  const held = await resolveAccessToken(c.storage.db, input.subjectToken, c.now);
-  // Only a token issued to an application of the same instance (not one of a registered OAuth client) is exchanged.
-  const source = held ? await application(c.storage.db, held.clientId) : undefined;
-  if (!held || !source || source.instance_arn !== app.instance_arn) throw invalidGrant('Invalid subject token');
-  return { userId: held.userId };
+  let userId = '';
+  let heldScopes: string[] = [];
+  const issued = await c.storage.transaction(async (trx) => {
+    const held = await resolveAccessToken(trx, subjectToken, c.now);
+    // Only a token issued to an application of the same instance (not one of a registered OAuth client) is exchanged.
+    const source = held ? await application(trx, held.clientId) : undefined;
+    if (!held || !source || source.instance_arn !== app.instance_arn) throw invalidGrant('Invalid subject token');
+    if (source.status !== 'ENABLED') throw invalidGrant('The application the subject token was issued to is disabled');
+    if (source.application_arn === app.application_arn) {
+      throw invalidGrant('The subject token was issued to this application: only a token of another application is exchanged');
+    }
+    await requireEntitled(trx, app, held.userId);
+    heldScopes = held.scopes.filter((s) => allowedScopes.includes(s));
+    if (!heldScopes.length) throw oauthError('InvalidScopeException', 'The subject token holds none of the access scopes of the application');
+    if (input.scope?.some((s) => !heldScopes.includes(s))) {
+      throw oauthError('InvalidScopeException', 'A requested scope is not held by the subject token or is not an access scope of the application');
+    }
+    // Held until the transaction ends, so that a revocation of the subject grant running now also finds this grant.
+    if (!(await lockLiveGrant(trx, held.grantId, c.now))) throw invalidGrant('Invalid subject token');
+    const parent = { grantId: held.grantId, expiresAt: held.grantExpiresAt };
+    const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, held.userId, held.sessionHash, input.scope ?? heldScopes, c.now, parent);
+    userId = held.userId;
+    return issueTokens(trx, c.config, { grant_id: grant.grant_id, expires_at: Math.min(grant.expires_at, held.expiresAt) }, false, c.now);
+  });
+  return { userId, issued, heldScopes };
 }
 
 /** A code from /authorize for the application (PKCE, its grant's redirect URIs), redeemed once for the signed-in person. */
