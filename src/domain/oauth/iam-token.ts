@@ -35,6 +35,11 @@ export interface IamTokenContext {
   /** Gatehouse's issuer URL (`iss` of its ID tokens): where its discovery document is published. */
   issuer: string;
   now: number;
+  /**
+   * Counts the call against the application's rate limit, and may refuse it: called once the ActorPolicy has let the
+   * caller through, so that callers it refuses cannot use up the allowance of those it lets through.
+   */
+  throttle?: (applicationArn: string) => Promise<void>;
 }
 
 interface Application {
@@ -73,6 +78,7 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
   if (!actorPolicyAllows(policy, c.actor, app.application_arn)) {
     throw oauthError('AccessDeniedException', `${c.actor.arn} is not allowed to call CreateTokenWithIAM for this application by its IAM authentication method`);
   }
+  await c.throttle?.(app.application_arn);
   if (!GRANT_TYPES.includes(input.grantType)) throw oauthError('UnsupportedGrantTypeException', `Unsupported grant type ${input.grantType}`);
   const grantRow = await applicationGrant(db, app.application_arn, input.grantType);
   if (!grantRow) throw oauthError('UnauthorizedClientException', `The application has no ${input.grantType} grant`);
