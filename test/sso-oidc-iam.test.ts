@@ -21,6 +21,7 @@ import {
   PutApplicationGrantCommand,
   SSOAdminClient,
   UpdateApplicationCommand,
+  UpdateTrustedTokenIssuerCommand,
 } from '@aws-sdk/client-sso-admin';
 import { ListAccountsCommand, LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
 import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DeleteUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
@@ -471,6 +472,55 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     assert.match(refused.error_description!, /no longer exists/);
     assert.match((await rejectsOAuth(exchange(), 'InvalidGrantException')).error_description!, /no longer exists/);
     await rejectsOAuth(jwtBearer(await issuer.token({ email: 'dave@example.com' })), 'InvalidGrantException');
+  });
+
+  test('issuers sharing an IssuerUrl are tried in ARN order: the first that accepts the token and finds its user wins', async () => {
+    const shared = async (Name: string) =>
+      (
+        await admin.send(
+          new CreateTrustedTokenIssuerCommand({
+            InstanceArn: instanceArn,
+            Name,
+            TrustedTokenIssuerType: 'OIDC_JWT',
+            TrustedTokenIssuerConfiguration: {
+              OidcJwtConfiguration: { IssuerUrl: issuer.url, ClaimAttributePath: 'email', IdentityStoreAttributePath: 'emails.value', JwksRetrievalOption: 'OPEN_ID_DISCOVERY' },
+            },
+          }),
+        )
+      ).TrustedTokenIssuerArn!;
+    const [first, second] = [await shared('shared-1'), await shared('shared-2')].sort();
+    // The first by ARN maps `sub` to userName: alice's usual token (sub alice-at-idp) names no user through it.
+    await admin.send(
+      new UpdateTrustedTokenIssuerCommand({
+        TrustedTokenIssuerArn: first,
+        TrustedTokenIssuerConfiguration: { OidcJwtConfiguration: { ClaimAttributePath: 'sub', IdentityStoreAttributePath: 'userName' } },
+      }),
+    );
+    const sharedApp = await newApp('shared-issuer', managementAccountId);
+    await admin.send(
+      new PutApplicationGrantCommand({
+        ApplicationArn: sharedApp,
+        GrantType: JWT_BEARER,
+        Grant: {
+          JwtBearer: {
+            AuthorizedTokenIssuers: [
+              { TrustedTokenIssuerArn: second, AuthorizedAudiences: [AUDIENCE] },
+              { TrustedTokenIssuerArn: first, AuthorizedAudiences: [AUDIENCE] },
+            ],
+          },
+        },
+      }),
+    );
+    await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn: sharedApp, PrincipalType: 'USER', PrincipalId: alice }));
+    const actor = (idToken: string) => JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString()) as { sub: string; act: { sub: string } };
+    const bySecond = await jwtBearer(await issuer.token(), { clientId: sharedApp });
+    assert.deepEqual([actor(bySecond.idToken!).sub, actor(bySecond.idToken!).act.sub], [alice, second]);
+    // A token both accept goes to the first.
+    const byFirst = await jwtBearer(await issuer.token({ sub: 'alice' }), { clientId: sharedApp });
+    assert.deepEqual([actor(byFirst.idToken!).sub, actor(byFirst.idToken!).act.sub], [alice, first]);
+    // One neither maps: the first one's refusal.
+    const refused = await rejectsOAuth(jwtBearer(await issuer.token({ sub: 'nobody', email: 'nobody@example.com' }), { clientId: sharedApp }), 'InvalidGrantException');
+    assert.match(refused.error_description!, /No user/);
   });
 
   const python = probePython();

@@ -4,10 +4,13 @@
 // application of the instance (token exchange), or a code /authorize gave the application (authorization code). The answer carries an ID token signed by Gatehouse (id-token-key.ts)
 // with the user's identity context, for the application to pass on (trusted identity propagation).
 import { decodeJwt } from 'jose';
+import type { Selectable } from 'kysely';
 import type { Config } from '../../config.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { CreateTokenWithIAMRequest, CreateTokenWithIAMResponse } from '../../generated/sso-oidc.js';
+import type { TrustedTokenIssuerTable } from '../../storage/schema.js';
 import type { Db, Storage } from '../../storage/storage.js';
+import { ServiceError } from '../../wire/errors.js';
 import { actorPolicyAllows, type Actor } from './actor-policy.js';
 import { GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, list } from './common.js';
 import { oauthError } from './errors.js';
@@ -193,27 +196,53 @@ async function jwtBearer(c: IamTokenContext, app: Application, grant: JwtBearerG
   } catch {
     throw invalidGrant('The assertion is not a JWT');
   }
-  // The issuer the token names, among the grant's: its ARN must name an issuer of the application's instance.
+  // The issuers the token may be from: the grant's whose IssuerUrl is the token's `iss`, of the application's instance.
+  // Several may share an IssuerUrl (with other audiences, or other claims mapped): each is tried in ARN order, and the
+  // first that accepts the token and finds its user wins. When none does, the first one's refusal is the answer.
   const authorized = grant.JwtBearer?.AuthorizedTokenIssuers ?? [];
-  const issuers = authorized.length
-    ? await c.storage.db
-        .selectFrom('trusted_token_issuers')
-        .selectAll()
-        .where(
-          'trusted_token_issuer_arn',
-          'in',
-          authorized.map((a) => a.TrustedTokenIssuerArn),
-        )
-        .where('instance_arn', '=', app.instance_arn)
-        .execute()
-    : [];
-  const issuer = issuers.find((i) => i.issuer_url === iss);
-  if (!issuer) throw invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+  const issuers =
+    authorized.length && typeof iss === 'string'
+      ? await c.storage.db
+          .selectFrom('trusted_token_issuers')
+          .selectAll()
+          .where(
+            'trusted_token_issuer_arn',
+            'in',
+            authorized.map((a) => a.TrustedTokenIssuerArn),
+          )
+          .where('instance_arn', '=', app.instance_arn)
+          .where('issuer_url', '=', iss)
+          .orderBy('trusted_token_issuer_arn')
+          .execute()
+      : [];
+  if (!issuers.length) throw invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+  let refusal: ServiceError | undefined;
+  for (const issuer of issuers) {
+    try {
+      return await subjectByIssuer(c, app, issuer, authorized, input.assertion);
+    } catch (err) {
+      if (!isInvalidGrant(err)) throw err;
+      refusal ??= err;
+    }
+  }
+  throw refusal ?? invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+}
+
+const isInvalidGrant = (err: unknown): err is ServiceError => err instanceof ServiceError && err.code === 'InvalidGrantException';
+
+/** The user a trusted token issuer's assertion identifies, or InvalidGrantException saying why it does not. */
+async function subjectByIssuer(
+  c: IamTokenContext,
+  app: Application,
+  issuer: Selectable<TrustedTokenIssuerTable>,
+  authorized: { TrustedTokenIssuerArn: string; AuthorizedAudiences?: string[] }[],
+  assertion: string,
+): Promise<Subject> {
   const audiences = authorized.find((a) => a.TrustedTokenIssuerArn === issuer.trusted_token_issuer_arn)?.AuthorizedAudiences ?? [];
   if (!audiences.length) throw invalidGrant('The application authorizes no audience for this trusted token issuer');
   let claims: Record<string, unknown>;
   try {
-    claims = await c.issuerKeys.verify(issuer.issuer_url, input.assertion, audiences, c.now);
+    claims = await c.issuerKeys.verify(issuer.issuer_url, assertion, audiences, c.now);
   } catch (err) {
     if (err instanceof TokenRefused) throw invalidGrant(err.message);
     throw err;
