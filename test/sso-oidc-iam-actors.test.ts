@@ -2,16 +2,21 @@
 // issued through the portal, is checked against the ActorPolicy of the application's IAM authentication method
 // before anything else. A caller let through meets the grant's own checks (here: an assertion that is no JWT).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateApplicationCommand, CreateTrustedTokenIssuerCommand, PutApplicationAuthenticationMethodCommand, PutApplicationGrantCommand } from '@aws-sdk/client-sso-admin';
 import { GetRoleCredentialsCommand, SSOClient } from '@aws-sdk/client-sso';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CreateTokenWithIAMCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oidc';
 import type { DocumentType } from '@smithy/types';
-import { ADMIN, adminClients, deviceToken, entitledUser, REGION, rejectsOAuth, startGatehouse, type TestServer } from './helpers/index.js';
+import { ADMIN, adminClients, deviceToken, entitledUser, REGION, rejectsOAuth, rejectsWith, startGatehouse, type TestServer } from './helpers/index.js';
 
 const ACCOUNT = '111122223333';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** CreateTokenWithIAM calls per application per second, low enough for a test to reach. */
+const PER_SECOND = 5;
 
 describe('sso-oidc CreateTokenWithIAM: the ActorPolicy', () => {
   let server: TestServer;
@@ -20,6 +25,7 @@ describe('sso-oidc CreateTokenWithIAM: the ActorPolicy', () => {
   let asRole: SSOOIDCClient;
   let roleArn: string;
   let issuerArn: string;
+  let configDir: string;
 
   /** An application whose IAM authentication method has these statements, with a JWT bearer grant. */
   const application = async (Statement: DocumentType[]) => {
@@ -48,7 +54,9 @@ describe('sso-oidc CreateTokenWithIAM: the ActorPolicy', () => {
   const call = (client: SSOOIDCClient, clientId: string) => client.send(new CreateTokenWithIAMCommand({ clientId, grantType: JWT_BEARER, assertion: 'not-a-jwt' }));
 
   before(async () => {
-    server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0' } });
+    configDir = mkdtempSync(join(tmpdir(), 'gatehouse-actors-'));
+    writeFileSync(join(configDir, 'gatehouse.json'), JSON.stringify({ limits: { createTokenPerClientPerSecond: PER_SECOND } }));
+    server = await startGatehouse({ env: { GATEHOUSE_PROVISIONING_DELAY_MS: '0', GATEHOUSE_CONFIG: join(configDir, 'gatehouse.json') } });
     clients = adminClients(server.url);
     issuerArn = (
       await clients.admin.send(
@@ -98,6 +106,7 @@ describe('sso-oidc CreateTokenWithIAM: the ActorPolicy', () => {
     asRole?.destroy();
     clients?.destroy();
     await server?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
   });
 
   test('role credentials named by their role ARN, or by their account, are let through; the admin key is the management account', async () => {
@@ -126,5 +135,38 @@ describe('sso-oidc CreateTokenWithIAM: the ActorPolicy', () => {
       )
     ).ApplicationArn!;
     await rejectsOAuth(call(asAdmin, bare), 'AccessDeniedException');
+  });
+
+  test('NotPrincipal, NotAction and NotResource in a Deny deny what they do not list', async () => {
+    const allowAll = allow('*');
+    const allButAdmin = await application([allowAll, { Effect: 'Deny', NotPrincipal: { AWS: `arn:aws:iam::${server.managementAccountId}:root` }, Action: 'sso-oauth:*' }]);
+    await rejectsOAuth(call(asRole, allButAdmin), 'AccessDeniedException');
+    await rejectsOAuth(call(asAdmin, allButAdmin), 'InvalidGrantException');
+    const allButCreateToken = await application([allowAll, { Effect: 'Deny', Principal: '*', NotAction: 'sso-oauth:CreateToken' }]);
+    await rejectsOAuth(call(asAdmin, allButCreateToken), 'AccessDeniedException');
+    const allButAnother = await application([allowAll, { Effect: 'Deny', Principal: '*', Action: 'sso-oauth:*', NotResource: `${server.instanceArn}/elsewhere` }]);
+    await rejectsOAuth(call(asAdmin, allButAnother), 'AccessDeniedException');
+  });
+
+  test('a statement whose Effect is not Allow or Deny is refused when the policy is put', async () => {
+    const refused = await rejectsWith(application([allow('*'), { Effect: 'deny', Principal: { AWS: roleArn }, Action: 'sso-oauth:*' }]), 'ValidationException');
+    assert.match(refused.message, /Effect of Allow or Deny/);
+  });
+
+  test('callers the ActorPolicy refuses do not use up the rate limit of those it lets through', async () => {
+    const adminOnly = await application([allow(server.managementAccountId)]);
+    // All of it in one window of the per-second limit.
+    server.clock.clearOfWindowEnd(1000, 900);
+    const denied = await Promise.allSettled(Array.from({ length: PER_SECOND * 2 }, () => call(asRole, adminOnly)));
+    for (const d of denied) assert.equal(d.status === 'rejected' && (d.reason as Error).name, 'AccessDeniedException');
+    await rejectsOAuth(call(asAdmin, adminOnly), 'InvalidGrantException');
+  });
+
+  test('a Resource pattern of many wildcards is matched without backtracking', { timeout: 60_000 }, async () => {
+    // A regular expression made of it would take minutes on the application's ARN, with the server stuck meanwhile.
+    const stars = await application([{ ...allow('*'), Resource: '*******Z' }]);
+    await rejectsOAuth(call(asAdmin, stars), 'AccessDeniedException');
+    const matching = await application([{ ...allow('*'), Resource: '*:*:*:*:*:application/*/*' }]);
+    await rejectsOAuth(call(asAdmin, matching), 'InvalidGrantException');
   });
 });

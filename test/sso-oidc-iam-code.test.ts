@@ -14,12 +14,14 @@ import { CreateTokenWithIAMCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oi
 import { ADMIN, adminClients, createPerson, pkce, RawClient, REGION, rejectsOAuth, signedInBrowser, startGatehouse, type Person, type TestServer } from './helpers/index.js';
 
 const CALLBACK = 'https://payroll.example.com/callback';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 describe('sso-oidc CreateTokenWithIAM: the authorization code grant', () => {
   let server: TestServer;
   let clients: ReturnType<typeof adminClients>;
   let oidc: SSOOIDCClient;
   let appArn: string;
+  let reportsArn: string;
   let assigned: Person;
   let unassigned: Person;
 
@@ -79,6 +81,19 @@ describe('sso-oidc CreateTokenWithIAM: the authorization code grant', () => {
     assigned = await createPerson(server);
     unassigned = await createPerson(server);
     await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn: appArn, PrincipalType: 'USER', PrincipalId: assigned.userId }));
+    // A second application taking Payroll's access tokens by token exchange, and Payroll taking its.
+    reportsArn = (
+      await admin.send(new CreateApplicationCommand({ InstanceArn: server.instanceArn, ApplicationProviderArn: 'arn:aws:sso::aws:applicationProvider/custom', Name: 'Reports' }))
+    ).ApplicationArn!;
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: server.managementAccountId }, Action: 'sso-oauth:CreateTokenWithIAM' }] };
+    await admin.send(
+      new PutApplicationAuthenticationMethodCommand({ ApplicationArn: reportsArn, AuthenticationMethodType: 'IAM', AuthenticationMethod: { Iam: { ActorPolicy: policy } } }),
+    );
+    for (const ApplicationArn of [reportsArn, appArn]) {
+      await admin.send(new PutApplicationGrantCommand({ ApplicationArn, GrantType: TOKEN_EXCHANGE, Grant: { TokenExchange: {} } }));
+    }
+    await admin.send(new PutApplicationAccessScopeCommand({ ApplicationArn: reportsArn, Scope: 'redshift:connect' }));
+    await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn: reportsArn, PrincipalType: 'USER', PrincipalId: assigned.userId }));
   });
 
   after(async () => {
@@ -105,6 +120,22 @@ describe('sso-oidc CreateTokenWithIAM: the authorization code grant', () => {
     await rejectsOAuth(redeem(first.code, first.verifier, 'https://payroll.example.com/other'), 'InvalidGrantException');
     const theirs = await approve(unassigned);
     await rejectsOAuth(redeem(theirs.code, theirs.verifier), 'AccessDeniedException');
+  });
+
+  test('a token exchanged from the code’s tokens lasts no longer than the subject token and ends with the browser session', async () => {
+    const exchange = (subjectToken: string, clientId: string) =>
+      oidc.send(new CreateTokenWithIAMCommand({ clientId, grantType: TOKEN_EXCHANGE, subjectToken, subjectTokenType: 'urn:ietf:params:oauth:token-type:access_token' }));
+    const { code, verifier, raw } = await approve(assigned);
+    const out = await redeem(code, verifier);
+    // Ten minutes on (signatures made on the real clock still pass), the subject token has that much less left.
+    server.clock.advance(600_000);
+    const exchanged = await exchange(out.accessToken!, reportsArn);
+    assert.ok(exchanged.expiresIn! <= out.expiresIn! - 600, `expiresIn ${exchanged.expiresIn} outlives the subject token`);
+    assert.ok((await exchange(exchanged.accessToken!, appArn)).accessToken, 'the control: before the sign-out the exchanged token is taken');
+    const page = await raw.request('/signout');
+    assert.equal((await raw.request('/signout', { form: { csrf: RawClient.field(page.body, 'csrf') } })).status, 303);
+    await rejectsOAuth(exchange(out.accessToken!, reportsArn), 'InvalidGrantException');
+    await rejectsOAuth(exchange(exchanged.accessToken!, appArn), 'InvalidGrantException');
   });
 
   test('/authorize refuses a redirect URI the grant does not list, on its own page', async () => {

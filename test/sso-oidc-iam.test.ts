@@ -20,7 +20,10 @@ import {
   PutApplicationAuthenticationMethodCommand,
   PutApplicationGrantCommand,
   SSOAdminClient,
+  UpdateApplicationCommand,
+  UpdateTrustedTokenIssuerCommand,
 } from '@aws-sdk/client-sso-admin';
+import { ListAccountsCommand, LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
 import { CreateGroupCommand, CreateGroupMembershipCommand, CreateUserCommand, DeleteUserCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { CreateTokenWithIAMCommand, SSOOIDCClient, type CreateTokenWithIAMCommandInput } from '@aws-sdk/client-sso-oidc';
 import { ADMIN, REGION, rejectsOAuth, spawnGatehouse, tempDataDir, type ChildServer } from './helpers/index.js';
@@ -105,6 +108,7 @@ describe('sso-oidc CreateTokenWithIAM', () => {
   let admin: SSOAdminClient;
   let store: IdentitystoreClient;
   let oidc: SSOOIDCClient;
+  let sso: SSOClient;
   let instanceArn: string;
   let identityStoreId: string;
   let managementAccountId: string;
@@ -162,6 +166,7 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     admin = new SSOAdminClient(clientConfig);
     store = new IdentitystoreClient(clientConfig);
     oidc = new SSOOIDCClient(clientConfig);
+    sso = new SSOClient({ endpoint: gatehouse.url, region: REGION, maxAttempts: 1 });
 
     const instance = (await admin.send(new ListInstancesCommand({}))).Instances![0];
     instanceArn = instance.InstanceArn!;
@@ -202,9 +207,14 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     await store.send(new CreateGroupMembershipCommand({ IdentityStoreId: identityStoreId, GroupId: group, MemberId: { UserId: carol } }));
     await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn: appArn, PrincipalType: 'GROUP', PrincipalId: group }));
 
-    // A second application that takes the first one's access tokens (token exchange).
+    // A second application that takes the first one's access tokens (token exchange), with one access scope the
+    // first lacks; and the first takes the second's.
     exchangeAppArn = await newApp('reports', managementAccountId);
     await admin.send(new PutApplicationGrantCommand({ ApplicationArn: exchangeAppArn, GrantType: TOKEN_EXCHANGE, Grant: { TokenExchange: {} } }));
+    for (const Scope of ['sso:account:access', 'redshift:connect', 'quicksight:read']) {
+      await admin.send(new PutApplicationAccessScopeCommand({ ApplicationArn: exchangeAppArn, Scope }));
+    }
+    await admin.send(new PutApplicationGrantCommand({ ApplicationArn: appArn, GrantType: TOKEN_EXCHANGE, Grant: { TokenExchange: {} } }));
     await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn: exchangeAppArn, PrincipalType: 'USER', PrincipalId: alice }));
 
     // An application whose ActorPolicy names another account only.
@@ -220,6 +230,7 @@ describe('sso-oidc CreateTokenWithIAM', () => {
 
   after(async () => {
     oidc?.destroy();
+    sso?.destroy();
     admin?.destroy();
     store?.destroy();
     await gatehouse?.stop();
@@ -384,6 +395,66 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     );
   });
 
+  const exchange = (subjectToken: string, extra: Partial<CreateTokenWithIAMCommandInput> = {}, clientId = exchangeAppArn) =>
+    oidc.send(new CreateTokenWithIAMCommand({ clientId, grantType: TOKEN_EXCHANGE, subjectToken, subjectTokenType: ACCESS_TOKEN_TYPE, ...extra }));
+  /** Whether the portal still takes an access token. */
+  const live = async (accessToken: string) => {
+    try {
+      await sso.send(new ListAccountsCommand({ accessToken }));
+      return true;
+    } catch (err) {
+      assert.equal((err as Error).name, 'UnauthorizedException');
+      return false;
+    }
+  };
+
+  test('token exchange: the new token holds only the scopes both the subject token and the application have, and lasts no longer', async () => {
+    const first = await jwtBearer(await issuer.token());
+    const out = await exchange(first.accessToken!);
+    assert.deepEqual([...out.scope!].sort(), ['redshift:connect', 'sso:account:access']);
+    assert.ok(out.expiresIn! <= first.expiresIn!);
+    // A request may narrow them, never reach a scope the subject token lacks.
+    assert.deepEqual((await exchange(first.accessToken!, { scope: ['redshift:connect'] })).scope, ['redshift:connect']);
+    await rejectsOAuth(exchange(first.accessToken!, { scope: ['quicksight:read'] }), 'InvalidScopeException');
+  });
+
+  test('token exchange: never to the application the subject token was issued to, nor from a disabled application', async () => {
+    const first = await jwtBearer(await issuer.token());
+    const self = await rejectsOAuth(exchange(first.accessToken!, {}, appArn), 'InvalidGrantException');
+    assert.match(self.error_description!, /issued to this application/);
+    // Nor back and forth to the same end: an exchanged token exchanged for its own application again.
+    const out = await exchange(first.accessToken!);
+    await rejectsOAuth(exchange(out.accessToken!), 'InvalidGrantException');
+    await admin.send(new UpdateApplicationCommand({ ApplicationArn: appArn, Status: 'DISABLED' }));
+    try {
+      const disabled = await rejectsOAuth(exchange(first.accessToken!), 'InvalidGrantException');
+      assert.match(disabled.error_description!, /disabled/);
+    } finally {
+      await admin.send(new UpdateApplicationCommand({ ApplicationArn: appArn, Status: 'ENABLED' }));
+    }
+    assert.ok((await exchange(first.accessToken!)).accessToken, 'the control: enabled again, the exchange works');
+  });
+
+  test('token exchange: the exchanged tokens end with the grant they came from (Logout, refresh token reuse)', async () => {
+    const first = await jwtBearer(await issuer.token());
+    const out = await exchange(first.accessToken!);
+    // Exchanged once more, back to the first application: a chain of three grants.
+    const back = await exchange(out.accessToken!, {}, appArn);
+    assert.ok((await live(out.accessToken!)) && (await live(back.accessToken!)), 'the control: before the logout both work');
+    await sso.send(new LogoutCommand({ accessToken: first.accessToken }));
+    assert.equal(await live(out.accessToken!), false);
+    assert.equal(await live(back.accessToken!), false);
+    await rejectsOAuth(exchange(out.accessToken!, {}, appArn), 'InvalidGrantException');
+
+    // A rotated refresh token presented again revokes its grant, and what was exchanged from it.
+    const second = await jwtBearer(await issuer.token());
+    const exchanged = await exchange(second.accessToken!);
+    await oidc.send(new CreateTokenWithIAMCommand({ clientId: appArn, grantType: 'refresh_token', refreshToken: second.refreshToken }));
+    assert.ok(await live(exchanged.accessToken!), 'the control: a refresh leaves the exchanged token alone');
+    await rejectsOAuth(oidc.send(new CreateTokenWithIAMCommand({ clientId: appArn, grantType: 'refresh_token', refreshToken: second.refreshToken })), 'InvalidGrantException');
+    assert.equal(await live(exchanged.accessToken!), false);
+  });
+
   test("a deleted user's refresh token and access token give nothing more", async () => {
     const dave = await newUser('dave', 'dave@example.com');
     for (const ApplicationArn of [appArn, exchangeAppArn]) {
@@ -401,6 +472,55 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     assert.match(refused.error_description!, /no longer exists/);
     assert.match((await rejectsOAuth(exchange(), 'InvalidGrantException')).error_description!, /no longer exists/);
     await rejectsOAuth(jwtBearer(await issuer.token({ email: 'dave@example.com' })), 'InvalidGrantException');
+  });
+
+  test('issuers sharing an IssuerUrl are tried in ARN order: the first that accepts the token and finds its user wins', async () => {
+    const shared = async (Name: string) =>
+      (
+        await admin.send(
+          new CreateTrustedTokenIssuerCommand({
+            InstanceArn: instanceArn,
+            Name,
+            TrustedTokenIssuerType: 'OIDC_JWT',
+            TrustedTokenIssuerConfiguration: {
+              OidcJwtConfiguration: { IssuerUrl: issuer.url, ClaimAttributePath: 'email', IdentityStoreAttributePath: 'emails.value', JwksRetrievalOption: 'OPEN_ID_DISCOVERY' },
+            },
+          }),
+        )
+      ).TrustedTokenIssuerArn!;
+    const [first, second] = [await shared('shared-1'), await shared('shared-2')].sort();
+    // The first by ARN maps `sub` to userName: alice's usual token (sub alice-at-idp) names no user through it.
+    await admin.send(
+      new UpdateTrustedTokenIssuerCommand({
+        TrustedTokenIssuerArn: first,
+        TrustedTokenIssuerConfiguration: { OidcJwtConfiguration: { ClaimAttributePath: 'sub', IdentityStoreAttributePath: 'userName' } },
+      }),
+    );
+    const sharedApp = await newApp('shared-issuer', managementAccountId);
+    await admin.send(
+      new PutApplicationGrantCommand({
+        ApplicationArn: sharedApp,
+        GrantType: JWT_BEARER,
+        Grant: {
+          JwtBearer: {
+            AuthorizedTokenIssuers: [
+              { TrustedTokenIssuerArn: second, AuthorizedAudiences: [AUDIENCE] },
+              { TrustedTokenIssuerArn: first, AuthorizedAudiences: [AUDIENCE] },
+            ],
+          },
+        },
+      }),
+    );
+    await admin.send(new CreateApplicationAssignmentCommand({ ApplicationArn: sharedApp, PrincipalType: 'USER', PrincipalId: alice }));
+    const actor = (idToken: string) => JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString()) as { sub: string; act: { sub: string } };
+    const bySecond = await jwtBearer(await issuer.token(), { clientId: sharedApp });
+    assert.deepEqual([actor(bySecond.idToken!).sub, actor(bySecond.idToken!).act.sub], [alice, second]);
+    // A token both accept goes to the first.
+    const byFirst = await jwtBearer(await issuer.token({ sub: 'alice' }), { clientId: sharedApp });
+    assert.deepEqual([actor(byFirst.idToken!).sub, actor(byFirst.idToken!).act.sub], [alice, first]);
+    // One neither maps: the first one's refusal.
+    const refused = await rejectsOAuth(jwtBearer(await issuer.token({ sub: 'nobody', email: 'nobody@example.com' }), { clientId: sharedApp }), 'InvalidGrantException');
+    assert.match(refused.error_description!, /No user/);
   });
 
   const python = probePython();

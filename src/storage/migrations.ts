@@ -608,6 +608,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0018_grant_parents': {
+    async up(db: Kysely<any>) {
+      // The grant a token exchange was made from: revoking a grant revokes those made from it. No foreign key: a
+      // child ends no later than its parent, and the janitor may delete either first.
+      await db.schema.alterTable('oauth_grants').addColumn('parent_grant_id', 'text').execute();
+      await db.schema.createIndex('oauth_grants_parent').on('oauth_grants').column('parent_grant_id').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

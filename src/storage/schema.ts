@@ -259,6 +259,8 @@ export interface OauthGrantTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** For a token exchange, the grant of the subject token: this grant is revoked with it (migration 0018). */
+  parent_grant_id: Generated<string | null>;
 }
 
 export interface AuthorizationCodeTable {

@@ -4,10 +4,13 @@
 // application of the instance (token exchange), or a code /authorize gave the application (authorization code). The answer carries an ID token signed by Gatehouse (id-token-key.ts)
 // with the user's identity context, for the application to pass on (trusted identity propagation).
 import { decodeJwt } from 'jose';
+import type { Selectable } from 'kysely';
 import type { Config } from '../../config.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { CreateTokenWithIAMRequest, CreateTokenWithIAMResponse } from '../../generated/sso-oidc.js';
+import type { TrustedTokenIssuerTable } from '../../storage/schema.js';
 import type { Db, Storage } from '../../storage/storage.js';
+import { ServiceError } from '../../wire/errors.js';
 import { actorPolicyAllows, type Actor } from './actor-policy.js';
 import { GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, list } from './common.js';
 import { oauthError } from './errors.js';
@@ -15,7 +18,7 @@ import type { IdTokenKey } from './id-token-key.js';
 import { TokenRefused, type TrustedIssuerKeys } from './issuer-keys.js';
 import { redeemCode } from './authorization-code.js';
 import { rotateRefreshToken } from './refresh-token.js';
-import { issueTokens, newGrant, resolveAccessToken, type Issued } from './tokens.js';
+import { issueTokens, lockLiveGrant, newGrant, resolveAccessToken, type Issued } from './tokens.js';
 
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -35,6 +38,11 @@ export interface IamTokenContext {
   /** Gatehouse's issuer URL (`iss` of its ID tokens): where its discovery document is published. */
   issuer: string;
   now: number;
+  /**
+   * Counts the call against the application's rate limit, and may refuse it: called once the ActorPolicy has let the
+   * caller through, so that callers it refuses cannot use up the allowance of those it lets through.
+   */
+  throttle?: (applicationArn: string) => Promise<void>;
 }
 
 interface Application {
@@ -73,6 +81,7 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
   if (!actorPolicyAllows(policy, c.actor, app.application_arn)) {
     throw oauthError('AccessDeniedException', `${c.actor.arn} is not allowed to call CreateTokenWithIAM for this application by its IAM authentication method`);
   }
+  await c.throttle?.(app.application_arn);
   if (!GRANT_TYPES.includes(input.grantType)) throw oauthError('UnsupportedGrantTypeException', `Unsupported grant type ${input.grantType}`);
   const grantRow = await applicationGrant(db, app.application_arn, input.grantType);
   if (!grantRow) throw oauthError('UnauthorizedClientException', `The application has no ${input.grantType} grant`);
@@ -90,7 +99,7 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
       subject = await refresh(c, app, input);
       break;
     case GRANT_TOKEN_EXCHANGE:
-      subject = await tokenExchange(c, app, input);
+      subject = await tokenExchange(c, app, input, allowedScopes);
       break;
     case GRANT_AUTHORIZATION_CODE:
       subject = await authorizationCode(c, app, input, refreshGrant);
@@ -108,11 +117,10 @@ export async function createTokenWithIam(c: IamTokenContext, input: CreateTokenW
   let issued = subject.issued;
   if (!issued) {
     await requireEntitled(db, app, subject.userId);
-    const withRefresh = refreshGrant && input.grantType !== GRANT_TOKEN_EXCHANGE;
     const userId = subject.userId;
     issued = await c.storage.transaction(async (trx) => {
       const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, userId, null, scopes, c.now);
-      return issueTokens(trx, c.config, grant, withRefresh, c.now);
+      return issueTokens(trx, c.config, grant, refreshGrant, c.now);
     });
   }
 
@@ -188,27 +196,53 @@ async function jwtBearer(c: IamTokenContext, app: Application, grant: JwtBearerG
   } catch {
     throw invalidGrant('The assertion is not a JWT');
   }
-  // The issuer the token names, among the grant's: its ARN must name an issuer of the application's instance.
+  // The issuers the token may be from: the grant's whose IssuerUrl is the token's `iss`, of the application's instance.
+  // Several may share an IssuerUrl (with other audiences, or other claims mapped): each is tried in ARN order, and the
+  // first that accepts the token and finds its user wins. When none does, the first one's refusal is the answer.
   const authorized = grant.JwtBearer?.AuthorizedTokenIssuers ?? [];
-  const issuers = authorized.length
-    ? await c.storage.db
-        .selectFrom('trusted_token_issuers')
-        .selectAll()
-        .where(
-          'trusted_token_issuer_arn',
-          'in',
-          authorized.map((a) => a.TrustedTokenIssuerArn),
-        )
-        .where('instance_arn', '=', app.instance_arn)
-        .execute()
-    : [];
-  const issuer = issuers.find((i) => i.issuer_url === iss);
-  if (!issuer) throw invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+  const issuers =
+    authorized.length && typeof iss === 'string'
+      ? await c.storage.db
+          .selectFrom('trusted_token_issuers')
+          .selectAll()
+          .where(
+            'trusted_token_issuer_arn',
+            'in',
+            authorized.map((a) => a.TrustedTokenIssuerArn),
+          )
+          .where('instance_arn', '=', app.instance_arn)
+          .where('issuer_url', '=', iss)
+          .orderBy('trusted_token_issuer_arn')
+          .execute()
+      : [];
+  if (!issuers.length) throw invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+  let refusal: ServiceError | undefined;
+  for (const issuer of issuers) {
+    try {
+      return await subjectByIssuer(c, app, issuer, authorized, input.assertion);
+    } catch (err) {
+      if (!isInvalidGrant(err)) throw err;
+      refusal ??= err;
+    }
+  }
+  throw refusal ?? invalidGrant('The assertion was not issued by a trusted token issuer the application authorizes');
+}
+
+const isInvalidGrant = (err: unknown): err is ServiceError => err instanceof ServiceError && err.code === 'InvalidGrantException';
+
+/** The user a trusted token issuer's assertion identifies, or InvalidGrantException saying why it does not. */
+async function subjectByIssuer(
+  c: IamTokenContext,
+  app: Application,
+  issuer: Selectable<TrustedTokenIssuerTable>,
+  authorized: { TrustedTokenIssuerArn: string; AuthorizedAudiences?: string[] }[],
+  assertion: string,
+): Promise<Subject> {
   const audiences = authorized.find((a) => a.TrustedTokenIssuerArn === issuer.trusted_token_issuer_arn)?.AuthorizedAudiences ?? [];
   if (!audiences.length) throw invalidGrant('The application authorizes no audience for this trusted token issuer');
   let claims: Record<string, unknown>;
   try {
-    claims = await c.issuerKeys.verify(issuer.issuer_url, input.assertion, audiences, c.now);
+    claims = await c.issuerKeys.verify(issuer.issuer_url, assertion, audiences, c.now);
   } catch (err) {
     if (err instanceof TokenRefused) throw invalidGrant(err.message);
     throw err;
@@ -259,19 +293,48 @@ async function refresh(c: IamTokenContext, app: Application, input: CreateTokenW
   return { userId: grant.user_id, issued, heldScopes };
 }
 
-async function tokenExchange(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest): Promise<Subject> {
-  if (!input.subjectToken) throw oauthError('InvalidRequestException', 'subjectToken is required for the token exchange grant');
+/**
+ * An access token of another application of the instance, exchanged for one of this application. The new grant is
+ * the subject grant's child, not a new sign-in: it holds at most the scopes both the subject token and this
+ * application have, belongs to the same browser session (if any), ends when the subject grant ends (revoking that
+ * grant revokes this one: revokeGrant), and its access token lasts no longer than the subject token. AWS takes only a
+ * token "issued … to a different client or application": exchanging an application's token for itself would renew
+ * it without a refresh grant, so it is refused.
+ */
+async function tokenExchange(c: IamTokenContext, app: Application, input: CreateTokenWithIAMRequest, allowedScopes: string[]): Promise<Subject> {
+  const subjectToken = input.subjectToken;
+  if (!subjectToken) throw oauthError('InvalidRequestException', 'subjectToken is required for the token exchange grant');
   if (input.subjectTokenType !== undefined && input.subjectTokenType !== TOKEN_TYPE_ACCESS) {
     throw oauthError('InvalidRequestException', `subjectTokenType must be ${TOKEN_TYPE_ACCESS}`);
   }
   if (input.requestedTokenType !== undefined && input.requestedTokenType !== TOKEN_TYPE_ACCESS) {
     throw oauthError('InvalidRequestException', `requestedTokenType must be ${TOKEN_TYPE_ACCESS}`);
   }
-  const held = await resolveAccessToken(c.storage.db, input.subjectToken, c.now);
-  // Only a token issued to an application of the same instance (not one of a registered OAuth client) is exchanged.
-  const source = held ? await application(c.storage.db, held.clientId) : undefined;
-  if (!held || !source || source.instance_arn !== app.instance_arn) throw invalidGrant('Invalid subject token');
-  return { userId: held.userId };
+  let userId = '';
+  let heldScopes: string[] = [];
+  const issued = await c.storage.transaction(async (trx) => {
+    const held = await resolveAccessToken(trx, subjectToken, c.now);
+    // Only a token issued to an application of the same instance (not one of a registered OAuth client) is exchanged.
+    const source = held ? await application(trx, held.clientId) : undefined;
+    if (!held || !source || source.instance_arn !== app.instance_arn) throw invalidGrant('Invalid subject token');
+    if (source.status !== 'ENABLED') throw invalidGrant('The application the subject token was issued to is disabled');
+    if (source.application_arn === app.application_arn) {
+      throw invalidGrant('The subject token was issued to this application: only a token of another application is exchanged');
+    }
+    await requireEntitled(trx, app, held.userId);
+    heldScopes = held.scopes.filter((s) => allowedScopes.includes(s));
+    if (!heldScopes.length) throw oauthError('InvalidScopeException', 'The subject token holds none of the access scopes of the application');
+    if (input.scope?.some((s) => !heldScopes.includes(s))) {
+      throw oauthError('InvalidScopeException', 'A requested scope is not held by the subject token or is not an access scope of the application');
+    }
+    // Held until the transaction ends, so that a revocation of the subject grant running now also finds this grant.
+    if (!(await lockLiveGrant(trx, held.grantId, c.now))) throw invalidGrant('Invalid subject token');
+    const parent = { grantId: held.grantId, expiresAt: held.grantExpiresAt };
+    const grant = await newGrant(trx, c.config, { client_id: app.application_arn }, held.userId, held.sessionHash, input.scope ?? heldScopes, c.now, parent);
+    userId = held.userId;
+    return issueTokens(trx, c.config, { grant_id: grant.grant_id, expires_at: Math.min(grant.expires_at, held.expiresAt) }, false, c.now);
+  });
+  return { userId, issued, heldScopes };
 }
 
 /** A code from /authorize for the application (PKCE, its grant's redirect URIs), redeemed once for the signed-in person. */

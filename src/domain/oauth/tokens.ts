@@ -33,9 +33,25 @@ export async function issueTokens(trx: Db, config: Config, grant: { grant_id: st
   return { accessToken, tokenType: 'Bearer', expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)), ...(refreshToken ? { refreshToken } : {}) };
 }
 
+/** The grant a token exchange is made from: the new grant ends with it, and no later. */
+export interface ParentGrant {
+  grantId: string;
+  expiresAt: number;
+}
+
 /** A grant of `client` (an OAuth client, or for CreateTokenWithIAM an application by its ARN) to a user. */
-export async function newGrant(trx: Db, config: Config, client: Pick<OidcClientTable, 'client_id'>, userId: string, sessionHash: string | null, scopes: string[], now: number) {
+export async function newGrant(
+  trx: Db,
+  config: Config,
+  client: Pick<OidcClientTable, 'client_id'>,
+  userId: string,
+  sessionHash: string | null,
+  scopes: string[],
+  now: number,
+  parent?: ParentGrant,
+) {
   let expiresAt = now + config.signIn.sessionSeconds * 1000;
+  if (parent) expiresAt = Math.min(expiresAt, parent.expiresAt);
   if (sessionHash) {
     const session = await trx.selectFrom('web_sessions').select('expires_at').where('session_hash', '=', sessionHash).executeTakeFirst();
     if (session) expiresAt = Math.min(expiresAt, Number(session.expires_at));
@@ -49,6 +65,7 @@ export async function newGrant(trx: Db, config: Config, client: Pick<OidcClientT
     created_at: now,
     expires_at: expiresAt,
     revoked_at: null,
+    parent_grant_id: parent?.grantId ?? null,
   };
   await trx.insertInto('oauth_grants').values(grant).execute();
   return grant;
@@ -71,8 +88,51 @@ export async function sessionLasts(trx: Db, sessionHash: string | null, now: num
   return !!session && session.revoked_at === null && Number(session.expires_at) > now;
 }
 
-export const revokeGrant = (db: Db, grantId: string, now = Date.now()) =>
-  db.updateTable('oauth_grants').set({ revoked_at: now }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
+/**
+ * Revokes a grant and every grant made from it by token exchange, and from those in turn. Call it in a transaction.
+ * Each generation is its own statement, after the one before has locked its rows, so that on PostgreSQL an exchange
+ * committing meanwhile (it locks its parent first: lockLiveGrant) is either refused or seen here.
+ */
+export async function revokeGrant(trx: Db, grantId: string, now = Date.now()): Promise<void> {
+  await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
+  await revokeDescendants(trx, [grantId], now);
+}
+
+/** Revokes the grants made by token exchange from `grantIds` (just revoked by the caller), and from those in turn. */
+export async function revokeDescendants(trx: Db, grantIds: string[], now: number): Promise<void> {
+  let parents = grantIds;
+  while (parents.length) {
+    const children: string[] = [];
+    // In slices, to stay far below either database's limit on bound parameters.
+    for (let i = 0; i < parents.length; i += 500) {
+      const rows = await trx
+        .updateTable('oauth_grants')
+        .set({ revoked_at: now })
+        .where('parent_grant_id', 'in', parents.slice(i, i + 500))
+        .where('revoked_at', 'is', null)
+        .returning('grant_id')
+        .execute();
+      children.push(...rows.map((r) => r.grant_id));
+    }
+    parents = children;
+  }
+}
+
+/**
+ * Whether a grant is still live, holding its row until the transaction ends: a revocation running at the same time
+ * either waits for this transaction (and then sees what it made from the grant) or has committed, and the grant is
+ * then not live. The write changes nothing; it is what takes the row lock on PostgreSQL (SQLite writes one at a time).
+ */
+export async function lockLiveGrant(trx: Db, grantId: string, now: number): Promise<boolean> {
+  const result = await trx
+    .updateTable('oauth_grants')
+    .set({ revoked_at: null })
+    .where('grant_id', '=', grantId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
 export interface CreateTokenInput {
   clientId: string;
   clientSecret: string;
@@ -91,7 +151,7 @@ const accessTokenQuery = preparedQuery((db: Db, tokenHash: string) =>
     .selectFrom('access_tokens as t')
     .innerJoin('oauth_grants as g', 'g.grant_id', 't.grant_id')
     .leftJoin('users as u', 'u.user_id', 'g.user_id')
-    .select(['t.expires_at', 'g.grant_id', 'g.user_id', 'g.client_id', 'g.session_hash', 'g.revoked_at', 'g.scopes', 'u.user_name'])
+    .select(['t.expires_at', 'g.grant_id', 'g.user_id', 'g.client_id', 'g.session_hash', 'g.revoked_at', 'g.scopes', 'g.expires_at as grant_expires_at', 'u.user_name'])
     .where('t.token_hash', '=', tokenHash),
 );
 
@@ -99,5 +159,14 @@ export async function resolveAccessToken(db: Db, token: string, now = Date.now()
   const [row] = await accessTokenQuery(db, hashToken(token));
   if (!row || row.revoked_at !== null || Number(row.expires_at) <= now) return undefined;
   // userName is null once the user has been deleted from the identity store.
-  return { grantId: row.grant_id, userId: row.user_id, userName: row.user_name, clientId: row.client_id, sessionHash: row.session_hash, scopes: list(row.scopes) };
+  return {
+    grantId: row.grant_id,
+    userId: row.user_id,
+    userName: row.user_name,
+    clientId: row.client_id,
+    sessionHash: row.session_hash,
+    scopes: list(row.scopes),
+    expiresAt: Number(row.expires_at),
+    grantExpiresAt: Number(row.grant_expires_at),
+  };
 }

@@ -4,6 +4,7 @@
 // what that key held, a Get or Delete of a key never put is ResourceNotFoundException.
 import type { AuthenticationMethod, AuthenticationMethodType, Grant, GrantType, SsoAdminOperations } from '../../generated/sso-admin.js';
 import { isLoopback } from '../../domain/oauth/common.js';
+import { checkActorPolicyStatements } from '../../domain/oauth/actor-policy.js';
 import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
@@ -120,6 +121,7 @@ function checkAuthenticationMethod(method: AuthenticationMethod): Authentication
   if ('Version' in policy && !(typeof policy.Version === 'string' && POLICY_VERSIONS.has(policy.Version))) {
     throw invalid('The ActorPolicy Version must be 2012-10-17 or 2008-10-17.');
   }
+  checkActorPolicyStatements(policy, invalid);
   return { Iam: { ActorPolicy: method.Iam.ActorPolicy } };
 }
 

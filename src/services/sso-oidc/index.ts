@@ -85,9 +85,21 @@ const handlers: Handlers<SsoOidcOperations> = {
 
   async CreateTokenWithIAM(input, ctx) {
     const { storage, config } = ctx.app;
-    await perSecond(ctx, `create-token-iam:${input.clientId}`, config.limits.createTokenPerClientPerSecond, 'Too many token requests for this application; slow down');
+    // Counted only for callers the application's ActorPolicy lets through (see IamTokenContext.throttle).
+    const throttle = (applicationArn: string) =>
+      perSecond(ctx, `create-token-iam:${applicationArn}`, config.limits.createTokenPerClientPerSecond, 'Too many token requests for this application; slow down');
     return createTokenWithIam(
-      { storage, config, secrets: ctx.app.secrets, idTokenKey: ctx.app.idTokenKey, issuerKeys: ctx.app.issuerKeys, actor: actorOf(ctx), issuer: ctx.origin, now: ctx.now },
+      {
+        storage,
+        config,
+        secrets: ctx.app.secrets,
+        idTokenKey: ctx.app.idTokenKey,
+        issuerKeys: ctx.app.issuerKeys,
+        actor: actorOf(ctx),
+        issuer: ctx.origin,
+        now: ctx.now,
+        throttle,
+      },
       input,
     );
   },

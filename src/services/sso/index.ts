@@ -108,7 +108,7 @@ const handlers: Handlers<SsoOperations> = {
   async Logout(input, ctx) {
     const grant = await caller(ctx, input.accessToken, false);
     // The access token, its refresh chain and the browser session it came from all end here.
-    await revokeGrant(ctx.app.storage.db, grant.grantId, ctx.now);
+    await ctx.app.storage.transaction((trx) => revokeGrant(trx, grant.grantId, ctx.now));
     if (grant.sessionHash) await revokeSession(ctx.app.storage, grant.sessionHash, ctx.now);
   },
 };
