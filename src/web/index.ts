@@ -9,7 +9,7 @@ import type { IncomingCall } from '../wire/protocol.js';
 import { clientAddress, origin } from '../server.js';
 import { readCookies, sessionCookieName } from './cookies.js';
 import { errorPage, page, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
-import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
+import { checkCsrf, checkOrigin, readForm, refuseNul, type CsrfRule } from './forms.js';
 import { logFault } from '../faults.js';
 import { html } from './html.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
@@ -146,6 +146,7 @@ export function createWebHandler(app: App) {
 
 async function answer(route: Route, req: WebRequest, call: IncomingCall, publicOrigin: string | undefined): Promise<Reply> {
   if (req.method === 'POST') checkOrigin(req, publicOrigin);
+  refuseNul(req.query);
   req.session = await findSession(req.app.storage, req.cookies.get(sessionCookieName(req.secureCookies)), req.now);
   if (req.method === 'POST') req.form = readForm(call);
   if (route.signedOut && !req.session) return { redirect: route.signedOut(req) };
