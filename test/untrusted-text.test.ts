@@ -113,3 +113,30 @@ describe('a U+0000 in anonymous input is refused as bad input, never a 500', () 
     assertNoErrorsLogged(since);
   });
 });
+
+describe('sign-in: a user name of any length', () => {
+  test('a user name of 8,000 characters is a wrong sign-in, counted nowhere; the stored bucket names stay short', async () => {
+    const since = logged.length;
+    const headers = { 'x-forwarded-for': '198.51.100.88' };
+    const raw = new RawClient(server.url);
+    const csrf = RawClient.field((await raw.request('/signin', { headers })).body, 'csrf');
+    const long = await raw.request('/signin', { form: { csrf, next: '/', UserName: 'n'.repeat(8000), password: 'wrong-password' }, headers });
+    assert.equal(long.status, 400);
+    assert.match(RawClient.alert(long.body) ?? '', /incorrect/i);
+    const buckets = await server.app.storage.db.selectFrom('rate_limits').select('bucket').execute();
+    assert.ok(!buckets.some((b) => b.bucket.includes('198.51.100.88')), 'a name no user can have is counted against no limit');
+
+    // A name within the limit is counted, by a digest of the name.
+    const typed = 'Someone-Who-Does-Not-Exist-'.padEnd(128, 'x');
+    const counted = await raw.request('/signin', { form: { csrf, next: '/', UserName: typed, password: 'wrong-password' }, headers });
+    assert.equal(counted.status, 400);
+    const after = (await server.app.storage.db.selectFrom('rate_limits').select('bucket').execute()).map((b) => b.bucket);
+    const mine = after.filter((b) => b.includes('198.51.100.88'));
+    assert.equal(mine.length, 2, after.join('\n'));
+    for (const b of after) {
+      assert.ok(b.length <= 100, `bucket name of ${b.length} characters: ${b}`);
+      assert.ok(!b.toLowerCase().includes('someone'), `the typed name is not stored: ${b}`);
+    }
+    assertNoErrorsLogged(since);
+  });
+});
