@@ -277,7 +277,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       routed = router.route(call);
       checkHost(call, limits.hosts);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
-      webPage = !routed && (call.method === 'GET' || call.method === 'POST') && web.answers(call);
+      webPage = !routed && (call.method === 'GET' || call.method === 'HEAD' || call.method === 'POST') && web.answers(call);
       // A person's browser at a wrong address gets a page; everything else, API clients included, the JSON error.
       if (!routed && !webPage && wantsPage(call)) {
         webPage = true;

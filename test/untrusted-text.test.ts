@@ -140,3 +140,19 @@ describe('sign-in: a user name of any length', () => {
     assertNoErrorsLogged(since);
   });
 });
+
+describe('HEAD on a page', () => {
+  test('HEAD answers as GET does, without the body', async () => {
+    for (const path of ['/signin', '/', '/signed-out']) {
+      const get = await fetch(server.url + path, { headers: { accept: 'text/html' }, redirect: 'manual' });
+      const getBody = await get.arrayBuffer();
+      const head = await fetch(server.url + path, { method: 'HEAD', headers: { accept: 'text/html' }, redirect: 'manual' });
+      assert.equal(head.status, get.status, path);
+      for (const name of ['content-type', 'location', 'content-security-policy', 'cache-control', 'x-frame-options']) {
+        assert.equal(head.headers.get(name), get.headers.get(name), `${path}: ${name}`);
+      }
+      if (get.status === 200) assert.equal(head.headers.get('content-length'), String(getBody.byteLength), path);
+      assert.equal((await head.arrayBuffer()).byteLength, 0, path);
+    }
+  });
+});

@@ -103,6 +103,9 @@ export function wantsPage(call: IncomingCall): boolean {
   });
 }
 
+/** A page's key in ROUTES: HEAD is the GET of the same page (RFC 9110 §9.3.2), answered without its body. */
+const routeKey = (call: IncomingCall) => `${call.method === 'HEAD' ? 'GET' : call.method} ${call.path}`;
+
 const INTERNAL = new WebError(500, 'Something went wrong', 'Gatehouse could not finish this request. Try again in a moment.');
 
 /** The web pages' handler: whether a method and path is a page's (decided before the body is read), and its answer. */
@@ -110,16 +113,16 @@ export function createWebHandler(app: App) {
   const secureCookies = app.config.publicUrl?.startsWith('https://') ?? false;
   const publicOrigin = app.config.publicUrl ? new URL(app.config.publicUrl).origin : undefined;
   return {
-    answers: (call: IncomingCall) => Object.hasOwn(ROUTES, `${call.method} ${call.path}`),
+    answers: (call: IncomingCall) => Object.hasOwn(ROUTES, routeKey(call)),
     /** The "Page not found" page, for a browser's request that {@link wantsPage} and nothing answers. */
     notFound: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, NOT_FOUND),
-    answer: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, ROUTES[`${call.method} ${call.path}`]),
+    answer: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, ROUTES[routeKey(call)]),
   };
 
   async function respond(req: IncomingMessage, res: ServerResponse, call: IncomingCall, route: Route): Promise<void> {
     const request: WebRequest = {
       app,
-      // HEAD (only ever the not-found page) is handled as GET; Node leaves the body out of the answer.
+      // HEAD is handled as GET; Node leaves the body out of the answer.
       method: call.method === 'POST' ? 'POST' : 'GET',
       path: call.path,
       query: call.query,
