@@ -156,3 +156,18 @@ describe('HEAD on a page', () => {
     }
   });
 });
+
+describe('a trusted proxy that sends no X-Forwarded-For', () => {
+  test('is logged once, not on every request', async () => {
+    const warnings = () => logged.filter((l) => String(l.msg).startsWith('request from a trusted proxy without X-Forwarded-For'));
+    const before = warnings().length;
+    // A warning from an earlier test in this file still holds the minute: the server's clock moves past it.
+    server.clock.advance(61_000);
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${server.url}/signin`)).status, 200);
+    await fetch(`${server.url}/signin`, { headers: SOURCE });
+    const seen = warnings().slice(before);
+    assert.equal(seen.length, 1, JSON.stringify(seen));
+    assert.equal(seen[0].level, 40);
+    assert.equal(seen[0].proxy, '127.0.0.1');
+  });
+});
