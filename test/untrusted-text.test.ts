@@ -100,6 +100,16 @@ describe('a U+0000 in anonymous input is refused as bad input, never a 500', () 
     });
     assert.equal(user.status, 400, user.text);
     assert.equal(user.json().__type, 'ValidationException');
+    // Inside a list of structures too.
+    const email = await awsJsonCall(server.url, 'identitystore', 'AWSIdentityStore.CreateUser', {
+      IdentityStoreId: server.identityStoreId,
+      UserName: 'nul-email-user',
+      DisplayName: 'Nul Email',
+      Name: { GivenName: 'Nul', FamilyName: 'Email' },
+      Emails: [{ Value: 'nul\u0000@example.com', Type: 'work', Primary: true }],
+    });
+    assert.equal(email.status, 400, email.text);
+    assert.equal(email.json().__type, 'ValidationException');
     const set = await awsJsonCall(server.url, 'sso', 'SWBExternalService.CreatePermissionSet', { InstanceArn: server.instanceArn, Name: 'Nul\u0000Set' });
     assert.equal(set.status, 400, set.text);
     assert.equal(set.json().__type, 'ValidationException');
