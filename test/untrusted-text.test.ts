@@ -78,7 +78,10 @@ describe('a U+0000 in anonymous input is refused as bad input, never a 500', () 
 
   test('SigV4: a credential with U+0000 in a presigned URL is IncompleteSignature, before any key is looked up', async () => {
     const since = logged.length;
-    const amzDate = new Date(server.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    const amzDate = new Date(server.clock.now())
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z')
+      .replace(/[-:]/g, '');
     const credential = encodeURIComponent(`AK\u0000/${amzDate.slice(0, 8)}/us-east-1/sts/aws4_request`);
     const query =
       `Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}` +
