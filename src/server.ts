@@ -119,12 +119,28 @@ export function clientAddress(app: App, req: IncomingMessage): string {
   const peer = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
   const trusted = app.config.trustedProxies;
   if (trusted.length === 0 || !trusted.includes(peer)) return peer;
+  if (req.headers['x-forwarded-for'] === undefined) missingForwardedFor(app, peer);
   const forwarded = String(req.headers['x-forwarded-for'] ?? '')
     .split(',')
     .map((a) => a.trim())
     .filter(Boolean);
   for (let i = forwarded.length - 1; i >= 0; i--) if (!trusted.includes(forwarded[i])) return forwarded[i];
   return peer;
+}
+
+/** When each app last warned of a proxy that sends no X-Forwarded-For. */
+const forwardedForWarned = new WeakMap<App, number>();
+
+/**
+ * A trusted proxy that does not set X-Forwarded-For makes every request look as if it came from the proxy: each
+ * per-source limit then counts everyone together, and one person's failures lock out all. Said once a minute.
+ */
+function missingForwardedFor(app: App, proxy: string): void {
+  const now = app.clock();
+  const last = forwardedForWarned.get(app);
+  if (last !== undefined && now - last < 60_000) return;
+  forwardedForWarned.set(app, now);
+  app.log.warn({ proxy }, 'request from a trusted proxy without X-Forwarded-For: per-source limits count every such request as one source');
 }
 
 /** The configured public URL, else the scheme and Host the request came in on. */
@@ -277,7 +293,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       routed = router.route(call);
       checkHost(call, limits.hosts);
       // A request that names no API may be for one of the sign-in pages (src/web/), which answer in HTML.
-      webPage = !routed && (call.method === 'GET' || call.method === 'POST') && web.answers(call);
+      webPage = !routed && (call.method === 'GET' || call.method === 'HEAD' || call.method === 'POST') && web.answers(call);
       // A person's browser at a wrong address gets a page; everything else, API clients included, the JSON error.
       if (!routed && !webPage && wantsPage(call)) {
         webPage = true;

@@ -1,4 +1,5 @@
 // Fixed-window rate limits kept in the database, so that every process sharing it counts against the same limit.
+import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { preparedQuery } from '../storage/prepared.js';
 import type { Db, Storage } from '../storage/storage.js';
@@ -33,9 +34,28 @@ const countAttempt = preparedQuery((db: Db, bucket: string, windowStart: number)
 
 const windowOf = (limit: Limit, now: number) => now - (now % limit.windowMs);
 
+/**
+ * The key a bucket name is stored under. Client-supplied text in a name is keyed by {@link textKey} where the name is
+ * made; this is the backstop for any text that still arrives long (a forwarded address, an application id): a
+ * PostgreSQL btree key has a size limit, and each window's row is kept for a day.
+ */
+export const MAX_BUCKET_LENGTH = 128;
+
+function stored(bucket: string): string {
+  if (bucket.length <= MAX_BUCKET_LENGTH) return bucket;
+  const colon = bucket.indexOf(':');
+  const kind = colon > 0 && colon < 64 ? bucket.slice(0, colon) : 'bucket';
+  return `${kind}:#${textKey(bucket)}`;
+}
+
+/** Client-supplied text as a bucket name holds it: a SHA-256 (base64url, 43 characters), whatever its length. */
+export function textKey(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
 /** Counts one attempt against `bucket` and returns the window's count so far, this attempt included. */
 export async function count(storage: Storage, bucket: string, limit: Limit, now = Date.now()): Promise<number> {
-  const [{ hits }] = await countAttempt(storage.db, bucket, windowOf(limit, now));
+  const [{ hits }] = await countAttempt(storage.db, stored(bucket), windowOf(limit, now));
   return Number(hits);
 }
 
@@ -59,12 +79,12 @@ const uncountAttempt = preparedQuery((db: Db, bucket: string, windowStart: numbe
  * before any of them is counted. A window that has ended since is left alone.
  */
 export async function uncount(storage: Storage, bucket: string, limit: Limit, now: number) {
-  await uncountAttempt(storage.db, bucket, windowOf(limit, now));
+  await uncountAttempt(storage.db, stored(bucket), windowOf(limit, now));
 }
 
 /** Forgets a bucket (a successful sign-in clears that account's failures). */
 export async function reset(storage: Storage, bucket: string) {
-  await storage.db.deleteFrom('rate_limits').where('bucket', '=', bucket).execute();
+  await storage.db.deleteFrom('rate_limits').where('bucket', '=', stored(bucket)).execute();
 }
 
 /**

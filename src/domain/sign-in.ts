@@ -4,7 +4,7 @@ import { hashPassword, verifyPassword } from '../crypto/passwords.js';
 import type { Storage } from '../storage/storage.js';
 import { hashToken, newToken } from './tokens.js';
 import { revokeDescendants } from './oauth/tokens.js';
-import { count, reset, sourceKey, uncount, type Limit } from './rate-limit.js';
+import { count, reset, sourceKey, textKey, uncount, type Limit } from './rate-limit.js';
 
 /** A hash of a password nobody knows: unknown users cost the same time as known ones (no user enumeration). */
 let dummyHash: Promise<string> | undefined;
@@ -47,12 +47,20 @@ export type SignInResult =
  * attempts cannot all slip under a limit before any of them is counted.
  */
 export async function signIn(storage: Storage, limits: SignInLimits, userName: string, password: string, sourceIp: string, now = Date.now()): Promise<SignInResult> {
+  // No user has a longer name (identity store's UserName: at most 128): refused as a wrong name, counted nowhere, and
+  // in the time a password check takes.
+  if (userName.length > MAX_USER_NAME_LENGTH) {
+    await verifyPassword(password, await dummy());
+    return { ok: false, reason: 'invalid', failure: 'unknown-user' };
+  }
   const windowMs = limits.signInWindowSeconds * 1000;
   const name = userName.toLowerCase();
+  // The typed name is keyed by its digest: bucket names stay short whatever is typed.
+  const nameKey = textKey(name);
   const buckets = {
     source: { bucket: `signin-source:${sourceKey(sourceIp)}`, limit: { max: limits.signInFailuresPerSource, windowMs } },
-    'user-and-source': { bucket: `signin-user-source:${sourceKey(sourceIp)} ${name}`, limit: { max: limits.signInFailuresPerUserPerSource, windowMs } },
-    user: { bucket: `signin-user:${name}`, limit: { max: limits.signInFailuresPerUser, windowMs } },
+    'user-and-source': { bucket: `signin-user-source:${sourceKey(sourceIp)} ${nameKey}`, limit: { max: limits.signInFailuresPerUserPerSource, windowMs } },
+    user: { bucket: `signin-user:${nameKey}`, limit: { max: limits.signInFailuresPerUser, windowMs } },
   } satisfies Record<SignInLimit, { bucket: string; limit: Limit }>;
   const counted: SignInLimit[] = [];
   const takeBack = (which: SignInLimit[]) => Promise.all(which.map((k) => uncount(storage, buckets[k].bucket, buckets[k].limit, now)));
@@ -95,6 +103,9 @@ export async function signIn(storage: Storage, limits: SignInLimits, userName: s
   if (rows.length === 0) return { ok: false, reason: 'invalid', failure: 'unknown-user' };
   return { ok: false, reason: 'invalid', failure: withPassword.length ? 'wrong-password' : 'no-password', userName: rows[0].user_name };
 }
+
+/** The longest UserName the identity store takes (its model's UserName shape). */
+export const MAX_USER_NAME_LENGTH = 128;
 
 /** How many users of one name (in as many identity stores) a sign-in tries the password against, at most. */
 const MAX_STORES_CHECKED = 8;

@@ -23,7 +23,19 @@ export function readForm(call: IncomingCall): URLSearchParams {
   } catch {
     throw new WebError(400, 'Unreadable form', 'The form sent is not valid UTF-8.');
   }
-  return new URLSearchParams(text);
+  const form = new URLSearchParams(text);
+  refuseNul(form);
+  return form;
+}
+
+const NUL_REFUSED = new WebError(400, 'Unreadable request', 'The request holds a character (U+0000) that no field on this site takes.');
+
+/**
+ * Form fields and query parameters with a U+0000 are refused before any handler sees them: PostgreSQL's text cannot
+ * hold the character, and no name, code or address has a use for it.
+ */
+export function refuseNul(params: URLSearchParams): void {
+  for (const [name, value] of params) if (name.includes('\0') || value.includes('\0')) throw NUL_REFUSED;
 }
 
 /** Constant-time string equality: both sides are hashed first, so neither length nor content leaks through timing. */

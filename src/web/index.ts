@@ -9,7 +9,7 @@ import type { IncomingCall } from '../wire/protocol.js';
 import { clientAddress, origin } from '../server.js';
 import { readCookies, sessionCookieName } from './cookies.js';
 import { errorPage, page, signInFirst, WebError, type Reply, type WebRequest } from './context.js';
-import { checkCsrf, checkOrigin, readForm, type CsrfRule } from './forms.js';
+import { checkCsrf, checkOrigin, readForm, refuseNul, type CsrfRule } from './forms.js';
 import { logFault } from '../faults.js';
 import { html } from './html.js';
 import { authorize, authorizeResume, submitConsent } from './pages/authorize.js';
@@ -103,6 +103,9 @@ export function wantsPage(call: IncomingCall): boolean {
   });
 }
 
+/** A page's key in ROUTES: HEAD is the GET of the same page (RFC 9110 §9.3.2), answered without its body. */
+const routeKey = (call: IncomingCall) => `${call.method === 'HEAD' ? 'GET' : call.method} ${call.path}`;
+
 const INTERNAL = new WebError(500, 'Something went wrong', 'Gatehouse could not finish this request. Try again in a moment.');
 
 /** The web pages' handler: whether a method and path is a page's (decided before the body is read), and its answer. */
@@ -110,16 +113,16 @@ export function createWebHandler(app: App) {
   const secureCookies = app.config.publicUrl?.startsWith('https://') ?? false;
   const publicOrigin = app.config.publicUrl ? new URL(app.config.publicUrl).origin : undefined;
   return {
-    answers: (call: IncomingCall) => Object.hasOwn(ROUTES, `${call.method} ${call.path}`),
+    answers: (call: IncomingCall) => Object.hasOwn(ROUTES, routeKey(call)),
     /** The "Page not found" page, for a browser's request that {@link wantsPage} and nothing answers. */
     notFound: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, NOT_FOUND),
-    answer: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, ROUTES[`${call.method} ${call.path}`]),
+    answer: (req: IncomingMessage, res: ServerResponse, call: IncomingCall) => respond(req, res, call, ROUTES[routeKey(call)]),
   };
 
   async function respond(req: IncomingMessage, res: ServerResponse, call: IncomingCall, route: Route): Promise<void> {
     const request: WebRequest = {
       app,
-      // HEAD (only ever the not-found page) is handled as GET; Node leaves the body out of the answer.
+      // HEAD is handled as GET; Node leaves the body out of the answer.
       method: call.method === 'POST' ? 'POST' : 'GET',
       path: call.path,
       query: call.query,
@@ -146,6 +149,7 @@ export function createWebHandler(app: App) {
 
 async function answer(route: Route, req: WebRequest, call: IncomingCall, publicOrigin: string | undefined): Promise<Reply> {
   if (req.method === 'POST') checkOrigin(req, publicOrigin);
+  refuseNul(req.query);
   req.session = await findSession(req.app.storage, req.cookies.get(sessionCookieName(req.secureCookies)), req.now);
   if (req.method === 'POST') req.form = readForm(call);
   if (route.signedOut && !req.session) return { redirect: route.signedOut(req) };

@@ -93,6 +93,10 @@ export async function verifySignature<S extends SigningSecret>(req: SignedReques
   } else {
     throw missingAuthentication();
   }
+  // No key id, token or signature holds a U+0000, and PostgreSQL's text cannot: refused before any lookup.
+  if (hasNul(claim.credential) || hasNul(claim.signedHeaders) || hasNul(claim.signature) || (claim.securityToken !== undefined && hasNul(claim.securityToken))) {
+    throw incompleteSignature('The credential, signed headers, signature and security token must not contain the character U+0000.');
+  }
 
   // Credential scope: <key>/<yyyymmdd>/<region>/<service>/aws4_request.
   const scope = claim.credential.split('/');
@@ -420,6 +424,8 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   const value = headers[name];
   return Array.isArray(value) ? value.join(',') : value;
 }
+
+const hasNul = (s: string) => s.includes('\0');
 
 // ---- crypto --------------------------------------------------------------------------------------------------------
 

@@ -199,23 +199,33 @@ export class InputCodec {
 /** How deep a document value may nest; deeper ones are refused before any code walks them recursively. */
 export const MAX_DOCUMENT_DEPTH = 32;
 
-function documentDepth(v: unknown): number {
+/** How deep a document nests (counted up to just past the limit), and whether any of its texts holds a U+0000. */
+function documentShape(v: unknown): { depth: number; nul: boolean } {
   let max = 0;
+  let nul = false;
   const stack: [unknown, number][] = [[v, 1]];
   while (stack.length) {
     const [node, depth] = stack.pop()!;
     if (depth > max) max = depth;
-    if (max > MAX_DOCUMENT_DEPTH) return max;
-    if (node && typeof node === 'object') for (const child of Object.values(node)) stack.push([child, depth + 1]);
+    if (max > MAX_DOCUMENT_DEPTH) return { depth: max, nul };
+    if (typeof node === 'string') nul ||= hasNul(node);
+    else if (node && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        nul ||= hasNul(key);
+        stack.push([child, depth + 1]);
+      }
+    }
   }
-  return max;
+  return { depth: max, nul };
 }
 
 function decodeDocument(v: unknown, path: string, out: Violation[]): DocumentValue {
-  if (documentDepth(v) > MAX_DOCUMENT_DEPTH) {
+  const { depth, nul } = documentShape(v);
+  if (depth > MAX_DOCUMENT_DEPTH) {
     out.push({ path, value: undefined, constraint: `Member must have a nesting depth less than or equal to ${MAX_DOCUMENT_DEPTH}` });
     return null;
   }
+  if (nul) out.push({ path, value: undefined, constraint: NO_NUL });
   return v as DocumentValue;
 }
 
@@ -228,6 +238,9 @@ function stringDecoder(shape: StringShape): Decoder {
     if (typeof v !== 'string') wrongType(path, 'a string', v);
     // Lengths count characters as Java does (UTF-16 code units).
     checkLength(v.length, v, min, max, path, out, sensitive);
+    // PostgreSQL's text cannot hold U+0000; no Identity Center value has a use for it. The value is not echoed: a
+    // NUL in a message (or a log line) is trouble of its own.
+    if (v.includes('\0')) out.push({ path, value: undefined, constraint: NO_NUL });
     if (pattern && !pattern.test(v)) {
       out.push({ path, value: describe(v, sensitive), constraint: `Member must satisfy regular expression pattern: ${shape.pattern}` });
     }
@@ -237,6 +250,12 @@ function stringDecoder(shape: StringShape): Decoder {
     return v;
   };
 }
+
+/** The constraint every string (and every text inside a document) meets besides the model's own. */
+export const NO_NUL = 'Member must not contain the character U+0000';
+
+/** Whether a text has a character that no stored value may (PostgreSQL's text has no U+0000). */
+export const hasNul = (s: string) => s.includes('\0');
 
 function checkLength(len: number, v: unknown, min: number | undefined, max: number | undefined, path: string, out: Violation[], sensitive: boolean | undefined) {
   if (min !== undefined && len < min) {
