@@ -26,10 +26,11 @@ import { verifySignature, type SigningSecret, type VerifiedCaller } from './wire
 import { roleSecret, type RoleSession } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler, wantsPage } from './web/index.js';
-import { audit, logRequest } from './log.js';
+import { audit, logRequest, oncePerBurst } from './log.js';
 import { logFault } from './faults.js';
 import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, IdleWatch, readBody, type ReadBody } from './body.js';
 import { ListeningHosts } from './hosts.js';
+import { limitConnections } from './connections.js';
 
 /** What a request without a query string or a body has; nothing writes to either. */
 const NO_QUERY = new URLSearchParams();
@@ -368,24 +369,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A log line that a flood would repeat thousands of times, written once per 10 s burst. */
-function oncePerBurst(write: () => void): () => void {
-  let quiet = true;
-  return () => {
-    if (!quiet) return;
-    quiet = false;
-    write();
-    setTimeout(() => (quiet = true), 10_000).unref();
-  };
-}
-
 export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const http = app.config.http;
   const limits: HandlerLimits = { budget: new BodyBudget(http.maxInFlightBodyBytes) };
   const handler = createHandler(app, allServices(), limits);
   const server = createServer(
     {
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: http.keepAliveSeconds * 1000,
       headersTimeout: http.headersTimeoutSeconds * 1000,
       requestTimeout: http.requestTimeoutSeconds * 1000,
       // Node looks for requests past those timeouts this often (its default, 30 s, would stretch a 10 s timeout).
@@ -396,9 +386,7 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
   // Expect: 100-continue is answered by the handler, once it knows the body is wanted: a body over the route's cap is
   // refused before the client sends any of it (Node would otherwise invite every body at once).
   server.on('checkContinue', (req, res) => void handler(req, res));
-  server.maxConnections = http.maxConnections;
-  const connectionsRefused = oncePerBurst(() => app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open'));
-  server.on('drop', connectionsRefused);
+  limitConnections(server, app.config, app.log);
   const requestsTimedOut = oncePerBurst(() =>
     app.log.warn(
       { headersTimeoutSeconds: http.headersTimeoutSeconds, requestTimeoutSeconds: http.requestTimeoutSeconds },

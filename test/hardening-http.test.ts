@@ -258,6 +258,104 @@ describe('open connections per process', () => {
   });
 });
 
+/** A connection from `localAddress` that asks for the sign-in page once and is then kept open, idle. */
+interface KeptAlive {
+  socket: Socket;
+  /** The answer's status; 0 when the server closed the connection without one. */
+  status: number;
+  closed: Promise<void>;
+}
+
+function keptAlive(url: string, localAddress: string): Promise<KeptAlive> {
+  const { hostname, port, host } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ port: Number(port), host: hostname, localAddress });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    let data = '';
+    socket.on('connect', () => socket.write(`GET /signin HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
+    socket.on('data', (d) => {
+      data += d;
+      const length = /^content-length: (\d+)/im.exec(data)?.[1];
+      const end = data.indexOf('\r\n\r\n');
+      if (length !== undefined && end >= 0 && Buffer.byteLength(data.slice(end + 4)) >= Number(length)) {
+        resolve({ socket, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), closed });
+      }
+    });
+    socket.on('error', () => {});
+    void closed.then(() => resolve({ socket, status: 0, closed }));
+  });
+}
+
+describe('open connections per source', () => {
+  let server: TestServer;
+  let dataDir: string;
+  const held: Socket[] = [];
+  before(async () => {
+    dataDir = tempDataDir();
+    server = await startGatehouse({
+      dataDir,
+      env: { GATEHOUSE_CONFIG: configFile(dataDir, { trustedProxies: ['127.0.0.5'], http: { maxConnections: 6, maxConnectionsPerSource: 2, keepAliveSeconds: 30 } }) },
+    });
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const open = async (localAddress: string, n: number) => {
+    const conns = [];
+    for (let i = 0; i < n; i++) conns.push(await keptAlive(server.url, localAddress));
+    held.push(...conns.map((c) => c.socket));
+    return conns;
+  };
+
+  test('an address holding its http.maxConnectionsPerSource keep-alive connections gets no more; another address is served; a trusted proxy is not held to it', async () => {
+    const flood = await open('127.0.0.2', 5);
+    assert.deepEqual(
+      flood.map((c) => c.status),
+      [200, 200, 0, 0, 0],
+      'two served and kept open, the others closed at once',
+    );
+    const other = await open('127.0.0.3', 1);
+    assert.equal(other[0].status, 200, 'another address is served');
+    const proxy = await open('127.0.0.5', 3);
+    assert.deepEqual(
+      proxy.map((c) => c.status),
+      [200, 200, 200],
+      'a configured proxy carries everybody',
+    );
+    for (const c of [...flood, ...other, ...proxy]) c.socket.destroy();
+  });
+
+  test('at http.maxConnections, idle keep-alive connections are closed to serve a new connection from another address', async () => {
+    // Addresses of their own: the previous test's connections may not all be gone yet on the server's side.
+    const idle = [...(await open('127.0.0.6', 2)), ...(await open('127.0.0.7', 2)), ...(await open('127.0.0.8', 2))];
+    assert.deepEqual(
+      idle.map((c) => c.status),
+      Array<number>(6).fill(200),
+    );
+    const fresh = await open('127.0.0.9', 1);
+    assert.equal(fresh[0].status, 200, 'the new address is served');
+    // The idle ones were closed by the server (their clients would open new ones when they next need to).
+    await Promise.all(idle.map((c) => c.closed));
+  });
+});
+
+describe('keep-alive lifetime', () => {
+  test('an idle keep-alive connection is closed after http.keepAliveSeconds', async () => {
+    const dataDir = tempDataDir();
+    const server = await startGatehouse({ dataDir, env: { GATEHOUSE_CONFIG: configFile(dataDir, { http: { keepAliveSeconds: 1 } }) } });
+    try {
+      const conn = await keptAlive(server.url, '127.0.0.1');
+      assert.equal(conn.status, 200);
+      await conn.closed;
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SigV4 strictness', () => {
   let server: TestServer;
   before(async () => {
