@@ -156,6 +156,8 @@ export interface HttpLimits {
   keepAliveSeconds: number;
   /** Request body bytes held at once per process, over all requests; bodies beyond it are answered with throttling. */
   maxInFlightBodyBytes: number;
+  /** The part of those one source (an address, or an IPv6 /64) may hold; a source holding none may start one body. */
+  maxInFlightBodyBytesPerSource: number;
   /** Time to receive a request's headers. */
   headersTimeoutSeconds: number;
   /** Time to receive a whole request, headers and body. */
@@ -252,6 +254,7 @@ const DEFAULTS: Omit<Config, 'workers'> = {
     maxConnectionsPerSource: 64,
     keepAliveSeconds: 65,
     maxInFlightBodyBytes: 32 * 1024 * 1024,
+    maxInFlightBodyBytesPerSource: 4 * 1024 * 1024,
     headersTimeoutSeconds: 10,
     requestTimeoutSeconds: 30,
     bodyIdleTimeoutSeconds: 10,
