@@ -23,7 +23,7 @@ export function limitConnections(server: Server, config: Config, log: Logger): v
     log.warn({ sourceIp, maxConnectionsPerSource }, 'connection refused: http.maxConnectionsPerSource connections are open from this source'),
   );
   const idleClosed = oncePerBurst(() => log.warn({ maxConnections }, 'idle connections closed: http.maxConnections connections are open'));
-  const refused = oncePerBurst(() => log.warn({ maxConnections }, 'connection refused: http.maxConnections connections are open and none is idle'));
+  const refused = oncePerBurst(() => log.warn({ maxConnections }, 'connection refused: http.maxConnections connections are open'));
   /** Sockets closed a moment ago still count until their 'close' event: those already destroyed do not. */
   const live = () => {
     let n = 0;

@@ -184,7 +184,12 @@ describe('the bytes held at once, and slow requests', () => {
     // A body of 4,000 declared bytes, 3,000 of them sent: they are held while the rest is awaited.
     const holding = raw(server.url, identitystoreHead(server.url, 4000), { parts: ['x'.repeat(3000)], waitMs: 1500 });
     await new Promise((r) => setTimeout(r, 200));
-    const json = await post(server.url, '/', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers', ...claimedHeaders() }, Buffer.alloc(2000, ' '));
+    const json = await post(
+      server.url,
+      '/',
+      { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers', ...claimedHeaders() },
+      Buffer.alloc(2000, ' '),
+    );
     assert.equal(json.status, 429);
     assert.equal(json.headers['x-amzn-errortype'], 'ThrottlingException');
     assert.equal(JSON.parse(json.text).RetryAfterSeconds, 1);

@@ -505,7 +505,10 @@ describe('a flood of registrations from several addresses', { timeout: 60_000 },
       t.diagnostic(`legitimate ${JSON.stringify(statuses)}; flood ${JSON.stringify([...attackerStatuses])}`);
       assert.deepEqual(statuses, Array<number>(12).fill(200), 'every legitimate registration succeeded');
       assert.ok((attackerStatuses.get(200) ?? 0) > 50, 'the flood kept registering (displacing its own clients)');
-      const count = await ctx.server.app.storage.db.selectFrom('oidc_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const count = await ctx.server.app.storage.db
+        .selectFrom('oidc_clients')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       assert.ok(Number(count.n) <= 50 + 10, `the cap held, but for a few concurrent registrations: ${count.n}`);
     } finally {
       for (const a of [...attackers, legitimateAgent]) a.destroy();
