@@ -58,7 +58,10 @@ function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) 
 /** Thrown when the cap on registered clients is reached and no expired client can make room. */
 const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
-/** How many sources' never-used clients one registration looks at before giving up (over the cap by many only after the cap was lowered). */
+/**
+ * How many times one registration looks for a never-used client to displace: more than once when concurrent
+ * registrations take the same one, or when the table is over the cap by more than one source holds (a lowered cap).
+ */
 const RECLAIM_ROUNDS = 8;
 
 /**
@@ -78,13 +81,15 @@ async function roomForClient(storage: Storage, config: Config, source: string, n
     .executeTakeFirstOrThrow();
   const excess = Number(counted.n) - config.limits.maxRegisteredClients + 1;
   if (excess <= 0) return true;
-  const expired = db
-    .selectFrom('oidc_clients')
-    .select('client_id')
-    .where('expires_at', '<=', now)
-    .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
-    .orderBy(sql`coalesce(last_used_at, issued_at)`)
-    .limit(excess);
+  const expired = storage.claim(
+    db
+      .selectFrom('oidc_clients')
+      .select('client_id')
+      .where('expires_at', '<=', now)
+      .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
+      .orderBy(sql`coalesce(last_used_at, issued_at)`)
+      .limit(excess),
+  );
   let freed = Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
   for (let round = 0; freed < excess && round < RECLAIM_ROUNDS; round++) {
     const [top] = await db
@@ -102,20 +107,28 @@ async function roomForClient(storage: Storage, config: Config, source: string, n
       .where('last_used_at', 'is', null)
       .where('source_key', '=', source)
       .executeTakeFirstOrThrow();
-    // A tie goes against the registering source: it never displaces a source holding no more than it does.
+    // The registering source gives up its own when it holds as many as the top one: it never displaces a source holding no more than it does.
     const from = Number(own.n) > 0 && Number(own.n) >= Number(top.n) ? source : top.source_key;
-    const neverUsed = db
-      .selectFrom('oidc_clients')
-      .select('client_id')
-      .where('last_used_at', 'is', null)
-      .where('source_key', from === null ? 'is' : '=', from)
-      .orderBy('issued_at')
-      .limit(excess - freed);
-    const reclaimed = Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
-    if (reclaimed === 0) break;
-    freed += reclaimed;
+    // Rows a concurrent registration is deleting are passed over (PostgreSQL), so that each takes a different one.
+    const neverUsed = storage.claim(
+      db
+        .selectFrom('oidc_clients')
+        .select('client_id')
+        .where('last_used_at', 'is', null)
+        .where('source_key', from === null ? 'is' : '=', from)
+        .orderBy('issued_at')
+        .limit(excess - freed),
+    );
+    // None deleted: concurrent registrations took them all; the next round looks again.
+    freed += Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
   }
-  return freed >= excess;
+  if (freed >= excess) return true;
+  // Concurrent registrations may have made the room between them.
+  const left = await db
+    .selectFrom('oidc_clients')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(left.n) < config.limits.maxRegisteredClients;
 }
 
 /** Where a registration came from (rate-limit.ts sourceKey), and what to do when the cap refuses it. */
