@@ -12,6 +12,8 @@ export class BodyRefused extends Error {
     readonly reason: BodyRefusal,
     /** Bytes received before the refusal. */
     readonly received: number,
+    /** 'busy' because the request's source holds its share of the budget, not because the process holds all of it. */
+    readonly sourceShare = false,
   ) {
     super(`request body ${reason}`);
   }
@@ -22,10 +24,30 @@ export const DISCARD_MAX = 8 * 1024 * 1024;
 
 const NO_BODY = Buffer.alloc(0);
 
-/** The body bytes all requests of this process hold at once. */
+/**
+ * The body bytes all requests of this process hold at once, and each source's part of them: one source (an address,
+ * or an IPv6 /64) may hold at most `maxPerSource`, so that slow bodies from one place cannot take the whole budget.
+ * A source holding nothing may always start one body (up to its route's figure, which may be larger).
+ */
 export class BodyBudget {
   held = 0;
-  constructor(readonly max: number) {}
+  private readonly bySource = new Map<string, number>();
+  constructor(
+    readonly max: number,
+    readonly maxPerSource = max,
+  ) {}
+
+  heldBy(source: string): number {
+    return this.bySource.get(source) ?? 0;
+  }
+
+  add(source: string | undefined, bytes: number): void {
+    this.held += bytes;
+    if (source === undefined) return;
+    const n = (this.bySource.get(source) ?? 0) + bytes;
+    if (n <= 0) this.bySource.delete(source);
+    else this.bySource.set(source, n);
+  }
 }
 
 /**
@@ -75,13 +97,24 @@ export function declaredLength(req: IncomingMessage): number | undefined {
   return text === undefined ? undefined : Number(text);
 }
 
-/** `accept` runs when the body is going to be read: a client that sent `Expect: 100-continue` is told to send it then. */
-export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, watch: IdleWatch, accept?: () => void): Promise<ReadBody> {
+/** Whether a request carries a body (RFC 9112 §6.3: without Content-Length or Transfer-Encoding it has none). */
+export const hasBody = (req: IncomingMessage): boolean => {
   const declared = declaredLength(req);
-  // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3).
-  if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Promise.resolve(nothingHeld);
+  return declared === undefined ? req.headers['transfer-encoding'] !== undefined : declared > 0;
+};
+
+/**
+ * `accept` runs when the body is going to be read: a client that sent `Expect: 100-continue` is told to send it then.
+ * `source` is whose share of the budget the body counts against; undefined for a configured proxy (it carries
+ * everybody's requests).
+ */
+export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, watch: IdleWatch, accept?: () => void, source?: string): Promise<ReadBody> {
+  const declared = declaredLength(req);
+  if (!hasBody(req)) return Promise.resolve(nothingHeld);
   if (declared !== undefined && declared > limit) return Promise.reject(new BodyRefused('too-large', 0));
   if (budget.held + (declared ?? 1) > budget.max) return Promise.reject(new BodyRefused('busy', 0));
+  const sourceHeld = source === undefined ? 0 : budget.heldBy(source);
+  if (sourceHeld > 0 && sourceHeld + (declared ?? 1) > budget.maxPerSource) return Promise.reject(new BodyRefused('busy', 0, true));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -90,22 +123,24 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
     const release = () => {
       if (released) return;
       released = true;
-      budget.held -= size;
+      budget.add(source, -size);
     };
     const watched = { last: Date.now(), fail: () => fail('idle') };
-    const fail = (reason: BodyRefusal) => {
+    const fail = (reason: BodyRefusal, sourceShare = false) => {
       if (settled) return;
       settled = true;
       cleanup();
       release();
       chunks.length = 0;
-      reject(new BodyRefused(reason, size));
+      reject(new BodyRefused(reason, size, sourceShare));
     };
     const onData = (c: Buffer) => {
       size += c.length;
-      budget.held += c.length;
+      budget.add(source, c.length);
       if (size > limit) return fail('too-large');
       if (budget.held > budget.max) return fail('busy');
+      // Past its share only with other bodies of its own: one body alone may be as large as its route allows.
+      if (source !== undefined && budget.heldBy(source) > Math.max(budget.maxPerSource, size)) return fail('busy', true);
       chunks.push(c);
       watched.last = Date.now();
     };

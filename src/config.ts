@@ -150,10 +150,16 @@ export interface AwsFederationConfig {
 }
 
 export interface HttpLimits {
-  /** Open connections per process; Node closes any beyond this at once. */
+  /** Open connections per process; at this many, idle keep-alive connections are closed, else a new one is refused. */
   maxConnections: number;
+  /** Open connections per process from one source (an address, or an IPv6 /64); trustedProxies are not held to it. */
+  maxConnectionsPerSource: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveSeconds: number;
   /** Request body bytes held at once per process, over all requests; bodies beyond it are answered with throttling. */
   maxInFlightBodyBytes: number;
+  /** The part of those one source (an address, or an IPv6 /64) may hold; a source holding none may start one body. */
+  maxInFlightBodyBytesPerSource: number;
   /** Time to receive a request's headers. */
   headersTimeoutSeconds: number;
   /** Time to receive a whole request, headers and body. */
@@ -248,7 +254,10 @@ const DEFAULTS: Omit<Config, 'workers'> = {
   },
   http: {
     maxConnections: 1024,
+    maxConnectionsPerSource: 64,
+    keepAliveSeconds: 65,
     maxInFlightBodyBytes: 32 * 1024 * 1024,
+    maxInFlightBodyBytesPerSource: 4 * 1024 * 1024,
     headersTimeoutSeconds: 10,
     requestTimeoutSeconds: 30,
     bodyIdleTimeoutSeconds: 10,

@@ -104,3 +104,14 @@ export type AuditEvent =
 export function audit(log: Logger, event: AuditEvent, fields: Record<string, string | number | boolean | Record<string, string> | undefined>): void {
   log.info({ audit: event, ...fields }, 'audit');
 }
+
+/** A log line that a flood would repeat thousands of times, written once per 10 s burst (with the first call's arguments). */
+export function oncePerBurst<A extends unknown[]>(write: (...args: A) => void): (...args: A) => void {
+  let quiet = true;
+  return (...args: A) => {
+    if (!quiet) return;
+    quiet = false;
+    write(...args);
+    setTimeout(() => (quiet = true), 10_000).unref();
+  };
+}

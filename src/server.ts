@@ -22,14 +22,16 @@ import { matchRoute, restJson, restRoutes, type RestRoute } from './wire/restjso
 import { awsJson } from './wire/awsjson.js';
 import { JsonAnswer, type IncomingCall, type Protocol } from './wire/protocol.js';
 import { awsQuery, queryParams } from './wire/query.js';
-import { verifySignature, type SigningSecret, type VerifiedCaller } from './wire/sigv4.js';
+import { checkClaim, checkPayload, type CheckedClaim, type SigningSecret, type VerifiedCaller } from './wire/sigv4.js';
 import { roleSecret, type RoleSession } from './domain/role-credentials.js';
 import { newRequestId } from './ids.js';
 import { createWebHandler, wantsPage } from './web/index.js';
-import { audit, logRequest } from './log.js';
+import { audit, logRequest, oncePerBurst } from './log.js';
 import { logFault } from './faults.js';
-import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, IdleWatch, readBody, type ReadBody } from './body.js';
+import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, hasBody, IdleWatch, readBody, type ReadBody } from './body.js';
+import { sourceKey } from './domain/rate-limit.js';
 import { ListeningHosts } from './hosts.js';
+import { limitConnections } from './connections.js';
 
 /** What a request without a query string or a body has; nothing writes to either. */
 const NO_QUERY = new URLSearchParams();
@@ -202,18 +204,20 @@ interface Authenticated {
 type CallerSecret = SigningSecret & { session?: RoleSession };
 
 /**
- * Authenticates a request for a service that needs SigV4: against the admin keys, and for `sigv4-any` also against
- * the temporary credentials GetRoleCredentials issued (their session token must be the one issued with them).
+ * What can be checked of a request for a service that needs SigV4 before its body is read: the claim its
+ * Authorization header (or query) makes, against the admin keys, and for `sigv4-any` also against the temporary
+ * credentials GetRoleCredentials issued (their session token must be the one issued with them). Undefined when the
+ * operation needs no signature.
  */
-async function authenticate(app: App, service: ServiceDefinition, operation: string, call: IncomingCall, now: number): Promise<Authenticated> {
+async function checkCaller(app: App, service: ServiceDefinition, operation: string, call: IncomingCall, now: number): Promise<CheckedClaim<CallerSecret> | undefined> {
   // An operation the model marks unsigned (sso-oidc's CreateToken and kin) authenticates itself, whatever its service's rule.
-  if (service.auth === 'none' || service.model.operations[operation]?.authtype === 'none') return {};
+  if (service.auth === 'none' || service.model.operations[operation]?.authtype === 'none') return undefined;
   try {
     if (!call.headers.authorization && !call.query.has('X-Amz-Algorithm')) throw missingAuthentication();
     // Role credentials from GetRoleCredentials carry their session in the token; only `sigv4-any` services take them.
     const roleLookup = (id: string, token: string | undefined) => (service.auth === 'sigv4-any' ? roleSecret(app.secrets, id, token) : undefined);
-    const { caller, secret } = await verifySignature<CallerSecret>(
-      { method: call.method, url: call.url, headers: call.repeatedHeaders ? { ...call.headers, ...call.repeatedHeaders } : call.headers, body: call.body },
+    return await checkClaim<CallerSecret>(
+      { method: call.method, url: call.url, headers: call.repeatedHeaders ? { ...call.headers, ...call.repeatedHeaders } : call.headers },
       (id, token) => {
         const admin = adminSecretLookup(app, id);
         return admin instanceof Promise ? admin.then((found) => found ?? roleLookup(id, token)) : admin;
@@ -226,6 +230,16 @@ async function authenticate(app: App, service: ServiceDefinition, operation: str
         signedHeaders: service.model.protocol === 'json' ? AWSJSON_SIGNED_HEADERS : undefined,
       },
     );
+  } catch (err) {
+    throw err instanceof ServiceError && service.authError ? service.authError(err) : err;
+  }
+}
+
+/** Who signed a request whose claim checkCaller took: its signature, over the body now read, must match. */
+function authenticate(service: ServiceDefinition, checked: CheckedClaim<CallerSecret> | undefined, call: IncomingCall): Authenticated {
+  if (!checked) return {};
+  try {
+    const { caller, secret } = checkPayload(checked, call.body);
     return { caller, roleSession: secret.session };
   } catch (err) {
     throw err instanceof ServiceError && service.authError ? service.authError(err) : err;
@@ -261,7 +275,10 @@ export interface HandlerLimits {
   hosts?: ListeningHosts;
 }
 
-export function createHandler(app: App, services: ServiceDefinition[] = allServices(), limits: HandlerLimits = { budget: new BodyBudget(app.config.http.maxInFlightBodyBytes) }) {
+/** The process's body budget, with each source's share of it. */
+const bodyBudget = (http: App['config']['http']) => new BodyBudget(http.maxInFlightBodyBytes, http.maxInFlightBodyBytesPerSource);
+
+export function createHandler(app: App, services: ServiceDefinition[] = allServices(), limits: HandlerLimits = { budget: bodyBudget(app.config.http) }) {
   const router = new Router(services);
   const web = createWebHandler(app);
   const http = app.config.http;
@@ -269,6 +286,12 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
   const watch = new IdleWatch(idleMs);
   // loadConfig has merged the defaults in: a service without a figure takes no body.
   const maxBody = (id: string) => http.maxBodyBytes[id] ?? 0;
+  const sourceShareTaken = oncePerBurst((sourceIp: string) =>
+    app.log.warn(
+      { sourceIp, maxInFlightBodyBytesPerSource: http.maxInFlightBodyBytesPerSource },
+      'request body refused: this source holds http.maxInFlightBodyBytesPerSource body bytes',
+    ),
+  );
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     // The request id goes into each answer's header list (a header set beforehand sends Node down its slow path).
@@ -303,11 +326,29 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
       }
       if (!routed && !webPage) throw Object.assign(unknownOperation(`No API operation answers ${call.method} ${call.path}`), { status: 404 });
       const limit = maxBody(routed ? routed.service.model.id : 'web');
+      // A signed operation's claim is checked before its body is read (a body over the route's figure is refused
+      // first, as before): an unsigned or foreign request then holds none of the body budget.
+      let checked: CheckedClaim<CallerSecret> | undefined;
+      if (routed && !routed.actionInBody && !((declaredLength(req) ?? 0) > limit)) {
+        try {
+          checked = await checkCaller(app, routed.service, routed.operation, call, app.clock());
+        } catch (err) {
+          if (hasBody(req)) {
+            if ((declaredLength(req) ?? 0) > DISCARD_MAX) closeAfterAnswer(res);
+            else discardBody(req, idleMs);
+          }
+          throw err;
+        }
+      }
+      const sourceIp = clientAddress(app, req);
+      // A configured proxy seen as the source carries everybody's requests: it has no share of its own.
+      const source = app.config.trustedProxies.includes(sourceIp) ? undefined : sourceKey(sourceIp);
       try {
-        held = await readBody(req, limit, limits.budget, watch, req.headers.expect === undefined ? undefined : () => res.writeContinue());
+        held = await readBody(req, limit, limits.budget, watch, req.headers.expect === undefined ? undefined : () => res.writeContinue(), source);
         call.body = held.body;
       } catch (err) {
         if (!(err instanceof BodyRefused)) throw err;
+        if (err.sourceShare) sourceShareTaken(sourceIp);
         if (err.reason === 'aborted') {
           // The client went away (or a server timeout cut it off): nothing to answer, and nothing went wrong here.
           app.log.info({ requestId, method: call.method, path: call.path, received: err.received }, 'request body aborted');
@@ -329,11 +370,14 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
         await web.answer(req, res, call);
         return;
       }
-      if (routed!.actionInBody) routed = router.queryAction(call);
+      if (routed!.actionInBody) {
+        routed = router.queryAction(call);
+        checked = await checkCaller(app, routed.service, routed.operation, call, app.clock());
+      }
       const { service, operation } = routed!;
       const now = app.clock();
-      const { caller, roleSession } = await authenticate(app, service, operation, call, now);
-      const ctx: Context = { app, requestId, caller, roleSession, sourceIp: clientAddress(app, req), origin: origin(app, req), now };
+      const { caller, roleSession } = authenticate(service, checked, call);
+      const ctx: Context = { app, requestId, caller, roleSession, sourceIp, origin: origin(app, req), now };
       const handler = service.handlers[operation];
       if (!handler) throw unknownOperation(`${operation} is not implemented by this server yet`);
       const input = service.protocol.decode(service, operation, call);
@@ -384,24 +428,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A log line that a flood would repeat thousands of times, written once per 10 s burst. */
-function oncePerBurst(write: () => void): () => void {
-  let quiet = true;
-  return () => {
-    if (!quiet) return;
-    quiet = false;
-    write();
-    setTimeout(() => (quiet = true), 10_000).unref();
-  };
-}
-
 export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const http = app.config.http;
-  const limits: HandlerLimits = { budget: new BodyBudget(http.maxInFlightBodyBytes) };
+  const limits: HandlerLimits = { budget: bodyBudget(http) };
   const handler = createHandler(app, allServices(), limits);
   const server = createServer(
     {
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: http.keepAliveSeconds * 1000,
       headersTimeout: http.headersTimeoutSeconds * 1000,
       requestTimeout: http.requestTimeoutSeconds * 1000,
       // Node looks for requests past those timeouts this often (its default, 30 s, would stretch a 10 s timeout).
@@ -412,9 +445,7 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
   // Expect: 100-continue is answered by the handler, once it knows the body is wanted: a body over the route's cap is
   // refused before the client sends any of it (Node would otherwise invite every body at once).
   server.on('checkContinue', (req, res) => void handler(req, res));
-  server.maxConnections = http.maxConnections;
-  const connectionsRefused = oncePerBurst(() => app.log.warn({ maxConnections: http.maxConnections }, 'connection refused: http.maxConnections connections are open'));
-  server.on('drop', connectionsRefused);
+  limitConnections(server, app.config, app.log);
   const requestsTimedOut = oncePerBurst(() =>
     app.log.warn(
       { headersTimeoutSeconds: http.headersTimeoutSeconds, requestTimeoutSeconds: http.requestTimeoutSeconds },

@@ -11,7 +11,7 @@ import { IdentitystoreClient, ListUsersCommand } from '@aws-sdk/client-identitys
 import { CreatePermissionSetCommand, PutInlinePolicyToPermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ADMIN, REGION, signPost, spawnGatehouse, startGatehouse, tempDataDir, until, type ChildServer, type TestServer } from './helpers/index.js';
-import { awsJsonHead, treeRss } from './helpers/abuse.js';
+import { awsJsonHead, claimedSignature, treeRss } from './helpers/abuse.js';
 import { ListeningHosts } from '../src/hosts.js';
 
 /** A config file in a data directory, for settings that have no environment variable. */
@@ -69,6 +69,19 @@ function raw(url: string, head: string, opts: { parts?: string[]; gapMs?: number
   });
 }
 
+/** An identitystore head claiming the admin key's signature: what is checked before the body passes, so it is read. */
+const identitystoreHead = (url: string, length: number | 'chunked', extra = '') =>
+  awsJsonHead(url, 'AWSIdentityStore.ListUsers', length, claimedSignature('identitystore', ADMIN.accessKeyId) + extra);
+
+/** The same claim as headers for node:http. */
+const claimedHeaders = (): Record<string, string> =>
+  Object.fromEntries(
+    claimedSignature('identitystore', ADMIN.accessKeyId)
+      .trim()
+      .split('\r\n')
+      .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 2)]),
+  );
+
 /** A POST through node:http with the whole body written at once, as SDKs send it: the answer must arrive intact. */
 function post(url: string, path: string, headers: Record<string, string>, body: Buffer) {
   const u = new URL(url);
@@ -102,7 +115,7 @@ describe('request bodies are read after routing, within what the route can carry
     const refused = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 300 * 1024, 'Expect: 100-continue\r\n'), { untilAnswer: true });
     assert.match(refused.head, /^HTTP\/1\.1 413 /, refused.head);
     const body = JSON.stringify({ IdentityStoreId: 'd-1234567890' });
-    const invited = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', body.length, 'Expect: 100-continue\r\n'), { waitMs: 1000 });
+    const invited = await raw(server.url, identitystoreHead(server.url, body.length, 'Expect: 100-continue\r\n'), { waitMs: 1000 });
     assert.match(invited.head, /^HTTP\/1\.1 100 Continue/, invited.head);
   });
 
@@ -128,7 +141,7 @@ describe('request bodies are read after routing, within what the route can carry
   test('a chunked body that grows past the limit is cut off with a 413', async () => {
     const chunk = 'a'.repeat(64 * 1024);
     const parts = Array.from({ length: 6 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
-    const answer = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 'chunked'), { parts, untilAnswer: true });
+    const answer = await raw(server.url, identitystoreHead(server.url, 'chunked'), { parts, untilAnswer: true });
     assert.equal(answer.status, 413, answer.head);
   });
 
@@ -169,9 +182,14 @@ describe('the bytes held at once, and slow requests', () => {
 
   test('while the process holds its budget of body bytes, another body gets a throttling answer', async () => {
     // A body of 4,000 declared bytes, 3,000 of them sent: they are held while the rest is awaited.
-    const holding = raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 4000), { parts: ['x'.repeat(3000)], waitMs: 1500 });
+    const holding = raw(server.url, identitystoreHead(server.url, 4000), { parts: ['x'.repeat(3000)], waitMs: 1500 });
     await new Promise((r) => setTimeout(r, 200));
-    const json = await post(server.url, '/', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers' }, Buffer.alloc(2000, ' '));
+    const json = await post(
+      server.url,
+      '/',
+      { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSIdentityStore.ListUsers', ...claimedHeaders() },
+      Buffer.alloc(2000, ' '),
+    );
     assert.equal(json.status, 429);
     assert.equal(json.headers['x-amzn-errortype'], 'ThrottlingException');
     assert.equal(JSON.parse(json.text).RetryAfterSeconds, 1);
@@ -181,7 +199,7 @@ describe('the bytes held at once, and slow requests', () => {
   });
 
   test('a body that pauses longer than the idle timeout gets 408 and the connection is closed', async () => {
-    const answer = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 100), { parts: ['{"Ident'], waitMs: 4000 });
+    const answer = await raw(server.url, identitystoreHead(server.url, 100), { parts: ['{"Ident'], waitMs: 4000 });
     assert.equal(answer.status, 408, answer.head);
     assert.match(answer.head, /^x-amzn-ErrorType: RequestTimeoutException/im);
     assert.equal(answer.closed, true);
@@ -200,7 +218,7 @@ describe('the bytes held at once, and slow requests', () => {
 
   test('a body that keeps trickling is cut off by the request timeout', async () => {
     const parts = Array.from({ length: 40 }, () => 'x');
-    const answer = await raw(server.url, awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 1000), { parts, gapMs: 200, waitMs: 6000 });
+    const answer = await raw(server.url, identitystoreHead(server.url, 1000), { parts, gapMs: 200, waitMs: 6000 });
     assert.equal(answer.closed, true, 'the server closed the connection');
   });
 
@@ -209,7 +227,7 @@ describe('the bytes held at once, and slow requests', () => {
     const { hostname, port } = new URL(server.url);
     await new Promise<void>((resolve) => {
       const socket: Socket = connect(Number(port), hostname, () => {
-        socket.write(awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 1000) + '{"Identity');
+        socket.write(identitystoreHead(server.url, 1000) + '{"Identity');
         setTimeout(() => (socket.destroy(), resolve()), 200);
       });
     });
@@ -252,6 +270,175 @@ describe('open connections per process', () => {
       assert.match(first, /^HTTP\/1\.1 200/);
     } finally {
       for (const s of open) s.destroy();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A connection from `localAddress` that asks for the sign-in page once and is then kept open, idle. */
+interface KeptAlive {
+  socket: Socket;
+  /** The answer's status; 0 when the server closed the connection without one. */
+  status: number;
+  closed: Promise<void>;
+}
+
+function keptAlive(url: string, localAddress: string): Promise<KeptAlive> {
+  const { hostname, port, host } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ port: Number(port), host: hostname, localAddress });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    let data = '';
+    socket.on('connect', () => socket.write(`GET /signin HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
+    socket.on('data', (d) => {
+      data += d;
+      const length = /^content-length: (\d+)/im.exec(data)?.[1];
+      const end = data.indexOf('\r\n\r\n');
+      if (length !== undefined && end >= 0 && Buffer.byteLength(data.slice(end + 4)) >= Number(length)) {
+        resolve({ socket, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), closed });
+      }
+    });
+    socket.on('error', () => {});
+    void closed.then(() => resolve({ socket, status: 0, closed }));
+  });
+}
+
+describe('open connections per source', () => {
+  let server: TestServer;
+  let dataDir: string;
+  const held: Socket[] = [];
+  before(async () => {
+    dataDir = tempDataDir();
+    server = await startGatehouse({
+      dataDir,
+      env: { GATEHOUSE_CONFIG: configFile(dataDir, { trustedProxies: ['127.0.0.5'], http: { maxConnections: 6, maxConnectionsPerSource: 2, keepAliveSeconds: 30 } }) },
+    });
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const open = async (localAddress: string, n: number) => {
+    const conns = [];
+    for (let i = 0; i < n; i++) conns.push(await keptAlive(server.url, localAddress));
+    held.push(...conns.map((c) => c.socket));
+    return conns;
+  };
+
+  test('an address holding its http.maxConnectionsPerSource keep-alive connections gets no more; another address is served; a trusted proxy is not held to it', async () => {
+    const flood = await open('127.0.0.2', 5);
+    assert.deepEqual(
+      flood.map((c) => c.status),
+      [200, 200, 0, 0, 0],
+      'two served and kept open, the others closed at once',
+    );
+    const other = await open('127.0.0.3', 1);
+    assert.equal(other[0].status, 200, 'another address is served');
+    const proxy = await open('127.0.0.5', 3);
+    assert.deepEqual(
+      proxy.map((c) => c.status),
+      [200, 200, 200],
+      'a configured proxy carries everybody',
+    );
+    for (const c of [...flood, ...other, ...proxy]) c.socket.destroy();
+  });
+
+  test('at http.maxConnections, idle keep-alive connections are closed to serve a new connection from another address', async () => {
+    // Addresses of their own: the previous test's connections may not all be gone yet on the server's side.
+    const idle = [...(await open('127.0.0.6', 2)), ...(await open('127.0.0.7', 2)), ...(await open('127.0.0.8', 2))];
+    assert.deepEqual(
+      idle.map((c) => c.status),
+      Array<number>(6).fill(200),
+    );
+    const fresh = await open('127.0.0.9', 1);
+    assert.equal(fresh[0].status, 200, 'the new address is served');
+    // The idle ones were closed by the server (their clients would open new ones when they next need to).
+    await Promise.all(idle.map((c) => c.closed));
+  });
+});
+
+/** Opens a connection from `localAddress`, writes `head` and `body`, and keeps it open; `answer` is the first bytes back. */
+function holdOpen(url: string, localAddress: string, head: string, body: string) {
+  const { hostname, port } = new URL(url);
+  const socket = connect({ port: Number(port), host: hostname, localAddress }, () => socket.write(head + body));
+  socket.on('error', () => {});
+  const answer = new Promise<string>((resolve) => {
+    socket.once('data', (d) => resolve(String(d)));
+    socket.once('close', () => resolve(''));
+  });
+  return { socket, answer };
+}
+
+describe('what anonymous requests can hold of the body budget', () => {
+  let server: TestServer;
+  let dataDir: string;
+  const logged: Array<Record<string, unknown>> = [];
+  before(async () => {
+    dataDir = tempDataDir();
+    const http = { maxInFlightBodyBytes: 48 * 1024, maxInFlightBodyBytesPerSource: 12 * 1024 };
+    server = await startGatehouse({ dataDir, env: { GATEHOUSE_CONFIG: configFile(dataDir, { http }) } });
+    const { pino } = await import('pino');
+    server.app.log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a signed API refuses a request without a valid claim before reading its body: unsigned, or another region, or an unknown key', async () => {
+    const host = new URL(server.url).host;
+    const heads = [
+      awsJsonHead(server.url, 'SWBExternalService.ListInstances', 8000),
+      awsJsonHead(server.url, 'SWBExternalService.ListInstances', 8000, claimedSignature('sso', ADMIN.accessKeyId, 'eu-west-1')),
+      awsJsonHead(server.url, 'AWSIdentityStore.ListUsers', 8000, claimedSignature('identitystore', 'AKIAUNKNOWNKEY000000')),
+      `POST /token?aws_iam=t HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 8000\r\n\r\n`,
+    ];
+    for (const head of heads) {
+      // None of the declared body is sent: the answer comes all the same.
+      const answer = await raw(server.url, head, { untilAnswer: true, waitMs: 3000 });
+      assert.ok([400, 403].includes(answer.status), `${answer.status} for ${head.split('\r\n')[0]} ${/x-amz-target: (\S+)/i.exec(head)?.[1] ?? ''}\n${answer.head}`);
+      assert.match(answer.head, /^x-amzn-ErrorType: (MissingAuthenticationToken|InvalidSignature|UnrecognizedClient|IncompleteSignature)/im);
+    }
+  });
+
+  test('one source holding slow partial bodies cannot make another source be refused', async () => {
+    logged.length = 0;
+    const host = new URL(server.url).host;
+    const registerHead = (length: number) => `POST /client/register HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    // Eight bodies of 8 KiB, 6 KiB of each sent: all eight would hold the whole budget.
+    const slow = Array.from({ length: 8 }, () => holdOpen(server.url, '127.0.0.2', registerHead(8192), ' '.repeat(6144)));
+    try {
+      // Those over the source's share are answered at once (429); the others wait for the rest of their body.
+      const refusedAtOnce = await Promise.all(slow.slice(2).map((s) => s.answer));
+      for (const a of refusedAtOnce) assert.match(a, /^HTTP\/1\.1 429 /, a);
+      const body = JSON.stringify({ clientName: 'legitimate', clientType: 'public' });
+      const other = holdOpen(server.url, '127.0.0.3', registerHead(Buffer.byteLength(body)), body);
+      const answer = await other.answer;
+      other.socket.destroy();
+      assert.match(answer, /^HTTP\/1\.1 200 /, answer);
+      const lines = logged.filter((l) => l.level === 40);
+      assert.deepEqual(
+        lines.map((l) => [l.msg, l.sourceIp, l.maxInFlightBodyBytesPerSource]),
+        [['request body refused: this source holds http.maxInFlightBodyBytesPerSource body bytes', '127.0.0.2', 12 * 1024]],
+        'one line per burst',
+      );
+    } finally {
+      for (const s of slow) s.socket.destroy();
+    }
+  });
+});
+
+describe('keep-alive lifetime', () => {
+  test('an idle keep-alive connection is closed after http.keepAliveSeconds', async () => {
+    const dataDir = tempDataDir();
+    const server = await startGatehouse({ dataDir, env: { GATEHOUSE_CONFIG: configFile(dataDir, { http: { keepAliveSeconds: 1 } }) } });
+    try {
+      const conn = await keptAlive(server.url, '127.0.0.1');
+      assert.equal(conn.status, 200);
+      await conn.closed;
+    } finally {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }

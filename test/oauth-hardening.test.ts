@@ -415,7 +415,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
   describe('the cap on registered clients', () => {
     const ctx = useServerWithLimits({ maxRegisteredClients: 3 });
 
-    test('at the cap, expired clients are deleted, never-used ones first; with none expired, never-used ones older than a device code; else SlowDownException', async () => {
+    test('at the cap, expired clients are deleted, never-used ones first; then never-used ones of the source holding the most; with every client used, SlowDownException', async () => {
       const db = ctx.server.app.storage.db;
       const raw = await signedIn(ctx);
       const used = await register(ctx);
@@ -424,8 +424,7 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       await pollDevice(ctx, used, auth);
       const unused = await register(ctx);
       const live = await register(ctx);
-      const err = await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
-      assert.match(err.error_description!, /Too many registered clients/);
+      const ids = async () => (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
 
       // Both first clients expire (as if 90 days had passed); the used one was used more recently than the other.
       await db
@@ -433,22 +432,87 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
         .set({ expires_at: Date.now() - 1 })
         .where('client_id', 'in', [used.clientId!, unused.clientId!])
         .execute();
-      const ids = async () => (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
       const fourth = await register(ctx);
       assert.deepEqual(new Set(await ids()), new Set([used.clientId, live.clientId, fourth.clientId]), 'the never-used expired client went first');
       const fifth = await register(ctx);
       assert.deepEqual(new Set(await ids()), new Set([live.clientId, fourth.clientId, fifth.clientId]), 'then the used one');
-      await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
 
-      // Nobody can hold the cap with clients nobody uses: once a never-used client is older than a device code lives,
-      // it makes room, though it has not expired. A used one of the same age stays.
-      const longAgo = Date.now() - ctx.server.app.config.signIn.deviceCodeSeconds * 1000 - 1000;
-      await db.updateTable('oidc_clients').set({ issued_at: longAgo }).where('client_id', 'in', [live.clientId!, fourth.clientId!]).execute();
-      await db.updateTable('oidc_clients').set({ last_used_at: longAgo }).where('client_id', '=', fourth.clientId!).execute();
+      // Nobody can hold the cap with clients nobody uses, whatever their age: a source at the cap displaces its own
+      // oldest never-used client, and another source's only while that one holds more than it does.
       const sixth = await register(ctx);
-      assert.deepEqual(new Set(await ids()), new Set([fourth.clientId, fifth.clientId, sixth.clientId]), 'the old never-used client made room');
-      await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
+      assert.deepEqual(new Set(await ids()), new Set([fourth.clientId, fifth.clientId, sixth.clientId]), "the source's own oldest never-used client made room");
+      const other = new Agent({ localAddress: '127.0.0.2' });
+      const registerOther = async () => {
+        const res = await rawPost(ctx.server.url, '/client/register', JSON.stringify({ clientName: 'other', clientType: 'public' }), other);
+        assert.equal(res.status, 200, res.body);
+        return (JSON.parse(res.body) as { clientId: string }).clientId;
+      };
+      try {
+        const b1 = await registerOther();
+        assert.deepEqual(new Set(await ids()), new Set([fifth.clientId, sixth.clientId, b1]), 'another address displaces the one holding the most');
+        const b2 = await registerOther();
+        assert.deepEqual(new Set(await ids()), new Set([sixth.clientId, b1, b2]), 'while it holds more');
+        const b3 = await registerOther();
+        assert.deepEqual(new Set(await ids()), new Set([sixth.clientId, b2, b3]), 'then its own: the first address keeps its last client');
+      } finally {
+        other.destroy();
+      }
+
+      // Used clients are never displaced: with only those, the cap holds.
+      await db.updateTable('oidc_clients').set({ last_used_at: Date.now() }).execute();
+      const err = await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
+      assert.match(err.error_description!, /Too many registered clients/);
     });
+  });
+});
+
+describe('a flood of registrations from several addresses', { timeout: 60_000 }, () => {
+  const ctx = useServerWithLimits({ maxRegisteredClients: 50 });
+
+  test('five addresses each registering at their per-source allowance do not keep another address from registering', async (t) => {
+    const { url } = ctx.server;
+    const perSecond = ctx.server.app.config.limits.registerClientPerSourcePerSecond;
+    const body = JSON.stringify({ clientName: 'flood', clientType: 'public' });
+    const attackers = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'].map((localAddress) => new Agent({ localAddress, keepAlive: true, maxSockets: perSecond }));
+    const legitimateAgent = new Agent({ localAddress: '127.0.0.9', keepAlive: true });
+    const attackerStatuses = new Map<number, number>();
+    let legitimateDone = false;
+    // Each attacker sends its whole allowance every second, until the legitimate address has made all its attempts.
+    const flood = async (agent: Agent) => {
+      while (!legitimateDone) {
+        const second = new Promise((resolve) => setTimeout(resolve, 1000));
+        const answers = await Promise.all(Array.from({ length: perSecond }, () => rawPost(url, '/client/register', body, agent)));
+        for (const a of answers) attackerStatuses.set(a.status, (attackerStatuses.get(a.status) ?? 0) + 1);
+        await second;
+      }
+    };
+    const legitimate = async () => {
+      const statuses: number[] = [];
+      try {
+        // The table is full of the flood's clients before the first attempt.
+        while ((attackerStatuses.get(200) ?? 0) < 50) await new Promise((resolve) => setTimeout(resolve, 50));
+        for (let i = 0; i < 12; i++) {
+          statuses.push((await rawPost(url, '/client/register', JSON.stringify({ clientName: `legitimate-${i}`, clientType: 'public' }), legitimateAgent)).status);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      } finally {
+        legitimateDone = true;
+      }
+      return statuses;
+    };
+    try {
+      const [statuses] = await Promise.all([legitimate(), ...attackers.map(flood)]);
+      t.diagnostic(`legitimate ${JSON.stringify(statuses)}; flood ${JSON.stringify([...attackerStatuses])}`);
+      assert.deepEqual(statuses, Array<number>(12).fill(200), 'every legitimate registration succeeded');
+      assert.ok((attackerStatuses.get(200) ?? 0) > 50, 'the flood kept registering (displacing its own clients)');
+      const count = await ctx.server.app.storage.db
+        .selectFrom('oidc_clients')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      assert.ok(Number(count.n) <= 50 + 10, `the cap held, but for a few concurrent registrations: ${count.n}`);
+    } finally {
+      for (const a of [...attackers, legitimateAgent]) a.destroy();
+    }
   });
 });
 
@@ -536,10 +600,7 @@ describe('failed CreateToken calls do not mark a client as used', { timeout: 60_
     assert.equal(row.last_used_at, null, 'no tokens, so not used');
 
     const other = await register(ctx);
-    await rejectsWith(register(ctx), 'SlowDownException', { status: 400, oauthError: 'slow_down' });
-    // Older than a device code lives: the idle client makes room as any never-used one does.
-    const longAgo = Date.now() - ctx.server.app.config.signIn.deviceCodeSeconds * 1000 - 1000;
-    await db.updateTable('oidc_clients').set({ issued_at: longAgo }).where('client_id', '=', idle.clientId!).execute();
+    // At the cap the oldest never-used client of this address makes room: the idle one, as any never-used one would.
     const third = await register(ctx);
     const ids = (await db.selectFrom('oidc_clients').select('client_id').execute()).map((r) => r.client_id);
     assert.deepEqual(new Set(ids), new Set([other.clientId, third.clientId]), 'the idle client made room');

@@ -617,6 +617,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('oauth_grants_parent').on('oauth_grants').column('parent_grant_id').execute();
     },
   },
+
+  '0019_oidc_client_source': {
+    async up(db: Kysely<any>) {
+      // The source (address, or IPv6 /64) a client was registered from: at the cap on registered clients, never-used
+      // clients are reclaimed from the source holding the most, so one source can displace only its own. Clients
+      // registered before this have none (null), and count as one source.
+      await db.schema.alterTable('oidc_clients').addColumn('source_key', 'text').execute();
+      await db.schema.createIndex('oidc_clients_unused_source').on('oidc_clients').columns(['last_used_at', 'source_key', 'issued_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

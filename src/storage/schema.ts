@@ -219,6 +219,8 @@ export interface OidcClientTable {
   expires_at: number;
   /** When it last called CreateToken with its secret (to the hour): clients never used are reclaimed first. */
   last_used_at: number | null;
+  /** The source it was registered from (rate-limit.ts sourceKey); null for clients registered before it was kept. */
+  source_key: string | null;
 }
 
 export interface WebSessionTable {

@@ -77,6 +77,32 @@ export async function verifySigV4(req: SignedRequest, lookup: SecretLookup, opts
 
 /** The caller of a correctly signed request and the secret it was signed with, as the lookup found it. */
 export async function verifySignature<S extends SigningSecret>(req: SignedRequest, lookup: SecretLookup<S>, opts: VerifyOptions): Promise<{ caller: VerifiedCaller; secret: S }> {
+  return checkPayload(await checkClaim(req, lookup, opts), req.body);
+}
+
+/** A request whose claim (algorithm, scope, time, key and token) has been checked; its signature not yet. */
+export interface CheckedClaim<S extends SigningSecret> {
+  req: Omit<SignedRequest, 'body'>;
+  claim: Claim;
+  secret: S;
+  path: string;
+  params: [string, string][];
+  queryAuth: boolean;
+  accessKeyId: string;
+  scopeDate: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signedHeaderList: string;
+}
+
+/**
+ * Everything about a signed request that can be checked without its body: the Authorization header (or query) well
+ * formed, the credential scope, the time, and the access key known with its session token. A server checks this
+ * before it reads a body, so that an unsigned or foreign request does not get to hold body bytes; the signature,
+ * which covers the body's hash, is checkPayload's.
+ */
+export async function checkClaim<S extends SigningSecret>(req: Omit<SignedRequest, 'body'>, lookup: SecretLookup<S>, opts: VerifyOptions): Promise<CheckedClaim<S>> {
   const now = opts.now ?? Date.now();
   const { path, query } = splitTarget(req.url);
   const params = parseQuery(query);
@@ -141,10 +167,15 @@ export async function verifySignature<S extends SigningSecret>(req: SignedReques
     throw unrecognizedClient();
   }
   if (secret.expiresAt !== undefined && secret.expiresAt <= now) throw expiredToken();
+  return { req, claim, secret, path, params, queryAuth, accessKeyId, scopeDate, region, service, signedHeaders, signedHeaderList };
+}
 
+/** The signature of a request whose claim checkClaim took, over the body received. */
+export function checkPayload<S extends SigningSecret>(checked: CheckedClaim<S>, body: Buffer): { caller: VerifiedCaller; secret: S } {
+  const { req, claim, secret, path, params, queryAuth, accessKeyId, scopeDate, region, service, signedHeaders, signedHeaderList } = checked;
   // Payload hash: clients put the declared hash into the canonical request when they send x-amz-content-sha256,
   // so the signature only covers the body if we also check the declared hash against the bytes received.
-  const bodyHash = sha256Hex(req.body);
+  const bodyHash = sha256Hex(body);
   const declaredHash = headerValue(req.headers, 'x-amz-content-sha256');
   // S3 alone lets a signature leave the body out; here it would let anyone who saw one signed request replay its
   // headers with a body of their own choosing.

@@ -59,42 +59,85 @@ function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) 
 const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
 /**
+ * How many times one registration looks for a never-used client to displace: more than once when concurrent
+ * registrations take the same one, or when the table is over the cap by more than one source holds (a lowered cap).
+ */
+const RECLAIM_ROUNDS = 8;
+
+/**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
  * never given tokens first, then the longest unused (their device authorizations go with them). When that is not
- * enough, clients never given tokens (markUsed) and registered longer ago than a device code lives go
- * too, oldest first: registration is anonymous, so filling the table with clients nobody uses must not lock out
- * everybody else for the 90 days a registration lasts. Such a client could no longer finish the device flow it
- * started anyway. False when there are still not enough (the table is full of clients registered within the last
- * device code lifetime, or used). Concurrent registrations may each see room, so the cap can be passed by a few.
+ * enough, clients never given tokens (markUsed) go, of any age, oldest first, from the source (address, or IPv6 /64)
+ * that holds the most of them; from the registering source itself when it holds as many as any other. Registration
+ * is anonymous, so filling the table with clients nobody uses must not lock out everybody else: a source that floods
+ * displaces its own clients, and another source's only while that one holds more. False when there are still not
+ * enough (every client is used). Concurrent registrations may each see room, so the cap can be passed by a few.
  */
-async function roomForClient(storage: Storage, config: Config, now: number): Promise<boolean> {
-  const counted = await storage.db
+async function roomForClient(storage: Storage, config: Config, source: string, now: number): Promise<boolean> {
+  const db = storage.db;
+  const counted = await db
     .selectFrom('oidc_clients')
     .select((eb) => eb.fn.countAll().as('n'))
     .executeTakeFirstOrThrow();
   const excess = Number(counted.n) - config.limits.maxRegisteredClients + 1;
   if (excess <= 0) return true;
-  const expired = storage.db
+  const expired = storage.claim(
+    db
+      .selectFrom('oidc_clients')
+      .select('client_id')
+      .where('expires_at', '<=', now)
+      .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
+      .orderBy(sql`coalesce(last_used_at, issued_at)`)
+      .limit(excess),
+  );
+  let freed = Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
+  for (let round = 0; freed < excess && round < RECLAIM_ROUNDS; round++) {
+    const [top] = await db
+      .selectFrom('oidc_clients')
+      .select((eb) => ['source_key', eb.fn.countAll().as('n')])
+      .where('last_used_at', 'is', null)
+      .groupBy('source_key')
+      .orderBy(sql`count(*)`, 'desc')
+      .limit(1)
+      .execute();
+    if (!top) break;
+    const own = await db
+      .selectFrom('oidc_clients')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('last_used_at', 'is', null)
+      .where('source_key', '=', source)
+      .executeTakeFirstOrThrow();
+    // The registering source gives up its own when it holds as many as the top one: it never displaces a source holding no more than it does.
+    const from = Number(own.n) > 0 && Number(own.n) >= Number(top.n) ? source : top.source_key;
+    // Rows a concurrent registration is deleting are passed over (PostgreSQL), so that each takes a different one.
+    const neverUsed = storage.claim(
+      db
+        .selectFrom('oidc_clients')
+        .select('client_id')
+        .where('last_used_at', 'is', null)
+        .where('source_key', from === null ? 'is' : '=', from)
+        .orderBy('issued_at')
+        .limit(excess - freed),
+    );
+    // None deleted: concurrent registrations took them all; the next round looks again.
+    freed += Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
+  }
+  if (freed >= excess) return true;
+  // Concurrent registrations may have made the room between them.
+  const left = await db
     .selectFrom('oidc_clients')
-    .select('client_id')
-    .where('expires_at', '<=', now)
-    .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
-    .orderBy(sql`coalesce(last_used_at, issued_at)`)
-    .limit(excess);
-  const deleted = Number((await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
-  if (deleted >= excess) return true;
-  const neverUsed = storage.db
-    .selectFrom('oidc_clients')
-    .select('client_id')
-    .where('last_used_at', 'is', null)
-    .where('issued_at', '<=', now - config.signIn.deviceCodeSeconds * 1000)
-    .orderBy('issued_at')
-    .limit(excess - deleted);
-  const reclaimed = Number((await storage.db.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
-  return deleted + reclaimed >= excess;
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(left.n) < config.limits.maxRegisteredClients;
 }
 
-export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now(), onFull?: () => void) {
+/** Where a registration came from (rate-limit.ts sourceKey), and what to do when the cap refuses it. */
+export interface RegisterClientOptions {
+  source?: string;
+  onFull?: () => void;
+}
+
+export async function registerClient(storage: Storage, config: Config, input: RegisterClientInput, now = Date.now(), { source = '', onFull }: RegisterClientOptions = {}) {
   if (input.clientType !== 'public') throw oauthError('InvalidClientMetadataException', 'Only public clients are supported (clientType: public)');
   if (input.clientName.length === 0 || input.clientName.length > 256) throw oauthError('InvalidClientMetadataException', 'clientName must be 1 to 256 characters');
   checkClientSizes(config.limits, input);
@@ -122,8 +165,9 @@ export async function registerClient(storage: Storage, config: Config, input: Re
     issued_at: now,
     expires_at: now + config.signIn.clientRegistrationSeconds * 1000,
     last_used_at: null,
+    source_key: source,
   };
-  if (!(await roomForClient(storage, config, now))) {
+  if (!(await roomForClient(storage, config, source, now))) {
     onFull?.();
     throw oauthError('SlowDownException', TOO_MANY_CLIENTS);
   }

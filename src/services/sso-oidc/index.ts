@@ -33,9 +33,11 @@ const handlers: Handlers<SsoOidcOperations> = {
       config.limits.registerClientPerSourcePerSecond,
       'Too many client registrations from this address; slow down',
     );
-    const r = await registerClient(storage, config, input, ctx.now, () =>
-      ctx.app.log.warn({ requestId: ctx.requestId, maxRegisteredClients: config.limits.maxRegisteredClients }, 'registered client limit reached: RegisterClient refused'),
-    );
+    const r = await registerClient(storage, config, input, ctx.now, {
+      source: sourceKey(ctx.sourceIp),
+      onFull: () =>
+        ctx.app.log.warn({ requestId: ctx.requestId, maxRegisteredClients: config.limits.maxRegisteredClients }, 'registered client limit reached: RegisterClient refused'),
+    });
     return {
       clientId: r.clientId,
       clientSecret: r.clientSecret,
