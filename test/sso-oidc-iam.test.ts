@@ -464,13 +464,10 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     const exchange = () =>
       oidc.send(new CreateTokenWithIAMCommand({ clientId: exchangeAppArn, grantType: TOKEN_EXCHANGE, subjectToken: held.accessToken, subjectTokenType: ACCESS_TOKEN_TYPE }));
     assert.ok((await exchange()).accessToken, 'the control: before the deletion the exchange works');
+    // Deleting the user deletes their grants, and so every token of them.
     await store.send(new DeleteUserCommand({ IdentityStoreId: identityStoreId, UserId: dave }));
-    const refused = await rejectsOAuth(
-      oidc.send(new CreateTokenWithIAMCommand({ clientId: appArn, grantType: 'refresh_token', refreshToken: held.refreshToken })),
-      'InvalidGrantException',
-    );
-    assert.match(refused.error_description!, /no longer exists/);
-    assert.match((await rejectsOAuth(exchange(), 'InvalidGrantException')).error_description!, /no longer exists/);
+    await rejectsOAuth(oidc.send(new CreateTokenWithIAMCommand({ clientId: appArn, grantType: 'refresh_token', refreshToken: held.refreshToken })), 'InvalidGrantException');
+    await rejectsOAuth(exchange(), 'InvalidGrantException');
     await rejectsOAuth(jwtBearer(await issuer.token({ email: 'dave@example.com' })), 'InvalidGrantException');
   });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { RegisterClientCommandInput } from '@aws-sdk/client-sso-oidc';
 import type { Storage } from '../../src/storage/storage.js';
+import type { Config } from '../../src/config.js';
 import { TEST_POSTGRES } from './gatehouse.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -95,3 +96,12 @@ export const awsJsonHead = (url: string, target: string, length: number | 'chunk
   `POST / HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${target}\r\n` +
   (length === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : `Content-Length: ${length}\r\n`) +
   `${extra}\r\n`;
+
+/**
+ * The most a flood of registrations and device authorizations from one source may have had accepted in `elapsedMs`,
+ * by its per-source limits: RegisterClient counts in one-second windows (a flood of `elapsedMs` touches at most one
+ * more window than it has whole seconds), device authorizations per device code lifetime (longer than any flood).
+ */
+export function floodAllowance(limits: Pick<Config['limits'], 'registerClientPerSourcePerSecond' | 'deviceAuthorizationsPerSource'>, elapsedMs: number) {
+  return { register: limits.registerClientPerSourcePerSecond * (Math.ceil(elapsedMs / 1000) + 1), device: limits.deviceAuthorizationsPerSource };
+}
