@@ -15,6 +15,12 @@ export const peerAddress = (socket: Socket): string => {
   return remote.startsWith('::ffff:') ? remote.slice(7) : remote;
 };
 
+/**
+ * The key a source's share of a process-wide bound is counted under (rate-limit.ts sourceKey); undefined for a
+ * configured proxy, which carries everybody's requests and so has no share of its own.
+ */
+export const shareKey = (config: Config, address: string): string | undefined => (config.trustedProxies.includes(address) ? undefined : sourceKey(address));
+
 export function limitConnections(server: Server, config: Config, log: Logger): void {
   const { maxConnections, maxConnectionsPerSource } = config.http;
   const open = new Set<Socket>();
@@ -32,7 +38,7 @@ export function limitConnections(server: Server, config: Config, log: Logger): v
   };
   server.on('connection', (socket: Socket) => {
     const peer = peerAddress(socket);
-    const key = config.trustedProxies.includes(peer) ? undefined : sourceKey(peer);
+    const key = shareKey(config, peer);
     if (key !== undefined && (bySource.get(key) ?? 0) >= maxConnectionsPerSource) {
       refusedForSource(peer);
       socket.destroy();

@@ -29,9 +29,8 @@ import { createWebHandler, wantsPage } from './web/index.js';
 import { audit, logRequest, oncePerBurst } from './log.js';
 import { logFault } from './faults.js';
 import { BodyBudget, BodyRefused, declaredLength, discardBody, DISCARD_MAX, hasBody, IdleWatch, readBody, type ReadBody } from './body.js';
-import { sourceKey } from './domain/rate-limit.js';
 import { ListeningHosts } from './hosts.js';
-import { limitConnections } from './connections.js';
+import { limitConnections, peerAddress, shareKey } from './connections.js';
 
 /** What a request without a query string or a body has; nothing writes to either. */
 const NO_QUERY = new URLSearchParams();
@@ -117,8 +116,7 @@ export class Router {
  * then only up to the first address that is not one of them (RFC 9700 §4.13): anyone can write the header.
  */
 export function clientAddress(app: App, req: IncomingMessage): string {
-  const remote = req.socket.remoteAddress ?? '';
-  const peer = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+  const peer = peerAddress(req.socket);
   const trusted = app.config.trustedProxies;
   if (trusted.length === 0 || !trusted.includes(peer)) return peer;
   if (req.headers['x-forwarded-for'] === undefined) missingForwardedFor(app, peer);
@@ -341,8 +339,7 @@ export function createHandler(app: App, services: ServiceDefinition[] = allServi
         }
       }
       const sourceIp = clientAddress(app, req);
-      // A configured proxy seen as the source carries everybody's requests: it has no share of its own.
-      const source = app.config.trustedProxies.includes(sourceIp) ? undefined : sourceKey(sourceIp);
+      const source = shareKey(app.config, sourceIp);
       try {
         held = await readBody(req, limit, limits.budget, watch, req.headers.expect === undefined ? undefined : () => res.writeContinue(), source);
         call.body = held.body;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../crypto/passwords.js';
 import type { Storage } from '../storage/storage.js';
 import { hashToken, newToken } from './tokens.js';
-import { revokeDescendants } from './oauth/tokens.js';
+import { revokeGrants } from './oauth/tokens.js';
 import { count, reset, sourceKey, textKey, uncount, type Limit } from './rate-limit.js';
 
 /** A hash of a password nobody knows: unknown users cost the same time as known ones (no user enumeration). */
@@ -162,19 +162,7 @@ export async function findSession(storage: Storage, id: string | undefined, now 
 export async function revokeSession(storage: Storage, sessionHash: string, now = Date.now()) {
   await storage.transaction(async (trx) => {
     await trx.updateTable('web_sessions').set({ revoked_at: now }).where('session_hash', '=', sessionHash).where('revoked_at', 'is', null).execute();
-    const grants = await trx
-      .updateTable('oauth_grants')
-      .set({ revoked_at: now })
-      .where('session_hash', '=', sessionHash)
-      .where('revoked_at', 'is', null)
-      .returning('grant_id')
-      .execute();
-    // Exchanged grants copy their parent's session, but one committed after the statement above began is found only so.
-    await revokeDescendants(
-      trx,
-      grants.map((g) => g.grant_id),
-      now,
-    );
+    await revokeGrants(trx, 'session_hash', sessionHash, now);
   });
 }
 
@@ -193,12 +181,7 @@ export async function setPassword(storage: Storage, userId: string, passwordHash
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, updated_at: now }))
       .execute();
     const sessions = await trx.updateTable('web_sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-    const grants = await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).returning('grant_id').execute();
-    await revokeDescendants(
-      trx,
-      grants.map((g) => g.grant_id),
-      now,
-    );
-    return { sessionsEnded: Number(sessions.numUpdatedRows), grantsRevoked: grants.length };
+    const grantsRevoked = await revokeGrants(trx, 'user_id', userId, now);
+    return { sessionsEnded: Number(sessions.numUpdatedRows), grantsRevoked };
   });
 }

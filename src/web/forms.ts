@@ -2,6 +2,7 @@
 // in, before that an HMAC of the pre-session in the gatehouse_csrf cookie.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingCall } from '../wire/protocol.js';
+import { hasNul } from '../wire/validate.js';
 import { csrfCookieName, newPreSession, preSessionCookie, preSessionValue } from './cookies.js';
 import { WebError, type WebRequest } from './context.js';
 
@@ -35,7 +36,7 @@ const NUL_REFUSED = new WebError(400, 'Unreadable request', 'The request holds a
  * hold the character, and no name, code or address has a use for it.
  */
 export function refuseNul(params: URLSearchParams): void {
-  for (const [name, value] of params) if (name.includes('\0') || value.includes('\0')) throw NUL_REFUSED;
+  for (const [name, value] of params) if (hasNul(name) || hasNul(value)) throw NUL_REFUSED;
 }
 
 /** Constant-time string equality: both sides are hashed first, so neither length nor content leaks through timing. */

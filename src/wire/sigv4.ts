@@ -12,6 +12,7 @@ import { createHmac } from 'node:crypto';
 import { hmacHex, padKey, sha256Hex, type PaddedKey } from '../crypto/hash.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { expiredToken, incompleteSignature, invalidSignature, missingAuthentication, unrecognizedClient } from './errors.js';
+import { hasNul } from './validate.js';
 
 export interface SignedRequest {
   method: string;
@@ -455,8 +456,6 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   const value = headers[name];
   return Array.isArray(value) ? value.join(',') : value;
 }
-
-const hasNul = (s: string) => s.includes('\0');
 
 // ---- crypto --------------------------------------------------------------------------------------------------------
 

@@ -240,7 +240,7 @@ function stringDecoder(shape: StringShape): Decoder {
     checkLength(v.length, v, min, max, path, out, sensitive);
     // PostgreSQL's text cannot hold U+0000; no Identity Center value has a use for it. The value is not echoed: a
     // NUL in a message (or a log line) is trouble of its own.
-    if (v.includes('\0')) out.push({ path, value: undefined, constraint: NO_NUL });
+    if (hasNul(v)) out.push({ path, value: undefined, constraint: NO_NUL });
     if (pattern && !pattern.test(v)) {
       out.push({ path, value: describe(v, sensitive), constraint: `Member must satisfy regular expression pattern: ${shape.pattern}` });
     }

@@ -166,13 +166,10 @@ function applicationGrant(db: Db, arn: string, grantType: string) {
 }
 
 /**
- * Refuses a user who may not have tokens for the application: one no longer in its instance's identity store (a
- * refresh token or another application's access token outlives a deleted user), or with AssignmentRequired one not
- * assigned to the application directly or through a group.
+ * Refuses a user who may not have tokens for the application: with AssignmentRequired, one not assigned to it directly
+ * or through a group. (A deleted user has no tokens left to present: deleting a user deletes the user's grants.)
  */
 async function requireEntitled(db: Db, app: Application, userId: string): Promise<void> {
-  const user = await db.selectFrom('users').select('user_id').where('user_id', '=', userId).where('identity_store_id', '=', app.identity_store_id).executeTakeFirst();
-  if (!user) throw invalidGrant('The user no longer exists in the identity store');
   if (!app.assignment_required) return;
   const row = await db
     .selectFrom('application_assignments')

@@ -94,12 +94,26 @@ export async function sessionLasts(trx: Db, sessionHash: string | null, now: num
  * committing meanwhile (it locks its parent first: lockLiveGrant) is either refused or seen here.
  */
 export async function revokeGrant(trx: Db, grantId: string, now = Date.now()): Promise<void> {
-  await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('grant_id', '=', grantId).where('revoked_at', 'is', null).execute();
-  await revokeDescendants(trx, [grantId], now);
+  await revokeGrants(trx, 'grant_id', grantId, now);
+}
+
+/**
+ * Revokes the live grants whose `column` is `value` (one grant, a browser session's, a user's), and every grant made
+ * from them by token exchange. Call it in a transaction. How many grants were revoked directly.
+ */
+export async function revokeGrants(trx: Db, column: 'grant_id' | 'session_hash' | 'user_id', value: string, now: number): Promise<number> {
+  const revoked = await trx.updateTable('oauth_grants').set({ revoked_at: now }).where(column, '=', value).where('revoked_at', 'is', null).returning('grant_id').execute();
+  // An exchanged grant copies its parent's session, but one committed after the statement above began is found only so.
+  await revokeDescendants(
+    trx,
+    revoked.map((g) => g.grant_id),
+    now,
+  );
+  return revoked.length;
 }
 
 /** Revokes the grants made by token exchange from `grantIds` (just revoked by the caller), and from those in turn. */
-export async function revokeDescendants(trx: Db, grantIds: string[], now: number): Promise<void> {
+async function revokeDescendants(trx: Db, grantIds: string[], now: number): Promise<void> {
   let parents = grantIds;
   while (parents.length) {
     const children: string[] = [];
