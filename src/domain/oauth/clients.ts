@@ -59,40 +59,33 @@ function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) 
 const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
 /**
- * How many times one registration looks for a never-used client to displace: more than once when concurrent
- * registrations take the same one, or when the table is over the cap by more than one source holds (a lowered cap).
- */
-const RECLAIM_ROUNDS = 8;
-
-/**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
  * never given tokens first, then the longest unused (their device authorizations go with them). When that is not
  * enough, clients never given tokens (markUsed) go, of any age, oldest first, from the source (address, or IPv6 /64)
  * that holds the most of them; from the registering source itself when it holds as many as any other. Registration
  * is anonymous, so filling the table with clients nobody uses must not lock out everybody else: a source that floods
  * displaces its own clients, and another source's only while that one holds more. False when there are still not
- * enough (every client is used). Concurrent registrations may each see room, so the cap can be passed by a few.
+ * enough (every client is used). Runs in the registration's transaction, under its lock, so that concurrent
+ * registrations cannot each see the same room and pass the cap between them.
  */
-async function roomForClient(storage: Storage, config: Config, source: string, now: number): Promise<boolean> {
-  const db = storage.db;
-  const counted = await db
+async function roomForClient(trx: Db, config: Config, source: string, now: number): Promise<boolean> {
+  const counted = await trx
     .selectFrom('oidc_clients')
     .select((eb) => eb.fn.countAll().as('n'))
     .executeTakeFirstOrThrow();
   const excess = Number(counted.n) - config.limits.maxRegisteredClients + 1;
   if (excess <= 0) return true;
-  const expired = storage.claim(
-    db
-      .selectFrom('oidc_clients')
-      .select('client_id')
-      .where('expires_at', '<=', now)
-      .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
-      .orderBy(sql`coalesce(last_used_at, issued_at)`)
-      .limit(excess),
-  );
-  let freed = Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
-  for (let round = 0; freed < excess && round < RECLAIM_ROUNDS; round++) {
-    const [top] = await db
+  const expired = trx
+    .selectFrom('oidc_clients')
+    .select('client_id')
+    .where('expires_at', '<=', now)
+    .orderBy(sql`case when last_used_at is null then 0 else 1 end`)
+    .orderBy(sql`coalesce(last_used_at, issued_at)`)
+    .limit(excess);
+  let freed = Number((await trx.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
+  // More than one round when the top source holds fewer than the cap needs freed (a lowered cap).
+  while (freed < excess) {
+    const [top] = await trx
       .selectFrom('oidc_clients')
       .select((eb) => ['source_key', eb.fn.countAll().as('n')])
       .where('last_used_at', 'is', null)
@@ -100,8 +93,8 @@ async function roomForClient(storage: Storage, config: Config, source: string, n
       .orderBy(sql`count(*)`, 'desc')
       .limit(1)
       .execute();
-    if (!top) break;
-    const own = await db
+    if (!top) return false;
+    const own = await trx
       .selectFrom('oidc_clients')
       .select((eb) => eb.fn.countAll().as('n'))
       .where('last_used_at', 'is', null)
@@ -109,26 +102,18 @@ async function roomForClient(storage: Storage, config: Config, source: string, n
       .executeTakeFirstOrThrow();
     // The registering source gives up its own when it holds as many as the top one: it never displaces a source holding no more than it does.
     const from = Number(own.n) > 0 && Number(own.n) >= Number(top.n) ? source : top.source_key;
-    // Rows a concurrent registration is deleting are passed over (PostgreSQL), so that each takes a different one.
-    const neverUsed = storage.claim(
-      db
-        .selectFrom('oidc_clients')
-        .select('client_id')
-        .where('last_used_at', 'is', null)
-        .where('source_key', from === null ? 'is' : '=', from)
-        .orderBy('issued_at')
-        .limit(excess - freed),
-    );
-    // None deleted: concurrent registrations took them all; the next round looks again.
-    freed += Number((await db.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
+    const neverUsed = trx
+      .selectFrom('oidc_clients')
+      .select('client_id')
+      .where('last_used_at', 'is', null)
+      .where('source_key', from === null ? 'is' : '=', from)
+      .orderBy('issued_at')
+      .limit(excess - freed);
+    const deleted = Number((await trx.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
+    if (deleted === 0) return false;
+    freed += deleted;
   }
-  if (freed >= excess) return true;
-  // Concurrent registrations may have made the room between them.
-  const left = await db
-    .selectFrom('oidc_clients')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(left.n) < config.limits.maxRegisteredClients;
+  return true;
 }
 
 /** Where a registration came from (rate-limit.ts sourceKey), and what to do when the cap refuses it. */
@@ -167,11 +152,18 @@ export async function registerClient(storage: Storage, config: Config, input: Re
     last_used_at: null,
     source_key: source,
   };
-  if (!(await roomForClient(storage, config, source, now))) {
+  const registered = await storage.transaction(
+    async (trx) => {
+      if (!(await roomForClient(trx, config, source, now))) return false;
+      await trx.insertInto('oidc_clients').values(row).execute();
+      return true;
+    },
+    { lock: 'oidc-client-cap' },
+  );
+  if (!registered) {
     onFull?.();
     throw oauthError('SlowDownException', TOO_MANY_CLIENTS);
   }
-  await storage.db.insertInto('oidc_clients').values(row).execute();
   return { clientId, clientSecret, clientIdIssuedAt: Math.floor(now / 1000), clientSecretExpiresAt: Math.floor(row.expires_at / 1000), grantTypes };
 }
 
