@@ -276,4 +276,22 @@ describe('sso-admin trusted token issuers', () => {
     await remove(arn);
     await admin.send(new DeleteInstanceCommand({ InstanceArn }));
   });
+
+  test('an issuer created while its instance is being deleted either stops the delete or is refused: never accepted and then lost', async () => {
+    for (let round = 0; round < 12; round++) {
+      const { InstanceArn } = await admin.send(new CreateInstanceCommand({ Name: `tti-race-${round}` }));
+      const [created, deleted] = await Promise.allSettled([create({ InstanceArn }), admin.send(new DeleteInstanceCommand({ InstanceArn }))]);
+      if (created.status === 'fulfilled') {
+        // The issuer was there first: the delete was refused, and both are still there.
+        assert.equal(deleted.status, 'rejected', `round ${round}: the instance went with an issuer just accepted`);
+        assert.equal((deleted as PromiseRejectedResult).reason.name, 'ConflictException');
+        assert.equal((await describeIssuer(created.value)).TrustedTokenIssuerArn, created.value);
+        await remove(created.value);
+        await admin.send(new DeleteInstanceCommand({ InstanceArn }));
+      } else {
+        assert.equal(deleted.status, 'fulfilled', `round ${round}: ${String(deleted.status === 'rejected' && deleted.reason)}`);
+        assert.equal((created.reason as Error).name, 'ResourceNotFoundException', `round ${round}: ${String(created.reason)}`);
+      }
+    }
+  });
 });

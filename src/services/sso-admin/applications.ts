@@ -166,7 +166,7 @@ export const applicationHandlers: Handlers<SsoAdminOperations> = {
           return { row, instance };
         },
         // DeleteInstance takes this lock too, so no application slips into an instance being deleted.
-        { lock: `assignments:${input.InstanceArn}` },
+        { lock: `instance:${input.InstanceArn}` },
       );
       return { ApplicationArn: row.application_arn, InstanceArn: row.instance_arn, IdentityStoreArn: identityStoreArn(instance) };
     } catch (err) {

@@ -50,7 +50,7 @@ async function requestAssignmentChange(kind: AdminRequestKind, input: SsoAdminOp
       }
       await insertRequest(trx, row);
     },
-    { lock: `assignments:${input.InstanceArn}` },
+    { lock: `instance:${input.InstanceArn}` },
   );
   return row;
 }

@@ -195,8 +195,9 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
 
         await deleteInstance(trx, arn, instance.identity_store_id);
       },
-      // CreateAccountAssignment takes this lock too, so no assignment slips in between the check and the delete.
-      { lock: `assignments:${arn}` },
+      // The instance's lock: whatever creates something in an instance (assignments, permission sets, applications,
+      // trusted token issuers, regions) takes it too, so nothing slips in between these checks and the delete.
+      { lock: `instance:${arn}` },
     );
     return {};
   },

@@ -90,7 +90,7 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
         await deletePermissionSet(trx, input.PermissionSetArn);
       },
       // The instance's lock, as DeleteInstance: CreateAccountAssignment and TagResource take it too.
-      { lock: `assignments:${input.InstanceArn}` },
+      { lock: `instance:${input.InstanceArn}` },
     );
     return {};
   },

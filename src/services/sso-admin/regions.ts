@@ -76,7 +76,7 @@ export const regionHandlers: Handlers<SsoAdminOperations> = {
         });
       },
       // Adds and removes of an instance queue here, so the check for a running workflow holds until the write commits.
-      { lock: `sso-admin:regions:${input.InstanceArn}` },
+      { lock: `instance:${input.InstanceArn}` },
     );
     return { Status: 'ADDING' };
   },
@@ -95,7 +95,7 @@ export const regionHandlers: Handlers<SsoAdminOperations> = {
         if (running) throw conflict(`Region ${running.RegionName} is ${running.Status}; wait until no Region is being added or removed.`);
         await markRegionRemoving(trx, input.InstanceArn, region, ctx.now, ctx.now + config.provisioningDelayMs);
       },
-      { lock: `sso-admin:regions:${input.InstanceArn}` },
+      { lock: `instance:${input.InstanceArn}` },
     );
     return { Status: 'REMOVING' };
   },

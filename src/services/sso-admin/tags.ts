@@ -40,10 +40,10 @@ async function requireTaggable(db: Db, resourceArn: string, instanceArn: string 
   if (resourceArn.includes(':permissionSet/')) {
     const ps = await permissionSetInstance(db, resourceArn);
     // DeletePermissionSet and DeleteInstance, which may delete permission sets, hold their instance's lock.
-    if (ps && (!instanceArn || ps.instance_arn === instanceArn)) return `assignments:${ps.instance_arn}`;
+    if (ps && (!instanceArn || ps.instance_arn === instanceArn)) return `instance:${ps.instance_arn}`;
   } else if (resourceArn.includes(':instance/')) {
     const [inst] = await instanceQuery(db, resourceArn);
-    if (inst && (!instanceArn || inst.instance_arn === instanceArn)) return `assignments:${inst.instance_arn}`;
+    if (inst && (!instanceArn || inst.instance_arn === instanceArn)) return `instance:${inst.instance_arn}`;
   } else if (resourceArn.includes(':application/')) {
     const app = await applicationInstance(db, resourceArn);
     if (app && (!instanceArn || app.instance_arn === instanceArn)) return `sso-admin:application:${resourceArn}`;

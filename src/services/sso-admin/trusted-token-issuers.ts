@@ -113,8 +113,8 @@ export const trustedTokenIssuerHandlers: Handlers<SsoAdminOperations> = {
           if (input.Tags?.length) await putTags(trx, row.trusted_token_issuer_arn, input.Tags);
           return row.trusted_token_issuer_arn;
         },
-        // The count and the token check hold until the insert commits.
-        { lock: `sso-admin:trusted-token-issuers:${input.InstanceArn}` },
+        // The instance's lock: the count and the token check hold until the insert commits, and DeleteInstance waits.
+        { lock: `instance:${input.InstanceArn}` },
       );
       return { TrustedTokenIssuerArn: arn };
     } catch (err) {
