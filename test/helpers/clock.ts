@@ -3,12 +3,30 @@
 
 export class TestClock {
   private offset = 0;
+  private held: number | undefined;
 
   /** The server's time, epoch ms (bound, so that it can be handed over as `() => number`). */
-  readonly now = (): number => Date.now() + this.offset;
+  readonly now = (): number => this.held ?? Date.now() + this.offset;
+
+  /**
+   * Stops the server's time until the returned function is called, when it goes on from where it stood. A test that
+   * must land many requests in one one-second window holds the time instead of hoping a loaded machine is quick.
+   * With `freshWindowMs`, the time is first moved on to the start of the next such window, which earlier requests
+   * have not counted in.
+   */
+  hold(freshWindowMs?: number): () => void {
+    if (freshWindowMs !== undefined) this.advance(freshWindowMs - (this.now() % freshWindowMs));
+    this.held = this.now();
+    return () => {
+      if (this.held === undefined) return;
+      this.offset = this.held - Date.now();
+      this.held = undefined;
+    };
+  }
 
   /** Moves the server's time on by `ms`. */
   advance(ms: number): void {
+    if (this.held !== undefined) this.held += ms;
     this.offset += ms;
   }
 
