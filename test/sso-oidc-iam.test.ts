@@ -418,6 +418,31 @@ describe('sso-oidc CreateTokenWithIAM', () => {
     await rejectsOAuth(exchange(first.accessToken!, { scope: ['quicksight:read'] }), 'InvalidScopeException');
   });
 
+  test('token exchange: a scope whose access scope names AuthorizedTargets travels only to the applications or instance it names', async () => {
+    const aim = (AuthorizedTargets?: string[]) => admin.send(new PutApplicationAccessScopeCommand({ ApplicationArn: appArn, Scope: 'redshift:connect', AuthorizedTargets }));
+    const first = await jwtBearer(await issuer.token());
+    try {
+      // Aimed at another application only: the exchange keeps the scopes that do not name an audience.
+      await aim([deniedAppArn]);
+      assert.deepEqual((await exchange(first.accessToken!)).scope, ['sso:account:access']);
+      await rejectsOAuth(exchange(first.accessToken!, { scope: ['redshift:connect'] }), 'InvalidScopeException');
+      // Aimed at this application, or at its whole instance: it travels.
+      await aim([deniedAppArn, exchangeAppArn]);
+      assert.deepEqual((await exchange(first.accessToken!, { scope: ['redshift:connect'] })).scope, ['redshift:connect']);
+      await aim([instanceArn]);
+      assert.deepEqual((await exchange(first.accessToken!, { scope: ['redshift:connect'] })).scope, ['redshift:connect']);
+      // Every scope aimed elsewhere: nothing to exchange.
+      await admin.send(new PutApplicationAccessScopeCommand({ ApplicationArn: appArn, Scope: 'sso:account:access', AuthorizedTargets: [deniedAppArn] }));
+      await aim([deniedAppArn]);
+      const refused = await rejectsOAuth(exchange(first.accessToken!), 'InvalidScopeException');
+      assert.match(refused.error_description!, /authorized targets/);
+    } finally {
+      await aim();
+      await admin.send(new PutApplicationAccessScopeCommand({ ApplicationArn: appArn, Scope: 'sso:account:access' }));
+    }
+    assert.deepEqual([...(await exchange(first.accessToken!)).scope!].sort(), ['redshift:connect', 'sso:account:access'], 'the control: no targets, both travel');
+  });
+
   test('token exchange: never to the application the subject token was issued to, nor from a disabled application', async () => {
     const first = await jwtBearer(await issuer.token());
     const self = await rejectsOAuth(exchange(first.accessToken!, {}, appArn), 'InvalidGrantException');

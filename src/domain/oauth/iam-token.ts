@@ -319,8 +319,11 @@ async function tokenExchange(c: IamTokenContext, app: Application, input: Create
       throw invalidGrant('The subject token was issued to this application: only a token of another application is exchanged');
     }
     await requireEntitled(trx, app, held.userId);
-    heldScopes = held.scopes.filter((s) => allowedScopes.includes(s));
-    if (!heldScopes.length) throw oauthError('InvalidScopeException', 'The subject token holds none of the access scopes of the application');
+    const aimed = await scopesAimedAt(trx, source.application_arn, app);
+    heldScopes = held.scopes.filter((s) => allowedScopes.includes(s) && aimed(s));
+    if (!heldScopes.length) {
+      throw oauthError('InvalidScopeException', 'The subject token holds none of the access scopes of the application, or none that names it among its authorized targets');
+    }
     if (input.scope?.some((s) => !heldScopes.includes(s))) {
       throw oauthError('InvalidScopeException', 'A requested scope is not held by the subject token or is not an access scope of the application');
     }
@@ -332,6 +335,22 @@ async function tokenExchange(c: IamTokenContext, app: Application, input: Create
     return issueTokens(trx, c.config, { grant_id: grant.grant_id, expires_at: Math.min(grant.expires_at, held.expiresAt) }, false, c.now);
   });
   return { userId, issued, heldScopes };
+}
+
+/**
+ * Which of the source application's scopes may travel to `target` by token exchange. AWS takes a subject token whose
+ * "authorized scopes … indicate the requested application as a target audience": an access scope of the source with
+ * AuthorizedTargets travels only to the applications it names, or to every application of an instance it names. A
+ * scope with no AuthorizedTargets names no audience, and travels to any application of the instance that has the
+ * scope itself (docs/behaviour.md).
+ */
+async function scopesAimedAt(trx: Db, sourceArn: string, target: Application): Promise<(scope: string) => boolean> {
+  const rows = await trx.selectFrom('application_access_scopes').select(['scope', 'authorized_targets']).where('application_arn', '=', sourceArn).execute();
+  const targets = new Map(rows.map((r) => [r.scope, r.authorized_targets === null ? undefined : list(r.authorized_targets)]));
+  return (scope) => {
+    const named = targets.get(scope);
+    return named === undefined || named.length === 0 || named.includes(target.application_arn) || named.includes(target.instance_arn);
+  };
 }
 
 /** A code from /authorize for the application (PKCE, its grant's redirect URIs), redeemed once for the signed-in person. */
