@@ -78,6 +78,26 @@ export class InputCodec {
     return d;
   }
 
+  private readonly sensitiveWithin = new Map<string, boolean>();
+
+  /**
+   * Whether a value of the shape may carry a sensitive member anywhere inside (a list of emails, a structure with a
+   * secret): a violation of a list's or map's length then leaves the value out of the message, as for the member.
+   */
+  holdsSensitive(name: string): boolean {
+    const known = this.sensitiveWithin.get(name);
+    if (known !== undefined) return known;
+    // A recursive shape meets itself again as not sensitive: what it holds is decided by its other members.
+    this.sensitiveWithin.set(name, false);
+    const shape = this.model.shapes[name];
+    let found = shape?.sensitive === true;
+    if (!found && shape?.type === 'structure') found = Object.values(shape.members).some((ref) => this.holdsSensitive(ref.shape));
+    if (!found && shape?.type === 'list') found = this.holdsSensitive(shape.member);
+    if (!found && shape?.type === 'map') found = this.holdsSensitive(shape.key) || this.holdsSensitive(shape.value);
+    this.sensitiveWithin.set(name, found);
+    return found;
+  }
+
   private build(shape: Shape): Decoder {
     switch (shape.type) {
       case 'structure':
@@ -161,9 +181,10 @@ export class InputCodec {
   private list(shape: ListShape): Decoder {
     const { min, max } = shape;
     const member = () => this.decoder(shape.member);
+    const sensitive = this.holdsSensitive(shape.member);
     return (v, path, out) => {
       if (!Array.isArray(v)) wrongType(path, 'a list', v);
-      checkLength(v.length, v, min, max, path, out, false);
+      checkLength(v.length, v, min, max, path, out, sensitive);
       const d = member();
       return v.map((item, i) => {
         const p = `${path}.${i + 1}.member`;
@@ -180,10 +201,11 @@ export class InputCodec {
     const { min, max } = shape;
     const key = () => this.decoder(shape.key);
     const value = () => this.decoder(shape.value);
+    const sensitive = this.holdsSensitive(shape.key) || this.holdsSensitive(shape.value);
     return (v, path, out) => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) wrongType(path, 'a map', v);
       const entries = Object.entries(v as Record<string, unknown>);
-      checkLength(entries.length, v, min, max, path, out, false);
+      checkLength(entries.length, v, min, max, path, out, sensitive);
       const result: Record<string, unknown> = {};
       const kd = key();
       const vd = value();

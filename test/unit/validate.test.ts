@@ -131,8 +131,11 @@ describe('constraint traits', () => {
       validate(identityStore, 'ListUsersRequest', { IdentityStoreId: STORE, Extensions: [] }),
       "1 validation error detected: Value '[]' at 'extensions' failed to satisfy constraint: Member must have length greater than or equal to 1",
     );
-    const message = validate(identityStore, 'CreateUserRequest', { IdentityStoreId: STORE, Emails: [{ Type: 'work' }, { Type: 'home' }] });
-    assert.match(message ?? '', /^1 validation error detected: Value '.*' at 'emails' failed to satisfy constraint: Member must have length less than or equal to 1$/);
+    // Emails hold sensitive members (Email.Value): the list is left out of the message, as a sensitive member is.
+    assert.equal(
+      validate(identityStore, 'CreateUserRequest', { IdentityStoreId: STORE, Emails: [{ Value: 'a@example.com' }, { Value: 'b@example.com' }] }),
+      "1 validation error detected: Value at 'emails' failed to satisfy constraint: Member must have length less than or equal to 1",
+    );
     const groups = Array.from({ length: 101 }, () => USER_ID);
     assert.match(
       validate(identityStore, 'IsMemberInGroupsRequest', { IdentityStoreId: STORE, MemberId: { UserId: USER_ID }, GroupIds: groups }) ?? '',
