@@ -471,6 +471,15 @@ describe('identitystore: UpdateUser', () => {
     assert.deepEqual((await describeUser(UserId, true)).Extensions, { [ENTERPRISE]: { employeeNumber: '1', costCenter: '9' } });
     await update([{ AttributePath: ENTERPRISE }]);
     assert.equal((await describeUser(UserId, true)).Extensions, undefined);
+    // Removing the last attribute, one by one, leaves no empty extension behind, nor an empty parent.
+    await update([
+      { AttributePath: `${ENTERPRISE}.manager.value`, AttributeValue: 'boss' },
+      { AttributePath: `${ENTERPRISE}.division`, AttributeValue: 'East' },
+    ]);
+    await update([{ AttributePath: `${ENTERPRISE}.manager.value` }]);
+    assert.deepEqual((await describeUser(UserId, true)).Extensions, { [ENTERPRISE]: { division: 'East' } });
+    await update([{ AttributePath: `${ENTERPRISE}.division` }]);
+    assert.equal((await describeUser(UserId, true)).Extensions, undefined);
   });
 });
 

@@ -145,15 +145,20 @@ function applyExtension(next: Record<string, unknown>, sub: string, value: unkno
   } else {
     const ext = structuredClone((extensions[EXTENSION] as Record<string, unknown>) ?? {});
     const keys = sub.split('.');
-    let node: Record<string, unknown> = ext;
+    const nodes: Record<string, unknown>[] = [ext];
     for (const k of keys.slice(0, -1)) {
+      const node = nodes[nodes.length - 1];
       if (typeof node[k] !== 'object' || node[k] === null) node[k] = {};
-      node = node[k] as Record<string, unknown>;
+      nodes.push(node[k] as Record<string, unknown>);
     }
     const last = keys[keys.length - 1];
-    if (value === null) delete node[last];
-    else node[last] = value;
-    extensions[EXTENSION] = ext;
+    if (value === null) {
+      delete nodes[nodes.length - 1][last];
+      // Removing the last attribute under a parent removes the parent, up to the extension itself: no `{}` is left.
+      for (let i = nodes.length - 1; i > 0 && Object.keys(nodes[i]).length === 0; i--) delete nodes[i - 1][keys[i - 1]];
+    } else nodes[nodes.length - 1][last] = value;
+    if (Object.keys(ext).length === 0) delete extensions[EXTENSION];
+    else extensions[EXTENSION] = ext;
   }
   if (Object.keys(extensions).length === 0) delete next.Extensions;
   else next.Extensions = check('Extensions', extensions, where);
