@@ -65,12 +65,16 @@ class Interrupted extends Error {}
 
 /**
  * Reads one line typed at the terminal without showing it: the terminal is put in raw mode (no echo) before the
- * prompt appears, so nothing typed after the prompt is ever echoed. Backspace and Ctrl-U edit; Enter finishes.
+ * prompt appears, so nothing typed after the prompt is ever echoed. Backspace and Ctrl-U edit; Enter finishes; the
+ * escape sequences of arrows and other function keys are ignored rather than taken as part of the password.
  */
 function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     let typed = '';
+    // Inside a key's escape sequence (an arrow, Home, F1…: ESC [ … final byte, or ESC O and one byte): not part of the
+    // password. 'esc' after ESC, 'csi' after ESC [, 'ss3' after ESC O.
+    let escape: '' | 'esc' | 'csi' | 'ss3' = '';
     const finish = (err?: Error) => {
       stdin.off('data', onData);
       stdin.setRawMode(false);
@@ -81,6 +85,23 @@ function readHidden(prompt: string): Promise<string> {
     };
     const onData = (chunk: string) => {
       for (const ch of chunk) {
+        if (escape === 'esc') {
+          escape = ch === '[' ? 'csi' : ch === 'O' ? 'ss3' : '';
+          continue;
+        }
+        if (escape === 'csi') {
+          // Parameter and intermediate bytes go on; a byte from @ to ~ ends the sequence.
+          if (ch >= '@' && ch <= '~') escape = '';
+          continue;
+        }
+        if (escape === 'ss3') {
+          escape = '';
+          continue;
+        }
+        if (ch === '\x1b') {
+          escape = 'esc';
+          continue;
+        }
         if (ch === '\r' || ch === '\n') return finish();
         if (ch === '\x03') return finish(new Interrupted('interrupted; the password was not changed'));
         if (ch === '\x04') {
