@@ -72,9 +72,9 @@ function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     let typed = '';
-    // Inside a key's escape sequence (an arrow, Home, F1…: ESC [ … final byte, or ESC O and one byte): not part of the
+    // Inside a key's inKey sequence (an arrow, Home, F1…: ESC [ … final byte, or ESC O and one byte): not part of the
     // password. 'esc' after ESC, 'csi' after ESC [, 'ss3' after ESC O.
-    let escape: '' | 'esc' | 'csi' | 'ss3' = '';
+    let inKey: '' | 'esc' | 'csi' | 'ss3' = '';
     const finish = (err?: Error) => {
       stdin.off('data', onData);
       stdin.setRawMode(false);
@@ -85,21 +85,21 @@ function readHidden(prompt: string): Promise<string> {
     };
     const onData = (chunk: string) => {
       for (const ch of chunk) {
-        if (escape === 'esc') {
-          escape = ch === '[' ? 'csi' : ch === 'O' ? 'ss3' : '';
+        if (inKey === 'esc') {
+          inKey = ch === '[' ? 'csi' : ch === 'O' ? 'ss3' : '';
           continue;
         }
-        if (escape === 'csi') {
+        if (inKey === 'csi') {
           // Parameter and intermediate bytes go on; a byte from @ to ~ ends the sequence.
-          if (ch >= '@' && ch <= '~') escape = '';
+          if (ch >= '@' && ch <= '~') inKey = '';
           continue;
         }
-        if (escape === 'ss3') {
-          escape = '';
+        if (inKey === 'ss3') {
+          inKey = '';
           continue;
         }
         if (ch === '\x1b') {
-          escape = 'esc';
+          inKey = 'esc';
           continue;
         }
         if (ch === '\r' || ch === '\n') return finish();
