@@ -72,7 +72,7 @@ function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     let typed = '';
-    // Inside a key's inKey sequence (an arrow, Home, F1…: ESC [ … final byte, or ESC O and one byte): not part of the
+    // Inside a key's escape sequence (an arrow, Home, F1…: ESC [ … final byte, or ESC O and one byte): not part of the
     // password. 'esc' after ESC, 'csi' after ESC [, 'ss3' after ESC O.
     let inKey: '' | 'esc' | 'csi' | 'ss3' = '';
     const finish = (err?: Error) => {
