@@ -83,19 +83,29 @@ export class InputCodec {
   /**
    * Whether a value of the shape may carry a sensitive member anywhere inside (a list of emails, a structure with a
    * secret): a violation of a list's or map's length then leaves the value out of the message, as for the member.
+   * Remembered per shape once found from it; a shape met again on the way down counts for nothing there, its members
+   * being looked at where it was first met.
    */
   holdsSensitive(name: string): boolean {
-    const known = this.sensitiveWithin.get(name);
-    if (known !== undefined) return known;
-    // A recursive shape meets itself again as not sensitive: what it holds is decided by its other members.
-    this.sensitiveWithin.set(name, false);
-    const shape = this.model.shapes[name];
-    let found = shape?.sensitive === true;
-    if (!found && shape?.type === 'structure') found = Object.values(shape.members).some((ref) => this.holdsSensitive(ref.shape));
-    if (!found && shape?.type === 'list') found = this.holdsSensitive(shape.member);
-    if (!found && shape?.type === 'map') found = this.holdsSensitive(shape.key) || this.holdsSensitive(shape.value);
-    this.sensitiveWithin.set(name, found);
+    let found = this.sensitiveWithin.get(name);
+    if (found === undefined) {
+      found = this.sensitiveInside(name, new Set());
+      this.sensitiveWithin.set(name, found);
+    }
     return found;
+  }
+
+  private sensitiveInside(name: string, visiting: Set<string>): boolean {
+    if (visiting.has(name)) return false;
+    visiting.add(name);
+    const shape = this.model.shapes[name];
+    if (!shape) return false;
+    if (shape.sensitive === true) return true;
+    const inside = (n: string) => this.sensitiveInside(n, visiting);
+    if (shape.type === 'structure') return Object.values(shape.members).some((ref) => inside(ref.shape));
+    if (shape.type === 'list') return inside(shape.member);
+    if (shape.type === 'map') return inside(shape.key) || inside(shape.value);
+    return false;
   }
 
   private build(shape: Shape): Decoder {
