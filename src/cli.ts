@@ -85,16 +85,18 @@ function readHidden(prompt: string): Promise<string> {
     };
     const onData = (chunk: string) => {
       for (const ch of chunk) {
-        if (inKey === 'esc') {
+        const control = ch < ' ' || ch === '\x7f';
+        // A control key (Enter, Ctrl-C, Backspace…) ends any sequence and counts as itself.
+        if (inKey !== '' && control) inKey = '';
+        else if (inKey === 'esc') {
+          // ESC [ and ESC O begin a key's sequence; ESC and another key (Alt+key) is that key, left out.
           inKey = ch === '[' ? 'csi' : ch === 'O' ? 'ss3' : '';
           continue;
-        }
-        if (inKey === 'csi') {
-          // Parameter and intermediate bytes go on; a byte from @ to ~ ends the sequence.
-          if (ch >= '@' && ch <= '~') inKey = '';
+        } else if (inKey === 'csi') {
+          // Parameter and intermediate bytes go on; a final byte (@ to ~), or anything past ~, ends the sequence.
+          if (ch >= '@') inKey = '';
           continue;
-        }
-        if (inKey === 'ss3') {
+        } else if (inKey === 'ss3') {
           inKey = '';
           continue;
         }
@@ -110,6 +112,8 @@ function readHidden(prompt: string): Promise<string> {
         else if (ch === '\x15') typed = '';
         else if (ch >= ' ') typed += ch;
       }
+      // A key's sequence comes in one read: an Escape pressed alone ends with it.
+      inKey = '';
     };
     stdin.setRawMode(true);
     stdin.setEncoding('utf8');

@@ -123,8 +123,9 @@ describe('passwd at a terminal', () => {
       ['passwd', person.userName, '--data-dir', server.dataDir],
       [
         [`New password for ${person.userName}: `, `${password}\r`],
-        // Arrows, Home and F1 (escape sequences) are ignored; a wrong letter is taken back with Backspace.
-        ['Retype the new password: ', `${password.slice(0, 5)}\x1b[D\x1b[1;5C\x1bOH\x1bOP${password.slice(5)}x\x7f\r`],
+        // Arrows, Home and F1 (escape sequences) are ignored; a wrong letter is taken back with Backspace right after
+        // an arrow; Escape alone, then Enter, finishes.
+        ['Retype the new password: ', `${password.slice(0, 5)}\x1b[D\x1b[1;5C\x1bOH\x1bOP${password.slice(5)}x\x1b[C\x7f\x1b\r`],
       ],
       dbEnv,
     );

@@ -278,6 +278,7 @@ describe('sso-admin trusted token issuers', () => {
   });
 
   test('an issuer created while its instance is being deleted either stops the delete or is refused: never accepted and then lost', async () => {
+    // The race is PostgreSQL's (its transactions run side by side); SQLite's write lock already runs them one at a time.
     for (let round = 0; round < 12; round++) {
       const { InstanceArn } = await admin.send(new CreateInstanceCommand({ Name: `tti-race-${round}` }));
       const [created, deleted] = await Promise.allSettled([create({ InstanceArn }), admin.send(new DeleteInstanceCommand({ InstanceArn }))]);

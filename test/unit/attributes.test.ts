@@ -101,7 +101,8 @@ describe('user attributes', () => {
     );
     refused(
       () => applyOperations('user', user(), [{ AttributePath: 'emails', AttributeValue: [{ value: 'a@example.com' }, { value: 'b@example.com' }] }]),
-      /^1 validation error detected: Value '.*' at 'operations\.1\.member\.attributeValue' failed to satisfy constraint: Member must have length less than or equal to 1$/,
+      // The addresses are sensitive: the list is left out of the message.
+      "1 validation error detected: Value at 'operations.1.member.attributeValue' failed to satisfy constraint: Member must have length less than or equal to 1",
     );
     // A wrong type inside a document is a validation error here, not SerializationException.
     refused(

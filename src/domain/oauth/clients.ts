@@ -58,6 +58,9 @@ function checkClientSizes(limits: Config['limits'], input: RegisterClientInput) 
 /** Thrown when the cap on registered clients is reached and no expired client can make room. */
 const TOO_MANY_CLIENTS = 'Too many registered clients; try again later';
 
+/** Rounds of reclaim that may find every chosen client used meanwhile (PostgreSQL) before the registration gives up. */
+const EMPTY_ROUNDS = 8;
+
 /**
  * Makes room for one more client when the cap is reached: deletes as many expired clients as the cap needs, those
  * never given tokens first, then the longest unused (their device authorizations go with them). When that is not
@@ -84,6 +87,7 @@ async function roomForClient(trx: Db, config: Config, source: string, now: numbe
     .limit(excess);
   let freed = Number((await trx.deleteFrom('oidc_clients').where('client_id', 'in', expired).executeTakeFirst()).numDeletedRows);
   // More than one round when the top source holds fewer than the cap needs freed (a lowered cap).
+  let emptyRounds = 0;
   while (freed < excess) {
     const [top] = await trx
       .selectFrom('oidc_clients')
@@ -109,8 +113,11 @@ async function roomForClient(trx: Db, config: Config, source: string, now: numbe
       .where('source_key', from === null ? 'is' : '=', from)
       .orderBy('issued_at')
       .limit(excess - freed);
-    const deleted = Number((await trx.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).executeTakeFirst()).numDeletedRows);
-    if (deleted === 0) return false;
+    // Checked again on the rows themselves: on PostgreSQL a client given its first tokens while this waited for its row
+    // lock (markUsed, which does not take the registrations' lock) is used now, and stays.
+    const deleted = Number((await trx.deleteFrom('oidc_clients').where('client_id', 'in', neverUsed).where('last_used_at', 'is', null).executeTakeFirst()).numDeletedRows);
+    // None deleted: each was used meanwhile, which the next round sees (the never-used ones only grow fewer under the lock).
+    if (deleted === 0 && ++emptyRounds > EMPTY_ROUNDS) return false;
     freed += deleted;
   }
   return true;

@@ -325,7 +325,10 @@ async function tokenExchange(c: IamTokenContext, app: Application, input: Create
       throw oauthError('InvalidScopeException', 'The subject token holds none of the access scopes of the application, or none that names it among its authorized targets');
     }
     if (input.scope?.some((s) => !heldScopes.includes(s))) {
-      throw oauthError('InvalidScopeException', 'A requested scope is not held by the subject token or is not an access scope of the application');
+      throw oauthError(
+        'InvalidScopeException',
+        'A requested scope is not held by the subject token, is not an access scope of the application, or names other applications among its authorized targets',
+      );
     }
     // Held until the transaction ends, so that a revocation of the subject grant running now also finds this grant.
     if (!(await lockLiveGrant(trx, held.grantId, c.now))) throw invalidGrant('Invalid subject token');

@@ -195,8 +195,9 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
 
         await deleteInstance(trx, arn, instance.identity_store_id);
       },
-      // The instance's lock: whatever creates something in an instance (assignments, permission sets, applications,
-      // trusted token issuers, regions) takes it too, so nothing slips in between these checks and the delete.
+      // The instance's lock: what creates something in an instance that these checks look for (account assignments,
+      // applications, trusted token issuers, regions) takes it too, so nothing slips in between them and the delete.
+      // CreatePermissionSet takes none: permission sets live in the organization instance, which is never deleted.
       { lock: `instance:${arn}` },
     );
     return {};
