@@ -471,23 +471,9 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
       // Two free places, twelve registrations at once from three addresses: each makes room under one lock, so
       // none sees the room another is about to take.
       const agents = ['127.0.0.3', '127.0.0.4', '127.0.0.5'].map((localAddress) => new Agent({ localAddress, keepAlive: true, maxSockets: 4 }));
-      await db
-        .insertInto('oidc_clients')
-        .values({
-          client_id: 'seated',
-          secret_hash: hashToken('gcs_seated'),
-          client_name: 'seated',
-          client_type: 'public',
-          scopes: '[]',
-          redirect_uris: '[]',
-          grant_types: '[]',
-          issuer_url: null,
-          issued_at: Date.now(),
-          expires_at: Date.now() + 3_600_000,
-          last_used_at: Date.now(),
-          source_key: '127.0.0.3',
-        })
-        .execute();
+      // A client in use, which no registration may displace.
+      const seated = (await register(ctx)).clientId!;
+      await db.updateTable('oidc_clients').set({ last_used_at: Date.now() }).where('client_id', '=', seated).execute();
       try {
         const answers = await Promise.all(
           Array.from({ length: 12 }, (_, i) => rawPost(ctx.server.url, '/client/register', JSON.stringify({ clientName: `together-${i}`, clientType: 'public' }), agents[i % 3])),
@@ -502,8 +488,8 @@ describe('RegisterClient and StartDeviceAuthorization are bounded', { timeout: 6
           .select((eb) => eb.fn.countAll().as('n'))
           .executeTakeFirstOrThrow();
         assert.equal(Number(count.n), 3, 'exactly the cap');
-        const seated = await db.selectFrom('oidc_clients').select('client_id').where('client_id', '=', 'seated').execute();
-        assert.equal(seated.length, 1, 'the used client was never displaced');
+        const kept = await db.selectFrom('oidc_clients').select('client_id').where('client_id', '=', seated).execute();
+        assert.equal(kept.length, 1, 'the used client was never displaced');
       } finally {
         for (const a of agents) a.destroy();
       }

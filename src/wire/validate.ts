@@ -78,30 +78,19 @@ export class InputCodec {
     return d;
   }
 
-  private readonly sensitiveWithin = new Map<string, boolean>();
-
   /**
    * Whether a value of the shape may carry a sensitive member anywhere inside (a list of emails, a structure with a
    * secret): a violation of a list's or map's length then leaves the value out of the message, as for the member.
-   * Remembered per shape once found from it; a shape met again on the way down counts for nothing there, its members
-   * being looked at where it was first met.
+   * Asked once per list or map shape, when its decoder is built. A shape met again on the way down counts for nothing
+   * there, its members being looked at where it was first met.
    */
-  holdsSensitive(name: string): boolean {
-    let found = this.sensitiveWithin.get(name);
-    if (found === undefined) {
-      found = this.sensitiveInside(name, new Set());
-      this.sensitiveWithin.set(name, found);
-    }
-    return found;
-  }
-
-  private sensitiveInside(name: string, visiting: Set<string>): boolean {
+  private holdsSensitive(name: string, visiting = new Set<string>()): boolean {
     if (visiting.has(name)) return false;
     visiting.add(name);
     const shape = this.model.shapes[name];
     if (!shape) return false;
     if (shape.sensitive === true) return true;
-    const inside = (n: string) => this.sensitiveInside(n, visiting);
+    const inside = (n: string) => this.holdsSensitive(n, visiting);
     if (shape.type === 'structure') return Object.values(shape.members).some((ref) => inside(ref.shape));
     if (shape.type === 'list') return inside(shape.member);
     if (shape.type === 'map') return inside(shape.key) || inside(shape.value);

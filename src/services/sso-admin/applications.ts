@@ -7,7 +7,7 @@ import type { ApplicationProvider, PortalOptions, SignInOptions, SsoAdminOperati
 import type { ApplicationTable, InstanceTable } from '../../storage/schema.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
-import { conflict, invalid, newApplicationArn, notFound, requireApplication, requireInstance } from './common.js';
+import { conflict, invalid, newApplicationArn, notFound, requireApplication, requireInstance, instanceLock } from './common.js';
 import {
   applicationsPage,
   assignmentsPage,
@@ -166,7 +166,7 @@ export const applicationHandlers: Handlers<SsoAdminOperations> = {
           return { row, instance };
         },
         // DeleteInstance takes this lock too, so no application slips into an instance being deleted.
-        { lock: `instance:${input.InstanceArn}` },
+        { lock: instanceLock(input.InstanceArn) },
       );
       return { ApplicationArn: row.application_arn, InstanceArn: row.instance_arn, IdentityStoreArn: identityStoreArn(instance) };
     } catch (err) {

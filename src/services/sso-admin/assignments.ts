@@ -5,7 +5,7 @@ import type { AccountAssignmentOperationStatus, SsoAdminOperations } from '../..
 import type { AdminRequestKind, AdminRequestTable } from '../../storage/schema.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
-import { notFound, requireInstance, requirePermissionSet, throttled } from './common.js';
+import { notFound, requireInstance, requirePermissionSet, throttled, instanceLock } from './common.js';
 import { assignmentRequestsInFlight, assignmentsPage, findRequest, insertRequest, principalAssignmentKey, principalAssignmentsPage, requestsPage } from './store.js';
 
 export function assignmentStatus(row: AdminRequestTable): AccountAssignmentOperationStatus {
@@ -50,7 +50,7 @@ async function requestAssignmentChange(kind: AdminRequestKind, input: SsoAdminOp
       }
       await insertRequest(trx, row);
     },
-    { lock: `instance:${input.InstanceArn}` },
+    { lock: instanceLock(input.InstanceArn) },
   );
   return row;
 }

@@ -12,6 +12,13 @@ export const invalid = (message: string) => ssoAdminErrors.ValidationException(m
 export const quotaExceeded = (message: string) => ssoAdminErrors.ServiceQuotaExceededException(message);
 export const throttled = (message: string) => ssoAdminErrors.ThrottlingException(message);
 
+/**
+ * The lock of an instance: DeleteInstance holds it, and so does whatever creates something in the instance that
+ * DeleteInstance looks for first (account assignments, applications, trusted token issuers, regions), or deletes a
+ * permission set or tags one (storage.transaction's `lock`).
+ */
+export const instanceLock = (instanceArn: string) => `instance:${instanceArn}`;
+
 export async function requireInstance(db: Db, instanceArn: string) {
   const [row] = await instanceQuery(db, instanceArn);
   if (!row) throw notFound(`Could not find Identity Center instance ${instanceArn}`);

@@ -15,7 +15,7 @@ import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { instanceHasApplications } from './applications-store.js';
-import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
+import { conflict, invalid, notFound, quotaExceeded, requireInstance, instanceLock } from './common.js';
 import {
   abacConfiguration,
   countInstances,
@@ -198,7 +198,7 @@ export const instanceHandlers: Handlers<SsoAdminOperations> = {
       // The instance's lock: what creates something in an instance that these checks look for (account assignments,
       // applications, trusted token issuers, regions) takes it too, so nothing slips in between them and the delete.
       // CreatePermissionSet takes none: permission sets live in the organization instance, which is never deleted.
-      { lock: `instance:${arn}` },
+      { lock: instanceLock(arn) },
     );
     return {};
   },

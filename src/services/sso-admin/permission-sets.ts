@@ -5,7 +5,7 @@ import type { PermissionSetTable } from '../../storage/schema.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Handlers } from '../service.js';
 import { refuseAccountInstance } from './instances.js';
-import { checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet } from './common.js';
+import { checkSessionDuration, conflict, newPermissionSetArn, requireInstance, requirePermissionSet, instanceLock } from './common.js';
 import { bumpVersion, deletePermissionSet, insertPermissionSet, inUse, permissionSetsPage, updatePermissionSet } from './store.js';
 import { putTags } from './tags.js';
 
@@ -90,7 +90,7 @@ export const permissionSetHandlers: Handlers<SsoAdminOperations> = {
         await deletePermissionSet(trx, input.PermissionSetArn);
       },
       // The instance's lock, as DeleteInstance: CreateAccountAssignment and TagResource take it too.
-      { lock: `instance:${input.InstanceArn}` },
+      { lock: instanceLock(input.InstanceArn) },
     );
     return {};
   },

@@ -9,7 +9,7 @@ import type { InstanceRegionTable, InstanceTable } from '../../storage/schema.js
 import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
-import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
+import { conflict, invalid, notFound, quotaExceeded, requireInstance, instanceLock } from './common.js';
 import { dropRemovedRegions, insertRegion, instanceRegions, markRegionRemoving } from './issuers-and-regions-store.js';
 
 /** The status of an added region at `now`; undefined once its removal has completed. */
@@ -76,7 +76,7 @@ export const regionHandlers: Handlers<SsoAdminOperations> = {
         });
       },
       // Adds and removes of an instance queue here, so the check for a running workflow holds until the write commits.
-      { lock: `instance:${input.InstanceArn}` },
+      { lock: instanceLock(input.InstanceArn) },
     );
     return { Status: 'ADDING' };
   },
@@ -95,7 +95,7 @@ export const regionHandlers: Handlers<SsoAdminOperations> = {
         if (running) throw conflict(`Region ${running.RegionName} is ${running.Status}; wait until no Region is being added or removed.`);
         await markRegionRemoving(trx, input.InstanceArn, region, ctx.now, ctx.now + config.provisioningDelayMs);
       },
-      { lock: `instance:${input.InstanceArn}` },
+      { lock: instanceLock(input.InstanceArn) },
     );
     return { Status: 'REMOVING' };
   },

@@ -4,7 +4,7 @@ import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
 import { applicationInstance } from './applications-store.js';
-import { invalid, notFound, quotaExceeded, requireInstance } from './common.js';
+import { invalid, notFound, quotaExceeded, requireInstance, instanceLock } from './common.js';
 import { trustedTokenIssuer } from './issuers-and-regions-store.js';
 import { deleteTags, instanceQuery, permissionSetInstance, putTag, tagKeys, tagsPage } from './store.js';
 
@@ -40,10 +40,10 @@ async function requireTaggable(db: Db, resourceArn: string, instanceArn: string 
   if (resourceArn.includes(':permissionSet/')) {
     const ps = await permissionSetInstance(db, resourceArn);
     // DeletePermissionSet and DeleteInstance, which may delete permission sets, hold their instance's lock.
-    if (ps && (!instanceArn || ps.instance_arn === instanceArn)) return `instance:${ps.instance_arn}`;
+    if (ps && (!instanceArn || ps.instance_arn === instanceArn)) return instanceLock(ps.instance_arn);
   } else if (resourceArn.includes(':instance/')) {
     const [inst] = await instanceQuery(db, resourceArn);
-    if (inst && (!instanceArn || inst.instance_arn === instanceArn)) return `instance:${inst.instance_arn}`;
+    if (inst && (!instanceArn || inst.instance_arn === instanceArn)) return instanceLock(inst.instance_arn);
   } else if (resourceArn.includes(':application/')) {
     const app = await applicationInstance(db, resourceArn);
     if (app && (!instanceArn || app.instance_arn === instanceArn)) return `sso-admin:application:${resourceArn}`;

@@ -7,7 +7,7 @@ import type { TrustedTokenIssuerTable } from '../../storage/schema.js';
 import type { Db } from '../../storage/storage.js';
 import { pageScope } from '../../wire/pagination.js';
 import type { Context, Handlers } from '../service.js';
-import { conflict, invalid, notFound, quotaExceeded, requireInstance } from './common.js';
+import { conflict, invalid, notFound, quotaExceeded, requireInstance, instanceLock } from './common.js';
 import {
   countTrustedTokenIssuers,
   deleteTrustedTokenIssuer,
@@ -114,7 +114,7 @@ export const trustedTokenIssuerHandlers: Handlers<SsoAdminOperations> = {
           return row.trusted_token_issuer_arn;
         },
         // The instance's lock: the count and the token check hold until the insert commits, and DeleteInstance waits.
-        { lock: `instance:${input.InstanceArn}` },
+        { lock: instanceLock(input.InstanceArn) },
       );
       return { TrustedTokenIssuerArn: arn };
     } catch (err) {
